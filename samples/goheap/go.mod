@@ -1,0 +1,3 @@
+module memdbg.example/goheap
+
+go 1.22
