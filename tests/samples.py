@@ -1,0 +1,527 @@
+"""Go sample programs, their cores and oracles, and helpers to run memdbg.
+
+Everything is cached under build/cores/<config-id>/ and keyed by a hash of
+the sample's source, the toolchain line and FIXTURE_VERSION, so reruns are
+fast.  Layout of one config directory:
+
+    build/cores/<id>/key            hash the contents below were made with
+    build/cores/<id>/goheap         the sample executable
+    build/cores/<id>/kernel/core.kernel   kernel core (SIGABRT, GOTRACEBACK=crash)
+    build/cores/<id>/kernel/oracle.json   the runtime's own figures for that core
+    build/cores/<id>/kernel/stderr.txt    the Go crash traceback
+    build/cores/<id>/gcore/core.gcore     gdb gcore of the stopped process
+    build/cores/<id>/gcore/oracle.json
+
+Each core has its own oracle.json (each comes from its own run).  gcores are
+~1.3 GB (made sparse with `fallocate --dig-holes` when available), so they
+are made only for GCORE_CONFIGS unless MEMDBG_GCORE_CONFIGS=all (or a
+comma-separated list of ids) is set.
+
+This module does not import pytest; conftest.py turns ToolchainUnavailable
+into a skip.
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = REPO / "samples" / "goheap"
+NOTGO_SRC = REPO / "samples" / "notgo" / "notgo.c"
+GOVERSIONS = REPO / "setup" / "goversions.txt"
+CORES_DIR = Path(os.environ.get("MEMDBG_CORES_DIR", REPO / "build" / "cores"))
+GOCACHE = Path(os.environ.get("MEMDBG_GOCACHE", Path.home() / ".cache" / "memdbg" / "go-build"))
+
+# Bump when the way cores are made changes, to invalidate caches.
+FIXTURE_VERSION = "1"
+# Configs that also get a gcore (oldest and newest default toolchain).
+GCORE_CONFIGS = ("go1.22.12", "go1.26.8")
+KINDS = ("kernel", "gcore")
+
+STOP_TIMEOUT = 60      # seconds to wait for the sample to stop itself
+RUN_TIMEOUT = 120      # seconds for one sample run / one gcore
+
+
+class ToolchainUnavailable(Exception):
+    """The Go toolchain of a config cannot be fetched (tests skip)."""
+
+
+class SampleError(Exception):
+    """Building or running the sample failed (tests fail)."""
+
+
+# ---------------------------------------------------------------- configs
+
+@dataclass(frozen=True)
+class GoConfig:
+    id: str
+    toolchain: str                       # e.g. "go1.25.14"
+    env: tuple = ()                      # (("GOEXPERIMENT", "greenteagc"),)
+    line: str = ""
+
+    @property
+    def env_dict(self):
+        return dict(self.env)
+
+    def __str__(self):
+        return self.id
+
+
+def config_id(toolchain, env):
+    parts = [toolchain]
+    for k, v in env:
+        if k == "GOEXPERIMENT":
+            parts.append(v.lower().replace(",", "-"))
+        else:
+            parts.append(f"{k.lower()}-{v.lower()}")
+    return "-".join(parts)
+
+
+def load_configs(path=GOVERSIONS):
+    configs = []
+    for raw in Path(path).read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        env = tuple(tuple(w.split("=", 1)) for w in words[1:])
+        for w in words[1:]:
+            if "=" not in w:
+                raise ValueError(f"{path}: bad word {w!r} in {raw!r}")
+        configs.append(GoConfig(config_id(words[0], env), words[0], env, line))
+    ids = [c.id for c in configs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: duplicate config ids {ids}")
+    return configs
+
+
+CONFIGS = load_configs()
+CONFIGS_BY_ID = {c.id: c for c in CONFIGS}
+
+
+def get_config(cfg):
+    return cfg if isinstance(cfg, GoConfig) else CONFIGS_BY_ID[cfg]
+
+
+def gcore_configs():
+    v = os.environ.get("MEMDBG_GCORE_CONFIGS")
+    if v == "all":
+        return tuple(c.id for c in CONFIGS)
+    if v:
+        return tuple(x.strip() for x in v.split(",") if x.strip())
+    return GCORE_CONFIGS
+
+
+def go_env(cfg):
+    """Environment for `go` commands of one config."""
+    env = dict(os.environ)
+    for k in ("GOEXPERIMENT", "GOFLAGS", "GOOS", "GOARCH", "GOROOT", "GO111MODULE"):
+        env.pop(k, None)
+    env.update(GOTOOLCHAIN=cfg.toolchain, GOCACHE=str(GOCACHE), CGO_ENABLED="0", GOWORK="off")
+    env.update(cfg.env_dict)
+    return env
+
+
+_toolchain_ok = {}
+
+
+def ensure_toolchain(cfg):
+    """Fetch (or find cached) the toolchain; raise ToolchainUnavailable."""
+    cfg = get_config(cfg)
+    if cfg.toolchain not in _toolchain_ok:
+        if shutil.which("go") is None:
+            _toolchain_ok[cfg.toolchain] = "no `go` command on PATH"
+        else:
+            try:
+                p = subprocess.run(["go", "version"], env=go_env(cfg), capture_output=True,
+                                   text=True, timeout=600, cwd=SAMPLE_DIR)
+                out = p.stdout + p.stderr
+                if p.returncode == 0 and f"go version {cfg.toolchain} " in out:
+                    _toolchain_ok[cfg.toolchain] = None
+                else:
+                    _toolchain_ok[cfg.toolchain] = f"GOTOOLCHAIN={cfg.toolchain} go version: {out.strip()}"
+            except subprocess.TimeoutExpired:
+                _toolchain_ok[cfg.toolchain] = f"GOTOOLCHAIN={cfg.toolchain} go version timed out"
+    err = _toolchain_ok[cfg.toolchain]
+    if err:
+        raise ToolchainUnavailable(f"{cfg.id}: toolchain not available: {err}")
+
+
+# ---------------------------------------------------------------- caching
+
+def sample_key(cfg):
+    h = hashlib.sha256()
+    h.update(f"fixture {FIXTURE_VERSION}\nconfig {cfg.line}\n".encode())
+    for p in sorted(SAMPLE_DIR.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(SAMPLE_DIR)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def config_dir(cfg):
+    return CORES_DIR / get_config(cfg).id
+
+
+@contextlib.contextmanager
+def _locked(cfg):
+    """Serialize work on one config dir across processes (pytest-xdist)."""
+    CORES_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CORES_DIR / f".{cfg.id}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _check_key(cfg):
+    """Wipe the config dir when it was made from other sources."""
+    d = config_dir(cfg)
+    key = sample_key(cfg)
+    kf = d / "key"
+    if kf.exists() and kf.read_text().strip() == key:
+        return
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    kf.write_text(key + "\n")
+
+
+# ---------------------------------------------------------------- building
+
+def _build_locked(cfg):
+    _check_key(cfg)
+    exe = config_dir(cfg) / "goheap"
+    if exe.exists():
+        return exe
+    ensure_toolchain(cfg)
+    GOCACHE.mkdir(parents=True, exist_ok=True)
+    tmp = exe.with_name("goheap.tmp")
+    p = subprocess.run(["go", "build", "-o", str(tmp), "."], cwd=SAMPLE_DIR, env=go_env(cfg),
+                       capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        raise SampleError(f"{cfg.id}: go build failed:\n{p.stdout}{p.stderr}")
+    tmp.rename(exe)
+    return exe
+
+
+def build_sample(cfg):
+    """Build (or reuse) the sample for one config; return the executable path."""
+    cfg = get_config(cfg)
+    with _locked(cfg):
+        return _build_locked(cfg)
+
+
+def sample_env(mode, oracle):
+    env = dict(os.environ)
+    for k in ("GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GOTRACEBACK"):
+        env.pop(k, None)
+    env["MEMDBG_SAMPLE_MODE"] = mode
+    env["MEMDBG_ORACLE"] = str(oracle)
+    if mode == "crash":
+        env["GOTRACEBACK"] = "crash"
+    return env
+
+
+def _unlimited_core():
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+# ---------------------------------------------------------------- cores
+
+@dataclass
+class SampleCore:
+    config: GoConfig
+    kind: str                 # "kernel" or "gcore"
+    exe: Path
+    core: Path
+    oracle_path: Path
+    oracle: dict = field(repr=False)
+
+    @property
+    def dir(self):
+        return self.core.parent
+
+
+def read_oracle(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def core_pattern():
+    return Path("/proc/sys/kernel/core_pattern").read_text().strip()
+
+
+def _core_glob(cwd, pid, comm):
+    """Where the kernel would write the core of `pid` (a glob pattern)."""
+    pat = core_pattern()
+    if pat.startswith("|"):
+        raise SampleError(f"kernel.core_pattern is a pipe ({pat!r}): cores go to a helper, "
+                          "not a file; run setup/install.sh (sets it to 'core')")
+    out, i, has_pid = "", 0, False
+    while i < len(pat):
+        c = pat[i]
+        if c == "%" and i + 1 < len(pat):
+            s = pat[i + 1]
+            i += 2
+            if s in "pP":
+                out += str(pid); has_pid = True
+            elif s == "e":
+                out += comm
+            elif s == "%":
+                out += "%"
+            else:
+                out += "*"
+            continue
+        out += "[*]" if c == "*" else "[?]" if c == "?" else c
+        i += 1
+    if not has_pid and Path("/proc/sys/kernel/core_uses_pid").read_text().strip() == "1":
+        out += f".{pid}"
+    return out if out.startswith("/") else str(Path(cwd) / out)
+
+
+def _make_kernel_core(cfg, exe, outdir):
+    import glob
+    oracle = outdir / "oracle.json"
+    err = open(outdir / "stderr.txt", "w")
+    for old in outdir.glob("core*"):
+        old.unlink()
+    p = subprocess.Popen([str(exe)], cwd=outdir, env=sample_env("crash", oracle),
+                         stdin=subprocess.DEVNULL, stdout=err, stderr=err, preexec_fn=_unlimited_core)
+    try:
+        rc = p.wait(RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill(); p.wait()
+        raise SampleError(f"{cfg.id}: sample did not crash within {RUN_TIMEOUT}s")
+    finally:
+        err.close()
+    if rc != -signal.SIGABRT:
+        raise SampleError(f"{cfg.id}: sample exited with {rc}, expected SIGABRT; see {outdir}/stderr.txt")
+    pattern = _core_glob(outdir, p.pid, exe.name[:15])
+    found = sorted(glob.glob(pattern), key=os.path.getmtime)
+    if not found:
+        raise SampleError(f"{cfg.id}: no core at {pattern} (core_pattern {core_pattern()!r}); "
+                          "is RLIMIT_CORE honoured / the file system writable?")
+    dest = outdir / "core.kernel"
+    shutil.move(found[-1], dest)
+    return dest
+
+
+def _proc_state(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def _start_stopped(exe, cwd, oracle, errfile):
+    """Start the sample in stop mode and wait until it has stopped itself."""
+    p = subprocess.Popen([str(exe)], cwd=cwd, env=sample_env("stop", oracle),
+                         stdin=subprocess.DEVNULL, stdout=errfile, stderr=errfile)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while True:
+        st = _proc_state(p.pid)
+        if st == "T":
+            return p
+        if p.poll() is not None or st in (None, "Z"):
+            p.wait()
+            raise SampleError(f"{exe}: sample exited ({p.returncode}) instead of stopping")
+        if time.monotonic() > deadline:
+            p.kill(); p.wait()
+            raise SampleError(f"{exe}: sample did not stop within {STOP_TIMEOUT}s")
+        time.sleep(0.05)
+
+
+def _kill(p):
+    if p.poll() is None:
+        os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+
+
+def _make_gcore(cfg, exe, outdir):
+    oracle = outdir / "oracle.json"
+    for old in outdir.glob("core*"):
+        old.unlink()
+    with open(outdir / "stderr.txt", "w") as err:
+        p = _start_stopped(exe, outdir, oracle, err)
+    try:
+        prefix = outdir / "core.gcore"
+        g = subprocess.run(["gcore", "-o", str(prefix), str(p.pid)], capture_output=True,
+                           text=True, timeout=RUN_TIMEOUT)
+        made = outdir / f"core.gcore.{p.pid}"
+        if g.returncode != 0 or not made.exists():
+            raise SampleError(f"{cfg.id}: gcore failed ({g.returncode}):\n{g.stdout}{g.stderr}")
+        if _proc_state(p.pid) != "T":
+            raise SampleError(f"{cfg.id}: sample no longer stopped after gcore")
+    finally:
+        _kill(p)
+    if shutil.which("fallocate"):
+        subprocess.run(["fallocate", "--dig-holes", str(made)], capture_output=True)
+    made.rename(prefix)
+    return prefix
+
+
+def make_core(cfg, kind):
+    """Make (or reuse) a core of the sample; return a SampleCore."""
+    cfg = get_config(cfg)
+    if kind not in KINDS:
+        raise ValueError(f"core kind {kind!r} not in {KINDS}")
+    with _locked(cfg):
+        exe = _build_locked(cfg)
+        outdir = config_dir(cfg) / kind
+        core = outdir / f"core.{kind}"
+        done = outdir / "done"
+        if not done.exists():
+            if outdir.exists():
+                shutil.rmtree(outdir)
+            outdir.mkdir(parents=True)
+            t0 = time.monotonic()
+            core = (_make_kernel_core if kind == "kernel" else _make_gcore)(cfg, exe, outdir)
+            done.write_text(f"{time.monotonic() - t0:.2f}s\n")
+        oracle = outdir / "oracle.json"
+        return SampleCore(cfg, kind, exe, core, oracle, read_oracle(oracle))
+
+
+# ---------------------------------------------------------------- live
+
+@dataclass
+class LiveSample:
+    pid: int
+    exe: Path
+    oracle: dict
+    config: GoConfig
+    dir: Path
+
+    def __iter__(self):               # pid, exe, oracle = live
+        return iter((self.pid, self.exe, self.oracle))
+
+
+@contextlib.contextmanager
+def live_sample(cfg):
+    """Run the sample in stop mode; yield a LiveSample while it is SIGSTOPped.
+
+    The process stays stopped (state T) while debuggers attach and detach
+    (`gdb -batch -p PID ...` and `lldb-16 -b -p PID ...` both leave it
+    stopped); the sample also re-stops itself if it is ever continued.  It is
+    SIGKILLed on exit.
+    """
+    cfg = get_config(cfg)
+    exe = build_sample(cfg)
+    d = Path(tempfile.mkdtemp(prefix="live-", dir=config_dir(cfg)))
+    try:
+        with open(d / "stderr.txt", "w") as err:
+            p = _start_stopped(exe, d, d / "oracle.json", err)
+        try:
+            yield LiveSample(p.pid, exe, read_oracle(d / "oracle.json"), cfg, d)
+        finally:
+            _kill(p)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_check_mode(cfg, timeout=RUN_TIMEOUT):
+    """Run the sample in check mode (verifies the encoder does not allocate)."""
+    exe = build_sample(cfg)
+    with tempfile.TemporaryDirectory(dir=config_dir(cfg)) as d:
+        p = subprocess.run([str(exe)], cwd=d, env=sample_env("check", Path(d) / "oracle.json"),
+                           capture_output=True, text=True, timeout=timeout)
+        oracle = read_oracle(Path(d) / "oracle.json") if p.returncode == 0 else None
+    return p, oracle
+
+
+def build_notgo():
+    """Build samples/notgo/notgo.c (a non-Go executable); return its path."""
+    d = CORES_DIR / "notgo"
+    d.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(NOTGO_SRC.read_bytes()).hexdigest()[:16]
+    exe = d / f"notgo-{key}"
+    if not exe.exists():
+        tmp = d / f"notgo.tmp.{os.getpid()}"
+        subprocess.run(["gcc", "-O1", "-g", "-o", str(tmp), str(NOTGO_SRC)], check=True)
+        tmp.rename(exe)
+    return exe
+
+
+# ---------------------------------------------------------------- ELF
+
+def is_elf_core(path):
+    with open(path, "rb") as f:
+        h = f.read(18)
+    return len(h) == 18 and h[:4] == b"\x7fELF" and int.from_bytes(h[16:18], "little") == 4  # ET_CORE
+
+
+# ---------------------------------------------------------------- front ends
+
+def memdbg_path():
+    b = os.environ.get("MEMDBG_BUILD")
+    return Path(b) / "memdbg" if b else REPO / "build" / "memdbg"
+
+
+def _run(argv, timeout, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.run([str(a) for a in argv], timeout=timeout, **kw)
+
+
+def run_cli(args, timeout=60, **kw):
+    """Run the memdbg CLI (build/memdbg, or $MEMDBG_BUILD/memdbg)."""
+    return _run([memdbg_path(), *args], timeout, **kw)
+
+
+def run_core_cli(sc, cmd, json_out=False, timeout=60, **kw):
+    """`memdbg core CORE --exe EXE -c CMD [--json]` for a SampleCore."""
+    args = ["core", sc.core, "--exe", sc.exe, "-c", cmd] + (["--json"] if json_out else [])
+    return run_cli(args, timeout=timeout, **kw)
+
+
+def run_gdb(exe, target, *cmds, load_memdbg=True, timeout=120, **kw):
+    """gdb -nx -batch [-ex 'source gdb/memdbg.py'] -ex CMD... on a core or a pid.
+
+    `target` is a core path, or an int pid (attaches with -p; a SIGSTOPped
+    process stays stopped after gdb detaches).
+    """
+    argv = ["gdb", "-nx", "-batch"]
+    if load_memdbg:
+        argv += ["-ex", f"source {REPO / 'gdb' / 'memdbg.py'}"]
+    for c in cmds:
+        argv += ["-ex", c]
+    argv += [exe, "-p", str(target)] if isinstance(target, int) else [exe, target]
+    return _run(argv, timeout, **kw)
+
+
+def run_lldb(exe, target, *cmds, load_memdbg=True, timeout=120, **kw):
+    """lldb-16 -b -o 'target create EXE --core CORE' [-o 'command script import lldb/memdbg.py'] -o CMD...
+
+    `target` is a core path, or an int pid (attaches; detaches on exit).
+    """
+    if isinstance(target, int):
+        argv = ["lldb-16", "-b", "-o", f"target create {exe}", "-o", f"process attach --pid {target}"]
+    else:
+        argv = ["lldb-16", "-b", "-o", f"target create {exe} --core {target}"]
+    if load_memdbg:
+        argv += ["-o", f"command script import {REPO / 'lldb' / 'memdbg.py'}"]
+    for c in cmds:
+        argv += ["-o", c]
+    return _run(argv, timeout, **kw)
+
+
+def gdb_value(exe, target, expr, timeout=120):
+    """Print one expression with plain gdb (no memdbg); return the text after '= '."""
+    p = run_gdb(exe, target, f"p {expr}", load_memdbg=False, timeout=timeout)
+    m = re.search(r"^\$\d+ = (.*)$", p.stdout, re.M)
+    if not m:
+        raise SampleError(f"gdb could not print {expr}:\n{p.stdout}{p.stderr}")
+    return m.group(1).strip()
