@@ -1,0 +1,53 @@
+# memdbg: `make` builds the core library, the CLI and the Python extension into build/.
+# `make BUILD=build-asan SANITIZE=1` builds the same with ASan and UBSan.
+
+BUILD    ?= build
+SANITIZE ?=
+CC       ?= cc
+PYCONFIG ?= /usr/bin/python3-config
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	    -D_GNU_SOURCE -fPIC -fvisibility=hidden -Inative/include -Inative/src
+LDLIBS   = -ldw -lelf
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+CORE_SRC = $(wildcard native/src/*.c native/src/go/*.c)
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC  = $(wildcard native/cli/*.c)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+PY_SRC   = $(wildcard native/python/*.c)
+PY_OBJ   = $(PY_SRC:%.c=$(BUILD)/obj/%.o)
+PY_EXT   = $(BUILD)/_memdbg$(shell $(PYCONFIG) --extension-suffix)
+HEADERS  = $(wildcard native/include/*.h native/src/*.h native/src/go/*.h native/python/*.h)
+
+.PHONY: all test clean
+all: $(BUILD)/memdbg $(PY_EXT)
+
+$(BUILD)/obj/native/python/%.o: native/python/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell $(PYCONFIG) --includes) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmemdbg.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/memdbg: $(CLI_OBJ) $(BUILD)/libmemdbg.a
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lreadline
+
+# No libpython link: gdb and lldb provide the symbols.  Only PyInit__memdbg is exported.
+$(PY_EXT): $(PY_OBJ) $(BUILD)/libmemdbg.a native/python/exports.map
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=native/python/exports.map $(PY_OBJ) $(BUILD)/libmemdbg.a -o $@ $(LDLIBS)
+
+test: all
+	python3 -m pytest -q tests
+
+clean:
+	rm -rf build build-asan

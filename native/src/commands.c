@@ -1,0 +1,285 @@
+/*
+ * commands.c - the one command table, option parsing, help, and memdbg_run.
+ * Adding a command is one run function plus one row in `commands` below;
+ * the CLI, gdb and lldb pick it up with its help, options and --json.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+extern const struct memdbg_command memdbg_cmd_go_info, memdbg_cmd_mspan_walk, memdbg_cmd_mcentral,
+	memdbg_cmd_mcache, memdbg_cmd_memstats;
+static const struct memdbg_command memdbg_cmd_help;
+
+static const struct memdbg_command *const commands[] = {
+	&memdbg_cmd_help, &memdbg_cmd_go_info, &memdbg_cmd_memstats, &memdbg_cmd_mspan_walk,
+	&memdbg_cmd_mcentral, &memdbg_cmd_mcache,
+};
+
+#define MAX_ARGS 64
+
+struct memdbg_args {
+	const struct memdbg_command *cmd;
+	const char *values[MAX_ARGS];  /* per option in cmd->opts: value, or "" for a set flag */
+	const char *positional[MAX_ARGS];
+	size_t npositional;
+};
+
+/* info.options, built once from the opts of each command (plus --json). */
+static const char *option_names[MEMDBG_ARRAY_SIZE(commands)][MAX_ARGS + 2];
+
+size_t memdbg_command_count(void)
+{
+	return MEMDBG_ARRAY_SIZE(commands);
+}
+
+static const struct memdbg_command_info *command_info(size_t i)
+{
+	struct memdbg_command_info *info = (struct memdbg_command_info *)&commands[i]->info;
+	if (!info->options) {
+		size_t n = 0;
+		for (const struct memdbg_opt *o = commands[i]->opts; o && o->name && n < MAX_ARGS; o++)
+			option_names[i][n++] = o->name;
+		option_names[i][n++] = "--json";
+		option_names[i][n] = NULL;
+		info->options = option_names[i];
+	}
+	return info;
+}
+
+const struct memdbg_command_info *memdbg_command_at(size_t i)
+{
+	return i < MEMDBG_ARRAY_SIZE(commands) ? command_info(i) : NULL;
+}
+
+static const struct memdbg_command *find_command(const char *name, size_t *index)
+{
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(commands); i++) {
+		if (strcmp(commands[i]->info.name, name) == 0) {
+			if (index)
+				*index = i;
+			return commands[i];
+		}
+	}
+	return NULL;
+}
+
+const struct memdbg_command_info *memdbg_command_find(const char *name)
+{
+	size_t i;
+	return find_command(name, &i) ? command_info(i) : NULL;
+}
+
+static const struct memdbg_opt *find_opt(const struct memdbg_command *cmd, const char *name, size_t len,
+					 size_t *index)
+{
+	for (size_t i = 0; cmd->opts && cmd->opts[i].name; i++) {
+		if (strlen(cmd->opts[i].name) == len && memcmp(cmd->opts[i].name, name, len) == 0) {
+			*index = i;
+			return &cmd->opts[i];
+		}
+	}
+	return NULL;
+}
+
+static struct memdbg_error *parse_args(const struct memdbg_command *cmd, int argc, char **argv,
+				       struct memdbg_args *a, bool *json)
+{
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	const char *name = cmd->info.name;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--json") == 0) {
+			*json = true;
+			continue;
+		}
+		if (arg[0] != '-' || arg[1] == '\0' || (arg[1] >= '0' && arg[1] <= '9')) {
+			if (a->npositional == MAX_ARGS)
+				return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: too many arguments",
+							   name);
+			a->positional[a->npositional++] = arg;
+			continue;
+		}
+		const char *eq = strchr(arg, '=');
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg), index;
+		const struct memdbg_opt *opt = find_opt(cmd, arg, len, &index);
+		if (!opt)
+			return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT,
+						   "%s: unknown option %.*s (see 'help %s')", name, (int)len, arg, name);
+		if (!opt->arg) {
+			if (eq)
+				return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT,
+							   "%s: option %s takes no value", name, opt->name);
+			a->values[index] = "";
+		} else if (eq) {
+			a->values[index] = eq + 1;
+		} else if (i + 1 < argc) {
+			a->values[index] = argv[++i];
+		} else {
+			return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: option %s needs a value %s",
+						   name, opt->name, opt->arg);
+		}
+	}
+	return NULL;
+}
+
+static const char *arg_lookup(struct memdbg_args *a, const char *name)
+{
+	for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++)
+		if (strcmp(a->cmd->opts[i].name, name) == 0)
+			return a->values[i];
+	return NULL;
+}
+
+bool memdbg_arg_flag(struct memdbg_args *a, const char *name)
+{
+	return arg_lookup(a, name) != NULL;
+}
+
+const char *memdbg_arg_value(struct memdbg_args *a, const char *name)
+{
+	return arg_lookup(a, name);
+}
+
+struct memdbg_error *memdbg_arg_u64(struct memdbg_args *a, const char *name, uint64_t def, uint64_t max,
+				    uint64_t *ret)
+{
+	const char *v = arg_lookup(a, name);
+	if (!v) {
+		*ret = def;
+		return NULL;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 0);
+	if (errno || end == v || *end || v[0] == '-' || n > max)
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: %s wants a number from 0 to %" PRIu64
+					   ", not '%s'", a->cmd->info.name, name, max, v);
+	*ret = n;
+	return NULL;
+}
+
+struct memdbg_error *memdbg_arg_double(struct memdbg_args *a, const char *name, double def, double *ret)
+{
+	const char *v = arg_lookup(a, name);
+	if (!v) {
+		*ret = def;
+		return NULL;
+	}
+	char *end;
+	double d = strtod(v, &end);
+	if (end == v || *end || d != d)
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: %s wants a number, not '%s'",
+					   a->cmd->info.name, name, v);
+	*ret = d;
+	return NULL;
+}
+
+size_t memdbg_arg_positional_count(struct memdbg_args *a)
+{
+	return a->npositional;
+}
+
+const char *memdbg_arg_positional(struct memdbg_args *a, size_t i)
+{
+	return i < a->npositional ? a->positional[i] : NULL;
+}
+
+struct memdbg_error *memdbg_run(struct memdbg_target *t, int argc, char **argv, const struct memdbg_out *out)
+{
+	if (argc < 1 || !argv[0])
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "no command given (try 'help')");
+	const struct memdbg_command *cmd = find_command(argv[0], NULL);
+	if (!cmd)
+		return memdbg_error_format(MEMDBG_ERROR_LOOKUP, "unknown command '%s' (try 'help')", argv[0]);
+	struct memdbg_args args;
+	struct memdbg_out o = *out;
+	struct memdbg_error *err = parse_args(cmd, argc, argv, &args, &o.json);
+	if (err)
+		return err;
+	if (cmd->needs_target && !t)
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT,
+					   "%s needs a target: open a core or attach to a process first", argv[0]);
+	struct memdbg_printer *p = memdbg_printer_create(&o);
+	if (!p)
+		return memdbg_enomem;
+	if (o.json)
+		memdbg_field_str(p, "command", cmd->info.name);
+	err = cmd->run(t, &args, p);
+	if (err && o.json) {
+		/* The JSON document stays well formed and says what failed. */
+		memdbg_field_str(p, "error", memdbg_error_message(err));
+	}
+	memdbg_printer_destroy(p);
+	return err;
+}
+
+/* ---- help ---- */
+
+static void help_command(struct memdbg_printer *p, const struct memdbg_command *c)
+{
+	memdbg_note(p, "usage: %s", c->info.usage);
+	memdbg_note(p, "%s", c->info.summary);
+	if (c->info.help && *c->info.help)
+		memdbg_note(p, "\n%s", c->info.help);
+	memdbg_note(p, "\noptions:");
+	for (const struct memdbg_opt *o = c->opts; o && o->name; o++) {
+		char left[64];
+		snprintf(left, sizeof(left), "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		memdbg_note(p, "  %-20s %s", left, o->help);
+	}
+	memdbg_note(p, "  %-20s %s", "--json", "print one JSON document instead of text");
+	if (memdbg_printer_json(p)) {
+		memdbg_field_str(p, "name", c->info.name);
+		memdbg_field_str(p, "usage", c->info.usage);
+		memdbg_field_str(p, "summary", c->info.summary);
+		memdbg_field_str(p, "help", c->info.help ? c->info.help : "");
+	}
+}
+
+static struct memdbg_error *run_help(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
+{
+	const char *name = memdbg_arg_positional(a, 0);
+	if (name) {
+		const struct memdbg_command *c = find_command(name, NULL);
+		if (!c)
+			return memdbg_error_format(MEMDBG_ERROR_LOOKUP, "unknown command '%s' (try 'help')", name);
+		help_command(p, c);
+		return NULL;
+	}
+	memdbg_note(p, "memdbg commands (help COMMAND for details; every command takes --json):");
+	static const struct memdbg_col cols[] = {
+		{ "name", MEMDBG_COL_STR, -14 },
+		{ "summary", MEMDBG_COL_STR, -1 },
+	};
+	if (memdbg_printer_json(p))
+		memdbg_table_begin(p, "commands", cols, 2);
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(commands); i++) {
+		if (memdbg_printer_json(p)) {
+			struct memdbg_val v[2] = { { .s = commands[i]->info.name }, { .s = commands[i]->info.summary } };
+			memdbg_table_row(p, v);
+		} else {
+			memdbg_note(p, "  %-14s %s", commands[i]->info.name, commands[i]->info.summary);
+		}
+	}
+	if (memdbg_printer_json(p))
+		memdbg_table_end(p);
+	return NULL;
+}
+
+static const struct memdbg_opt help_opts[] = { { NULL } };
+
+static const struct memdbg_command memdbg_cmd_help = {
+	.info = {
+		.name = "help",
+		.summary = "list the commands, or describe one",
+		.usage = "help [COMMAND]",
+		.help = "In gdb and lldb every command is also available as 'memdbg COMMAND'.",
+	},
+	.opts = help_opts,
+	.run = run_help,
+};

@@ -1,0 +1,245 @@
+/*
+ * dwarf.c - type layouts, constants and globals from the executable's DWARF.
+ *
+ * Go puts every named type, constant and global at the top level of a
+ * compile unit, so one pass over the CU children builds a name index; member
+ * lookups then walk a single struct DIE.
+ */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct dwarf_entry {
+	const char *name;
+	Dwarf_Off offset;
+	int tag;
+};
+
+struct memdbg_dwarf {
+	Dwarf *dw;
+	struct dwarf_entry *entries;
+	size_t n;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct dwarf_entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x->tag - y->tag;
+}
+
+static bool indexed_tag(int tag)
+{
+	switch (tag) {
+	case DW_TAG_structure_type:
+	case DW_TAG_typedef:
+	case DW_TAG_base_type:
+	case DW_TAG_pointer_type:
+	case DW_TAG_array_type:
+	case DW_TAG_constant:
+	case DW_TAG_variable:
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct memdbg_error *memdbg_dwarf_create(Dwarf *dw, struct memdbg_dwarf **ret)
+{
+	struct memdbg_dwarf *d = calloc(1, sizeof(*d));
+	if (!d)
+		return memdbg_enomem;
+	d->dw = dw;
+	size_t cap = 0;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, child;
+		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+			do {
+				int tag = dwarf_tag(&child);
+				if (!indexed_tag(tag))
+					continue;
+				const char *name = dwarf_diename(&child);
+				if (!name)
+					continue;
+				if (d->n == cap) {
+					cap = cap ? 2 * cap : 4096;
+					struct dwarf_entry *e = realloc(d->entries, cap * sizeof(*e));
+					if (!e) {
+						memdbg_dwarf_destroy(d);
+						return memdbg_enomem;
+					}
+					d->entries = e;
+				}
+				d->entries[d->n++] = (struct dwarf_entry){ name, dwarf_dieoffset(&child), tag };
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+		off = next;
+	}
+	qsort(d->entries, d->n, sizeof(*d->entries), entry_cmp);
+	*ret = d;
+	return NULL;
+}
+
+void memdbg_dwarf_destroy(struct memdbg_dwarf *d)
+{
+	if (!d)
+		return;
+	free(d->entries);
+	free(d);
+}
+
+/* First DIE named `name` whose tag satisfies want (NULL: any type tag). */
+static bool dwarf_find(struct memdbg_dwarf *d, const char *name, bool (*want)(int tag), Dwarf_Die *die)
+{
+	size_t lo = 0, hi = d->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(d->entries[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < d->n && strcmp(d->entries[lo].name, name) == 0; lo++) {
+		if (want(d->entries[lo].tag))
+			return dwarf_offdie(d->dw, d->entries[lo].offset, die) != NULL;
+	}
+	return false;
+}
+
+static bool is_type_tag(int tag)
+{
+	return tag != DW_TAG_constant && tag != DW_TAG_variable;
+}
+
+static bool is_constant_tag(int tag)
+{
+	return tag == DW_TAG_constant;
+}
+
+static bool is_variable_tag(int tag)
+{
+	return tag == DW_TAG_variable;
+}
+
+/* Follow typedefs and qualifiers. */
+static bool peel(Dwarf_Die *die)
+{
+	for (int i = 0; i < 16; i++) {
+		int tag = dwarf_tag(die);
+		if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type)
+			return true;
+		Dwarf_Attribute at;
+		if (!dwarf_attr(die, DW_AT_type, &at) || !dwarf_formref_die(&at, die))
+			return false;
+	}
+	return false;
+}
+
+static bool die_size(Dwarf_Die *type, uint64_t *size)
+{
+	Dwarf_Die t = *type;
+	if (!peel(&t))
+		return false;
+	/* Go pointer DIEs carry no byte size. */
+	if (dwarf_tag(&t) == DW_TAG_pointer_type) {
+		*size = 8;
+		return true;
+	}
+	Dwarf_Word w;
+	if (dwarf_aggregate_size(&t, &w) != 0)
+		return false;
+	*size = w;
+	return true;
+}
+
+bool memdbg_dwarf_type_size(struct memdbg_dwarf *d, const char *type, uint64_t *size)
+{
+	Dwarf_Die die;
+	return d && dwarf_find(d, type, is_type_tag, &die) && die_size(&die, size);
+}
+
+static bool find_member(Dwarf_Die *st, const char *name, size_t name_len, uint64_t *offset, Dwarf_Die *type)
+{
+	Dwarf_Die child;
+	if (dwarf_child(st, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_member)
+			continue;
+		const char *n = dwarf_diename(&child);
+		if (!n || strlen(n) != name_len || memcmp(n, name, name_len) != 0)
+			continue;
+		Dwarf_Attribute at;
+		Dwarf_Word off = 0;
+		if (dwarf_attr(&child, DW_AT_data_member_location, &at) && dwarf_formudata(&at, &off) != 0)
+			return false;
+		if (!dwarf_attr(&child, DW_AT_type, &at) || !dwarf_formref_die(&at, type))
+			return false;
+		*offset = off;
+		return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *path, uint64_t *offset,
+			 uint64_t *size)
+{
+	Dwarf_Die die;
+	if (!d || !dwarf_find(d, type, is_type_tag, &die))
+		return false;
+	uint64_t total = 0;
+	const char *p = path;
+	for (;;) {
+		if (!peel(&die) || dwarf_tag(&die) != DW_TAG_structure_type)
+			return false;
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		uint64_t off;
+		if (!find_member(&die, p, len, &off, &die))
+			return false;
+		total += off;
+		if (!dot)
+			break;
+		p = dot + 1;
+	}
+	if (size && !die_size(&die, size))
+		return false;
+	*offset = total;
+	return true;
+}
+
+bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value)
+{
+	Dwarf_Die die;
+	Dwarf_Attribute at;
+	if (!d || !dwarf_find(d, name, is_constant_tag, &die) || !dwarf_attr(&die, DW_AT_const_value, &at))
+		return false;
+	Dwarf_Sword v;
+	if (dwarf_formsdata(&at, &v) != 0)
+		return false;
+	*value = v;
+	return true;
+}
+
+bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr)
+{
+	Dwarf_Die die;
+	Dwarf_Attribute at;
+	Dwarf_Block block;
+	if (!d || !dwarf_find(d, name, is_variable_tag, &die) || !dwarf_attr(&die, DW_AT_location, &at))
+		return false;
+	/* dwarf_getlocation() rejects Go's DW_FORM_block1 in v4 units; decode DW_OP_addr by hand. */
+	if (dwarf_formblock(&at, &block) != 0 || block.length != 9 || block.data[0] != DW_OP_addr)
+		return false;
+	uint64_t a;
+	memcpy(&a, block.data + 1, 8);
+	*addr = a;
+	return true;
+}

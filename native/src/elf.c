@@ -1,0 +1,295 @@
+/* elf.c - symbols, notes and file-backed bytes of the target's executable. */
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct elf_symbol {
+	const char *name;
+	uint64_t addr, size;
+};
+
+struct elf_note {
+	uint64_t addr;
+	const uint8_t *data;
+	size_t len;
+};
+
+struct elf_load {
+	uint64_t vaddr, filesz, offset;
+};
+
+struct memdbg_elf {
+	int fd;
+	const uint8_t *map;
+	size_t map_len;
+	Elf *elf;
+	Dwarf *dwarf;
+	GElf_Ehdr ehdr;
+	struct elf_symbol *by_name, *by_addr;
+	size_t nsyms;
+	struct elf_note *notes;
+	size_t nnotes;
+	struct elf_load *loads;
+	size_t nloads;
+	const uint8_t *build_id;
+	size_t build_id_len;
+};
+
+static int symbol_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct elf_symbol *)a)->name, ((const struct elf_symbol *)b)->name);
+}
+
+static int symbol_addr_cmp(const void *a, const void *b)
+{
+	const struct elf_symbol *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static struct memdbg_error *elf_read_symtab(struct memdbg_elf *e)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || sh.sh_entsize == 0)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		e->by_name = calloc(n ? n : 1, sizeof(*e->by_name));
+		if (!e->by_name)
+			return memdbg_enomem;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+				continue;
+			const char *name = elf_strptr(e->elf, sh.sh_link, sym.st_name);
+			if (!name || !*name)
+				continue;
+			e->by_name[e->nsyms++] = (struct elf_symbol){ name, sym.st_value, sym.st_size };
+		}
+		break;
+	}
+	if (!e->nsyms)
+		return NULL;
+	e->by_addr = malloc(e->nsyms * sizeof(*e->by_addr));
+	if (!e->by_addr)
+		return memdbg_enomem;
+	memcpy(e->by_addr, e->by_name, e->nsyms * sizeof(*e->by_addr));
+	qsort(e->by_name, e->nsyms, sizeof(*e->by_name), symbol_name_cmp);
+	qsort(e->by_addr, e->nsyms, sizeof(*e->by_addr), symbol_addr_cmp);
+	return NULL;
+}
+
+static struct memdbg_error *elf_read_notes(struct memdbg_elf *e)
+{
+	Elf_Scn *scn = NULL;
+	size_t cap = 0;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || !(sh.sh_flags & SHF_ALLOC))
+			continue;
+		if (sh.sh_offset > e->map_len || sh.sh_size > e->map_len - sh.sh_offset)
+			continue;
+		if (e->nnotes == cap) {
+			cap = cap ? 2 * cap : 4;
+			struct elf_note *n = realloc(e->notes, cap * sizeof(*n));
+			if (!n)
+				return memdbg_enomem;
+			e->notes = n;
+		}
+		const uint8_t *data = e->map + sh.sh_offset;
+		e->notes[e->nnotes++] = (struct elf_note){ sh.sh_addr, data, sh.sh_size };
+		/* The GNU build-id, for messages: namesz 4 "GNU\0", type 3. */
+		Elf_Data *d = elf_getdata(scn, NULL);
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    memcmp((const char *)d->d_buf + name_off, "GNU", 4) == 0) {
+				e->build_id = (const uint8_t *)d->d_buf + desc_off;
+				e->build_id_len = nh.n_descsz;
+			}
+		}
+	}
+	return NULL;
+}
+
+static struct memdbg_error *elf_read_loads(struct memdbg_elf *e)
+{
+	size_t n;
+	if (elf_getphdrnum(e->elf, &n) != 0)
+		return NULL;
+	e->loads = calloc(n ? n : 1, sizeof(*e->loads));
+	if (!e->loads)
+		return memdbg_enomem;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_offset > e->map_len || ph.p_filesz > e->map_len - ph.p_offset)
+			continue;
+		e->loads[e->nloads++] = (struct elf_load){ ph.p_vaddr, ph.p_filesz, ph.p_offset };
+	}
+	return NULL;
+}
+
+struct memdbg_error *memdbg_elf_open(const char *path, struct memdbg_elf **ret)
+{
+	struct memdbg_error *err;
+	struct memdbg_elf *e = calloc(1, sizeof(*e));
+	if (!e)
+		return memdbg_enomem;
+	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (e->fd < 0) {
+		err = memdbg_error_os("cannot open", path);
+		free(e);
+		return err;
+	}
+	struct stat st;
+	if (fstat(e->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not a regular file", path);
+		goto fail;
+	}
+	e->map_len = (size_t)st.st_size;
+	if (e->map_len) {
+		void *m = mmap(NULL, e->map_len, PROT_READ, MAP_PRIVATE, e->fd, 0);
+		if (m == MAP_FAILED) {
+			err = memdbg_error_os("cannot map", path);
+			goto fail;
+		}
+		e->map = m;
+	}
+	elf_version(EV_CURRENT);
+	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
+	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF || !gelf_getehdr(e->elf, &e->ehdr)) {
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not an ELF file", path);
+		goto fail;
+	}
+	if (e->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || e->ehdr.e_ident[EI_DATA] != ELFDATA2LSB) {
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not a 64-bit little-endian ELF file", path);
+		goto fail;
+	}
+	if ((err = elf_read_symtab(e)) || (err = elf_read_notes(e)) || (err = elf_read_loads(e)))
+		goto fail;
+	/* DWARF is optional here; the Go layer says what it needs. */
+	e->dwarf = dwarf_begin_elf(e->elf, DWARF_C_READ, NULL);
+	*ret = e;
+	return NULL;
+fail:
+	memdbg_elf_close(e);
+	return err;
+}
+
+void memdbg_elf_close(struct memdbg_elf *e)
+{
+	if (!e)
+		return;
+	if (e->dwarf)
+		dwarf_end(e->dwarf);
+	if (e->elf)
+		elf_end(e->elf);
+	if (e->map)
+		munmap((void *)e->map, e->map_len);
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->by_name);
+	free(e->by_addr);
+	free(e->notes);
+	free(e->loads);
+	free(e);
+}
+
+bool memdbg_elf_symbol(const struct memdbg_elf *e, const char *name, uint64_t *addr, uint64_t *size)
+{
+	struct elf_symbol key = { .name = name };
+	const struct elf_symbol *s = bsearch(&key, e->by_name, e->nsyms, sizeof(key), symbol_name_cmp);
+	if (!s)
+		return false;
+	*addr = s->addr;
+	if (size)
+		*size = s->size;
+	return true;
+}
+
+const char *memdbg_elf_symbol_at(const struct memdbg_elf *e, uint64_t addr, uint64_t *offset)
+{
+	size_t lo = 0, hi = e->nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e->by_addr[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct elf_symbol *s = &e->by_addr[lo - 1];
+	if (addr >= s->addr + (s->size ? s->size : 1))
+		return NULL;
+	if (offset)
+		*offset = addr - s->addr;
+	return s->name;
+}
+
+uint64_t memdbg_elf_entry(const struct memdbg_elf *e)
+{
+	return e->ehdr.e_entry;
+}
+
+int memdbg_elf_machine(const struct memdbg_elf *e)
+{
+	return e->ehdr.e_machine;
+}
+
+bool memdbg_elf_has_symtab(const struct memdbg_elf *e)
+{
+	return e->nsyms > 0;
+}
+
+const uint8_t *memdbg_elf_build_id(const struct memdbg_elf *e, size_t *len)
+{
+	*len = e->build_id_len;
+	return e->build_id;
+}
+
+size_t memdbg_elf_note_count(const struct memdbg_elf *e)
+{
+	return e->nnotes;
+}
+
+bool memdbg_elf_note_at(const struct memdbg_elf *e, size_t i, uint64_t *addr, const uint8_t **data, size_t *len)
+{
+	if (i >= e->nnotes)
+		return false;
+	*addr = e->notes[i].addr;
+	*data = e->notes[i].data;
+	*len = e->notes[i].len;
+	return true;
+}
+
+const uint8_t *memdbg_elf_file_bytes(const struct memdbg_elf *e, uint64_t addr, uint64_t *avail)
+{
+	for (size_t i = 0; i < e->nloads; i++) {
+		const struct elf_load *l = &e->loads[i];
+		if (addr >= l->vaddr && addr - l->vaddr < l->filesz) {
+			*avail = l->filesz - (addr - l->vaddr);
+			return e->map + l->offset + (addr - l->vaddr);
+		}
+	}
+	return NULL;
+}
+
+struct Dwarf *memdbg_elf_dwarf(const struct memdbg_elf *e)
+{
+	return e->dwarf;
+}

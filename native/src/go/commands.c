@@ -1,0 +1,842 @@
+/* commands.c - span-level Go heap commands: go-info, memstats, mspan-walk, mcentral, mcache. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/go.h"
+
+#define MAX_PS 65536
+#define MAX_ARENAS (1u << 22)
+
+/* Reads that accumulate the first error, so a block of reads checks once. */
+struct reader {
+	struct memdbg_target *t;
+	struct memdbg_error *err;
+};
+
+static uint64_t rd(struct reader *r, uint64_t addr, size_t size)
+{
+	uint64_t v = 0;
+	if (r->err)
+		return 0;
+	r->err = memdbg_read(r->t, addr, &v, size);
+	return v;
+}
+
+static struct memdbg_error *open_go(struct memdbg_target *t, struct memdbg_printer *p, bool spans,
+				    struct memdbg_go **ret)
+{
+	struct memdbg_error *err = memdbg_go_get(t, ret);
+	if (!err && spans)
+		err = memdbg_go_load_spans(t, *ret, p);
+	return err;
+}
+
+static const char *gc_phase_name(const struct memdbg_go *go, uint64_t phase)
+{
+	if (phase == go->l.gc_off)
+		return "off";
+	if (phase == go->l.gc_mark)
+		return "mark";
+	if (phase == go->l.gc_mark_termination)
+		return "marktermination";
+	return "unknown";
+}
+
+/* runtime.NumGoroutine's arithmetic (gcount): all Gs minus free Gs minus system Gs. */
+static int64_t goroutine_count(struct reader *r, const struct memdbg_go *go, uint64_t allp, uint64_t nprocs)
+{
+	const struct go_layout *l = &go->l;
+	int64_t n = (int64_t)rd(r, go->sym.allglen, 8);
+	if (l->sched_gfree_split)
+		n -= (int32_t)rd(r, go->sym.sched + l->sched_gfree_stack, 4) +
+		     (int32_t)rd(r, go->sym.sched + l->sched_gfree_nostack, 4);
+	else
+		n -= (int32_t)rd(r, go->sym.sched + l->sched_gfree_n, 4);
+	n -= (int32_t)rd(r, go->sym.sched + l->sched_ngsys, 4);
+	for (uint64_t i = 0; i < nprocs && !r->err; i++) {
+		uint64_t pp = rd(r, allp + 8 * i, 8);
+		if (pp)
+			n -= (int32_t)rd(r, pp + l->p_gfree_n, 4);
+	}
+	return n < 1 ? 1 : n;
+}
+
+static int arena_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void print_arenas(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p, struct reader *r)
+{
+	uint64_t array, len;
+	struct memdbg_error *err = go_read_slice(t, go->sym.mheap + go->l.mh_arena_list, &array, &len);
+	if (err || len > MAX_ARENAS) {
+		r->err = err ? err : memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "mheap_ lists %" PRIu64 " arenas", len);
+		return;
+	}
+	uint32_t *idx = malloc((len ? len : 1) * sizeof(*idx));
+	if (!idx) {
+		r->err = memdbg_enomem;
+		return;
+	}
+	if ((r->err = memdbg_read(t, array, idx, len * sizeof(*idx)))) {
+		free(idx);
+		return;
+	}
+	qsort(idx, len, sizeof(*idx), arena_cmp);
+	static const struct memdbg_col cols[] = {
+		{ "start", MEMDBG_COL_HEX, 16 },
+		{ "end", MEMDBG_COL_HEX, 16 },
+		{ "arenas", MEMDBG_COL_U64, 7 },
+	};
+	memdbg_begin_object(p, "arenas", "Heap arenas");
+	memdbg_field_u64(p, "count", len);
+	memdbg_field_u64(p, "arena_bytes", go->l.arena_bytes);
+	memdbg_table_begin(p, "ranges", cols, MEMDBG_ARRAY_SIZE(cols));
+	for (uint64_t i = 0; i < len;) {
+		uint64_t j = i + 1;
+		while (j < len && idx[j] == idx[j - 1] + 1)
+			j++;
+		uint64_t start = (uint64_t)idx[i] * go->l.arena_bytes + go->l.arena_base_offset;
+		struct memdbg_val v[3] = { { .u = start }, { .u = start + (j - i) * go->l.arena_bytes }, { .u = j - i } };
+		memdbg_table_row(p, v);
+		i = j;
+	}
+	memdbg_table_end(p);
+	memdbg_end_object(p);
+	free(idx);
+}
+
+static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
+{
+	struct memdbg_go *go;
+	struct memdbg_error *err = open_go(t, p, true, &go);
+	if (err)
+		return err;
+	const struct go_layout *l = &go->l;
+	struct reader r = { t };
+	uint64_t allp, nprocs;
+	if ((err = go_read_slice(t, go->sym.allp, &allp, &nprocs)))
+		return memdbg_error_prefix(err, "reading runtime.allp");
+	if (nprocs > MAX_PS)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "runtime.allp has %" PRIu64 " entries", nprocs);
+	int32_t gomaxprocs = (int32_t)rd(&r, go->sym.gomaxprocs, 4);
+	uint64_t allglen = rd(&r, go->sym.allglen, 8);
+	int64_t goroutines = goroutine_count(&r, go, allp, nprocs);
+	uint32_t numgc = (uint32_t)rd(&r, go->sym.memstats + l->ms_numgc, 4);
+	uint32_t phase = (uint32_t)rd(&r, go->sym.gcphase, 4);
+	if (r.err)
+		return r.err;
+
+	memdbg_field_str(p, "target", t->live ? "live process" : "core");
+	if (t->core_path)
+		memdbg_field_str(p, "core", t->core_path);
+	if (t->pid)
+		memdbg_field_i64(p, "pid", t->pid);
+	memdbg_field_str(p, "executable", t->exe_path);
+	memdbg_field_str(p, "go_version", go->version);
+	memdbg_field_str(p, "goarch", "amd64");
+	memdbg_field_i64(p, "gomaxprocs", gomaxprocs);
+	memdbg_field_i64(p, "goroutines", goroutines);
+	memdbg_field_u64(p, "all_gs", allglen);
+	memdbg_field_u64(p, "gc_cycles", numgc);
+	memdbg_field_str(p, "gc_phase", gc_phase_name(go, phase));
+	memdbg_field_bool(p, "green_tea", l->green_tea);
+	memdbg_field_u64(p, "heap_sweepgen", go->heap_sweepgen);
+	print_arenas(t, go, p, &r);
+	if (r.err)
+		return r.err;
+
+	static const char *const states[] = { "inuse", "manual", "free" };
+	uint64_t count[3] = { 0 }, pages[3] = { 0 };
+	for (size_t i = 0; i < go->nspans; i++) {
+		const struct go_span *s = &go->spans[i];
+		int k = s->state == l->span_in_use ? 0 : s->state == l->span_manual ? 1 : 2;
+		count[k]++;
+		pages[k] += s->npages;
+	}
+	static const struct memdbg_col cols[] = {
+		{ "state", MEMDBG_COL_STR, -8 },
+		{ "spans", MEMDBG_COL_U64, 10 },
+		{ "pages", MEMDBG_COL_U64, 10 },
+		{ "bytes", MEMDBG_COL_U64, 14 },
+	};
+	memdbg_begin_object(p, "spans", "Spans by state");
+	memdbg_table_begin(p, "by_state", cols, MEMDBG_ARRAY_SIZE(cols));
+	for (int k = 0; k < 3; k++) {
+		struct memdbg_val v[4] = { { .s = states[k] }, { .u = count[k] }, { .u = pages[k] },
+					   { .u = pages[k] * l->page_size } };
+		memdbg_table_row(p, v);
+	}
+	memdbg_table_end(p);
+	memdbg_field_u64(p, "unreadable", go->spans_unreadable);
+	memdbg_end_object(p);
+	return NULL;
+}
+
+/* ---- memstats ---- */
+
+struct heap_stats {
+	int64_t in_stacks, in_workbufs, in_ptrscalar;
+	uint64_t tiny_alloc_count, large_alloc, large_alloc_count, large_free, large_free_count;
+	uint64_t *small_alloc, *small_free;
+};
+
+/* consistentHeapStats.unsafeRead: the three generations summed. */
+static void read_heap_stats(struct reader *r, const struct memdbg_go *go, struct heap_stats *hs)
+{
+	const struct go_layout *l = &go->l;
+	for (int gen = 0; gen < 3; gen++) {
+		uint64_t d = go->sym.memstats + l->ms_heapstats + (uint64_t)gen * l->hsd_size;
+		hs->in_stacks += (int64_t)rd(r, d + l->hsd_in_stacks, 8);
+		hs->in_workbufs += (int64_t)rd(r, d + l->hsd_in_workbufs, 8);
+		if (l->has_in_ptrscalar)
+			hs->in_ptrscalar += (int64_t)rd(r, d + l->hsd_in_ptrscalar, 8);
+		hs->tiny_alloc_count += rd(r, d + l->hsd_tiny_alloc_count, 8);
+		hs->large_alloc += rd(r, d + l->hsd_large_alloc, 8);
+		hs->large_alloc_count += rd(r, d + l->hsd_large_alloc_count, 8);
+		hs->large_free += rd(r, d + l->hsd_large_free, 8);
+		hs->large_free_count += rd(r, d + l->hsd_large_free_count, 8);
+		for (uint64_t c = 0; c < l->num_size_classes; c++) {
+			hs->small_alloc[c] += rd(r, d + l->hsd_small_alloc_count + 8 * c, 8);
+			hs->small_free[c] += rd(r, d + l->hsd_small_free_count + 8 * c, 8);
+		}
+	}
+}
+
+/* gcControllerState.memoryLimitHeapGoal and heapGoalInternal, as the runtime computes NextGC. */
+static uint64_t heap_goal(struct reader *r, const struct memdbg_go *go)
+{
+	const struct go_layout *l = &go->l;
+	uint64_t c = go->sym.gc_controller;
+	uint64_t goal = rd(r, c + l->gcc_percent_heap_goal, 8);
+	uint64_t heap_free = rd(r, c + l->gcc_heap_free, 8);
+	uint64_t heap_alloc = rd(r, c + l->gcc_total_alloc, 8) - rd(r, c + l->gcc_total_free, 8);
+	uint64_t mapped_ready = rd(r, c + l->gcc_mapped_ready, 8);
+	uint64_t limit = rd(r, c + l->gcc_memory_limit, 8);
+	uint64_t heap_marked = rd(r, c + l->gcc_heap_marked, 8);
+
+	uint64_t limit_goal;
+	uint64_t non_heap = mapped_ready - heap_free - heap_alloc;
+	uint64_t overage = mapped_ready > limit ? mapped_ready - limit : 0;
+	if (non_heap + overage >= limit) {
+		limit_goal = heap_marked;
+	} else {
+		limit_goal = limit - (non_heap + overage);
+		uint64_t headroom = limit_goal / 100 * 3;  /* memoryLimitHeapGoalHeadroomPercent */
+		if (headroom < (1 << 20))                   /* memoryLimitMinHeapGoalHeadroom */
+			headroom = 1 << 20;
+		limit_goal = limit_goal < headroom || limit_goal - headroom < headroom ? headroom : limit_goal - headroom;
+		if (limit_goal < heap_marked)
+			limit_goal = heap_marked;
+	}
+	if (limit_goal < goal)
+		return limit_goal;
+	uint64_t sweep_dist = rd(r, c + l->gcc_sweep_dist_min_trigger, 8);
+	if (sweep_dist > goal)
+		goal = sweep_dist;
+	uint64_t triggered = rd(r, c + l->gcc_triggered, 8);
+	if (triggered != UINT64_MAX && goal < triggered + (64 << 10))  /* minRunway */
+		goal = triggered + (64 << 10);
+	return goal;
+}
+
+static struct memdbg_error *run_memstats(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
+{
+	struct memdbg_go *go;
+	struct memdbg_error *err = open_go(t, p, false, &go);
+	if (err)
+		return err;
+	const struct go_layout *l = &go->l;
+	struct reader r = { t };
+	struct heap_stats hs = { 0 };
+	hs.small_alloc = calloc(l->num_size_classes, sizeof(uint64_t));
+	hs.small_free = calloc(l->num_size_classes, sizeof(uint64_t));
+	if (!hs.small_alloc || !hs.small_free) {
+		free(hs.small_alloc);
+		free(hs.small_free);
+		return memdbg_enomem;
+	}
+	read_heap_stats(&r, go, &hs);
+
+	uint64_t total_alloc = hs.large_alloc, total_free = hs.large_free;
+	uint64_t mallocs = hs.large_alloc_count, frees = hs.large_free_count;
+	for (uint64_t c = 0; c < l->num_size_classes; c++) {
+		total_alloc += hs.small_alloc[c] * go->class_to_size[c];
+		total_free += hs.small_free[c] * go->class_to_size[c];
+		mallocs += hs.small_alloc[c];
+		frees += hs.small_free[c];
+	}
+	/* MemStats counts tiny allocations as both a malloc and a free. */
+	mallocs += hs.tiny_alloc_count;
+	frees += hs.tiny_alloc_count;
+
+	uint64_t c = go->sym.gc_controller, m = go->sym.memstats;
+	uint64_t heap_inuse = rd(&r, c + l->gcc_heap_inuse, 8), heap_free = rd(&r, c + l->gcc_heap_free, 8),
+		 heap_released = rd(&r, c + l->gcc_heap_released, 8);
+	uint64_t stacks_sys = rd(&r, m + l->ms_stacks_sys, 8), mspan_sys = rd(&r, m + l->ms_mspan_sys, 8),
+		 mcache_sys = rd(&r, m + l->ms_mcache_sys, 8), buckhash_sys = rd(&r, m + l->ms_buckhash_sys, 8),
+		 gcmisc_sys = rd(&r, m + l->ms_gcmisc_sys, 8), other_sys = rd(&r, m + l->ms_other_sys, 8);
+	uint64_t stack_inuse = (uint64_t)hs.in_stacks, workbufs = (uint64_t)hs.in_workbufs,
+		 ptrscalar = (uint64_t)hs.in_ptrscalar;
+	uint64_t mspan_inuse = rd(&r, go->sym.mheap + l->mh_spanalloc_inuse, 8);
+	uint64_t mcache_inuse = rd(&r, go->sym.mheap + l->mh_cachealloc_inuse, 8);
+	uint32_t numgc = (uint32_t)rd(&r, m + l->ms_numgc, 4), numforcedgc = (uint32_t)rd(&r, m + l->ms_numforcedgc, 4);
+	uint64_t next_gc = heap_goal(&r, go);
+	if ((err = r.err))
+		goto out;
+
+	uint64_t sys = heap_inuse + heap_free + heap_released + stacks_sys + mspan_sys + mcache_sys + buckhash_sys +
+		       gcmisc_sys + other_sys + stack_inuse + workbufs + ptrscalar;
+	memdbg_field_u64(p, "Alloc", total_alloc - total_free);
+	memdbg_field_u64(p, "TotalAlloc", total_alloc);
+	memdbg_field_u64(p, "Sys", sys);
+	memdbg_field_u64(p, "Mallocs", mallocs);
+	memdbg_field_u64(p, "Frees", frees);
+	memdbg_field_u64(p, "HeapAlloc", total_alloc - total_free);
+	memdbg_field_u64(p, "HeapSys", heap_inuse + heap_free + heap_released);
+	memdbg_field_u64(p, "HeapIdle", heap_free + heap_released);
+	memdbg_field_u64(p, "HeapInuse", heap_inuse);
+	memdbg_field_u64(p, "HeapReleased", heap_released);
+	memdbg_field_u64(p, "HeapObjects", mallocs - frees);
+	memdbg_field_u64(p, "StackInuse", stack_inuse);
+	memdbg_field_u64(p, "StackSys", stack_inuse + stacks_sys);
+	memdbg_field_u64(p, "MSpanInuse", mspan_inuse);
+	memdbg_field_u64(p, "MSpanSys", mspan_sys);
+	memdbg_field_u64(p, "MCacheInuse", mcache_inuse);
+	memdbg_field_u64(p, "MCacheSys", mcache_sys);
+	memdbg_field_u64(p, "BuckHashSys", buckhash_sys);
+	memdbg_field_u64(p, "GCSys", gcmisc_sys + workbufs + ptrscalar);
+	memdbg_field_u64(p, "OtherSys", other_sys);
+	memdbg_field_u64(p, "NextGC", next_gc);
+	memdbg_field_u64(p, "NumGC", numgc);
+	memdbg_field_u64(p, "NumForcedGC", numforcedgc);
+
+	static const struct memdbg_col cols[] = {
+		{ "Class", MEMDBG_COL_U64, 5 },
+		{ "Size", MEMDBG_COL_U64, 6 },
+		{ "Mallocs", MEMDBG_COL_U64, 12 },
+		{ "Frees", MEMDBG_COL_U64, 12 },
+		{ "Live", MEMDBG_COL_U64, 10 },
+		{ "LiveBytes", MEMDBG_COL_U64, 12 },
+	};
+	memdbg_note(p, "%s", "");
+	memdbg_table_begin(p, "BySize", cols, MEMDBG_ARRAY_SIZE(cols));
+	for (uint64_t k = 0; k < l->num_size_classes; k++) {
+		uint64_t live = hs.small_alloc[k] - hs.small_free[k];
+		struct memdbg_val v[6] = { { .u = k }, { .u = go->class_to_size[k] }, { .u = hs.small_alloc[k] },
+					   { .u = hs.small_free[k] }, { .u = live }, { .u = live * go->class_to_size[k] } };
+		memdbg_table_row(p, v);
+	}
+	memdbg_table_end(p);
+	memdbg_note(p, "Class 0 holds large objects; they are counted in Mallocs and Frees, not in BySize.");
+out:
+	free(hs.small_alloc);
+	free(hs.small_free);
+	return err;
+}
+
+/* ---- mspan-walk ---- */
+
+enum span_sort { SORT_START, SORT_PAGES, SORT_CLASS, SORT_UTIL, SORT_ALLOCATED, SORT_FREE, SORT_ELEMSIZE };
+static const char *const sort_names[] = { "start", "pages", "class", "util", "allocated", "free", "elemsize" };
+
+static double span_util(const struct go_span *s)
+{
+	return s->nelems ? 100.0 * s->allocated / s->nelems : 0.0;
+}
+
+static enum span_sort sort_key;
+static const struct go_span *sort_spans;
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct go_span *x = &sort_spans[*(const uint32_t *)a], *y = &sort_spans[*(const uint32_t *)b];
+	double kx, ky;
+	switch (sort_key) {
+	case SORT_PAGES: kx = (double)y->npages; ky = (double)x->npages; break;  /* largest first */
+	case SORT_CLASS: kx = x->spanclass; ky = y->spanclass; break;
+	case SORT_UTIL: kx = span_util(x); ky = span_util(y); break;  /* emptiest first */
+	case SORT_ALLOCATED: kx = y->allocated; ky = x->allocated; break;
+	case SORT_FREE: kx = (double)y->nelems - y->allocated; ky = (double)x->nelems - x->allocated; break;
+	case SORT_ELEMSIZE: kx = (double)y->elemsize; ky = (double)x->elemsize; break;
+	default: kx = ky = 0; break;
+	}
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+struct span_filter {
+	int state;  /* -1: all */
+	int64_t size_class;  /* -1: any */
+	int scan;   /* -1 any, 1 scan only, 0 noscan only */
+	bool large;
+	double min_util, max_util;
+};
+
+static bool span_matches(const struct memdbg_go *go, const struct go_span *s, const struct span_filter *f)
+{
+	if (f->state >= 0 && s->state != f->state)
+		return false;
+	if (f->size_class >= 0 && go_size_class(s->spanclass) != f->size_class)
+		return false;
+	if (f->scan >= 0 && go_noscan(s->spanclass) == (f->scan == 1))
+		return false;
+	if (f->large && go_size_class(s->spanclass) != 0)
+		return false;
+	double u = span_util(s);
+	return u >= f->min_util && u <= f->max_util;
+}
+
+static struct memdbg_error *parse_span_filter(struct memdbg_go *go, struct memdbg_args *a, struct span_filter *f)
+{
+	const char *state = memdbg_arg_value(a, "--state");
+	f->state = (int)go->l.span_in_use;
+	if (state) {
+		if (strcmp(state, "inuse") == 0)
+			f->state = (int)go->l.span_in_use;
+		else if (strcmp(state, "manual") == 0)
+			f->state = (int)go->l.span_manual;
+		else if (strcmp(state, "free") == 0)
+			f->state = (int)go->l.span_dead;
+		else if (strcmp(state, "all") == 0)
+			f->state = -1;
+		else
+			return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT,
+						   "mspan-walk: --state wants inuse, manual, free or all, not '%s'", state);
+	}
+	uint64_t cls;
+	struct memdbg_error *err = memdbg_arg_u64(a, "--class", UINT64_MAX, go->l.num_size_classes - 1, &cls);
+	if (err && memdbg_arg_value(a, "--class"))
+		return err;
+	memdbg_error_destroy(err);
+	f->size_class = memdbg_arg_value(a, "--class") ? (int64_t)cls : -1;
+	bool scan = memdbg_arg_flag(a, "--scan"), noscan = memdbg_arg_flag(a, "--noscan");
+	if (scan && noscan)
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "mspan-walk: --scan and --noscan exclude each other");
+	f->scan = scan ? 1 : noscan ? 0 : -1;
+	f->large = memdbg_arg_flag(a, "--large");
+	if ((err = memdbg_arg_double(a, "--min-util", 0, &f->min_util)) ||
+	    (err = memdbg_arg_double(a, "--max-util", 100, &f->max_util)))
+		return err;
+	return NULL;
+}
+
+static struct memdbg_error *run_mspan_walk(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
+{
+	struct memdbg_go *go;
+	struct memdbg_error *err = open_go(t, p, true, &go);
+	if (err)
+		return err;
+	struct span_filter f;
+	uint64_t limit;
+	if ((err = parse_span_filter(go, a, &f)) || (err = memdbg_arg_u64(a, "--limit", UINT64_MAX, UINT64_MAX, &limit)))
+		return err;
+	enum span_sort sort = SORT_START;
+	const char *sort_arg = memdbg_arg_value(a, "--sort");
+	if (sort_arg) {
+		size_t k = 0;
+		while (k < MEMDBG_ARRAY_SIZE(sort_names) && strcmp(sort_names[k], sort_arg) != 0)
+			k++;
+		if (k == MEMDBG_ARRAY_SIZE(sort_names))
+			return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT,
+						   "mspan-walk: --sort wants start, pages, class, util, allocated, free "
+						   "or elemsize, not '%s'", sort_arg);
+		sort = (enum span_sort)k;
+	}
+	uint32_t *order = malloc((go->nspans ? go->nspans : 1) * sizeof(*order));
+	if (!order)
+		return memdbg_enomem;
+	size_t n = 0;
+	uint64_t pages = 0, slots = 0, allocated = 0, alloc_bytes = 0, bits_missing = 0;
+	for (size_t i = 0; i < go->nspans; i++) {
+		const struct go_span *s = &go->spans[i];
+		if (!span_matches(go, s, &f))
+			continue;
+		order[n++] = (uint32_t)i;
+		pages += s->npages;
+		slots += s->nelems;
+		allocated += s->allocated;
+		alloc_bytes += (uint64_t)s->allocated * s->elemsize;
+		bits_missing += s->state == go->l.span_in_use && s->nelems && !s->bits_readable;
+	}
+	sort_key = sort;
+	sort_spans = go->spans;
+	qsort(order, n, sizeof(*order), span_cmp);
+
+	static const struct memdbg_col cols[] = {
+		{ "start", MEMDBG_COL_HEX, 14 },
+		{ "end", MEMDBG_COL_HEX, 14 },
+		{ "pages", MEMDBG_COL_U64, 6 },
+		{ "class", MEMDBG_COL_U64, 5 },
+		{ "noscan", MEMDBG_COL_BOOL, 6 },
+		{ "elemsize", MEMDBG_COL_U64, 8 },
+		{ "slots", MEMDBG_COL_U64, 5 },
+		{ "allocated", MEMDBG_COL_U64, 9 },
+		{ "util", MEMDBG_COL_PCT, 6 },
+		{ "state", MEMDBG_COL_STR, 6 },
+		{ "sweep", MEMDBG_COL_STR, -14 },
+	};
+	memdbg_table_begin(p, "spans", cols, MEMDBG_ARRAY_SIZE(cols));
+	for (size_t k = 0; k < n && k < limit; k++) {
+		if ((err = memdbg_check_interrupt(p)))
+			break;
+		const struct go_span *s = &go->spans[order[k]];
+		bool in_use = s->state == go->l.span_in_use;
+		struct memdbg_val v[11] = {
+			{ .u = s->start },
+			{ .u = s->start + s->npages * go->l.page_size },
+			{ .u = s->npages },
+			{ .u = go_size_class(s->spanclass), .null = !in_use },
+			{ .u = go_noscan(s->spanclass), .null = !in_use },
+			{ .u = s->elemsize, .null = !in_use },
+			{ .u = s->nelems, .null = !in_use },
+			{ .u = s->allocated, .null = !in_use || !s->bits_readable },
+			{ .d = span_util(s), .null = !in_use || !s->bits_readable },
+			{ .s = go_span_state_name(go, s->state) },
+			{ .s = in_use ? go_sweep_status(go, s->sweepgen) : NULL, .null = !in_use },
+		};
+		memdbg_table_row(p, v);
+	}
+	free(order);
+	if (err)
+		return err;
+	memdbg_table_end(p);
+	memdbg_begin_object(p, "totals", "Totals");
+	memdbg_field_u64(p, "spans", n);
+	memdbg_field_u64(p, "pages", pages);
+	memdbg_field_u64(p, "bytes", pages * go->l.page_size);
+	memdbg_field_u64(p, "slots", slots);
+	memdbg_field_u64(p, "allocated", allocated);
+	memdbg_field_u64(p, "allocated_bytes", alloc_bytes);
+	memdbg_field_pct(p, "util", slots ? 100.0 * allocated / slots : 0);
+	memdbg_field_u64(p, "shown", n < limit ? n : limit);
+	memdbg_field_u64(p, "unreadable_spans", go->spans_unreadable);
+	memdbg_field_u64(p, "unreadable_alloc_bits", bits_missing);
+	memdbg_end_object(p);
+	if (go->spans_unreadable || bits_missing)
+		memdbg_note(p, "note: %zu spans and %" PRIu64 " allocation bitmaps were not in the target and are not counted",
+			    go->spans_unreadable, bits_missing);
+	return NULL;
+}
+
+/* ---- mcentral ---- */
+
+struct span_set_stats {
+	uint64_t spans, free_slots;
+	uint64_t *addrs;
+	size_t naddrs, cap;
+};
+
+/* Walk one spanSet: live entries are [head, tail) of its spine of blocks. */
+static struct memdbg_error *walk_span_set(struct memdbg_target *t, const struct memdbg_go *go, uint64_t set,
+					  bool keep, struct span_set_stats *st)
+{
+	const struct go_layout *l = &go->l;
+	struct reader r = { t };
+	uint64_t spine = rd(&r, set + l->ss_spine, 8);
+	uint64_t spine_len = rd(&r, set + l->ss_spine_len, 8);
+	uint64_t index = rd(&r, set + l->ss_index, 8);
+	if (r.err)
+		return r.err;
+	uint64_t head = index >> 32, tail = (uint32_t)index;
+	if (head > tail || tail - head > (uint64_t)spine_len * l->span_set_block_entries)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "spanSet at 0x%" PRIx64 ": head %" PRIu64 " tail %" PRIu64 " spineLen %" PRIu64,
+					   set, head, tail, spine_len);
+	for (uint64_t i = head; i < tail; i++) {
+		uint64_t block = rd(&r, spine + 8 * (i / l->span_set_block_entries), 8);
+		if (r.err)
+			return r.err;
+		if (!block)
+			continue;
+		uint64_t span = rd(&r, block + l->ssb_spans + 8 * (i % l->span_set_block_entries), 8);
+		if (r.err)
+			return r.err;
+		if (!span)
+			continue;
+		st->spans++;
+		const struct go_span *s = go_span_by_mspan(go, span);
+		if (s)
+			st->free_slots += s->nelems - s->alloc_count;
+		if (keep) {
+			if (st->naddrs == st->cap) {
+				st->cap = st->cap ? 2 * st->cap : 16;
+				uint64_t *na = realloc(st->addrs, st->cap * sizeof(*na));
+				if (!na)
+					return memdbg_enomem;
+				st->addrs = na;
+			}
+			st->addrs[st->naddrs++] = s ? s->start : span;
+		}
+	}
+	return NULL;
+}
+
+static struct memdbg_error *run_mcentral(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
+{
+	struct memdbg_go *go;
+	struct memdbg_error *err = open_go(t, p, true, &go);
+	if (err)
+		return err;
+	const struct go_layout *l = &go->l;
+	uint64_t only;
+	if ((err = memdbg_arg_u64(a, "--class", UINT64_MAX, l->num_size_classes - 1, &only)))
+		return err;
+	bool list = memdbg_arg_flag(a, "--spans");
+	/* The swept half of each pair is [sweepgen/2%2]. */
+	unsigned swept = (go->heap_sweepgen / 2) % 2;
+	static const char *const set_names[4] = { "partial_swept", "partial_unswept", "full_swept", "full_unswept" };
+	static const struct memdbg_col cols[] = {
+		{ "spanclass", MEMDBG_COL_U64, 9 },
+		{ "class", MEMDBG_COL_U64, 5 },
+		{ "noscan", MEMDBG_COL_BOOL, 6 },
+		{ "elemsize", MEMDBG_COL_U64, 8 },
+		{ "partial_swept", MEMDBG_COL_U64, 13 },
+		{ "partial_unswept", MEMDBG_COL_U64, 15 },
+		{ "full_swept", MEMDBG_COL_U64, 10 },
+		{ "full_unswept", MEMDBG_COL_U64, 12 },
+		{ "free_slots", MEMDBG_COL_U64, 10 },
+	};
+	uint64_t totals[4] = { 0 }, total_free = 0;
+	memdbg_table_begin(p, "classes", cols, MEMDBG_ARRAY_SIZE(cols));
+	/* Two passes: the counts table, then (with --spans) the members of each set. */
+	for (int pass = 0; pass < (list ? 2 : 1) && !err; pass++) {
+		if (pass == 1) {
+			memdbg_table_end(p);
+			memdbg_begin_array(p, "sets", "Span sets (span start addresses)");
+		}
+		for (uint64_t sc = 0; sc < l->num_span_classes && !err; sc++) {
+			if (only != UINT64_MAX && sc >> 1 != only)
+				continue;
+			uint64_t central = go->sym.mheap + l->mh_central + sc * l->mh_central_size;
+			struct span_set_stats st[4] = { { 0 } };
+			for (unsigned k = 0; k < 4 && !err; k++) {
+				uint64_t base = k < 2 ? l->mc_partial : l->mc_full;
+				unsigned half = k % 2 == 0 ? swept : 1 - swept;
+				err = walk_span_set(t, go, central + base + half * l->spanset_size, pass == 1, &st[k]);
+			}
+			uint64_t nspans = st[0].spans + st[1].spans + st[2].spans + st[3].spans;
+			if (!err && nspans && pass == 0) {
+				uint64_t free_slots = st[0].free_slots + st[1].free_slots;
+				struct memdbg_val v[9] = {
+					{ .u = sc }, { .u = sc >> 1 }, { .u = sc & 1 }, { .u = go->class_to_size[sc >> 1] },
+					{ .u = st[0].spans }, { .u = st[1].spans }, { .u = st[2].spans }, { .u = st[3].spans },
+					{ .u = free_slots },
+				};
+				memdbg_table_row(p, v);
+				for (unsigned k = 0; k < 4; k++)
+					totals[k] += st[k].spans;
+				total_free += free_slots;
+			} else if (!err && nspans) {
+				char title[32];
+				snprintf(title, sizeof(title), "spanclass %" PRIu64, sc);
+				memdbg_begin_object(p, NULL, title);
+				memdbg_field_u64(p, "spanclass", sc);
+				for (unsigned k = 0; k < 4; k++)
+					memdbg_field_hex_list(p, set_names[k], st[k].addrs, st[k].naddrs);
+				memdbg_end_object(p);
+			}
+			for (unsigned k = 0; k < 4; k++)
+				free(st[k].addrs);
+		}
+	}
+	if (err)
+		return err;
+	if (list)
+		memdbg_end_array(p);
+	else
+		memdbg_table_end(p);
+	memdbg_begin_object(p, "totals", "Totals");
+	for (unsigned k = 0; k < 4; k++)
+		memdbg_field_u64(p, set_names[k], totals[k]);
+	memdbg_field_u64(p, "free_slots", total_free);
+	memdbg_end_object(p);
+	return NULL;
+}
+
+/* ---- mcache ---- */
+
+static struct memdbg_error *run_mcache(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
+{
+	struct memdbg_go *go;
+	struct memdbg_error *err = open_go(t, p, true, &go);
+	if (err)
+		return err;
+	const struct go_layout *l = &go->l;
+	uint64_t allp, nprocs, only;
+	if ((err = go_read_slice(t, go->sym.allp, &allp, &nprocs)))
+		return memdbg_error_prefix(err, "reading runtime.allp");
+	if (nprocs > MAX_PS)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "runtime.allp has %" PRIu64 " entries", nprocs);
+	if ((err = memdbg_arg_u64(a, "--p", UINT64_MAX, MAX_PS, &only)))
+		return err;
+	static const struct memdbg_col cols[] = {
+		{ "spanclass", MEMDBG_COL_U64, 9 },
+		{ "class", MEMDBG_COL_U64, 5 },
+		{ "noscan", MEMDBG_COL_BOOL, 6 },
+		{ "elemsize", MEMDBG_COL_U64, 8 },
+		{ "span", MEMDBG_COL_HEX, 14 },
+		{ "slots", MEMDBG_COL_U64, 5 },
+		{ "free", MEMDBG_COL_U64, 5 },
+	};
+	struct reader r = { t };
+	uint64_t *alloc = malloc(l->num_span_classes * sizeof(*alloc));
+	if (!alloc)
+		return memdbg_enomem;
+	uint64_t cached_total = 0;
+	memdbg_begin_array(p, "ps", NULL);
+	for (uint64_t i = 0; i < nprocs; i++) {
+		uint64_t pp = rd(&r, allp + 8 * i, 8);
+		if (r.err)
+			break;
+		if (!pp)
+			continue;
+		int32_t id = (int32_t)rd(&r, pp + l->p_id, 4);
+		uint64_t mc = rd(&r, pp + l->p_mcache, 8);
+		if (r.err)
+			break;
+		if (only != UINT64_MAX && (uint64_t)id != only)
+			continue;
+		char title[64];
+		snprintf(title, sizeof(title), "P%d", id);
+		memdbg_begin_object(p, NULL, title);
+		memdbg_field_i64(p, "id", id);
+		memdbg_field_hex(p, "mcache", mc);
+		if (!mc) {
+			memdbg_end_object(p);
+			continue;
+		}
+		uint64_t tiny = rd(&r, mc + l->mc_tiny, 8), tinyoff = rd(&r, mc + l->mc_tinyoffset, 8),
+			 tinyallocs = rd(&r, mc + l->mc_tiny_allocs, 8);
+		if (!r.err)
+			r.err = memdbg_read(t, mc + l->mc_alloc, alloc, l->num_span_classes * sizeof(*alloc));
+		if (r.err) {
+			memdbg_end_object(p);
+			break;
+		}
+		memdbg_field_hex(p, "tiny", tiny);
+		memdbg_field_u64(p, "tiny_offset", tinyoff);
+		memdbg_field_u64(p, "tiny_allocs", tinyallocs);
+		memdbg_table_begin(p, "cached", cols, MEMDBG_ARRAY_SIZE(cols));
+		for (uint64_t sc = 0; sc < l->num_span_classes; sc++) {
+			if (!alloc[sc] || alloc[sc] == go->sym.emptymspan)
+				continue;
+			const struct go_span *s = go_span_by_mspan(go, alloc[sc]);
+			struct memdbg_val v[7] = {
+				{ .u = sc }, { .u = sc >> 1 }, { .u = sc & 1 },
+				{ .u = s ? s->elemsize : 0, .null = !s }, { .u = s ? s->start : alloc[sc] },
+				{ .u = s ? s->nelems : 0, .null = !s },
+				{ .u = s ? (uint64_t)(s->nelems - s->alloc_count) : 0, .null = !s },
+			};
+			memdbg_table_row(p, v);
+			cached_total++;
+		}
+		memdbg_table_end(p);
+		memdbg_end_object(p);
+	}
+	free(alloc);
+	if (r.err)
+		return r.err;
+	memdbg_end_array(p);
+	memdbg_field_u64(p, "cached_spans", cached_total);
+	return NULL;
+}
+
+/* ---- the table rows ---- */
+
+static const struct memdbg_opt no_opts[] = { { NULL } };
+
+const struct memdbg_command memdbg_cmd_go_info = {
+	.info = {
+		.name = "go-info",
+		.summary = "Go version, GOMAXPROCS, goroutines, heap arenas, spans by state, GC state",
+		.usage = "go-info [--json]",
+		.help = "goroutines is runtime.NumGoroutine's count; all_gs counts every G ever allocated.\n"
+			"gc_phase is the collector's phase when the target was captured (off, mark,\n"
+			"marktermination); green_tea says whether spans carry Green Tea inline mark bits.",
+	},
+	.opts = no_opts,
+	.needs_target = true,
+	.run = run_go_info,
+};
+
+const struct memdbg_command memdbg_cmd_memstats = {
+	.info = {
+		.name = "memstats",
+		.summary = "runtime.MemStats, computed from the runtime's own counters as ReadMemStats would",
+		.usage = "memstats [--json]",
+		.help = "Every figure uses the arithmetic of runtime.readmemstats_m over the runtime's\n"
+			"consistent heap statistics, gcController and memstats.  BySize lists mallocs and\n"
+			"frees per size class.  NextGC reproduces gcController.heapGoal().",
+	},
+	.opts = no_opts,
+	.needs_target = true,
+	.run = run_memstats,
+};
+
+static const struct memdbg_opt mspan_walk_opts[] = {
+	{ "--state", "S", "inuse (default), manual (stacks), free, or all" },
+	{ "--class", "N", "only spans of size class N (0: large objects)" },
+	{ "--scan", NULL, "only spans of objects that contain pointers" },
+	{ "--noscan", NULL, "only spans of pointer-free objects" },
+	{ "--large", NULL, "only large-object spans (size class 0)" },
+	{ "--min-util", "PCT", "only spans at least PCT% of whose slots are allocated" },
+	{ "--max-util", "PCT", "only spans at most PCT% of whose slots are allocated" },
+	{ "--sort", "FIELD", "start (default), pages, class, util, allocated, free, elemsize" },
+	{ "--limit", "N", "print at most N rows (totals still cover every match)" },
+	{ NULL },
+};
+
+const struct memdbg_command memdbg_cmd_mspan_walk = {
+	.info = {
+		.name = "mspan-walk",
+		.summary = "one row per span of the Go heap, with a totals row",
+		.usage = "mspan-walk [--state inuse|manual|free|all] [--class N] [--scan|--noscan] [--large] "
+			 "[--min-util PCT] [--max-util PCT] [--sort FIELD] [--limit N] [--json]",
+		.help = "allocated counts slots below freeindex or set in allocBits; util is allocated/slots.\n"
+			"sweep compares the span's sweepgen with the heap's: swept, unswept (holds objects the\n"
+			"last GC found dead), sweeping, cached (in an mcache), cached-unswept.",
+	},
+	.opts = mspan_walk_opts,
+	.needs_target = true,
+	.run = run_mspan_walk,
+};
+
+static const struct memdbg_opt mcentral_opts[] = {
+	{ "--class", "N", "only size class N (both its scan and noscan span classes)" },
+	{ "--spans", NULL, "also list the spans (start addresses) of each set" },
+	{ NULL },
+};
+
+const struct memdbg_command memdbg_cmd_mcentral = {
+	.info = {
+		.name = "mcentral",
+		.summary = "per span class, the partial and full span sets (swept and unswept) of mheap_.central",
+		.usage = "mcentral [--class N] [--spans] [--json]",
+		.help = "free_slots counts the free slots of the spans in the partial sets.",
+	},
+	.opts = mcentral_opts,
+	.needs_target = true,
+	.run = run_mcentral,
+};
+
+static const struct memdbg_opt mcache_opts[] = {
+	{ "--p", "N", "only the P with id N" },
+	{ NULL },
+};
+
+const struct memdbg_command memdbg_cmd_mcache = {
+	.info = {
+		.name = "mcache",
+		.summary = "per P, the span cached for each span class and the tiny allocator's block",
+		.usage = "mcache [--p N] [--json]",
+		.help = "Empty slots of a P's mcache (runtime.emptymspan) are not listed.",
+	},
+	.opts = mcache_opts,
+	.needs_target = true,
+	.run = run_mcache,
+};

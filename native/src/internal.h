@@ -1,0 +1,184 @@
+/* internal.h - declarations shared inside the core; front ends see only memdbg.h. */
+#ifndef MEMDBG_INTERNAL_H
+#define MEMDBG_INTERNAL_H
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "memdbg.h"
+
+/* ---- errors (error.c) ---- */
+extern struct memdbg_error memdbg_enomem_storage, memdbg_interrupted_storage;
+#define memdbg_enomem (&memdbg_enomem_storage)
+#define memdbg_interrupted (&memdbg_interrupted_storage)
+
+struct memdbg_error *memdbg_error_format(enum memdbg_error_code code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct memdbg_error *memdbg_error_vformat(enum memdbg_error_code code, const char *fmt, va_list ap);
+/* An OS error for `what path`, with strerror(errno). */
+struct memdbg_error *memdbg_error_os(const char *what, const char *path);
+struct memdbg_error *memdbg_error_fault(uint64_t address, size_t size);
+/* Prepends "prefix: " to err's message; returns err. */
+struct memdbg_error *memdbg_error_prefix(struct memdbg_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- ELF symbols and notes of the executable (elf.c) ---- */
+struct memdbg_elf;
+struct memdbg_error *memdbg_elf_open(const char *path, struct memdbg_elf **ret);
+void memdbg_elf_close(struct memdbg_elf *elf);
+/* Address (unrelocated) and size of a symbol; false when absent. */
+bool memdbg_elf_symbol(const struct memdbg_elf *elf, const char *name, uint64_t *addr, uint64_t *size);
+/* The symbol containing addr, or NULL. */
+const char *memdbg_elf_symbol_at(const struct memdbg_elf *elf, uint64_t addr, uint64_t *offset);
+uint64_t memdbg_elf_entry(const struct memdbg_elf *elf);
+int memdbg_elf_machine(const struct memdbg_elf *elf);
+bool memdbg_elf_has_symtab(const struct memdbg_elf *elf);
+/* The raw GNU build-id (NULL when the file has none). */
+const uint8_t *memdbg_elf_build_id(const struct memdbg_elf *elf, size_t *len);
+/* Allocated note sections, in file order, for matching against a core's memory. */
+size_t memdbg_elf_note_count(const struct memdbg_elf *elf);
+bool memdbg_elf_note_at(const struct memdbg_elf *elf, size_t i, uint64_t *addr, const uint8_t **data, size_t *len);
+/* File contents backing [addr, addr+len) of an allocated PT_LOAD, or NULL. */
+const uint8_t *memdbg_elf_file_bytes(const struct memdbg_elf *elf, uint64_t addr, uint64_t *avail);
+struct Dwarf *memdbg_elf_dwarf(const struct memdbg_elf *elf);
+
+/* ---- DWARF layouts (dwarf.c) ---- */
+struct memdbg_dwarf;
+struct memdbg_error *memdbg_dwarf_create(struct Dwarf *dw, struct memdbg_dwarf **ret);
+void memdbg_dwarf_destroy(struct memdbg_dwarf *d);
+/* Size of a named type; false when absent. */
+bool memdbg_dwarf_type_size(struct memdbg_dwarf *d, const char *type, uint64_t *size);
+/* Offset of a member path "a.b.c" inside a named struct; size of the last member. */
+bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *path, uint64_t *offset,
+			 uint64_t *size);
+/* Value of a DW_TAG_constant. */
+bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value);
+/* Address of a global variable from its DW_OP_addr location. */
+bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr);
+
+/* ---- targets and their memory (target.c) ---- */
+struct memdbg_segment {
+	uint64_t start, end;  /* [start, end) in the target's address space */
+	const uint8_t *data;  /* NULL: mapped in the target but its bytes are not available */
+	bool from_file;       /* bytes come from a mapped file, not from the core itself */
+};
+
+struct memdbg_go;
+
+struct memdbg_target {
+	bool live;
+	int pid;
+	char *exe_path;
+	char *core_path;
+	struct memdbg_elf *exe;
+	struct memdbg_dwarf *dwarf;  /* NULL when the executable has no DWARF */
+	uint64_t bias;               /* load bias of the executable (PIE) */
+
+	/* core: sorted, non-overlapping segments */
+	struct memdbg_segment *segs;
+	size_t nsegs;
+	void **maps;  /* mmapped files, unmapped on destroy */
+	size_t *map_lens;
+	size_t nmaps;
+
+	/* live: page cache in front of process_vm_readv */
+	struct memdbg_page *pages;
+	pid_t *stopped;  /* threads we stopped and must release */
+	size_t nstopped;
+
+	struct memdbg_go *go;  /* Go runtime state, built on first use */
+};
+
+/* Copy exactly n bytes of target memory or fail with a FAULT error. */
+struct memdbg_error *memdbg_read(struct memdbg_target *t, uint64_t addr, void *buf, size_t n);
+bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n);
+struct memdbg_error *memdbg_read_u64(struct memdbg_target *t, uint64_t addr, uint64_t *ret);
+struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uint32_t *ret);
+/* A symbol's address in the target (bias applied), from .symtab or DWARF. */
+bool memdbg_target_symbol(struct memdbg_target *t, const char *name, uint64_t *addr, uint64_t *size);
+
+/* ---- output (out.c) ---- */
+/*
+ * Commands emit a document: key/value fields, nested objects, and tables
+ * whose rows are streamed.  Text mode renders aligned "Key: value" lines and
+ * fixed-width table rows; JSON mode renders one object per command.
+ */
+enum memdbg_col_kind { MEMDBG_COL_U64, MEMDBG_COL_I64, MEMDBG_COL_HEX, MEMDBG_COL_STR, MEMDBG_COL_PCT,
+		       MEMDBG_COL_BOOL };
+
+struct memdbg_col {
+	const char *name;  /* JSON key; the text header is the same */
+	enum memdbg_col_kind kind;
+	int width;         /* text width; negative: left-aligned */
+};
+
+struct memdbg_val {
+	uint64_t u;  /* U64, HEX, BOOL; I64 through a cast */
+	double d;    /* PCT (0..100) */
+	const char *s;
+	bool null;   /* render as null / "-" */
+};
+
+struct memdbg_printer;
+struct memdbg_printer *memdbg_printer_create(const struct memdbg_out *out);
+void memdbg_printer_destroy(struct memdbg_printer *p);
+bool memdbg_printer_json(const struct memdbg_printer *p);
+/* Poll the front end's interrupt callback: memdbg_interrupted when it fired. */
+struct memdbg_error *memdbg_check_interrupt(struct memdbg_printer *p);
+
+/* key NULL: an element of the enclosing array.  Text mode prints "title:" and indents. */
+void memdbg_begin_object(struct memdbg_printer *p, const char *key, const char *title);
+void memdbg_end_object(struct memdbg_printer *p);
+/* An array of objects; title NULL prints no header line in text mode. */
+void memdbg_begin_array(struct memdbg_printer *p, const char *key, const char *title);
+void memdbg_end_array(struct memdbg_printer *p);
+void memdbg_field_u64(struct memdbg_printer *p, const char *key, uint64_t v);
+void memdbg_field_i64(struct memdbg_printer *p, const char *key, int64_t v);
+void memdbg_field_hex(struct memdbg_printer *p, const char *key, uint64_t v);
+void memdbg_field_str(struct memdbg_printer *p, const char *key, const char *v);
+void memdbg_field_bool(struct memdbg_printer *p, const char *key, bool v);
+void memdbg_field_pct(struct memdbg_printer *p, const char *key, double v);
+void memdbg_field_null(struct memdbg_printer *p, const char *key);
+/* An array of scalars printed on one line in text mode. */
+void memdbg_field_hex_list(struct memdbg_printer *p, const char *key, const uint64_t *v, size_t n);
+/* A free text line (text mode only), e.g. a note at the end of a table. */
+void memdbg_note(struct memdbg_printer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void memdbg_table_begin(struct memdbg_printer *p, const char *key, const struct memdbg_col *cols, size_t ncols);
+void memdbg_table_row(struct memdbg_printer *p, const struct memdbg_val *vals);
+void memdbg_table_end(struct memdbg_printer *p);
+
+/* ---- Go runtime (go/) ---- */
+void memdbg_go_destroy(struct memdbg_go *go);
+
+/* ---- commands (commands.c) ---- */
+struct memdbg_args;
+struct memdbg_opt {
+	const char *name;  /* "--state" */
+	const char *arg;   /* NULL for a flag, else the value's name ("S") */
+	const char *help;
+};
+
+struct memdbg_command {
+	struct memdbg_command_info info;  /* info.options is filled from opts */
+	const struct memdbg_opt *opts;    /* terminated by a NULL name */
+	bool needs_target;
+	struct memdbg_error *(*run)(struct memdbg_target *t, struct memdbg_args *args, struct memdbg_printer *p);
+};
+
+/* Option access for command handlers; options were validated against the table. */
+bool memdbg_arg_flag(struct memdbg_args *a, const char *name);
+const char *memdbg_arg_value(struct memdbg_args *a, const char *name);
+struct memdbg_error *memdbg_arg_u64(struct memdbg_args *a, const char *name, uint64_t def, uint64_t max,
+				    uint64_t *ret);
+struct memdbg_error *memdbg_arg_double(struct memdbg_args *a, const char *name, double def, double *ret);
+size_t memdbg_arg_positional_count(struct memdbg_args *a);
+const char *memdbg_arg_positional(struct memdbg_args *a, size_t i);
+
+#define MEMDBG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif /* MEMDBG_INTERNAL_H */

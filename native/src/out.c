@@ -1,0 +1,379 @@
+/*
+ * out.c - the one output sink: commands describe fields and table rows, and
+ * this renders them as aligned text or as one JSON document per command.
+ * Output is buffered and handed to the front end's write callback in chunks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_DEPTH 16
+#define FLUSH_AT (64 * 1024)
+#define KEY_WIDTH 22
+
+struct memdbg_printer {
+	const struct memdbg_out *out;
+	char *buf;
+	size_t len, cap;
+	bool oom;
+	int depth;
+	bool first[MAX_DEPTH];  /* JSON: no comma before the next member at this depth */
+	const struct memdbg_col *cols;
+	size_t ncols;
+	unsigned long polls;
+};
+
+static void flush(struct memdbg_printer *p)
+{
+	if (p->len)
+		p->out->write(p->out->arg, p->buf, p->len);
+	p->len = 0;
+}
+
+static void put(struct memdbg_printer *p, const char *s, size_t n)
+{
+	if (p->len + n > p->cap) {
+		size_t cap = p->cap ? p->cap : FLUSH_AT * 2;
+		while (cap < p->len + n)
+			cap *= 2;
+		char *b = realloc(p->buf, cap);
+		if (!b) {
+			flush(p);
+			p->out->write(p->out->arg, s, n);
+			return;
+		}
+		p->buf = b;
+		p->cap = cap;
+	}
+	memcpy(p->buf + p->len, s, n);
+	p->len += n;
+	if (p->len >= FLUSH_AT)
+		flush(p);
+}
+
+static void puts_(struct memdbg_printer *p, const char *s)
+{
+	put(p, s, strlen(s));
+}
+
+static void __attribute__((format(printf, 2, 3))) putf(struct memdbg_printer *p, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		put(p, small, (size_t)n);
+		return;
+	}
+	char *big = malloc((size_t)n + 1);
+	if (!big)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	put(p, big, (size_t)n);
+	free(big);
+}
+
+static void json_string(struct memdbg_printer *p, const char *s)
+{
+	put(p, "\"", 1);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\') {
+			char e[2] = { '\\', (char)*c };
+			put(p, e, 2);
+		} else if (*c < 0x20 || *c == 0x7f) {
+			putf(p, "\\u%04x", *c);
+		} else {
+			put(p, (const char *)c, 1);
+		}
+	}
+	put(p, "\"", 1);
+}
+
+/* JSON: the separator and key before a member of the current object. */
+static void json_key(struct memdbg_printer *p, const char *key)
+{
+	if (!p->first[p->depth])
+		put(p, ",", 1);
+	p->first[p->depth] = false;
+	if (key) {
+		json_string(p, key);
+		put(p, ":", 1);
+	}
+}
+
+static void text_key(struct memdbg_printer *p, const char *key)
+{
+	putf(p, "%*s%-*s ", 2 * (p->depth - 1), "", KEY_WIDTH - 2 * (p->depth - 1), key);
+}
+
+struct memdbg_printer *memdbg_printer_create(const struct memdbg_out *out)
+{
+	struct memdbg_printer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->out = out;
+	p->depth = 1;
+	p->first[1] = true;
+	if (out->json)
+		put(p, "{", 1);
+	return p;
+}
+
+void memdbg_printer_destroy(struct memdbg_printer *p)
+{
+	if (!p)
+		return;
+	if (p->out->json)
+		put(p, "}\n", 2);
+	flush(p);
+	free(p->buf);
+	free(p);
+}
+
+bool memdbg_printer_json(const struct memdbg_printer *p)
+{
+	return p->out->json;
+}
+
+struct memdbg_error *memdbg_check_interrupt(struct memdbg_printer *p)
+{
+	/* Polling is a Python call in the debuggers: do it every so often, not per span. */
+	if (!p->out->interrupted || ++p->polls % 1024)
+		return NULL;
+	return p->out->interrupted(p->out->arg) ? memdbg_interrupted : NULL;
+}
+
+void memdbg_begin_object(struct memdbg_printer *p, const char *key, const char *title)
+{
+	if (p->out->json) {
+		json_key(p, key);
+		put(p, "{", 1);
+	} else {
+		putf(p, "%*s%s:\n", 2 * (p->depth - 1), "", title ? title : key);
+	}
+	if (p->depth + 1 < MAX_DEPTH)
+		p->depth++;
+	p->first[p->depth] = true;
+}
+
+void memdbg_end_object(struct memdbg_printer *p)
+{
+	if (p->depth > 1)
+		p->depth--;
+	if (p->out->json)
+		put(p, "}", 1);
+}
+
+void memdbg_begin_array(struct memdbg_printer *p, const char *key, const char *title)
+{
+	if (p->out->json) {
+		json_key(p, key);
+		put(p, "[", 1);
+		if (p->depth + 1 < MAX_DEPTH)
+			p->depth++;
+		p->first[p->depth] = true;
+	} else if (title) {
+		putf(p, "%*s%s:\n", 2 * (p->depth - 1), "", title);
+	}
+}
+
+void memdbg_end_array(struct memdbg_printer *p)
+{
+	if (!p->out->json)
+		return;
+	if (p->depth > 1)
+		p->depth--;
+	put(p, "]", 1);
+}
+
+static void scalar(struct memdbg_printer *p, const char *key, const char *json, const char *text)
+{
+	if (p->out->json) {
+		json_key(p, key);
+		puts_(p, json);
+	} else {
+		text_key(p, key);
+		puts_(p, text);
+		put(p, "\n", 1);
+	}
+}
+
+void memdbg_field_u64(struct memdbg_printer *p, const char *key, uint64_t v)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	scalar(p, key, b, b);
+}
+
+void memdbg_field_i64(struct memdbg_printer *p, const char *key, int64_t v)
+{
+	char b[32];
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	scalar(p, key, b, b);
+}
+
+void memdbg_field_hex(struct memdbg_printer *p, const char *key, uint64_t v)
+{
+	char j[48], t[32];
+	snprintf(t, sizeof(t), "0x%" PRIx64, v);
+	snprintf(j, sizeof(j), "\"%s\"", t);
+	scalar(p, key, j, t);
+}
+
+void memdbg_field_str(struct memdbg_printer *p, const char *key, const char *v)
+{
+	if (p->out->json) {
+		json_key(p, key);
+		json_string(p, v);
+	} else {
+		text_key(p, key);
+		puts_(p, v);
+		put(p, "\n", 1);
+	}
+}
+
+void memdbg_field_bool(struct memdbg_printer *p, const char *key, bool v)
+{
+	scalar(p, key, v ? "true" : "false", v ? "yes" : "no");
+}
+
+void memdbg_field_pct(struct memdbg_printer *p, const char *key, double v)
+{
+	char j[32], t[32];
+	snprintf(j, sizeof(j), "%.2f", v);
+	snprintf(t, sizeof(t), "%.1f%%", v);
+	scalar(p, key, j, t);
+}
+
+void memdbg_field_null(struct memdbg_printer *p, const char *key)
+{
+	scalar(p, key, "null", "-");
+}
+
+void memdbg_field_hex_list(struct memdbg_printer *p, const char *key, const uint64_t *v, size_t n)
+{
+	if (p->out->json) {
+		json_key(p, key);
+		put(p, "[", 1);
+		for (size_t i = 0; i < n; i++)
+			putf(p, "%s\"0x%" PRIx64 "\"", i ? "," : "", v[i]);
+		put(p, "]", 1);
+		return;
+	}
+	text_key(p, key);
+	for (size_t i = 0; i < n; i++)
+		putf(p, "%s0x%" PRIx64, i ? " " : "", v[i]);
+	put(p, "\n", 1);
+}
+
+void memdbg_note(struct memdbg_printer *p, const char *fmt, ...)
+{
+	if (p->out->json)
+		return;
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	put(p, s, (size_t)n);
+	put(p, "\n", 1);
+	free(s);
+}
+
+void memdbg_table_begin(struct memdbg_printer *p, const char *key, const struct memdbg_col *cols, size_t ncols)
+{
+	p->cols = cols;
+	p->ncols = ncols;
+	if (p->out->json) {
+		json_key(p, key);
+		put(p, "[", 1);
+		if (p->depth + 1 < MAX_DEPTH)
+			p->depth++;
+		p->first[p->depth] = true;
+		return;
+	}
+	for (size_t i = 0; i < ncols; i++)
+		putf(p, "%s%*s", i ? " " : "", cols[i].width, cols[i].name);
+	put(p, "\n", 1);
+}
+
+static void text_cell(struct memdbg_printer *p, const struct memdbg_col *c, const struct memdbg_val *v)
+{
+	char b[64];
+	const char *s = b;
+	if (v->null)
+		s = "-";
+	else
+		switch (c->kind) {
+		case MEMDBG_COL_U64: snprintf(b, sizeof(b), "%" PRIu64, v->u); break;
+		case MEMDBG_COL_I64: snprintf(b, sizeof(b), "%" PRId64, (int64_t)v->u); break;
+		case MEMDBG_COL_HEX: snprintf(b, sizeof(b), "0x%" PRIx64, v->u); break;
+		case MEMDBG_COL_PCT: snprintf(b, sizeof(b), "%.1f%%", v->d); break;
+		case MEMDBG_COL_BOOL: s = v->u ? "yes" : "no"; break;
+		case MEMDBG_COL_STR: s = v->s ? v->s : "-"; break;
+		}
+	putf(p, "%*s", c->width, s);
+}
+
+static void json_cell(struct memdbg_printer *p, const struct memdbg_col *c, const struct memdbg_val *v)
+{
+	if (v->null) {
+		puts_(p, "null");
+		return;
+	}
+	switch (c->kind) {
+	case MEMDBG_COL_U64: putf(p, "%" PRIu64, v->u); break;
+	case MEMDBG_COL_I64: putf(p, "%" PRId64, (int64_t)v->u); break;
+	case MEMDBG_COL_HEX: putf(p, "\"0x%" PRIx64 "\"", v->u); break;
+	case MEMDBG_COL_PCT: putf(p, "%.2f", v->d); break;
+	case MEMDBG_COL_BOOL: puts_(p, v->u ? "true" : "false"); break;
+	case MEMDBG_COL_STR:
+		if (v->s)
+			json_string(p, v->s);
+		else
+			puts_(p, "null");
+		break;
+	}
+}
+
+void memdbg_table_row(struct memdbg_printer *p, const struct memdbg_val *vals)
+{
+	if (p->out->json) {
+		json_key(p, NULL);
+		put(p, "{", 1);
+		for (size_t i = 0; i < p->ncols; i++) {
+			if (i)
+				put(p, ",", 1);
+			json_string(p, p->cols[i].name);
+			put(p, ":", 1);
+			json_cell(p, &p->cols[i], &vals[i]);
+		}
+		put(p, "}", 1);
+		return;
+	}
+	for (size_t i = 0; i < p->ncols; i++) {
+		if (i)
+			put(p, " ", 1);
+		text_cell(p, &p->cols[i], &vals[i]);
+	}
+	put(p, "\n", 1);
+}
+
+void memdbg_table_end(struct memdbg_printer *p)
+{
+	if (!p->out->json)
+		return;
+	if (p->depth > 1)
+		p->depth--;
+	put(p, "]", 1);
+}

@@ -1,0 +1,608 @@
+/*
+ * target.c - opening a core or a live process, and reading its memory.
+ *
+ * A core's memory is its PT_LOAD segments, mmapped; ranges the kernel did
+ * not dump (read-only file mappings) are served from the mapped files named
+ * in NT_FILE, the executable first.  A live process is read with
+ * process_vm_readv through a small page cache; nothing is ever written.
+ */
+
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define PAGE_CACHE_SLOTS 512
+#define PAGE_SIZE_LIVE 4096
+
+struct memdbg_page {
+	uint64_t addr;  /* page address + 1; 0 = empty slot */
+	bool ok;
+	uint8_t data[PAGE_SIZE_LIVE];
+};
+
+/* One NT_FILE entry. */
+struct core_file_map {
+	uint64_t start, end, offset;
+	const char *path;
+};
+
+struct core_notes {
+	struct core_file_map *files;
+	size_t nfiles;
+	uint64_t at_entry;
+	int pid;
+};
+
+static struct memdbg_error *map_file(struct memdbg_target *t, const char *path, const uint8_t **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return memdbg_error_os("cannot open", path);
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		struct memdbg_error *err = memdbg_error_os("cannot stat", path);
+		close(fd);
+		return err;
+	}
+	void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (m == MAP_FAILED)
+		return memdbg_error_os("cannot map", path);
+	void **maps = realloc(t->maps, (t->nmaps + 1) * sizeof(*maps));
+	size_t *lens = maps ? realloc(t->map_lens, (t->nmaps + 1) * sizeof(*lens)) : NULL;
+	if (maps)
+		t->maps = maps;
+	if (!lens) {
+		if (m)
+			munmap(m, (size_t)st.st_size);
+		return memdbg_enomem;
+	}
+	t->map_lens = lens;
+	t->maps[t->nmaps] = m;
+	t->map_lens[t->nmaps++] = (size_t)st.st_size;
+	*data = m;
+	*len = (size_t)st.st_size;
+	return NULL;
+}
+
+static struct memdbg_error *add_segment(struct memdbg_target *t, size_t *cap, uint64_t start, uint64_t end,
+					const uint8_t *data, bool from_file)
+{
+	if (start >= end)
+		return NULL;
+	if (t->nsegs == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		struct memdbg_segment *s = realloc(t->segs, *cap * sizeof(*s));
+		if (!s)
+			return memdbg_enomem;
+		t->segs = s;
+	}
+	t->segs[t->nsegs++] = (struct memdbg_segment){ start, end, data, from_file };
+	return NULL;
+}
+
+static int segment_cmp(const void *a, const void *b)
+{
+	const struct memdbg_segment *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static const struct memdbg_segment *find_segment(const struct memdbg_target *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->segs[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < t->nsegs && t->segs[lo].start <= addr)
+		return &t->segs[lo];
+	return NULL;
+}
+
+static struct memdbg_error *parse_core_notes(const uint8_t *core, size_t core_len, Elf *elf, struct core_notes *n)
+{
+	size_t phnum;
+	if (elf_getphdrnum(elf, &phnum) != 0)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "core has no program headers");
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		if (ph.p_offset > core_len || ph.p_filesz > core_len - ph.p_offset)
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "core is truncated: its notes end past the file");
+		Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			const uint8_t *desc = (const uint8_t *)d->d_buf + desc_off;
+			if (nh.n_type == NT_FILE && nh.n_descsz >= 16 && !n->files) {
+				uint64_t count, page;
+				memcpy(&count, desc, 8);
+				memcpy(&page, desc + 8, 8);
+				if (count > (nh.n_descsz - 16) / 24)
+					return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "core NT_FILE note is corrupt");
+				n->files = calloc(count ? count : 1, sizeof(*n->files));
+				if (!n->files)
+					return memdbg_enomem;
+				const char *names = (const char *)desc + 16 + 24 * count;
+				const char *names_end = (const char *)desc + nh.n_descsz;
+				for (uint64_t k = 0; k < count && names < names_end; k++) {
+					const uint8_t *e = desc + 16 + 24 * k;
+					struct core_file_map *f = &n->files[n->nfiles];
+					memcpy(&f->start, e, 8);
+					memcpy(&f->end, e + 8, 8);
+					memcpy(&f->offset, e + 16, 8);
+					f->offset *= page;
+					size_t len = strnlen(names, (size_t)(names_end - names));
+					if (names + len == names_end)
+						break;
+					f->path = names;
+					names += len + 1;
+					n->nfiles++;
+				}
+			} else if (nh.n_type == NT_AUXV) {
+				for (size_t k = 0; k + 16 <= nh.n_descsz; k += 16) {
+					uint64_t type, val;
+					memcpy(&type, desc + k, 8);
+					memcpy(&val, desc + k + 8, 8);
+					if (type == AT_ENTRY)
+						n->at_entry = val;
+				}
+			} else if (nh.n_type == NT_PRPSINFO && nh.n_descsz >= 28) {
+				int32_t pid;
+				memcpy(&pid, desc + 24, 4);  /* struct elf_prpsinfo: pr_pid after 3 chars + flag */
+				n->pid = pid;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* The executable the core was dumped from: the NT_FILE mapping that holds the entry point. */
+static const char *core_exe_path(const struct core_notes *n)
+{
+	for (size_t i = 0; i < n->nfiles; i++)
+		if (n->at_entry >= n->files[i].start && n->at_entry < n->files[i].end)
+			return n->files[i].path;
+	return n->nfiles ? n->files[0].path : NULL;
+}
+
+/* Serve [start, end), which the core did not dump, from the files mapped there. */
+static struct memdbg_error *add_file_backed(struct memdbg_target *t, size_t *cap, const struct core_notes *n,
+					    const char *recorded_exe, uint64_t start, uint64_t end)
+{
+	struct memdbg_error *err;
+	uint64_t cur = start;
+	for (size_t i = 0; i < n->nfiles && cur < end; i++) {
+		const struct core_file_map *f = &n->files[i];
+		if (f->end <= cur || f->start >= end)
+			continue;
+		uint64_t lo = cur > f->start ? cur : f->start;
+		uint64_t hi = end < f->end ? end : f->end;
+		if (lo > cur && (err = add_segment(t, cap, cur, lo, NULL, false)))
+			return err;
+		const char *path = recorded_exe && strcmp(f->path, recorded_exe) == 0 ? t->exe_path : f->path;
+		const uint8_t *data;
+		size_t len;
+		err = map_file(t, path, &data, &len);
+		if (err) {
+			/* A library missing on this machine: those bytes are simply unavailable. */
+			memdbg_error_destroy(err);
+			data = NULL;
+			len = 0;
+		}
+		uint64_t file_off = f->offset + (lo - f->start);
+		uint64_t in_file = file_off < len ? len - file_off : 0;
+		uint64_t mid = hi - lo < in_file ? hi : lo + in_file;
+		if ((err = add_segment(t, cap, lo, mid, data ? data + file_off : NULL, true)) ||
+		    (err = add_segment(t, cap, mid, hi, NULL, false)))
+			return err;
+		cur = hi;
+	}
+	return add_segment(t, cap, cur, end, NULL, false);
+}
+
+/* Bytes of the core itself (not file-backed) at addr, or NULL. */
+static const uint8_t *core_bytes(const struct memdbg_target *t, uint64_t addr, size_t len)
+{
+	const struct memdbg_segment *s = find_segment(t, addr);
+	if (!s || !s->data || s->from_file || s->end - addr < len)
+		return NULL;
+	return s->data + (addr - s->start);
+}
+
+static void hex(char *out, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n && i < 20; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* The executable must be the one that was running: its notes (build ids) and entry point. */
+static struct memdbg_error *check_exe_matches(struct memdbg_target *t, const struct core_notes *n)
+{
+	if (n->at_entry && memdbg_elf_entry(t->exe) + t->bias != n->at_entry)
+		return memdbg_error_format(MEMDBG_ERROR_MISMATCH,
+					   "%s does not match core %s: entry point 0x%" PRIx64 " != 0x%" PRIx64,
+					   t->exe_path, t->core_path, memdbg_elf_entry(t->exe) + t->bias, n->at_entry);
+	for (size_t i = 0; i < memdbg_elf_note_count(t->exe); i++) {
+		uint64_t addr;
+		const uint8_t *data;
+		size_t len;
+		memdbg_elf_note_at(t->exe, i, &addr, &data, &len);
+		const uint8_t *in_core = core_bytes(t, addr + t->bias, len);
+		if (!in_core || memcmp(in_core, data, len) == 0)
+			continue;
+		char want[41] = "", got[41] = "";
+		size_t id_len;
+		const uint8_t *id = memdbg_elf_build_id(t->exe, &id_len);
+		if (id && id_len <= 20 && id >= data && id + id_len <= data + len) {
+			hex(want, id, id_len);
+			hex(got, in_core + (id - data), id_len);
+			return memdbg_error_format(MEMDBG_ERROR_MISMATCH,
+						   "%s does not match core %s: build-id %s, core has %s", t->exe_path,
+						   t->core_path, want, got);
+		}
+		return memdbg_error_format(MEMDBG_ERROR_MISMATCH,
+					   "%s does not match core %s: build-id note at 0x%" PRIx64 " differs",
+					   t->exe_path, t->core_path, addr + t->bias);
+	}
+	return NULL;
+}
+
+static struct memdbg_error *target_load_exe(struct memdbg_target *t)
+{
+	struct memdbg_error *err = memdbg_elf_open(t->exe_path, &t->exe);
+	if (err)
+		return err;
+	if (memdbg_elf_machine(t->exe) != EM_X86_64)
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: only x86-64 executables are supported",
+					   t->exe_path);
+	struct Dwarf *dw = memdbg_elf_dwarf(t->exe);
+	if (dw)
+		return memdbg_dwarf_create(dw, &t->dwarf);
+	return NULL;
+}
+
+static uint64_t exe_bias(struct memdbg_target *t, uint64_t at_entry)
+{
+	/* Non-PIE executables load where they were linked. */
+	if (!at_entry)
+		return 0;
+	return at_entry - memdbg_elf_entry(t->exe);
+}
+
+struct memdbg_error *memdbg_target_open_core(const char *core_path, const char *exe_path, struct memdbg_target **ret)
+{
+	struct memdbg_error *err;
+	struct core_notes notes = { 0 };
+	struct memdbg_target *t = calloc(1, sizeof(*t));
+	Elf *elf = NULL;
+	if (!t)
+		return memdbg_enomem;
+	if (!(t->core_path = strdup(core_path))) {
+		err = memdbg_enomem;
+		goto out;
+	}
+	const uint8_t *core;
+	size_t core_len;
+	if ((err = map_file(t, core_path, &core, &core_len)))
+		goto out;
+	elf_version(EV_CURRENT);
+	elf = elf_memory((char *)core, core_len);
+	GElf_Ehdr eh;
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) || eh.e_type != ET_CORE) {
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not an ELF core file", core_path);
+		goto out;
+	}
+	if (eh.e_machine != EM_X86_64) {
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: only x86-64 cores are supported", core_path);
+		goto out;
+	}
+	if ((err = parse_core_notes(core, core_len, elf, &notes)))
+		goto out;
+	const char *recorded_exe = core_exe_path(&notes);
+	if (!exe_path && !recorded_exe) {
+		err = memdbg_error_format(MEMDBG_ERROR_LOOKUP,
+					  "core %s names no executable (no NT_FILE note); pass --exe", core_path);
+		goto out;
+	}
+	if (!(t->exe_path = strdup(exe_path ? exe_path : recorded_exe))) {
+		err = memdbg_enomem;
+		goto out;
+	}
+	if ((err = target_load_exe(t)))
+		goto out;
+	t->bias = exe_bias(t, notes.at_entry);
+	t->pid = notes.pid;
+
+	size_t phnum, cap = 0;
+	elf_getphdrnum(elf, &phnum);
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || ph.p_memsz == 0)
+			continue;
+		if (ph.p_filesz > ph.p_memsz || ph.p_offset > core_len || ph.p_filesz > core_len - ph.p_offset) {
+			uint64_t have = ph.p_offset < core_len ? core_len - ph.p_offset : 0;
+			err = memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+						  "core %s is truncated: segment 0x%" PRIx64 " needs %" PRIu64
+						  " bytes at file offset %" PRIu64 ", only %" PRIu64 " present",
+						  core_path, ph.p_vaddr, ph.p_filesz, ph.p_offset, have);
+			goto out;
+		}
+		uint64_t dumped_end = ph.p_vaddr + ph.p_filesz;
+		if ((err = add_segment(t, &cap, ph.p_vaddr, dumped_end, core + ph.p_offset, false)) ||
+		    (err = add_file_backed(t, &cap, &notes, recorded_exe, dumped_end, ph.p_vaddr + ph.p_memsz)))
+			goto out;
+	}
+	qsort(t->segs, t->nsegs, sizeof(*t->segs), segment_cmp);
+	if ((err = check_exe_matches(t, &notes)))
+		goto out;
+	*ret = t;
+	t = NULL;
+out:
+	if (elf)
+		elf_end(elf);
+	free(notes.files);
+	memdbg_target_destroy(t);
+	return err;
+}
+
+/* ---- live processes ---- */
+
+static struct memdbg_error *read_auxv_entry(int pid, uint64_t *at_entry)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return memdbg_error_os("cannot open", path);
+	uint64_t pair[2];
+	*at_entry = 0;
+	while (read(fd, pair, sizeof(pair)) == (ssize_t)sizeof(pair) && pair[0] != AT_NULL)
+		if (pair[0] == AT_ENTRY)
+			*at_entry = pair[1];
+	close(fd);
+	return NULL;
+}
+
+/* Wait (bounded) for a seized thread to report its interrupt stop. */
+static void wait_stopped(pid_t tid)
+{
+	for (int i = 0; i < 200; i++) {
+		int status;
+		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+		if (r == tid || (r < 0 && errno != EINTR))
+			return;
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Hold every thread stopped while we read: a Go heap moves under a running process. */
+static struct memdbg_error *stop_threads(struct memdbg_target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
+	/* Threads may be created while we seize; a few passes catch them. */
+	for (int pass = 0; pass < 3; pass++) {
+		DIR *dir = opendir(path);
+		if (!dir)
+			return memdbg_error_os("cannot list threads in", path);
+		bool added = false;
+		struct dirent *de;
+		while ((de = readdir(dir))) {
+			pid_t tid = (pid_t)atoi(de->d_name);
+			if (tid <= 0)
+				continue;
+			bool known = false;
+			for (size_t i = 0; i < t->nstopped && !known; i++)
+				known = t->stopped[i] == tid;
+			if (known)
+				continue;
+			if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+				if (errno == ESRCH)
+					continue;
+				struct memdbg_error *err = memdbg_error_format(
+					MEMDBG_ERROR_OS, "cannot stop thread %d of process %d: %s", tid, t->pid,
+					strerror(errno));
+				closedir(dir);
+				return err;
+			}
+			pid_t *s = realloc(t->stopped, (t->nstopped + 1) * sizeof(*s));
+			if (!s) {
+				ptrace(PTRACE_DETACH, tid, 0, 0);
+				closedir(dir);
+				return memdbg_enomem;
+			}
+			t->stopped = s;
+			t->stopped[t->nstopped++] = tid;
+			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+			wait_stopped(tid);
+			added = true;
+		}
+		closedir(dir);
+		if (!added)
+			break;
+	}
+	return NULL;
+}
+
+struct memdbg_error *memdbg_target_open_pid(int pid, const char *exe_path, bool stop, struct memdbg_target **ret)
+{
+	struct memdbg_error *err;
+	struct memdbg_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return memdbg_enomem;
+	t->live = true;
+	t->pid = pid;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (kill(pid, 0) != 0 && errno == ESRCH) {
+		err = memdbg_error_format(MEMDBG_ERROR_OS, "no process %d", pid);
+		goto fail;
+	}
+	if (!(t->exe_path = strdup(exe_path ? exe_path : path)) || !(t->pages = calloc(PAGE_CACHE_SLOTS, sizeof(*t->pages)))) {
+		err = memdbg_enomem;
+		goto fail;
+	}
+	if ((err = target_load_exe(t)))
+		goto fail;
+	uint64_t at_entry = 0;
+	if ((err = read_auxv_entry(pid, &at_entry)))
+		goto fail;
+	t->bias = exe_bias(t, at_entry);
+	if (exe_path && memdbg_elf_entry(t->exe) + t->bias != at_entry) {
+		err = memdbg_error_format(MEMDBG_ERROR_MISMATCH, "%s is not the executable of process %d", exe_path, pid);
+		goto fail;
+	}
+	if (stop && (err = stop_threads(t)))
+		goto fail;
+	*ret = t;
+	return NULL;
+fail:
+	memdbg_target_destroy(t);
+	return err;
+}
+
+void memdbg_target_destroy(struct memdbg_target *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nstopped; i++)
+		ptrace(PTRACE_DETACH, t->stopped[i], 0, 0);
+	free(t->stopped);
+	memdbg_go_destroy(t->go);
+	memdbg_dwarf_destroy(t->dwarf);
+	memdbg_elf_close(t->exe);
+	for (size_t i = 0; i < t->nmaps; i++)
+		if (t->maps[i])
+			munmap(t->maps[i], t->map_lens[i]);
+	free(t->maps);
+	free(t->map_lens);
+	free(t->segs);
+	free(t->pages);
+	free(t->exe_path);
+	free(t->core_path);
+	free(t);
+}
+
+void memdbg_target_invalidate(struct memdbg_target *t)
+{
+	if (!t || !t->live)
+		return;
+	memset(t->pages, 0, PAGE_CACHE_SLOTS * sizeof(*t->pages));
+	memdbg_go_destroy(t->go);
+	t->go = NULL;
+}
+
+/* ---- reads ---- */
+
+static const struct memdbg_page *live_page(struct memdbg_target *t, uint64_t page)
+{
+	struct memdbg_page *p = &t->pages[(page / PAGE_SIZE_LIVE) % PAGE_CACHE_SLOTS];
+	if (p->addr == page + 1)
+		return p;
+	struct iovec local = { p->data, PAGE_SIZE_LIVE }, remote = { (void *)(uintptr_t)page, PAGE_SIZE_LIVE };
+	p->ok = process_vm_readv(t->pid, &local, 1, &remote, 1, 0) == PAGE_SIZE_LIVE;
+	p->addr = page + 1;
+	return p;
+}
+
+static struct memdbg_error *read_live(struct memdbg_target *t, uint64_t addr, uint8_t *buf, size_t n)
+{
+	uint64_t cur = addr;
+	while (n) {
+		uint64_t page = cur & ~(uint64_t)(PAGE_SIZE_LIVE - 1);
+		size_t off = (size_t)(cur - page), chunk = PAGE_SIZE_LIVE - off;
+		if (chunk > n)
+			chunk = n;
+		const struct memdbg_page *p = live_page(t, page);
+		if (!p->ok)
+			return memdbg_error_fault(cur, n);
+		memcpy(buf, p->data + off, chunk);
+		buf += chunk;
+		cur += chunk;
+		n -= chunk;
+	}
+	return NULL;
+}
+
+struct memdbg_error *memdbg_read(struct memdbg_target *t, uint64_t addr, void *buf, size_t n)
+{
+	if (addr + n < addr)
+		return memdbg_error_fault(addr, n);
+	if (t->live)
+		return read_live(t, addr, buf, n);
+	uint8_t *out = buf;
+	uint64_t cur = addr;
+	while (n) {
+		const struct memdbg_segment *s = find_segment(t, cur);
+		if (!s || !s->data)
+			return memdbg_error_fault(cur, n);
+		size_t chunk = s->end - cur < n ? (size_t)(s->end - cur) : n;
+		memcpy(out, s->data + (cur - s->start), chunk);
+		out += chunk;
+		cur += chunk;
+		n -= chunk;
+	}
+	return NULL;
+}
+
+bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n)
+{
+	if (t->live) {
+		for (uint64_t p = addr & ~(uint64_t)(PAGE_SIZE_LIVE - 1); p < addr + n; p += PAGE_SIZE_LIVE)
+			if (!live_page(t, p)->ok)
+				return false;
+		return true;
+	}
+	uint64_t cur = addr;
+	while (cur < addr + n) {
+		const struct memdbg_segment *s = find_segment(t, cur);
+		if (!s || !s->data)
+			return false;
+		cur = s->end;
+	}
+	return true;
+}
+
+struct memdbg_error *memdbg_read_u64(struct memdbg_target *t, uint64_t addr, uint64_t *ret)
+{
+	return memdbg_read(t, addr, ret, sizeof(*ret));
+}
+
+struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uint32_t *ret)
+{
+	return memdbg_read(t, addr, ret, sizeof(*ret));
+}
+
+bool memdbg_target_symbol(struct memdbg_target *t, const char *name, uint64_t *addr, uint64_t *size)
+{
+	uint64_t a;
+	if (size)
+		*size = 0;
+	if (memdbg_elf_symbol(t->exe, name, &a, size) || memdbg_dwarf_variable(t->dwarf, name, &a)) {
+		*addr = a + t->bias;
+		return true;
+	}
+	return false;
+}
