@@ -302,6 +302,7 @@ void memdbg_table_begin(struct memdbg_printer *p, const char *key, const struct 
 		p->first[p->depth] = true;
 		return;
 	}
+	putf(p, "%*s", 2 * (p->depth - 1), "");
 	for (size_t i = 0; i < ncols; i++)
 		putf(p, "%s%*s", i ? " " : "", cols[i].width, cols[i].name);
 	put(p, "\n", 1);
@@ -361,6 +362,7 @@ void memdbg_table_row(struct memdbg_printer *p, const struct memdbg_val *vals)
 		put(p, "}", 1);
 		return;
 	}
+	putf(p, "%*s", 2 * (p->depth - 1), "");
 	for (size_t i = 0; i < p->ncols; i++) {
 		if (i)
 			put(p, " ", 1);

@@ -172,6 +172,7 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 	}
 	memdbg_table_end(p);
 	memdbg_field_u64(p, "unreadable", go->spans_unreadable);
+	memdbg_field_u64(p, "inconsistent", go->spans_inconsistent);
 	memdbg_end_object(p);
 	return NULL;
 }
@@ -515,11 +516,13 @@ static struct memdbg_error *run_mspan_walk(struct memdbg_target *t, struct memdb
 	memdbg_field_pct(p, "util", slots ? 100.0 * allocated / slots : 0);
 	memdbg_field_u64(p, "shown", n < limit ? n : limit);
 	memdbg_field_u64(p, "unreadable_spans", go->spans_unreadable);
+	memdbg_field_u64(p, "inconsistent_spans", go->spans_inconsistent);
 	memdbg_field_u64(p, "unreadable_alloc_bits", bits_missing);
 	memdbg_end_object(p);
-	if (go->spans_unreadable || bits_missing)
-		memdbg_note(p, "note: %zu spans and %" PRIu64 " allocation bitmaps were not in the target and are not counted",
-			    go->spans_unreadable, bits_missing);
+	if (go->spans_unreadable || go->spans_inconsistent || bits_missing)
+		memdbg_note(p, "note: %zu spans not in the target, %zu inconsistent spans and %" PRIu64
+			    " unreadable allocation bitmaps are not counted",
+			    go->spans_unreadable, go->spans_inconsistent, bits_missing);
 	return NULL;
 }
 
@@ -779,7 +782,7 @@ const struct memdbg_command memdbg_cmd_memstats = {
 };
 
 static const struct memdbg_opt mspan_walk_opts[] = {
-	{ "--state", "S", "inuse (default), manual (stacks), free, or all" },
+	{ "--state", "S", "inuse (default), manual (stacks), free (dead, recycled span records), or all" },
 	{ "--class", "N", "only spans of size class N (0: large objects)" },
 	{ "--scan", NULL, "only spans of objects that contain pointers" },
 	{ "--noscan", NULL, "only spans of pointer-free objects" },

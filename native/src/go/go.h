@@ -75,6 +75,7 @@ struct memdbg_go {
 	size_t nspans;
 	uint32_t *by_mspan;       /* indices into spans, sorted by mspan address */
 	size_t spans_unreadable;  /* allspans entries whose mspan was not in the target */
+	size_t spans_inconsistent; /* mspans whose fields contradict each other (skipped) */
 	bool spans_loaded;
 };
 

@@ -54,6 +54,9 @@ static void count_allocated(struct memdbg_target *t, const struct memdbg_go *go,
 
 static bool span_plausible(const struct go_layout *l, const struct go_span *s)
 {
+	/* A dead span's struct is recycled by the fixalloc; its fields mean nothing. */
+	if (s->state == l->span_dead)
+		return true;
 	if (s->npages == 0 || s->npages > (UINT64_MAX / l->page_size) || s->start + s->npages * l->page_size < s->start)
 		return false;
 	if (s->state == l->span_in_use && s->nelems &&
@@ -109,7 +112,7 @@ struct memdbg_error *memdbg_go_load_spans(struct memdbg_target *t, struct memdbg
 		err = memdbg_error_prefix(err, "reading the allspans array");
 		goto out;
 	}
-	size_t n = 0, unreadable = 0;
+	size_t n = 0, unreadable = 0, inconsistent = 0;
 	for (uint64_t i = 0; i < len; i++) {
 		if ((err = memdbg_check_interrupt(p)))
 			goto out;
@@ -123,7 +126,7 @@ struct memdbg_error *memdbg_go_load_spans(struct memdbg_target *t, struct memdbg
 		s->addr = ptrs[i];
 		decode_span(l, buf, s);
 		if (!span_plausible(l, s)) {
-			unreadable++;
+			inconsistent++;
 			continue;
 		}
 		count_allocated(t, go, s);
@@ -142,6 +145,7 @@ struct memdbg_error *memdbg_go_load_spans(struct memdbg_target *t, struct memdbg
 	go->spans = spans;
 	go->nspans = n;
 	go->spans_unreadable = unreadable;
+	go->spans_inconsistent = inconsistent;
 	go->spans_loaded = true;
 	spans = NULL;
 out:
