@@ -436,6 +436,27 @@ func main() {
 				dumpStats.Mallocs, afterStats.Mallocs, dumpStats.TotalAlloc, afterStats.TotalAlloc,
 				dumpStats.HeapAlloc, afterStats.HeapAlloc)
 		}
+		// Nothing else in the heap may move either (scavenger, sweeper, stacks).
+		a, b := &dumpStats, &afterStats
+		for _, f := range []struct {
+			name string
+			x, y uint64
+		}{
+			{"Frees", a.Frees, b.Frees}, {"HeapObjects", a.HeapObjects, b.HeapObjects},
+			{"HeapInuse", a.HeapInuse, b.HeapInuse}, {"HeapIdle", a.HeapIdle, b.HeapIdle},
+			{"HeapReleased", a.HeapReleased, b.HeapReleased}, {"HeapSys", a.HeapSys, b.HeapSys},
+			{"StackInuse", a.StackInuse, b.StackInuse}, {"MSpanInuse", a.MSpanInuse, b.MSpanInuse},
+			{"Sys", a.Sys, b.Sys}, {"NumGC", uint64(a.NumGC), uint64(b.NumGC)},
+		} {
+			if f.x != f.y {
+				fail("MemStats.%s changed after the oracle was taken: %d -> %d", f.name, f.x, f.y)
+			}
+		}
+		for i := range a.BySize {
+			if a.BySize[i] != b.BySize[i] {
+				fail("MemStats.BySize[%d] changed after the oracle was taken", i)
+			}
+		}
 		want := map[string]bool{}
 		for _, f := range encodedFields {
 			want[f] = true
