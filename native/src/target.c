@@ -221,6 +221,36 @@ static struct memdbg_error *add_file_backed(struct memdbg_target *t, size_t *cap
 	return add_segment(t, cap, cur, end, NULL, false);
 }
 
+/*
+ * gdb's gcore writes no PT_LOAD at all for some read-only file mappings
+ * (.rodata of the executable): serve every NT_FILE range no segment covers.
+ */
+static struct memdbg_error *add_unloaded_files(struct memdbg_target *t, size_t *cap, const struct core_notes *n,
+					       const char *recorded_exe)
+{
+	size_t loaded = t->nsegs;
+	struct memdbg_error *err;
+	for (size_t i = 0; i < n->nfiles; i++) {
+		uint64_t cur = n->files[i].start, end = n->files[i].end;
+		/* segs[0..loaded) are sorted and disjoint: skip past those that overlap. */
+		for (size_t k = 0; k < loaded && cur < end; k++) {
+			const struct memdbg_segment *s = &t->segs[k];
+			if (s->end <= cur)
+				continue;
+			if (s->start >= end)
+				break;
+			if (s->start > cur && (err = add_file_backed(t, cap, n, recorded_exe, cur, s->start)))
+				return err;
+			cur = s->end;
+		}
+		if (cur < end && (err = add_file_backed(t, cap, n, recorded_exe, cur, end)))
+			return err;
+	}
+	if (t->nsegs != loaded)
+		qsort(t->segs, t->nsegs, sizeof(*t->segs), segment_cmp);
+	return NULL;
+}
+
 /* Bytes of the core itself (not file-backed) at addr, or NULL. */
 static const uint8_t *core_bytes(const struct memdbg_target *t, uint64_t addr, size_t len)
 {
@@ -354,6 +384,8 @@ struct memdbg_error *memdbg_target_open_core(const char *core_path, const char *
 			goto out;
 	}
 	qsort(t->segs, t->nsegs, sizeof(*t->segs), segment_cmp);
+	if ((err = add_unloaded_files(t, &cap, &notes, recorded_exe)))
+		goto out;
 	if ((err = check_exe_matches(t, &notes)))
 		goto out;
 	*ret = t;

@@ -64,7 +64,7 @@ static int64_t goroutine_count(struct reader *r, const struct memdbg_go *go, uin
 
 static int arena_cmp(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
 
@@ -76,7 +76,8 @@ static void print_arenas(struct memdbg_target *t, struct memdbg_go *go, struct m
 		r->err = err ? err : memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "mheap_ lists %" PRIu64 " arenas", len);
 		return;
 	}
-	uint32_t *idx = malloc((len ? len : 1) * sizeof(*idx));
+	/* runtime.arenaIdx is a uint. */
+	uint64_t *idx = malloc((len ? len : 1) * sizeof(*idx));
 	if (!idx) {
 		r->err = memdbg_enomem;
 		return;
@@ -99,7 +100,7 @@ static void print_arenas(struct memdbg_target *t, struct memdbg_go *go, struct m
 		uint64_t j = i + 1;
 		while (j < len && idx[j] == idx[j - 1] + 1)
 			j++;
-		uint64_t start = (uint64_t)idx[i] * go->l.arena_bytes + go->l.arena_base_offset;
+		uint64_t start = idx[i] * go->l.arena_bytes + go->l.arena_base_offset;
 		struct memdbg_val v[3] = { { .u = start }, { .u = start + (j - i) * go->l.arena_bytes }, { .u = j - i } };
 		memdbg_table_row(p, v);
 		i = j;
