@@ -3,7 +3,9 @@
  * and completion of command names and options.  A plain line reader takes
  * over when stdin is not a terminal, so commands can be piped in.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* asprintf */
+#endif
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -171,8 +173,13 @@ static char **memdbg_repl_complete(const char *text, int start, int end)
 	return rl_completion_matches(text, memdbg_repl_generate);
 }
 
+/*
+ * Removing the handler here, not after rl_callback_read_char() returns,
+ * keeps readline from drawing a fresh prompt that the output would overwrite.
+ */
 static void memdbg_repl_on_line(char *line)
 {
+	rl_callback_handler_remove();
 	if (!line)
 		memdbg_repl_eof = true;
 	memdbg_repl_line = line;
@@ -261,8 +268,6 @@ static int memdbg_repl_readline(struct memdbg_cli *cli)
 		if (!memdbg_repl_line)
 			continue;
 
-		/* Give the terminal back while the command prints. */
-		rl_callback_handler_remove();
 		if (memdbg_repl_line[strspn(memdbg_repl_line, " \t")]) {
 			add_history(memdbg_repl_line);
 			added++;
@@ -275,8 +280,7 @@ static int memdbg_repl_readline(struct memdbg_cli *cli)
 		if (!done)
 			rl_callback_handler_install(MEMDBG_PROMPT, memdbg_repl_on_line);
 	}
-	if (!done)
-		rl_callback_handler_remove();
+	rl_callback_handler_remove();	/* idempotent; the error path left it in */
 	signal(SIGINT, SIG_DFL);
 	memdbg_repl_history_save(history, added);
 	free(history);
