@@ -110,6 +110,15 @@ CONFIGS = load_configs()
 CONFIGS_BY_ID = {c.id: c for c in CONFIGS}
 
 
+def default_config_id():
+    """The config of the machine's own Go (plain, no GOEXPERIMENT), else the newest."""
+    try:
+        ver = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, timeout=60).stdout.strip()
+    except OSError:
+        ver = ""
+    return ver if ver in CONFIGS_BY_ID else CONFIGS[-1].id
+
+
 def get_config(cfg):
     return cfg if isinstance(cfg, GoConfig) else CONFIGS_BY_ID[cfg]
 

@@ -34,6 +34,8 @@ static void flush(struct memdbg_printer *p)
 
 static void put(struct memdbg_printer *p, const char *s, size_t n)
 {
+	if (n == 0)
+		return;
 	if (p->len + n > p->cap) {
 		size_t cap = p->cap ? p->cap : FLUSH_AT * 2;
 		while (cap < p->len + n)

@@ -1,0 +1,15 @@
+#!/bin/sh
+# The whole test suite: install, build (plain and ASan+UBSan), then pytest on
+# every Go configuration of setup/goversions.txt, and the CLI tests again under
+# the sanitizers.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+"$ROOT/setup/install.sh"
+cd "$ROOT"
+make BUILD=build-asan SANITIZE=1
+python3 -m pytest -q tests "$@"
+# The debugger front ends load the plain extension; the sanitizers cover the
+# core through the CLI on the same cores and bad inputs.
+echo "== the CLI tests again under ASan and UBSan"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 MEMDBG_BUILD=build-asan \
+	python3 -m pytest -q tests/test_go_heap.py $(ls tests/test_bad_input.py tests/test_robustness.py 2>/dev/null) "$@"
