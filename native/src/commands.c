@@ -28,7 +28,8 @@ struct memdbg_args {
 	size_t npositional;
 };
 
-/* info.options, built once from the opts of each command (plus --json). */
+/* The public view of each row, with info.options built once from its opts (plus --json). */
+static struct memdbg_command_info infos[MEMDBG_ARRAY_SIZE(commands)];
 static const char *option_names[MEMDBG_ARRAY_SIZE(commands)][MAX_ARGS + 2];
 
 size_t memdbg_command_count(void)
@@ -38,8 +39,9 @@ size_t memdbg_command_count(void)
 
 static const struct memdbg_command_info *command_info(size_t i)
 {
-	struct memdbg_command_info *info = (struct memdbg_command_info *)&commands[i]->info;
+	struct memdbg_command_info *info = &infos[i];
 	if (!info->options) {
+		*info = commands[i]->info;
 		size_t n = 0;
 		for (const struct memdbg_opt *o = commands[i]->opts; o && o->name && n < MAX_ARGS; o++)
 			option_names[i][n++] = o->name;

@@ -164,7 +164,7 @@ struct memdbg_opt {
 };
 
 struct memdbg_command {
-	struct memdbg_command_info info;  /* info.options is filled from opts */
+	struct memdbg_command_info info;  /* info.options stays NULL: memdbg_command_at derives it from opts */
 	const struct memdbg_opt *opts;    /* terminated by a NULL name */
 	bool needs_target;
 	struct memdbg_error *(*run)(struct memdbg_target *t, struct memdbg_args *args, struct memdbg_printer *p);
