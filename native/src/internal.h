@@ -89,6 +89,7 @@ struct memdbg_target {
 	struct memdbg_page *pages;
 	pid_t *stopped;  /* threads we stopped and must release */
 	size_t nstopped;
+	bool was_stopped;  /* the process was in a job-control stop before we attached */
 
 	struct memdbg_go *go;  /* Go runtime state, built on first use */
 };

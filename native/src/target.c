@@ -429,9 +429,27 @@ static void wait_stopped(pid_t tid)
 	}
 }
 
+/* 'T' in /proc/PID/stat: the process is in a job-control stop. */
+static bool process_stopped(int pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] == 'T';
+}
+
 /* Hold every thread stopped while we read: a Go heap moves under a running process. */
 static struct memdbg_error *stop_threads(struct memdbg_target *t)
 {
+	t->was_stopped = process_stopped(t->pid);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task", t->pid);
 	/* Threads may be created while we seize; a few passes catch them. */
@@ -519,8 +537,10 @@ void memdbg_target_destroy(struct memdbg_target *t)
 {
 	if (!t)
 		return;
+	/* A process that was stopped before we came stays stopped, as gdb leaves it. */
 	for (size_t i = 0; i < t->nstopped; i++)
-		ptrace(PTRACE_DETACH, t->stopped[i], 0, 0);
+		ptrace(PTRACE_DETACH, t->stopped[i], 0,
+		       (void *)(uintptr_t)(t->was_stopped && t->stopped[i] == t->pid ? SIGSTOP : 0));
 	free(t->stopped);
 	memdbg_go_destroy(t->go);
 	memdbg_dwarf_destroy(t->dwarf);
