@@ -90,6 +90,10 @@ static void json_string(struct memdbg_printer *p, const char *s)
 		if (*c == '"' || *c == '\\') {
 			char e[2] = { '\\', (char)*c };
 			put(p, e, 2);
+		} else if (*c == '\n') {
+			put(p, "\\n", 2);
+		} else if (*c == '\t') {
+			put(p, "\\t", 2);
 		} else if (*c < 0x20 || *c == 0x7f) {
 			putf(p, "\\u%04x", *c);
 		} else {
