@@ -15,14 +15,14 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-CORE_SRC = $(wildcard native/src/*.c native/src/go/*.c)
+CORE_SRC = $(wildcard native/src/*.c native/src/*/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC  = $(wildcard native/cli/*.c)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 PY_SRC   = $(wildcard native/python/*.c)
 PY_OBJ   = $(PY_SRC:%.c=$(BUILD)/obj/%.o)
 PY_EXT   = $(BUILD)/_memdbg$(shell $(PYCONFIG) --extension-suffix)
-HEADERS  = $(wildcard native/include/*.h native/src/*.h native/src/go/*.h native/python/*.h)
+HEADERS  = $(wildcard native/include/*.h native/src/*.h native/src/*/*.h native/python/*.h)
 
 .PHONY: all test clean
 all: $(BUILD)/memdbg $(PY_EXT)

@@ -69,6 +69,12 @@ struct memdbg_segment {
 
 struct memdbg_go;
 
+/* A file mapped into the target: [start, end) holds the file from offset. */
+struct memdbg_mapping {
+	uint64_t start, end, offset;
+	char *path;
+};
+
 struct memdbg_target {
 	bool live;
 	int pid;
@@ -91,6 +97,9 @@ struct memdbg_target {
 	size_t nstopped;
 	bool was_stopped;  /* the process was in a job-control stop before we attached */
 
+	struct memdbg_mapping *mappings;  /* file mappings (NT_FILE, or /proc/PID/maps when live) */
+	size_t nmappings;
+
 	struct memdbg_go *go;  /* Go runtime state, built on first use */
 };
 
@@ -99,6 +108,8 @@ struct memdbg_error *memdbg_read(struct memdbg_target *t, uint64_t addr, void *b
 bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n);
 struct memdbg_error *memdbg_read_u64(struct memdbg_target *t, uint64_t addr, uint64_t *ret);
 struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uint32_t *ret);
+/* The target's file mappings, in address order (re-read for live targets). */
+struct memdbg_error *memdbg_target_mappings(struct memdbg_target *t, const struct memdbg_mapping **ret, size_t *n);
 /* A symbol's address in the target (bias applied), from .symtab or DWARF. */
 bool memdbg_target_symbol(struct memdbg_target *t, const char *name, uint64_t *addr, uint64_t *size);
 

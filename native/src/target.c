@@ -251,6 +251,77 @@ static struct memdbg_error *add_unloaded_files(struct memdbg_target *t, size_t *
 	return NULL;
 }
 
+static void free_mappings(struct memdbg_target *t)
+{
+	for (size_t i = 0; i < t->nmappings; i++)
+		free(t->mappings[i].path);
+	free(t->mappings);
+	t->mappings = NULL;
+	t->nmappings = 0;
+}
+
+static struct memdbg_error *add_mapping(struct memdbg_target *t, uint64_t start, uint64_t end, uint64_t offset,
+					const char *path)
+{
+	struct memdbg_mapping *m = realloc(t->mappings, (t->nmappings + 1) * sizeof(*m));
+	if (!m)
+		return memdbg_enomem;
+	t->mappings = m;
+	char *copy = strdup(path);
+	if (!copy)
+		return memdbg_enomem;
+	t->mappings[t->nmappings++] = (struct memdbg_mapping){ start, end, offset, copy };
+	return NULL;
+}
+
+static struct memdbg_error *keep_mappings(struct memdbg_target *t, const struct core_notes *n)
+{
+	for (size_t i = 0; i < n->nfiles; i++) {
+		struct memdbg_error *err = add_mapping(t, n->files[i].start, n->files[i].end, n->files[i].offset,
+						       n->files[i].path);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+/* /proc/PID/maps: the file-backed lines. */
+static struct memdbg_error *read_proc_maps(struct memdbg_target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return memdbg_error_os("cannot open", path);
+	free_mappings(t);
+	char line[4096 + 128];
+	struct memdbg_error *err = NULL;
+	while (!err && fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, offset;
+		int name_at = 0;
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &start, &end, &offset, &name_at) < 3 || !name_at)
+			continue;
+		char *name = line + name_at;
+		name[strcspn(name, "\n")] = '\0';
+		if (name[0] == '/')
+			err = add_mapping(t, start, end, offset, name);
+	}
+	fclose(f);
+	return err;
+}
+
+struct memdbg_error *memdbg_target_mappings(struct memdbg_target *t, const struct memdbg_mapping **ret, size_t *n)
+{
+	if (t->live) {
+		struct memdbg_error *err = read_proc_maps(t);
+		if (err)
+			return err;
+	}
+	*ret = t->mappings;
+	*n = t->nmappings;
+	return NULL;
+}
+
 /* Bytes of the core itself (not file-backed) at addr, or NULL. */
 static const uint8_t *core_bytes(const struct memdbg_target *t, uint64_t addr, size_t len)
 {
@@ -384,7 +455,7 @@ struct memdbg_error *memdbg_target_open_core(const char *core_path, const char *
 			goto out;
 	}
 	qsort(t->segs, t->nsegs, sizeof(*t->segs), segment_cmp);
-	if ((err = add_unloaded_files(t, &cap, &notes, recorded_exe)))
+	if ((err = add_unloaded_files(t, &cap, &notes, recorded_exe)) || (err = keep_mappings(t, &notes)))
 		goto out;
 	if ((err = check_exe_matches(t, &notes)))
 		goto out;
@@ -551,6 +622,7 @@ void memdbg_target_destroy(struct memdbg_target *t)
 	free(t->maps);
 	free(t->map_lens);
 	free(t->segs);
+	free_mappings(t);
 	free(t->pages);
 	free(t->exe_path);
 	free(t->core_path);
