@@ -1,0 +1,3 @@
+module memdbg.example/bigheap
+
+go 1.22
