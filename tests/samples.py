@@ -167,26 +167,63 @@ def ensure_toolchain(cfg):
         raise ToolchainUnavailable(f"{cfg.id}: toolchain not available: {err}")
 
 
+# ---------------------------------------------------------------- samples
+
+@dataclass(frozen=True)
+class Sample:
+    """A Go sample program: its source dir and where its cores are cached.
+
+    The default sample (goheap) caches in CORES_DIR/<id>/; any other sample
+    in CORES_DIR/<name>/<id>/ (see other_sample).  The functions below that
+    take no `sample` work on goheap, as they always did.
+    """
+    name: str
+    src: Path
+    cores: Path                 # parent of the per-config dirs
+
+    @property
+    def lock_prefix(self):
+        return "" if self.name == "goheap" else f"{self.name}-"
+
+
+def goheap_sample():
+    return Sample("goheap", SAMPLE_DIR, CORES_DIR)
+
+
+def other_sample(name):
+    """samples/<name>, cached in CORES_DIR/<name>/<config-id>/."""
+    return Sample(name, REPO / "samples" / name, CORES_DIR / name)
+
+
 # ---------------------------------------------------------------- caching
 
 def sample_key(cfg):
+    return sample_key_of(goheap_sample(), cfg)
+
+
+def sample_key_of(sample, cfg):
     h = hashlib.sha256()
     h.update(f"fixture {FIXTURE_VERSION}\nconfig {cfg.line}\n".encode())
-    for p in sorted(SAMPLE_DIR.rglob("*")):
+    for p in sorted(sample.src.rglob("*")):
         if p.is_file():
-            h.update(str(p.relative_to(SAMPLE_DIR)).encode() + b"\0" + p.read_bytes() + b"\0")
+            h.update(str(p.relative_to(sample.src)).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()
 
 
 def config_dir(cfg):
-    return CORES_DIR / get_config(cfg).id
+    return config_dir_of(goheap_sample(), cfg)
+
+
+def config_dir_of(sample, cfg):
+    return sample.cores / get_config(cfg).id
 
 
 @contextlib.contextmanager
-def _locked(cfg):
+def _locked(cfg, sample=None):
     """Serialize work on one config dir across processes (pytest-xdist)."""
     CORES_DIR.mkdir(parents=True, exist_ok=True)
-    with open(CORES_DIR / f".{cfg.id}.lock", "w") as f:
+    prefix = sample.lock_prefix if sample else ""
+    with open(CORES_DIR / f".{prefix}{cfg.id}.lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -194,10 +231,11 @@ def _locked(cfg):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _check_key(cfg):
+def _check_key(cfg, sample=None):
     """Wipe the config dir when it was made from other sources."""
-    d = config_dir(cfg)
-    key = sample_key(cfg)
+    sample = sample or goheap_sample()
+    d = config_dir_of(sample, cfg)
+    key = sample_key_of(sample, cfg)
     kf = d / "key"
     if kf.exists() and kf.read_text().strip() == key:
         return
@@ -209,15 +247,16 @@ def _check_key(cfg):
 
 # ---------------------------------------------------------------- building
 
-def _build_locked(cfg):
-    _check_key(cfg)
-    exe = config_dir(cfg) / "goheap"
+def _build_locked(cfg, sample=None):
+    sample = sample or goheap_sample()
+    _check_key(cfg, sample)
+    exe = config_dir_of(sample, cfg) / sample.name
     if exe.exists():
         return exe
     ensure_toolchain(cfg)
     GOCACHE.mkdir(parents=True, exist_ok=True)
-    tmp = exe.with_name("goheap.tmp")
-    p = subprocess.run(["go", "build", "-o", str(tmp), "."], cwd=SAMPLE_DIR, env=go_env(cfg),
+    tmp = exe.with_name(f"{sample.name}.tmp")
+    p = subprocess.run(["go", "build", "-o", str(tmp), "."], cwd=sample.src, env=go_env(cfg),
                        capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
         raise SampleError(f"{cfg.id}: go build failed:\n{p.stdout}{p.stderr}")
@@ -227,9 +266,14 @@ def _build_locked(cfg):
 
 def build_sample(cfg):
     """Build (or reuse) the sample for one config; return the executable path."""
+    return build_sample_of(goheap_sample(), cfg)
+
+
+def build_sample_of(sample, cfg):
+    """build_sample for any Sample."""
     cfg = get_config(cfg)
-    with _locked(cfg):
-        return _build_locked(cfg)
+    with _locked(cfg, sample):
+        return _build_locked(cfg, sample)
 
 
 def sample_env(mode, oracle):
@@ -384,12 +428,17 @@ def _make_gcore(cfg, exe, outdir):
 
 def make_core(cfg, kind):
     """Make (or reuse) a core of the sample; return a SampleCore."""
+    return make_core_of(goheap_sample(), cfg, kind)
+
+
+def make_core_of(sample, cfg, kind):
+    """make_core for any Sample (cores in config_dir_of(sample, cfg)/<kind>/)."""
     cfg = get_config(cfg)
     if kind not in KINDS:
         raise ValueError(f"core kind {kind!r} not in {KINDS}")
-    with _locked(cfg):
-        exe = _build_locked(cfg)
-        outdir = config_dir(cfg) / kind
+    with _locked(cfg, sample):
+        exe = _build_locked(cfg, sample)
+        outdir = config_dir_of(sample, cfg) / kind
         core = outdir / f"core.{kind}"
         done = outdir / "done"
         if not done.exists():

@@ -1,0 +1,3 @@
+module memdbg.example/goobjects
+
+go 1.22
