@@ -11,12 +11,16 @@
 #include "internal.h"
 
 extern const struct memdbg_command memdbg_cmd_go_info, memdbg_cmd_mspan_walk, memdbg_cmd_mcentral,
-	memdbg_cmd_mcache, memdbg_cmd_memstats;
+	memdbg_cmd_mcache, memdbg_cmd_memstats, memdbg_cmd_histogram, memdbg_cmd_objects, memdbg_cmd_object,
+	memdbg_cmd_roots;
+extern const struct memdbg_command memdbg_cmd_goroutines;
 static const struct memdbg_command memdbg_cmd_help;
 
 static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_help, &memdbg_cmd_go_info, &memdbg_cmd_memstats, &memdbg_cmd_mspan_walk,
-	&memdbg_cmd_mcentral, &memdbg_cmd_mcache,
+	&memdbg_cmd_mcentral, &memdbg_cmd_mcache, &memdbg_cmd_object, &memdbg_cmd_histogram, &memdbg_cmd_objects,
+	&memdbg_cmd_roots,
+	&memdbg_cmd_goroutines,
 };
 
 #define MAX_ARGS 64

@@ -228,18 +228,101 @@ bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value
 	return true;
 }
 
+#define DW_AT_go_runtime_type 0x2904
+
+/* DW_AT_go_runtime_type: the type's runtime descriptor, as an offset from runtime.types. */
+static bool die_runtime_type(Dwarf_Die *die, uint64_t *off)
+{
+	Dwarf_Attribute at;
+	Dwarf_Word w;
+	Dwarf_Addr a;
+	if (!dwarf_attr(die, DW_AT_go_runtime_type, &at))
+		return false;
+	/* The linker writes it as an address-sized value (DW_FORM_addr). */
+	if (dwarf_whatform(&at) == DW_FORM_addr) {
+		if (dwarf_formaddr(&at, &a) != 0)
+			return false;
+		w = a;
+	} else if (dwarf_formudata(&at, &w) != 0) {
+		return false;
+	}
+	*off = w;
+	return w != 0;
+}
+
+bool memdbg_dwarf_runtime_type(struct memdbg_dwarf *d, const char *type, uint64_t *off)
+{
+	Dwarf_Die die;
+	return d && dwarf_find(d, type, is_type_tag, &die) && die_runtime_type(&die, off);
+}
+
+/* DW_OP_addr of a variable DIE; Go emits the location as a block libdw's getlocation rejects. */
+static bool variable_addr(Dwarf_Die *die, uint64_t *addr)
+{
+	Dwarf_Attribute at;
+	Dwarf_Block block;
+	if (!dwarf_attr(die, DW_AT_location, &at) || dwarf_formblock(&at, &block) != 0 || block.length != 9 ||
+	    block.data[0] != DW_OP_addr)
+		return false;
+	memcpy(addr, block.data + 1, 8);
+	return true;
+}
+
+#define DW_AT_go_kind 0x2900
+#define DW_AT_go_elem 0x2902
+#define GO_KIND_SLICE 23
+
+/*
+ * The runtime type of a global.  Types the program never needs at run time
+ * (many slice and pointer types) have no descriptor; then the element's
+ * descriptor is used and the global's shape says how to apply it.
+ */
+static void global_runtime_type(Dwarf_Die *type, struct memdbg_global *g)
+{
+	if ((g->has_runtime_type = die_runtime_type(type, &g->runtime_type)))
+		return;
+	Dwarf_Die t = *type, elem;
+	Dwarf_Attribute at;
+	Dwarf_Word kind = 0;
+	if (!peel(&t))
+		return;
+	if (dwarf_tag(&t) == DW_TAG_pointer_type) {
+		if (dwarf_attr(&t, DW_AT_type, &at) && dwarf_formref_die(&at, &elem) &&
+		    die_runtime_type(&elem, &g->runtime_type))
+			g->has_runtime_type = true, g->shape = MEMDBG_GLOBAL_POINTER_TO;
+		return;
+	}
+	if (dwarf_attr(&t, DW_AT_go_kind, &at) && dwarf_formudata(&at, &kind) == 0 && kind == GO_KIND_SLICE &&
+	    dwarf_attr(&t, DW_AT_go_elem, &at) && dwarf_formref_die(&at, &elem) &&
+	    die_runtime_type(&elem, &g->runtime_type))
+		g->has_runtime_type = true, g->shape = MEMDBG_GLOBAL_SLICE_OF;
+}
+
+struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
+						  struct memdbg_error *(*fn)(void *arg, const struct memdbg_global *g),
+						  void *arg)
+{
+	for (size_t i = 0; d && i < d->n; i++) {
+		if (d->entries[i].tag != DW_TAG_variable)
+			continue;
+		Dwarf_Die die, type;
+		Dwarf_Attribute at;
+		struct memdbg_global g = { .name = d->entries[i].name };
+		if (!dwarf_offdie(d->dw, d->entries[i].offset, &die) || !variable_addr(&die, &g.addr))
+			continue;
+		if (dwarf_attr(&die, DW_AT_type, &at) && dwarf_formref_die(&at, &type)) {
+			die_size(&type, &g.size);
+			global_runtime_type(&type, &g);
+		}
+		struct memdbg_error *err = fn(arg, &g);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
 bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr)
 {
 	Dwarf_Die die;
-	Dwarf_Attribute at;
-	Dwarf_Block block;
-	if (!d || !dwarf_find(d, name, is_variable_tag, &die) || !dwarf_attr(&die, DW_AT_location, &at))
-		return false;
-	/* dwarf_getlocation() rejects Go's DW_FORM_block1 in v4 units; decode DW_OP_addr by hand. */
-	if (dwarf_formblock(&at, &block) != 0 || block.length != 9 || block.data[0] != DW_OP_addr)
-		return false;
-	uint64_t a;
-	memcpy(&a, block.data + 1, 8);
-	*addr = a;
-	return true;
+	return d && dwarf_find(d, name, is_variable_tag, &die) && variable_addr(&die, addr);
 }

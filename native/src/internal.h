@@ -57,6 +57,21 @@ bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *p
 			 uint64_t *size);
 /* Value of a DW_TAG_constant. */
 bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value);
+/* DW_AT_go_runtime_type of a named type: its abi.Type's offset from runtime.types. */
+bool memdbg_dwarf_runtime_type(struct memdbg_dwarf *d, const char *type, uint64_t *off);
+
+struct memdbg_global {
+	const char *name;
+	uint64_t addr, size;     /* unrelocated address */
+	uint64_t runtime_type;   /* offset from runtime.types, when has_runtime_type */
+	bool has_runtime_type;
+	/* What runtime_type describes: the global, or the element of a slice/pointer global. */
+	enum { MEMDBG_GLOBAL_VALUE, MEMDBG_GLOBAL_SLICE_OF, MEMDBG_GLOBAL_POINTER_TO } shape;
+};
+/* Every global variable with a static address, in name order. */
+struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
+						  struct memdbg_error *(*fn)(void *arg, const struct memdbg_global *g),
+						  void *arg);
 /* Address of a global variable from its DW_OP_addr location. */
 bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr);
 
@@ -106,6 +121,8 @@ struct memdbg_target {
 /* Copy exactly n bytes of target memory or fail with a FAULT error. */
 struct memdbg_error *memdbg_read(struct memdbg_target *t, uint64_t addr, void *buf, size_t n);
 bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n);
+/* Zero-copy view of n bytes of a core's memory, or NULL (live target, gap, segment edge). */
+const void *memdbg_peek(struct memdbg_target *t, uint64_t addr, size_t n);
 struct memdbg_error *memdbg_read_u64(struct memdbg_target *t, uint64_t addr, uint64_t *ret);
 struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uint32_t *ret);
 /* The target's file mappings, in address order (re-read for live targets). */

@@ -691,6 +691,16 @@ struct memdbg_error *memdbg_read(struct memdbg_target *t, uint64_t addr, void *b
 	return NULL;
 }
 
+const void *memdbg_peek(struct memdbg_target *t, uint64_t addr, size_t n)
+{
+	if (t->live)
+		return NULL;
+	const struct memdbg_segment *s = find_segment(t, addr);
+	if (!s || !s->data || s->end - addr < n)
+		return NULL;
+	return s->data + (addr - s->start);
+}
+
 bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n)
 {
 	if (t->live) {

@@ -64,6 +64,9 @@ struct go_span {
 	bool bits_readable;   /* allocBits were in the target */
 };
 
+struct go_types;
+struct go_objects;
+
 struct memdbg_go {
 	char version[64];
 	unsigned minor;  /* 22 for go1.22.x */
@@ -77,6 +80,8 @@ struct memdbg_go {
 	size_t spans_unreadable;  /* allspans entries whose mspan was not in the target */
 	size_t spans_inconsistent; /* mspans whose fields contradict each other (skipped) */
 	bool spans_loaded;
+	struct go_types *types;      /* decoded type descriptors (types.c) */
+	struct go_objects *objects;  /* the object graph (objects.c), built on first use */
 };
 
 /* The Go runtime of the target, loaded on first use (layouts, symbols, version). */

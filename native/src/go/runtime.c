@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "go/go.h"
+#include "go/objects.h"
+#include "go/types.h"
 
 #define GO_MIN_MINOR 22
 #define GO_MAX_MINOR 26
@@ -289,6 +290,8 @@ void memdbg_go_destroy(struct memdbg_go *go)
 	free(go->class_to_size);
 	free(go->spans);
 	free(go->by_mspan);
+	go_types_destroy(go->types);
+	go_objects_destroy(go->objects);
 	free(go);
 }
 

@@ -1,0 +1,884 @@
+/*
+ * objects.c - the object graph: every allocated slot of every in-use span,
+ * its pointers from the runtime's own maps (span heap bits, malloc headers,
+ * largeType), its type (exact from headers, then propagated along typed
+ * pointers from typed roots), the GC roots, and our own mark from them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/objects.h"
+#include "go/types.h"
+
+#define MALLOC_HEADER 8
+#define MAX_SPECIALS 1000000
+#define MAX_WALK_DEPTH 24
+#define MAX_ARRAY_WALK (1u << 24)
+
+struct obj_layout {
+	uint64_t min_header_size;  /* objects larger than this carry a malloc header */
+	uint64_t inline_marks;     /* sizeof(spanInlineMarkBits) on Green Tea, else 0 */
+	uint64_t sp_large_type, sp_limit, sp_specials;
+	uint64_t special_next, special_offset, special_offset_size, special_kind;
+	uint64_t fin_fn, kind_finalizer, kind_weak, kind_cleanup, cleanup_fn;
+	bool has_cleanup, has_weak;
+	uint64_t weak_handle;
+	uint64_t md_data, md_edata, md_bss, md_ebss, md_gcdatamask, md_gcbssmask, bv_n, bv_bytedata;
+	uint64_t g_stack_hi, g_sched_sp;
+	uint64_t hchan_buf, hchan_qsize, hmap_buckets, hmap_oldbuckets, hmap_b, smap_dir, smap_dirlen, table_data,
+		table_mask;
+	uint64_t hchan_type, hmap_type, smap_type, table_type, table_ptr_type;
+};
+
+/* Everything the build needs, in one place. */
+struct builder {
+	struct memdbg_target *t;
+	struct memdbg_go *go;
+	struct go_objects *o;
+	struct obj_layout l;
+	struct memdbg_printer *p;
+	uint32_t *queue;  /* objects to scan (mark) or to type-walk */
+	size_t qhead, qtail, qcap;
+	uint64_t globals_lo, globals_hi;
+	struct global_name *gnames;
+	size_t ngnames;
+	const char *root_name;  /* for_each_pointer callbacks that add roots */
+	enum go_root_kind root_kind;
+	struct memdbg_error *root_err;
+};
+
+struct global_name {
+	uint64_t addr, size, runtime_type;
+	const char *name;
+	bool has_type;
+	int shape;
+};
+
+/* ---- the heap index ---- */
+
+bool go_find_object(const struct go_objects *o, uint64_t addr, const struct go_heap_span **span, uint64_t *slot)
+{
+	size_t lo = 0, hi = o->nhs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (o->hs[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == o->nhs || addr < o->hs[lo].start)
+		return false;
+	*span = &o->hs[lo];
+	*slot = (addr - o->hs[lo].start) / o->hs[lo].elemsize;
+	return true;
+}
+
+/* The allocated object containing addr, as a dense id. */
+static bool object_at(const struct go_objects *o, uint64_t addr, uint64_t *id)
+{
+	const struct go_heap_span *s;
+	uint64_t slot;
+	if (!go_find_object(o, addr, &s, &slot))
+		return false;
+	*id = s->first + slot;
+	return go_bit(o->alloc, *id);
+}
+
+static const struct go_heap_span *span_of_id(const struct go_objects *o, uint64_t id)
+{
+	size_t lo = 0, hi = o->nhs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (o->hs[mid].first + o->hs[mid].nelems <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return &o->hs[lo];
+}
+
+static uint64_t id_addr(const struct go_heap_span *s, uint64_t id)
+{
+	return s->start + (id - s->first) * s->elemsize;
+}
+
+static int heap_span_cmp(const void *a, const void *b)
+{
+	const struct go_heap_span *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static struct memdbg_error *load_layout(struct builder *b)
+{
+	struct memdbg_dwarf *d = b->t->dwarf;
+	struct obj_layout *l = &b->l;
+	int64_t v;
+	if (!memdbg_dwarf_const(d, "runtime.minSizeForMallocHeader", &v) &&
+	    !memdbg_dwarf_const(d, "internal/runtime/gc.MinSizeForMallocHeader", &v))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: minSizeForMallocHeader not in DWARF",
+					   b->go->version);
+	l->min_header_size = (uint64_t)v;
+	if (b->go->l.green_tea)
+		memdbg_dwarf_type_size(d, "runtime.spanInlineMarkBits", &l->inline_marks);
+	bool ok = memdbg_dwarf_member(d, "runtime.mspan", "largeType", &l->sp_large_type, NULL) &&
+		  memdbg_dwarf_member(d, "runtime.mspan", "limit", &l->sp_limit, NULL) &&
+		  memdbg_dwarf_member(d, "runtime.mspan", "specials", &l->sp_specials, NULL) &&
+		  memdbg_dwarf_member(d, "runtime.special", "next", &l->special_next, NULL) &&
+		  memdbg_dwarf_member(d, "runtime.special", "offset", &l->special_offset, &l->special_offset_size) &&
+		  memdbg_dwarf_member(d, "runtime.special", "kind", &l->special_kind, NULL) &&
+		  memdbg_dwarf_member(d, "runtime.specialfinalizer", "fn", &l->fin_fn, NULL) &&
+		  memdbg_dwarf_const(d, "runtime._KindSpecialFinalizer", &v);
+	l->kind_finalizer = (uint64_t)v;
+	ok = ok && memdbg_dwarf_member(d, "runtime.moduledata", "data", &l->md_data, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.moduledata", "edata", &l->md_edata, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.moduledata", "bss", &l->md_bss, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.moduledata", "ebss", &l->md_ebss, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.moduledata", "gcdatamask", &l->md_gcdatamask, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.moduledata", "gcbssmask", &l->md_gcbssmask, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.bitvector", "n", &l->bv_n, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.bitvector", "bytedata", &l->bv_bytedata, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.g", "stack.hi", &l->g_stack_hi, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.g", "sched.sp", &l->g_sched_sp, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.hchan", "buf", &l->hchan_buf, NULL) &&
+	     memdbg_dwarf_member(d, "runtime.hchan", "dataqsiz", &l->hchan_qsize, NULL);
+	if (!ok)
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: heap object layouts missing from DWARF",
+					   b->go->version);
+	/* Kinds that only some versions have: cleanups since go1.24 (fn moved into cleanup in go1.26). */
+	l->has_cleanup = memdbg_dwarf_const(d, "runtime._KindSpecialCleanup", &v) &&
+			 (memdbg_dwarf_member(d, "runtime.specialCleanup", "fn", &l->cleanup_fn, NULL) ||
+			  memdbg_dwarf_member(d, "runtime.specialCleanup", "cleanup.fn", &l->cleanup_fn, NULL));
+	l->kind_cleanup = l->has_cleanup ? (uint64_t)v : 0;
+	l->has_weak = memdbg_dwarf_const(d, "runtime._KindSpecialWeakHandle", &v) &&
+		      memdbg_dwarf_member(d, "runtime.specialWeakHandle", "handle", &l->weak_handle, NULL);
+	l->kind_weak = l->has_weak ? (uint64_t)v : 0;
+	/* Map internals for typing their pieces: buckets up to go1.23, swiss tables since go1.24. */
+	if (go_swiss_maps(b->t, b->go)) {
+		memdbg_dwarf_member(d, "internal/runtime/maps.Map", "dirPtr", &l->smap_dir, NULL);
+		memdbg_dwarf_member(d, "internal/runtime/maps.Map", "dirLen", &l->smap_dirlen, NULL);
+		memdbg_dwarf_member(d, "internal/runtime/maps.table", "groups.data", &l->table_data, NULL);
+		memdbg_dwarf_member(d, "internal/runtime/maps.table", "groups.lengthMask", &l->table_mask, NULL);
+		l->smap_type = go_type_by_name(b->t, b->go, "internal/runtime/maps.Map");
+		l->table_type = go_type_by_name(b->t, b->go, "internal/runtime/maps.table");
+		l->table_ptr_type = go_type_by_name(b->t, b->go, "*internal/runtime/maps.table");
+	} else {
+		memdbg_dwarf_member(d, "runtime.hmap", "buckets", &l->hmap_buckets, NULL);
+		memdbg_dwarf_member(d, "runtime.hmap", "oldbuckets", &l->hmap_oldbuckets, NULL);
+		memdbg_dwarf_member(d, "runtime.hmap", "B", &l->hmap_b, NULL);
+		l->hmap_type = go_type_by_name(b->t, b->go, "runtime.hmap");
+	}
+	l->hchan_type = go_type_by_name(b->t, b->go, "runtime.hchan");
+	return NULL;
+}
+
+static struct memdbg_error *read_span_extras(struct builder *b, const struct go_span *s, struct go_heap_span *h)
+{
+	const struct go_layout *gl = &b->go->l;
+	h->noscan = go_noscan(s->spanclass);
+	bool large = go_size_class(s->spanclass) == 0;
+	h->header = !h->noscan && !large && s->elemsize > b->l.min_header_size;
+	if (large) {
+		struct memdbg_error *err;
+		if ((err = memdbg_read_u64(b->t, s->addr + b->l.sp_large_type, &h->large_type)) ||
+		    (err = memdbg_read_u64(b->t, s->addr + b->l.sp_limit, &h->limit)))
+			return err;
+		if (h->limit < h->start || h->limit > h->start + s->npages * gl->page_size)
+			h->limit = h->end;
+	} else if (!h->noscan && s->elemsize <= b->l.min_header_size) {
+		/* [objects | heap bits: 1 bit per word | Green Tea inline mark bits (elemsize >= 16)] */
+		uint64_t span_bytes = s->npages * gl->page_size, bits = span_bytes / 64;
+		h->heap_bits = h->start + span_bytes - bits;
+		if (b->l.inline_marks && s->elemsize >= 16)
+			h->heap_bits -= b->l.inline_marks;
+	}
+	return NULL;
+}
+
+static struct memdbg_error *build_index(struct builder *b)
+{
+	struct memdbg_go *go = b->go;
+	struct go_objects *o = b->o;
+	size_t n = 0;
+	for (size_t i = 0; i < go->nspans; i++)
+		n += go->spans[i].state == go->l.span_in_use && go->spans[i].nelems;
+	o->hs = calloc(n ? n : 1, sizeof(*o->hs));
+	if (!o->hs)
+		return memdbg_enomem;
+	for (size_t i = 0; i < go->nspans; i++) {
+		const struct go_span *s = &go->spans[i];
+		if (s->state != go->l.span_in_use || !s->nelems)
+			continue;
+		struct go_heap_span *h = &o->hs[o->nhs++];
+		h->start = s->start;
+		h->elemsize = s->elemsize;
+		h->nelems = s->nelems;
+		h->end = s->start + (uint64_t)s->nelems * s->elemsize;
+		h->span = (uint32_t)i;
+		struct memdbg_error *err = read_span_extras(b, s, h);
+		if (err) {
+			memdbg_error_destroy(err);
+			o->unreadable_bits++;
+		}
+	}
+	qsort(o->hs, o->nhs, sizeof(*o->hs), heap_span_cmp);
+	for (size_t i = 0; i < o->nhs; i++) {
+		if (i && o->hs[i].start < o->hs[i - 1].end)
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "spans at 0x%" PRIx64 " and 0x%" PRIx64 " overlap",
+						   o->hs[i - 1].start, o->hs[i].start);
+		o->hs[i].first = o->nslots;
+		o->nslots += o->hs[i].nelems;
+	}
+	if (o->nslots >= UINT32_MAX)
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%" PRIu64 " heap slots: too many", o->nslots);
+	size_t bytes = (o->nslots + 7) / 8 + 1;
+	o->alloc = calloc(bytes, 1);
+	o->live = calloc(bytes, 1);
+	o->type = calloc(o->nslots + 1, sizeof(*o->type));
+	if (!o->alloc || !o->live || !o->type)
+		return memdbg_enomem;
+	/* Allocated: below freeindex, or set in allocBits (as spans.c counted them). */
+	uint8_t bits[8192];
+	for (size_t i = 0; i < o->nhs; i++) {
+		const struct go_heap_span *h = &o->hs[i];
+		const struct go_span *s = &go->spans[h->span];
+		size_t nbytes = ((size_t)h->nelems + 7) / 8;
+		struct memdbg_error *err = nbytes <= sizeof(bits) ? memdbg_read(b->t, s->alloc_bits, bits, nbytes) : NULL;
+		if (err || nbytes > sizeof(bits)) {
+			memdbg_error_destroy(err);
+			o->unreadable_bits++;
+			continue;
+		}
+		for (uint32_t k = 0; k < h->nelems; k++)
+			if (k < s->freeindex || go_bit(bits, k))
+				o->alloc[(h->first + k) / 8] |= (uint8_t)(1u << ((h->first + k) % 8));
+	}
+	return NULL;
+}
+
+/* ---- object types ---- */
+
+static uint32_t intern_type(struct go_objects *o, uint64_t type, uint64_t count, const char *label)
+{
+	for (size_t i = o->notypes; i-- > 1;) {
+		const struct go_objtype *ot = &o->otypes[i];
+		if (ot->type == type && ot->count == count && (type || strcmp(ot->name, label) == 0))
+			return (uint32_t)i;
+		if (o->notypes - i > 64)
+			break;  /* recent types first; the full scan below is the slow path */
+	}
+	for (size_t i = 1; i < o->notypes; i++) {
+		const struct go_objtype *ot = &o->otypes[i];
+		if (ot->type == type && ot->count == count && (type || strcmp(ot->name, label) == 0))
+			return (uint32_t)i;
+	}
+	if (o->notypes == o->otypes_cap) {
+		size_t cap = o->otypes_cap ? 2 * o->otypes_cap : 256;
+		struct go_objtype *n = realloc(o->otypes, cap * sizeof(*n));
+		if (!n)
+			return 0;
+		o->otypes = n;
+		o->otypes_cap = cap;
+		if (o->notypes == 0)
+			o->otypes[o->notypes++] = (struct go_objtype){ 0, 0, NULL };
+	}
+	char *name;
+	if (count)
+		name = asprintf(&name, "[%" PRIu64 "]%s", count, label) < 0 ? NULL : name;
+	else
+		name = strdup(label);
+	if (!name)
+		return 0;
+	o->otypes[o->notypes] = (struct go_objtype){ type, count, name };
+	return (uint32_t)o->notypes++;
+}
+
+const char *go_objtype_name(const struct go_objects *o, uint64_t id)
+{
+	uint32_t k = o->type[id];
+	return k ? o->otypes[k].name : NULL;
+}
+
+static struct memdbg_error *push(struct builder *b, uint64_t id)
+{
+	if (b->qtail == b->qcap) {
+		size_t cap = b->qcap ? 2 * b->qcap : 4096;
+		uint32_t *q = realloc(b->queue, cap * sizeof(*q));
+		if (!q)
+			return memdbg_enomem;
+		b->queue = q;
+		b->qcap = cap;
+	}
+	b->queue[b->qtail++] = (uint32_t)id;
+	return NULL;
+}
+
+/* Give object id a type unless it has one; a known array length refines a guessed one. */
+static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label)
+{
+	struct go_objects *o = b->o;
+	uint32_t cur = o->type[id];
+	if (cur) {
+		const struct go_objtype *ot = &o->otypes[cur];
+		if (!ty || ot->type != ty->addr || !count || count >= ot->count)
+			return;
+	}
+	const char *name = ty ? ty->name : label;
+	if (!name)
+		return;
+	uint32_t k = intern_type(o, ty ? ty->addr : 0, count, name);
+	if (!k)
+		return;
+	o->type[id] = k;
+	if (!cur)
+		memdbg_error_destroy(push(b, id));
+}
+
+static const struct go_type *type_at(struct builder *b, uint64_t addr)
+{
+	if (!addr)
+		return NULL;
+	struct memdbg_error *err = NULL;
+	const struct go_type *ty = go_type_at(b->t, b->go, addr, &err);
+	if (err) {
+		memdbg_error_destroy(err);
+		b->o->bad_types++;
+	}
+	return ty;
+}
+
+static uint64_t word(struct builder *b, uint64_t addr)
+{
+	const uint64_t *p = memdbg_peek(b->t, addr, 8);
+	if (p)
+		return *p;
+	uint64_t v = 0;
+	struct memdbg_error *err = memdbg_read_u64(b->t, addr, &v);
+	memdbg_error_destroy(err);
+	return err ? 0 : v;
+}
+
+/* The allocated object whose data starts exactly at p (after its malloc header, if any). */
+static bool base_object(struct builder *b, uint64_t p, uint64_t *id)
+{
+	const struct go_heap_span *s;
+	uint64_t slot;
+	if (!go_find_object(b->o, p, &s, &slot) || id_addr(s, s->first + slot) + (s->header ? MALLOC_HEADER : 0) != p)
+		return false;
+	*id = s->first + slot;
+	return go_bit(b->o->alloc, *id);
+}
+
+static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth);
+
+/* A pointer-shaped value v of type ty (a field, or a direct interface's data word). */
+static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v)
+{
+	uint64_t id;
+	if (!v || !base_object(b, v, &id))
+		return;
+	const struct obj_layout *l = &b->l;
+	switch (ty->kind) {
+	case GO_KIND_POINTER:
+		assign(b, id, type_at(b, ty->elem), 0, NULL);
+		break;
+	case GO_KIND_CHAN: {
+		assign(b, id, type_at(b, l->hchan_type), 0, NULL);
+		uint64_t buf = word(b, v + l->hchan_buf), n = word(b, v + l->hchan_qsize), bid;
+		const struct go_type *elem = type_at(b, ty->elem);
+		if (n && elem && elem->size && base_object(b, buf, &bid))
+			assign(b, bid, elem, n, NULL);
+		break;
+	}
+	case GO_KIND_MAP: {
+		const struct go_type *group = type_at(b, ty->group);
+		if (!group || !group->size)
+			break;
+		if (go_swiss_maps(b->t, b->go)) {
+			assign(b, id, type_at(b, l->smap_type), 0, "internal/runtime/maps.Map");
+			uint64_t dir = word(b, v + l->smap_dir), dirlen = word(b, v + l->smap_dirlen), did;
+			if (!base_object(b, dir, &did))
+				break;
+			if (dirlen == 0) {  /* a small map: one group, no tables */
+				assign(b, did, group, 0, NULL);
+				break;
+			}
+			assign(b, did, type_at(b, l->table_ptr_type), dirlen, NULL);
+			for (uint64_t i = 0; i < dirlen && i < MAX_ARRAY_WALK; i++) {
+				uint64_t tab = word(b, dir + 8 * i), tid, gid;
+				if (!base_object(b, tab, &tid))
+					continue;
+				assign(b, tid, type_at(b, l->table_type), 0, "internal/runtime/maps.table");
+				uint64_t data = word(b, tab + l->table_data), mask = word(b, tab + l->table_mask);
+				if (base_object(b, data, &gid) && mask < MAX_ARRAY_WALK)
+					assign(b, gid, group, mask + 1, NULL);
+			}
+		} else {
+			assign(b, id, type_at(b, l->hmap_type), 0, "runtime.hmap");
+			uint8_t bexp = (uint8_t)word(b, v + l->hmap_b);
+			uint64_t bk = word(b, v + l->hmap_buckets), old = word(b, v + l->hmap_oldbuckets), bid;
+			if (bexp < 32 && base_object(b, bk, &bid))
+				assign(b, bid, group, 1ull << bexp, NULL);
+			if (bexp && bexp < 33 && base_object(b, old, &bid))
+				assign(b, bid, group, 1ull << (bexp - 1), NULL);
+		}
+		break;
+	}
+	case GO_KIND_FUNC: {
+		/* A closure: its first word is the code pointer, which names it. */
+		uint64_t off;
+		const char *fn = memdbg_elf_symbol_at(b->t->exe, word(b, v) - b->t->bias, &off);
+		char label[512];
+		snprintf(label, sizeof(label), "closure %s", fn ? fn : "?");
+		assign(b, id, NULL, 0, label);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth)
+{
+	if (!ty || ty->ptrbytes == 0 || depth > MAX_WALK_DEPTH)
+		return;
+	switch (ty->kind) {
+	case GO_KIND_POINTER:
+	case GO_KIND_CHAN:
+	case GO_KIND_MAP:
+	case GO_KIND_FUNC:
+		walk_pointer(b, ty, word(b, addr));
+		return;
+	case GO_KIND_SLICE: {
+		uint64_t data = word(b, addr), cap = word(b, addr + 16), id;
+		const struct go_type *elem = type_at(b, ty->elem);
+		if (cap && elem && elem->size && base_object(b, data, &id))
+			assign(b, id, elem, cap, NULL);
+		return;
+	}
+	case GO_KIND_STRING: {
+		uint64_t id;
+		if (word(b, addr + 8) && base_object(b, word(b, addr), &id))
+			assign(b, id, NULL, 0, "string data");
+		return;
+	}
+	case GO_KIND_INTERFACE: {
+		uint64_t w0 = word(b, addr), w1 = word(b, addr + 8), id;
+		const struct go_type *dyn = type_at(b, go_iface_type(b->t, b->go, ty, w0));
+		if (!dyn)
+			return;
+		if (dyn->direct_iface)
+			walk_pointer(b, dyn, w1);
+		else if (base_object(b, w1, &id))
+			assign(b, id, dyn, 0, NULL);
+		return;
+	}
+	case GO_KIND_ARRAY: {
+		const struct go_type *elem = type_at(b, ty->elem);
+		if (!elem || !elem->ptrbytes || !elem->size)
+			return;
+		for (uint64_t i = 0; i < ty->len && i < MAX_ARRAY_WALK; i++)
+			walk_value(b, elem, addr + i * elem->size, depth + 1);
+		return;
+	}
+	case GO_KIND_STRUCT:
+		for (size_t i = 0; i < ty->nfields; i++)
+			walk_value(b, type_at(b, ty->fields[i].type), addr + ty->fields[i].offset, depth + 1);
+		return;
+	default:
+		return;
+	}
+}
+
+/* The exact types the runtime recorded: malloc headers and largeType. */
+static void type_from_headers(struct builder *b)
+{
+	struct go_objects *o = b->o;
+	for (size_t i = 0; i < o->nhs; i++) {
+		const struct go_heap_span *h = &o->hs[i];
+		if (!h->header && !h->large_type)
+			continue;
+		for (uint32_t k = 0; k < h->nelems; k++) {
+			uint64_t id = h->first + k;
+			if (!go_bit(o->alloc, id))
+				continue;
+			uint64_t base = id_addr(h, id);
+			uint64_t tp = h->header ? word(b, base) : h->large_type;
+			const struct go_type *ty = type_at(b, tp);
+			if (!ty || !ty->size) {
+				o->bad_headers += tp != 0;
+				continue;
+			}
+			/* The header names the element type: make([]T, n) is an array of T. */
+			uint64_t room = h->header ? h->elemsize - MALLOC_HEADER : h->limit - h->start;
+			uint64_t n = room / ty->size;
+			assign(b, id, ty, n > 1 || (h->large_type && n == 1 && room == ty->size && 0) ? n : 0, NULL);
+		}
+	}
+}
+
+/* Objects are typed in waves: each newly typed object is walked once for its typed pointers. */
+static struct memdbg_error *propagate_types(struct builder *b)
+{
+	struct go_objects *o = b->o;
+	while (b->qhead < b->qtail) {
+		struct memdbg_error *err = memdbg_check_interrupt(b->p);
+		if (err)
+			return err;
+		uint64_t id = b->queue[b->qhead++];
+		const struct go_objtype *ot = &o->otypes[o->type[id]];
+		const struct go_type *ty = ot->type ? type_at(b, ot->type) : NULL;
+		if (!ty)
+			continue;
+		const struct go_heap_span *h = span_of_id(o, id);
+		uint64_t base = id_addr(h, id) + (h->header ? MALLOC_HEADER : 0);
+		uint64_t n = ot->count ? ot->count : 1;
+		for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK && (i + 1) * ty->size <= h->elemsize; i++)
+			walk_value(b, ty, base + i * ty->size, 0);
+	}
+	b->qhead = b->qtail = 0;
+	return NULL;
+}
+
+/* ---- pointers (for marking) ---- */
+
+/* Call fn for every pointer slot of object id, from the runtime's own pointer maps. */
+static void for_each_pointer(struct builder *b, uint64_t id, void (*fn)(struct builder *, uint64_t slot, uint64_t v))
+{
+	const struct go_heap_span *h = span_of_id(b->o, id);
+	if (h->noscan)
+		return;
+	uint64_t base = id_addr(h, id), words = h->elemsize / 8;
+	if (h->heap_bits) {
+		uint64_t w0 = (base - h->start) / 8;
+		for (uint64_t w = 0; w < words; w++) {
+			uint64_t bit = w0 + w;
+			const uint8_t *byte = memdbg_peek(b->t, h->heap_bits + bit / 8, 1);
+			uint8_t v = 0;
+			if (!byte) {
+				struct memdbg_error *err = memdbg_read(b->t, h->heap_bits + bit / 8, &v, 1);
+				if (err) {
+					memdbg_error_destroy(err);
+					b->o->unreadable_bits++;
+					return;
+				}
+			} else {
+				v = *byte;
+			}
+			if ((v >> (bit % 8)) & 1)
+				fn(b, base + 8 * w, word(b, base + 8 * w));
+		}
+		return;
+	}
+	uint64_t tp = h->header ? word(b, base) : h->large_type, start = h->header ? base + MALLOC_HEADER : base;
+	uint64_t end = h->large_type ? h->limit : base + h->elemsize;
+	const struct go_type *ty = type_at(b, tp);
+	if (!ty || !ty->size || ty->size % 8)
+		return;
+	for (uint64_t a = start; a + 8 <= end; a += 8) {
+		uint64_t off = (a - start) % ty->size;
+		if (go_type_word_is_ptr(b->t, b->go, ty, off / 8))
+			fn(b, a, word(b, a));
+	}
+}
+
+static void mark_value(struct builder *b, uint64_t slot, uint64_t v)
+{
+	uint64_t id;
+	if (!v || !object_at(b->o, v, &id) || go_bit(b->o->live, id))
+		return;
+	b->o->live[id / 8] |= (uint8_t)(1u << (id % 8));
+	memdbg_error_destroy(push(b, id));
+}
+
+static struct memdbg_error *mark(struct builder *b)
+{
+	for (size_t i = 0; i < b->o->nroots; i++)
+		mark_value(b, b->o->roots[i].addr, b->o->roots[i].weak ? 0 : b->o->roots[i].target);
+	while (b->qhead < b->qtail) {
+		struct memdbg_error *err = memdbg_check_interrupt(b->p);
+		if (err)
+			return err;
+		for_each_pointer(b, b->queue[b->qhead++], mark_value);
+	}
+	b->qhead = b->qtail = 0;
+	return NULL;
+}
+
+/* ---- roots ---- */
+
+static struct memdbg_error *add_root(struct builder *b, enum go_root_kind kind, const char *name, uint64_t addr,
+				     uint64_t target, bool weak)
+{
+	uint64_t id;
+	if (!target || !object_at(b->o, target, &id))
+		return NULL;
+	struct go_objects *o = b->o;
+	if (o->nroots == o->roots_cap) {
+		size_t cap = o->roots_cap ? 2 * o->roots_cap : 1024;
+		struct go_root *r = realloc(o->roots, cap * sizeof(*r));
+		if (!r)
+			return memdbg_enomem;
+		o->roots = r;
+		o->roots_cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return memdbg_enomem;
+	o->roots[o->nroots++] = (struct go_root){ kind, copy, addr, target, id, weak };
+	return NULL;
+}
+
+static struct memdbg_error *collect_global(void *arg, const struct memdbg_global *g)
+{
+	struct builder *b = arg;
+	struct global_name *n = realloc(b->gnames, (b->ngnames + 1) * sizeof(*n));
+	if (!n)
+		return memdbg_enomem;
+	b->gnames = n;
+	b->gnames[b->ngnames++] = (struct global_name){ g->addr + b->t->bias, g->size, g->runtime_type, g->name,
+							g->has_runtime_type, g->shape };
+	return NULL;
+}
+
+static int gname_cmp(const void *a, const void *c)
+{
+	const struct global_name *x = a, *y = c;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The DWARF global holding addr, or NULL. */
+static const struct global_name *global_at(const struct builder *b, uint64_t addr)
+{
+	size_t lo = 0, hi = b->ngnames;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->gnames[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < b->gnames[lo - 1].addr + (b->gnames[lo - 1].size ? b->gnames[lo - 1].size : 8))
+		return &b->gnames[lo - 1];
+	return NULL;
+}
+
+/* data and bss, word by word as the module's GC masks say. */
+static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
+{
+	const struct obj_layout *l = &b->l;
+	struct {
+		uint64_t lo_off, hi_off, mask_off;
+	} sections[2] = { { l->md_data, l->md_edata, l->md_gcdatamask }, { l->md_bss, l->md_ebss, l->md_gcbssmask } };
+	for (int s = 0; s < 2; s++) {
+		uint64_t lo = word(b, md + sections[s].lo_off), hi = word(b, md + sections[s].hi_off);
+		uint64_t nbits = (uint32_t)word(b, md + sections[s].mask_off + l->bv_n);
+		uint64_t bytes = word(b, md + sections[s].mask_off + l->bv_bytedata);
+		if (hi < lo || nbits > (hi - lo) / 8 + 64)
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "module data/bss bounds are inconsistent");
+		uint8_t *mask = malloc(nbits / 8 + 1);
+		if (!mask)
+			return memdbg_enomem;
+		struct memdbg_error *err = memdbg_read(b->t, bytes, mask, (nbits + 7) / 8);
+		if (err) {
+			free(mask);
+			return memdbg_error_prefix(err, "reading the GC mask of %s", s ? "bss" : "data");
+		}
+		for (uint64_t w = 0; w < nbits && !err; w++) {
+			if (!go_bit(mask, w))
+				continue;
+			uint64_t a = lo + 8 * w;
+			const struct global_name *g = global_at(b, a);
+			uint64_t off = 0;
+			const char *sym = g ? g->name : memdbg_elf_symbol_at(b->t->exe, a - b->t->bias, &off);
+			char name[512];
+			if (g && a != g->addr)
+				snprintf(name, sizeof(name), "%s+%" PRIu64, g->name, a - g->addr);
+			else if (!g && sym && off)
+				snprintf(name, sizeof(name), "%s+%" PRIu64, sym, off);
+			else
+				snprintf(name, sizeof(name), "%s", sym ? sym : "unnamed global");
+			err = add_root(b, GO_ROOT_GLOBAL, name, a, word(b, a), false);
+		}
+		free(mask);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+static void add_pointer_root(struct builder *b, uint64_t slot, uint64_t v)
+{
+	if (!b->root_err)
+		b->root_err = add_root(b, b->root_kind, b->root_name, slot, v, false);
+}
+
+/* Every pointer slot of object id becomes a root of the given kind and name. */
+static struct memdbg_error *object_referents_as_roots(struct builder *b, uint64_t id, enum go_root_kind kind,
+						      const char *name)
+{
+	b->root_name = name;
+	b->root_kind = kind;
+	b->root_err = NULL;
+	for_each_pointer(b, id, add_pointer_root);
+	return b->root_err;
+}
+
+/*
+ * Goroutine stacks, scanned conservatively from the saved stack pointer to
+ * the top: every word that points into an allocated object holds it.
+ */
+static struct memdbg_error *stack_roots(struct builder *b)
+{
+	const struct go_layout *gl = &b->go->l;
+	uint64_t allgs, n;
+	struct memdbg_error *err = go_read_slice(b->t, b->go->sym.allgs, &allgs, &n);
+	if (err)
+		return memdbg_error_prefix(err, "reading runtime.allgs");
+	for (uint64_t i = 0; i < n && i < (1u << 24); i++) {
+		uint64_t g = word(b, allgs + 8 * i);
+		if (!g)
+			continue;
+		uint32_t status = (uint32_t)word(b, g + gl->g_atomicstatus) & ~0x1000u;  /* _Gscan */
+		if (status == gl->g_dead)
+			continue;
+		uint64_t goid = word(b, g + gl->g_goid), sp = word(b, g + b->l.g_sched_sp), hi = word(b, g + b->l.g_stack_hi);
+		if (!sp || hi <= sp || hi - sp > (1ull << 30)) {
+			b->o->conservative_stacks++;
+			continue;
+		}
+		char name[64];
+		snprintf(name, sizeof(name), "goroutine %" PRIu64 " stack (conservative)", goid);
+		for (uint64_t a = sp & ~7ull; a + 8 <= hi && !err; a += 8)
+			err = add_root(b, GO_ROOT_STACK, name, a, word(b, a), false);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+static struct memdbg_error *module_roots(struct builder *b)
+{
+	uint64_t md;
+	if (!memdbg_target_symbol(b->t, "runtime.firstmoduledata", &md, NULL))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "runtime.firstmoduledata not found");
+	return global_roots(b, md);
+}
+
+/* Typed globals seed type propagation. */
+static void type_globals(struct builder *b)
+{
+	uint64_t types_base;
+	if (!memdbg_target_symbol(b->t, "runtime.types", &types_base, NULL))
+		return;
+	for (size_t i = 0; i < b->ngnames; i++) {
+		const struct global_name *g = &b->gnames[i];
+		if (!g->has_type)
+			continue;
+		const struct go_type *ty = type_at(b, types_base + g->runtime_type);
+		uint64_t id, p = word(b, g->addr);
+		if (g->shape == MEMDBG_GLOBAL_VALUE)
+			walk_value(b, ty, g->addr, 0);
+		else if (ty && ty->size && base_object(b, p, &id))
+			assign(b, id, ty, g->shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, g->addr + 16) : 0, NULL);
+	}
+}
+
+/* Finalizers and cleanups keep their function (and what the object points to) alive; weak handles do not. */
+static struct memdbg_error *special_roots(struct builder *b)
+{
+	const struct obj_layout *l = &b->l;
+	struct go_objects *o = b->o;
+	uint64_t seen = 0;
+	for (size_t i = 0; i < o->nhs; i++) {
+		const struct go_span *s = &b->go->spans[o->hs[i].span];
+		uint64_t sp = word(b, s->addr + l->sp_specials);
+		for (; sp && seen < MAX_SPECIALS; sp = word(b, sp + l->special_next), seen++) {
+			uint8_t kind = (uint8_t)word(b, sp + l->special_kind);
+			uint64_t off = word(b, sp + l->special_offset);
+			if (l->special_offset_size == 2)
+				off &= 0xffff;
+			uint64_t obj = s->start + off;
+			char name[96];
+			struct memdbg_error *err = NULL;
+			if (kind == l->kind_finalizer) {
+				snprintf(name, sizeof(name), "finalizer of 0x%" PRIx64, obj);
+				uint64_t fn = word(b, sp + l->fin_fn);
+				err = add_root(b, GO_ROOT_FINALIZER, name, sp + l->fin_fn, fn, false);
+				/* The runtime scans the object's referents, not the object, so it can be finalized. */
+				uint64_t id;
+				if (!err && object_at(o, obj, &id)) {
+					snprintf(name, sizeof(name), "finalizer of 0x%" PRIx64 " (its referents)", obj);
+					err = object_referents_as_roots(b, id, GO_ROOT_FINALIZER, name);
+				}
+			} else if (l->has_cleanup && kind == l->kind_cleanup) {
+				snprintf(name, sizeof(name), "cleanup of 0x%" PRIx64, obj);
+				err = add_root(b, GO_ROOT_FINALIZER, name, sp + l->cleanup_fn, word(b, sp + l->cleanup_fn), false);
+			} else if (l->has_weak && kind == l->kind_weak) {
+				snprintf(name, sizeof(name), "weak handle of 0x%" PRIx64, obj);
+				err = add_root(b, GO_ROOT_OTHER, name, sp + l->weak_handle, word(b, sp + l->weak_handle), false);
+			}
+			if (err)
+				return err;
+		}
+	}
+	return NULL;
+}
+
+/* ---- building it all ---- */
+
+static struct memdbg_error *build(struct builder *b)
+{
+	struct memdbg_error *err;
+	if ((err = load_layout(b)) || (err = build_index(b)) ||
+	    (err = memdbg_dwarf_for_each_global(b->t->dwarf, collect_global, b)))
+		return err;
+	qsort(b->gnames, b->ngnames, sizeof(*b->gnames), gname_cmp);
+	if ((err = module_roots(b)) || (err = special_roots(b)) || (err = stack_roots(b)) || (err = mark(b)))
+		return err;
+	type_from_headers(b);
+	type_globals(b);
+	return propagate_types(b);
+}
+
+struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p,
+				    struct go_objects **ret)
+{
+	if (go->objects) {
+		*ret = go->objects;
+		return NULL;
+	}
+	struct memdbg_error *err = memdbg_go_load_spans(t, go, p);
+	if (err)
+		return err;
+	struct builder b = { .t = t, .go = go, .p = p };
+	if (!(b.o = calloc(1, sizeof(*b.o))))
+		return memdbg_enomem;
+	err = build(&b);
+	free(b.queue);
+	free(b.gnames);
+	if (err) {
+		go_objects_destroy(b.o);
+		return err;
+	}
+	go->objects = b.o;
+	*ret = b.o;
+	return NULL;
+}
+
+void go_objects_destroy(struct go_objects *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->notypes; i++)
+		free(o->otypes[i].name);
+	for (size_t i = 0; i < o->nroots; i++)
+		free(o->roots[i].name);
+	free(o->otypes);
+	free(o->roots);
+	free(o->hs);
+	free(o->alloc);
+	free(o->live);
+	free(o->type);
+	free(o);
+}

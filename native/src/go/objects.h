@@ -1,0 +1,65 @@
+/* objects.h - every heap object, its exact type, its pointers, the GC roots and reachability. */
+#ifndef MEMDBG_GO_OBJECTS_H
+#define MEMDBG_GO_OBJECTS_H
+
+#include "go/go.h"
+
+/* An in-use span as the object graph sees it, in address order. */
+struct go_heap_span {
+	uint64_t start, end;  /* objects live in [start, end): nelems * elemsize */
+	uint64_t elemsize;
+	uint64_t first;       /* dense id of its slot 0 */
+	uint64_t large_type;  /* class 0: mspan.largeType */
+	uint64_t limit;       /* class 0: end of the requested size */
+	uint64_t heap_bits;   /* span heap bits (scan spans of objects <= 512 B), else 0 */
+	uint32_t nelems;
+	uint32_t span;        /* index into memdbg_go.spans */
+	bool noscan, header;
+};
+
+/* An object's type: a runtime type, n of them when n > 0 ("[n]T"), or a label. */
+struct go_objtype {
+	uint64_t type;  /* abi.Type address, 0 for a label-only type */
+	uint64_t count;
+	char *name;     /* the full name: "[100]main.T", "closure main.f.func1" */
+};
+
+enum go_root_kind { GO_ROOT_GLOBAL, GO_ROOT_STACK, GO_ROOT_FINALIZER, GO_ROOT_OTHER };
+
+struct go_root {
+	enum go_root_kind kind;
+	char *name;        /* "main.registry", "goroutine 17 (conservative)", "finalizer of 0x..." */
+	uint64_t addr;     /* where the pointer is stored (0 when held in a register or special) */
+	uint64_t target;   /* the pointer value */
+	uint64_t object;   /* dense id of the object it points into */
+	bool weak;
+};
+
+struct go_objects {
+	struct go_heap_span *hs;
+	size_t nhs;
+	uint64_t nslots;
+	uint8_t *alloc;      /* bit per slot: allocated */
+	uint8_t *live;       /* bit per slot: reachable from a root */
+	uint32_t *type;      /* per slot: index into otypes, 0 = unknown */
+	struct go_objtype *otypes;
+	size_t notypes, otypes_cap;
+	struct go_root *roots;
+	size_t nroots, roots_cap;
+	/* problems met, reported at the end of commands instead of failing them */
+	uint64_t bad_headers, unreadable_objects, bad_types, conservative_stacks, unreadable_bits;
+};
+
+struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p,
+				    struct go_objects **ret);
+void go_objects_destroy(struct go_objects *o);
+
+/* The span holding addr and the slot within it; false outside the heap's objects. */
+bool go_find_object(const struct go_objects *o, uint64_t addr, const struct go_heap_span **span, uint64_t *slot);
+static inline bool go_bit(const uint8_t *bits, uint64_t i)
+{
+	return (bits[i / 8] >> (i % 8)) & 1;
+}
+const char *go_objtype_name(const struct go_objects *o, uint64_t id);
+
+#endif /* MEMDBG_GO_OBJECTS_H */

@@ -1,0 +1,442 @@
+/*
+ * types.c - decoding the target's runtime type descriptors.
+ *
+ * Every heap object whose span records a type (malloc headers, largeType)
+ * points at an internal/abi.Type; names, kinds, element types, struct fields
+ * and pointer masks all come from those descriptors, laid out as this
+ * binary's DWARF says.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/types.h"
+
+#define TYPE_TABLE_MIN 1024
+#define MAX_NAME 4096
+#define MAX_FIELDS 65536
+#define MAX_MASK_WORDS (1ull << 31)
+#define MAX_DEPTH 32
+
+struct abi_layout {
+	uint64_t size, ptrbytes, tflag, kind, gcdata, str;
+	uint64_t ptr_elem, slice_elem, array_elem, array_len, chan_elem;
+	uint64_t struct_fields, field_size, field_name, field_typ, field_offset;
+	uint64_t iface_methods, itab_type;
+	uint64_t map_key, map_elem, map_group;
+	uint64_t tflag_ondemand, tflag_direct_iface, kind_direct_iface, kind_gcprog, tflag_extra_star;
+	bool has_ondemand, has_tflag_direct, has_gcprog, swiss;
+	uint64_t types_base;  /* firstmoduledata.types: base of NameOffs */
+};
+
+struct go_types {
+	struct abi_layout l;
+	struct go_type **slots;  /* open addressing by type address */
+	size_t cap, n;
+};
+
+/* ---- layout ---- */
+
+static bool member(struct memdbg_dwarf *d, const char *type, const char *path, uint64_t *off)
+{
+	return memdbg_dwarf_member(d, type, path, off, NULL);
+}
+
+static struct memdbg_error *abi_layout_load(struct memdbg_target *t, struct memdbg_go *go, struct abi_layout *l)
+{
+	struct memdbg_dwarf *d = t->dwarf;
+	const char *T = "internal/abi.Type";
+	if (!member(d, T, "Size_", &l->size) || !member(d, T, "PtrBytes", &l->ptrbytes) ||
+	    !member(d, T, "TFlag", &l->tflag) || !member(d, T, "Kind_", &l->kind) || !member(d, T, "GCData", &l->gcdata) ||
+	    !member(d, T, "Str", &l->str) || !member(d, "internal/abi.PtrType", "Elem", &l->ptr_elem) ||
+	    !member(d, "internal/abi.SliceType", "Elem", &l->slice_elem) ||
+	    !member(d, "internal/abi.ArrayType", "Elem", &l->array_elem) ||
+	    !member(d, "internal/abi.ArrayType", "Len", &l->array_len) ||
+	    !member(d, "internal/abi.ChanType", "Elem", &l->chan_elem) ||
+	    !member(d, "internal/abi.StructType", "Fields", &l->struct_fields) ||
+	    !member(d, "internal/abi.StructField", "Name", &l->field_name) ||
+	    !member(d, "internal/abi.StructField", "Typ", &l->field_typ) ||
+	    !member(d, "internal/abi.StructField", "Offset", &l->field_offset) ||
+	    !memdbg_dwarf_type_size(d, "internal/abi.StructField", &l->field_size) ||
+	    !member(d, "internal/abi.InterfaceType", "Methods", &l->iface_methods))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: internal/abi type layouts missing from DWARF",
+					   go->version);
+	/* go1.22 still names the itab runtime.itab; its Type is called _type there. */
+	if (!member(d, "internal/abi.ITab", "Type", &l->itab_type) && !member(d, "runtime.itab", "_type", &l->itab_type))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: itab layout missing from DWARF", go->version);
+	/* Maps: swiss tables (go1.24+: SwissMapType, go1.26: MapType with Group) or buckets (MapType.Bucket). */
+	const char *swiss_type = memdbg_dwarf_member(d, "internal/abi.SwissMapType", "Group", &l->map_group, NULL)
+					 ? "internal/abi.SwissMapType"
+				 : member(d, "internal/abi.MapType", "Group", &l->map_group) ? "internal/abi.MapType"
+											: NULL;
+	l->swiss = swiss_type != NULL;
+	if ((l->swiss && (!member(d, swiss_type, "Key", &l->map_key) || !member(d, swiss_type, "Elem", &l->map_elem))) ||
+	    (!l->swiss && (!member(d, "internal/abi.MapType", "Key", &l->map_key) ||
+			   !member(d, "internal/abi.MapType", "Elem", &l->map_elem) ||
+			   !member(d, "internal/abi.MapType", "Bucket", &l->map_group))))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: map type layout missing from DWARF", go->version);
+	int64_t v;
+	/* go1.24 dropped GC programs and made big masks on-demand, reusing the same TFlag bit. */
+	l->has_ondemand = memdbg_dwarf_const(d, "internal/abi.TFlagGCMaskOnDemand", &v);
+	l->tflag_ondemand = l->has_ondemand ? (uint64_t)v : 0;
+	l->has_gcprog = memdbg_dwarf_const(d, "internal/abi.KindGCProg", &v);
+	l->kind_gcprog = l->has_gcprog ? (uint64_t)v : 0;
+	/* go1.26 moved "direct interface" from Kind_ to TFlag. */
+	l->has_tflag_direct = memdbg_dwarf_const(d, "internal/abi.TFlagDirectIface", &v);
+	if (l->has_tflag_direct)
+		l->tflag_direct_iface = (uint64_t)v;
+	else if (memdbg_dwarf_const(d, "internal/abi.KindDirectIface", &v))
+		l->kind_direct_iface = (uint64_t)v;
+	else
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: no direct-interface flag in DWARF", go->version);
+	l->tflag_extra_star = memdbg_dwarf_const(d, "internal/abi.TFlagExtraStar", &v) ? (uint64_t)v : 2;
+	uint64_t firstmod, types_off;
+	if (!memdbg_target_symbol(t, "runtime.firstmoduledata", &firstmod, NULL) ||
+	    !member(d, "runtime.moduledata", "types", &types_off))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: runtime.firstmoduledata not found", go->version);
+	return memdbg_error_prefix(memdbg_read_u64(t, firstmod + types_off, &l->types_base),
+				   "reading runtime.firstmoduledata.types");
+}
+
+static struct memdbg_error *types_get(struct memdbg_target *t, struct memdbg_go *go, struct go_types **ret)
+{
+	if (!go->types) {
+		struct go_types *ty = calloc(1, sizeof(*ty));
+		if (!ty)
+			return memdbg_enomem;
+		struct memdbg_error *err = abi_layout_load(t, go, &ty->l);
+		if (err) {
+			free(ty);
+			return err;
+		}
+		go->types = ty;
+	}
+	*ret = go->types;
+	return NULL;
+}
+
+/* ---- names ---- */
+
+/* An abi.Name: a flag byte, a varint length, the bytes. */
+static char *read_name(struct memdbg_target *t, uint64_t addr)
+{
+	uint8_t hdr[11];
+	if (!addr || memdbg_read(t, addr, hdr, 1))
+		return NULL;
+	uint64_t len = 0;
+	size_t i = 1;
+	for (int shift = 0; i < sizeof(hdr); i++, shift += 7) {
+		struct memdbg_error *err = memdbg_read(t, addr + i, &hdr[i], 1);
+		if (err) {
+			memdbg_error_destroy(err);
+			return NULL;
+		}
+		len |= (uint64_t)(hdr[i] & 0x7f) << shift;
+		if (!(hdr[i] & 0x80))
+			break;
+	}
+	if (len > MAX_NAME)
+		return NULL;
+	char *name = malloc(len + 1);
+	if (!name)
+		return NULL;
+	struct memdbg_error *err = memdbg_read(t, addr + i + 1, name, len);
+	if (err) {
+		memdbg_error_destroy(err);
+		free(name);
+		return NULL;
+	}
+	name[len] = '\0';
+	return name;
+}
+
+/* ---- descriptors ---- */
+
+static uint64_t hash_addr(uint64_t a)
+{
+	a ^= a >> 33;
+	a *= 0xff51afd7ed558ccdull;
+	return a ^ (a >> 33);
+}
+
+static struct memdbg_error *table_insert(struct go_types *ty, struct go_type *type)
+{
+	if ((ty->n + 1) * 2 > ty->cap) {
+		size_t cap = ty->cap ? ty->cap * 2 : TYPE_TABLE_MIN;
+		struct go_type **slots = calloc(cap, sizeof(*slots));
+		if (!slots)
+			return memdbg_enomem;
+		for (size_t i = 0; i < ty->cap; i++) {
+			if (!ty->slots[i])
+				continue;
+			size_t k = hash_addr(ty->slots[i]->addr) & (cap - 1);
+			while (slots[k])
+				k = (k + 1) & (cap - 1);
+			slots[k] = ty->slots[i];
+		}
+		free(ty->slots);
+		ty->slots = slots;
+		ty->cap = cap;
+	}
+	size_t k = hash_addr(type->addr) & (ty->cap - 1);
+	while (ty->slots[k])
+		k = (k + 1) & (ty->cap - 1);
+	ty->slots[k] = type;
+	ty->n++;
+	return NULL;
+}
+
+static struct go_type *table_find(const struct go_types *ty, uint64_t addr)
+{
+	if (!ty->cap)
+		return NULL;
+	for (size_t k = hash_addr(addr) & (ty->cap - 1); ty->slots[k]; k = (k + 1) & (ty->cap - 1))
+		if (ty->slots[k]->addr == addr)
+			return ty->slots[k];
+	return NULL;
+}
+
+static void type_free(struct go_type *type)
+{
+	if (!type)
+		return;
+	for (size_t i = 0; i < type->nfields; i++)
+		free(type->fields[i].name);
+	free(type->fields);
+	free(type->name);
+	free(type->mask);
+	free(type);
+}
+
+void go_types_destroy(struct go_types *ty)
+{
+	if (!ty)
+		return;
+	for (size_t i = 0; i < ty->cap; i++)
+		type_free(ty->slots[i]);
+	free(ty->slots);
+	free(ty);
+}
+
+static struct memdbg_error *read_fields(struct memdbg_target *t, const struct abi_layout *l, uint64_t addr,
+					struct go_type *type)
+{
+	uint64_t array, len;
+	struct memdbg_error *err = go_read_slice(t, addr + l->struct_fields, &array, &len);
+	if (err)
+		return err;
+	if (len > MAX_FIELDS)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "type at 0x%" PRIx64 " claims %" PRIu64 " fields", addr,
+					   len);
+	type->fields = calloc(len ? len : 1, sizeof(*type->fields));
+	if (!type->fields)
+		return memdbg_enomem;
+	for (uint64_t i = 0; i < len; i++) {
+		uint64_t f = array + i * l->field_size, name_ptr;
+		struct go_field *fd = &type->fields[i];
+		if ((err = memdbg_read_u64(t, f + l->field_typ, &fd->type)) ||
+		    (err = memdbg_read_u64(t, f + l->field_offset, &fd->offset)) ||
+		    (err = memdbg_read_u64(t, f + l->field_name, &name_ptr)))
+			return err;
+		fd->name = read_name(t, name_ptr);
+		type->nfields++;
+	}
+	return NULL;
+}
+
+static struct memdbg_error *decode_type(struct memdbg_target *t, const struct abi_layout *l, uint64_t addr,
+					struct go_type *type)
+{
+	struct memdbg_error *err;
+	uint8_t kind, tflag;
+	int32_t str;
+	type->addr = addr;
+	if ((err = memdbg_read_u64(t, addr + l->size, &type->size)) ||
+	    (err = memdbg_read_u64(t, addr + l->ptrbytes, &type->ptrbytes)) ||
+	    (err = memdbg_read(t, addr + l->kind, &kind, 1)) || (err = memdbg_read(t, addr + l->tflag, &tflag, 1)) ||
+	    (err = memdbg_read(t, addr + l->str, &str, 4)))
+		return err;
+	if (type->ptrbytes > type->size)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "type at 0x%" PRIx64 " has PtrBytes > Size", addr);
+	type->kind = kind & 31;
+	type->tflag = tflag;
+	type->direct_iface = l->has_tflag_direct ? (tflag & l->tflag_direct_iface) != 0 : (kind & l->kind_direct_iface) != 0;
+	char *name = read_name(t, l->types_base + (uint64_t)(int64_t)str);
+	if (name && (tflag & l->tflag_extra_star) && name[0] == '*')
+		memmove(name, name + 1, strlen(name));
+	type->name = name;
+	switch (type->kind) {
+	case GO_KIND_POINTER:
+		return memdbg_read_u64(t, addr + l->ptr_elem, &type->elem);
+	case GO_KIND_SLICE:
+		return memdbg_read_u64(t, addr + l->slice_elem, &type->elem);
+	case GO_KIND_CHAN:
+		return memdbg_read_u64(t, addr + l->chan_elem, &type->elem);
+	case GO_KIND_ARRAY:
+		if ((err = memdbg_read_u64(t, addr + l->array_elem, &type->elem)))
+			return err;
+		return memdbg_read_u64(t, addr + l->array_len, &type->len);
+	case GO_KIND_MAP:
+		if ((err = memdbg_read_u64(t, addr + l->map_key, &type->key)) ||
+		    (err = memdbg_read_u64(t, addr + l->map_elem, &type->elem)))
+			return err;
+		return memdbg_read_u64(t, addr + l->map_group, &type->group);
+	case GO_KIND_INTERFACE: {
+		uint64_t methods, n;
+		if ((err = go_read_slice(t, addr + l->iface_methods, &methods, &n)))
+			return err;
+		type->iface_empty = n == 0;
+		return NULL;
+	}
+	case GO_KIND_STRUCT:
+		return read_fields(t, l, addr, type);
+	default:
+		return NULL;
+	}
+}
+
+const struct go_type *go_type_at(struct memdbg_target *t, struct memdbg_go *go, uint64_t addr,
+				 struct memdbg_error **errp)
+{
+	struct go_types *ty;
+	struct memdbg_error *err = types_get(t, go, &ty);
+	if (!err) {
+		struct go_type *type = table_find(ty, addr);
+		if (type)
+			return type;
+		if (!(type = calloc(1, sizeof(*type)))) {
+			err = memdbg_enomem;
+		} else if ((err = decode_type(t, &ty->l, addr, type)) || (err = table_insert(ty, type))) {
+			type_free(type);
+		} else {
+			return type;
+		}
+	}
+	if (errp)
+		*errp = memdbg_error_prefix(err, "type descriptor at 0x%" PRIx64, addr);
+	else
+		memdbg_error_destroy(err);
+	return NULL;
+}
+
+/* ---- pointer masks ---- */
+
+static void set_bit(uint8_t *mask, uint64_t w)
+{
+	mask[w / 8] |= (uint8_t)(1u << (w % 8));
+}
+
+/* The runtime's own construction of a mask from a type's structure (as buildGCMask does). */
+static void mask_from_structure(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty,
+				uint64_t word, uint8_t *mask, uint64_t nwords, int depth)
+{
+	if (!ty || ty->ptrbytes == 0 || depth > MAX_DEPTH || word >= nwords)
+		return;
+	switch (ty->kind) {
+	case GO_KIND_POINTER:
+	case GO_KIND_CHAN:
+	case GO_KIND_MAP:
+	case GO_KIND_FUNC:
+	case GO_KIND_UNSAFE_POINTER:
+	case GO_KIND_STRING:
+	case GO_KIND_SLICE:
+		set_bit(mask, word);
+		return;
+	case GO_KIND_INTERFACE:
+		set_bit(mask, word);
+		if (word + 1 < nwords)
+			set_bit(mask, word + 1);
+		return;
+	case GO_KIND_ARRAY: {
+		const struct go_type *elem = go_type_at(t, go, ty->elem, NULL);
+		if (!elem || elem->size % 8 || elem->ptrbytes == 0)
+			return;
+		for (uint64_t i = 0; i < ty->len && word + i * (elem->size / 8) < nwords; i++)
+			mask_from_structure(t, go, elem, word + i * (elem->size / 8), mask, nwords, depth + 1);
+		return;
+	}
+	case GO_KIND_STRUCT:
+		for (size_t i = 0; i < ty->nfields; i++) {
+			if (ty->fields[i].offset % 8)
+				continue;
+			const struct go_type *f = go_type_at(t, go, ty->fields[i].type, NULL);
+			mask_from_structure(t, go, f, word + ty->fields[i].offset / 8, mask, nwords, depth + 1);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+static void build_mask(struct memdbg_target *t, struct memdbg_go *go, struct go_type *ty)
+{
+	ty->mask_done = true;
+	struct go_types *types = go->types;
+	uint64_t nwords = ty->ptrbytes / 8;
+	if (!nwords || nwords > MAX_MASK_WORDS)
+		return;
+	uint8_t *mask = calloc((nwords + 7) / 8, 1);
+	if (!mask)
+		return;
+	const struct abi_layout *l = &types->l;
+	uint64_t gcdata = 0;
+	bool from_structure = false;
+	struct memdbg_error *err = memdbg_read_u64(t, ty->addr + l->gcdata, &gcdata);
+	if (!err && l->has_ondemand && (ty->tflag & l->tflag_ondemand)) {
+		/* go1.24+: GCData points at a slot the runtime fills on first use; nil means never built. */
+		err = memdbg_read_u64(t, gcdata, &gcdata);
+		from_structure = !err && gcdata == 0;
+	}
+	if (!err && l->has_gcprog && ty->kind != 0) {
+		uint8_t kind;
+		err = memdbg_read(t, ty->addr + l->kind, &kind, 1);
+		/* go1.22-1.23: a GC program, which we do not run; the structure gives the same mask. */
+		from_structure = from_structure || (!err && (kind & l->kind_gcprog));
+	}
+	if (!err && !from_structure)
+		err = memdbg_read(t, gcdata, mask, (nwords + 7) / 8);
+	if (err || from_structure) {
+		memdbg_error_destroy(err);
+		memset(mask, 0, (nwords + 7) / 8);
+		mask_from_structure(t, go, ty, 0, mask, nwords, 0);
+		ty->mask_rebuilt = true;
+	}
+	ty->mask = mask;
+}
+
+bool go_type_word_is_ptr(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *cty, uint64_t w)
+{
+	struct go_type *ty = (struct go_type *)cty;  /* the mask is a cache inside the descriptor */
+	if (!ty->mask_done)
+		build_mask(t, go, ty);
+	return ty->mask && w < ty->ptrbytes / 8 && (ty->mask[w / 8] >> (w % 8)) & 1;
+}
+
+uint64_t go_type_by_name(struct memdbg_target *t, struct memdbg_go *go, const char *name)
+{
+	struct go_types *ty;
+	uint64_t off;
+	struct memdbg_error *err = types_get(t, go, &ty);
+	if (err) {
+		memdbg_error_destroy(err);
+		return 0;
+	}
+	return memdbg_dwarf_runtime_type(t->dwarf, name, &off) ? ty->l.types_base + off : 0;
+}
+
+uint64_t go_iface_type(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *iface, uint64_t word0)
+{
+	if (!word0 || iface->iface_empty)
+		return word0;
+	uint64_t type = 0;
+	struct memdbg_error *err = memdbg_read_u64(t, word0 + go->types->l.itab_type, &type);
+	memdbg_error_destroy(err);
+	return err ? 0 : type;
+}
+
+bool go_swiss_maps(struct memdbg_target *t, struct memdbg_go *go)
+{
+	struct go_types *ty;
+	struct memdbg_error *err = types_get(t, go, &ty);
+	memdbg_error_destroy(err);
+	return !err && ty->l.swiss;
+}
