@@ -1,0 +1,519 @@
+"""Bad input: every mistake a user can make gets one clear line.
+
+The project rule: bad input gets exactly one line "memdbg: ..." on stderr and
+a non-zero exit, never a crash, hang or traceback.  In gdb and lldb the
+debugger must survive: after the failing command another memdbg command runs
+and prints.
+
+These tests use one Go config (MEMDBG_BAD_INPUT_CONFIG, default the newest
+gcore config) and, for the executable/core mismatch, a second one
+(MEMDBG_BAD_INPUT_OTHER, default the oldest gcore config).  The broken cores
+are made from the kernel core of the first config under a per-session
+temporary directory.
+"""
+
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import samples
+
+CONFIG = os.environ.get("MEMDBG_BAD_INPUT_CONFIG", samples.GCORE_CONFIGS[-1])
+OTHER = os.environ.get("MEMDBG_BAD_INPUT_OTHER", samples.GCORE_CONFIGS[0])
+COMMANDS = ["go-info", "memstats", "mspan-walk", "mcentral --spans", "mcache"]
+TIMEOUT = 120
+
+# What must never reach stderr besides the one memdbg line.
+CRASH_MARKERS = ("Traceback", "Python Exception", "Fatal signal", "Segmentation fault",
+                 "AddressSanitizer", "LeakSanitizer", "runtime error:", "internal error",
+                 "PLEASE submit a bug report", "Stack dump:")
+
+
+# ---------------------------------------------------------------- helpers
+
+def _skip_unavailable(fn, *args):
+    try:
+        return fn(*args)
+    except samples.ToolchainUnavailable as e:
+        pytest.skip(str(e))
+
+
+def one_error(p):
+    """A failed CLI run: non-zero exit (not a signal), one 'memdbg: ' line; returns it."""
+    assert p.returncode > 0, (p.returncode, p.stderr)
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("memdbg: "), p.stderr
+    return lines[0]
+
+
+def json_error(p):
+    """A failed --json run: as one_error, and stdout is empty or one valid JSON document."""
+    line = one_error(p)
+    if p.stdout.strip():
+        try:
+            json.loads(p.stdout)
+        except ValueError as e:
+            pytest.fail(f"--json printed invalid JSON ({e}): {p.stdout[-300:]!r}")
+    return line
+
+
+def cli_core(core, exe, cmd, json_out=False):
+    args = ["core", core] + (["--exe", exe] if exe else []) + ["-c", cmd] + (["--json"] if json_out else [])
+    return samples.run_cli(args, timeout=TIMEOUT)
+
+
+def check_cli(core, exe, cmd, pattern, json_out):
+    p = cli_core(core, exe, cmd, json_out)
+    line = json_error(p) if json_out else one_error(p)
+    assert re.search(pattern, line, re.I), line
+    return line
+
+
+def _build_dir():
+    return Path(os.environ.get("MEMDBG_BUILD", samples.REPO / "build")).resolve()
+
+
+def _debugger_env():
+    """Environment for gdb/lldb: an ASan extension needs the ASan runtime preloaded."""
+    env = dict(os.environ, MEMDBG_BUILD=str(_build_dir()))
+    ext = sorted(_build_dir().glob("_memdbg*.so"))
+    if not ext:
+        pytest.skip(f"memdbg extension not built in {_build_dir()}")
+    nm = subprocess.run(["nm", "-D", "--undefined-only", str(ext[0])], capture_output=True, text=True)
+    if "__asan_init" in nm.stdout:
+        lib = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
+                             text=True).stdout.strip()
+        env["LD_PRELOAD"] = lib
+        # the debuggers themselves leak; memdbg's own errors still abort
+        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+    return env
+
+
+MARK = "@@memdbg-bad-input-%d@@"
+FOLLOW_UP = "memdbg help"          # must still work after the failure
+
+
+def _sections(stdout, n):
+    """Text between markers 0..n (stdout of each bracketed command)."""
+    out = []
+    for i in range(n):
+        a, b = MARK % i + "\n", MARK % (i + 1) + "\n"
+        assert a in stdout and b in stdout, f"debugger stopped before marker {i + 1}:\n{stdout[-2000:]}"
+        out.append(stdout[stdout.index(a) + len(a):stdout.index(b)])
+    return out
+
+
+def _check_debugger(p, sections, prefix):
+    """One memdbg line (after the debugger's prefix) for the failing command; the follow-up printed."""
+    assert p.returncode == 0, (p.returncode, p.stderr[-3000:])
+    for m in CRASH_MARKERS:
+        assert m not in p.stderr and m not in p.stdout, p.stderr[-3000:]
+    lines = [ln for ln in p.stderr.splitlines() if "memdbg:" in ln]
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith(prefix + "memdbg: "), lines[0]
+    assert "mspan-walk" in sections[1], sections[1]       # the follow-up ran and printed
+    return lines[0][len(prefix):]
+
+
+def gdb_error(exe, core, cmd):
+    if not shutil.which("gdb"):
+        pytest.skip("gdb not installed")
+    argv = ["gdb", "-nx", "-batch", "-ex", f"source {samples.REPO / 'gdb' / 'memdbg.py'}"]
+    for i, c in enumerate([cmd, FOLLOW_UP]):
+        argv += ["-ex", f"echo {MARK % i}\\n", "-ex", c]
+    argv += ["-ex", f"echo {MARK % 2}\\n", str(exe), str(core)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=_debugger_env(),
+                       stdin=subprocess.DEVNULL)
+    return _check_debugger(p, _sections(p.stdout, 2), "")
+
+
+def lldb_error(exe, core, cmd):
+    """lldb reads the commands from stdin (-b would stop at the first error)."""
+    if not shutil.which("lldb-16"):
+        pytest.skip("lldb-16 not installed")
+    script = [f"target create {exe} --core {core}",
+              f"command script import {samples.REPO / 'lldb' / 'memdbg.py'}"]
+    for i, c in enumerate([cmd, FOLLOW_UP]):
+        script += [f"script print('{MARK % i}')", c]
+    script += [f"script print('{MARK % 2}')", "quit"]
+    p = subprocess.run(["lldb-16", "-x", "-Q", "--no-use-colors"], input="\n".join(script) + "\n",
+                       capture_output=True, text=True, timeout=TIMEOUT, env=_debugger_env())
+    # lldb echoes each command after its prompt; drop those echoes so markers are only prints
+    stdout = "\n".join(ln for ln in p.stdout.splitlines() if not ln.startswith("(lldb) ")) + "\n"
+    return _check_debugger(p, _sections(stdout, 2), "error: ")
+
+
+FRONTENDS = ["gdb", "lldb"]
+
+
+def debugger_error(frontend, exe, core, cmd):
+    return (gdb_error if frontend == "gdb" else lldb_error)(exe, core, cmd)
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def good():
+    """Kernel core of CONFIG: a SampleCore."""
+    return _skip_unavailable(samples.make_core, CONFIG, "kernel")
+
+
+@pytest.fixture(scope="module")
+def other_good():
+    return _skip_unavailable(samples.make_core, OTHER, "kernel")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("bad-input")
+
+
+@pytest.fixture(scope="module")
+def notgo_core(notgo_exe, work):
+    """A gcore of samples/notgo stopped in main (after libc set up its heap)."""
+    if not shutil.which("gdb"):
+        pytest.skip("gdb not installed (needed to gcore the non-Go sample)")
+    core = work / "notgo.core"
+    p = subprocess.run(["gdb", "-nx", "-batch", "-ex", "break main", "-ex", "run",
+                        "-ex", f"gcore {core}", "-ex", "kill", str(notgo_exe)],
+                       capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    assert core.exists() and samples.is_elf_core(core), p.stdout + p.stderr
+    return core
+
+
+@pytest.fixture(scope="module")
+def truncated_core(good, work):
+    """The first half of the kernel core."""
+    out = work / "truncated.core"
+    size = good.core.stat().st_size
+    with open(good.core, "rb") as src, open(out, "wb") as dst:
+        left = size // 2
+        while left:
+            chunk = src.read(min(left, 1 << 20))
+            dst.write(chunk)
+            left -= len(chunk)
+    return out
+
+
+def program_headers(f):
+    """[(index, file offset of the phdr, (p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align))]."""
+    f.seek(0)
+    eh = f.read(64)
+    phoff, = struct.unpack_from("<Q", eh, 32)
+    phentsize, phnum = struct.unpack_from("<HH", eh, 54)
+    out = []
+    for i in range(phnum):
+        f.seek(phoff + i * phentsize)
+        out.append((i, phoff + i * phentsize, struct.unpack("<IIQQQQQQ", f.read(56))))
+    return out
+
+
+def arena_ranges(sc):
+    p = samples.run_core_cli(sc, "go-info", json_out=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    return [(int(r["start"], 16), int(r["end"], 16)) for r in json.loads(p.stdout)["arenas"]["ranges"]]
+
+
+@pytest.fixture(scope="module")
+def noheap_core(good, work):
+    """The kernel core with p_filesz = 0 in every PT_LOAD overlapping a heap arena."""
+    ranges = arena_ranges(good)
+    out = work / "noheap.core"
+    shutil.copyfile(good.core, out)
+    cleared = 0
+    with open(out, "r+b") as f:
+        for _, at, (ptype, _, _, vaddr, _, filesz, memsz, _) in program_headers(f):
+            if ptype == 1 and filesz and any(vaddr < hi and vaddr + memsz > lo for lo, hi in ranges):
+                f.seek(at + 32)
+                f.write(struct.pack("<Q", 0))
+                cleared += 1
+    assert cleared, "no PT_LOAD with file data covers the heap arenas"
+    return out
+
+
+@pytest.fixture(scope="module")
+def stripped_exe(good, work):
+    out = work / "goheap.stripped"
+    shutil.copyfile(good.exe, out)
+    subprocess.run(["strip", "-s", str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def text_file(work):
+    out = work / "notes.txt"
+    out.write_text("this is not a core file\n" * 100)
+    return out
+
+
+# ---------------------------------------------------------------- 1. not a Go program
+
+NOT_GO = r"not a Go program"
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("with_exe", [True, False], ids=["exe", "noexe"])
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_cli_notgo_core(notgo_core, notgo_exe, cmd, with_exe, json_out):
+    check_cli(notgo_core, notgo_exe if with_exe else None, cmd, NOT_GO, json_out)
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_debugger_notgo_core(frontend, notgo_core, notgo_exe):
+    line = debugger_error(frontend, notgo_exe, notgo_core, "go-info")
+    assert re.search(NOT_GO, line, re.I), line
+
+
+# ---------------------------------------------------------------- 2. exe does not match the core
+
+MISMATCH = r"match|build.?id"
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_cli_mismatched_exe(good, other_good, cmd, json_out):
+    check_cli(good.core, other_good.exe, cmd, MISMATCH, json_out)
+
+
+def test_cli_mismatched_exe_other_way(good, other_good):
+    check_cli(other_good.core, good.exe, "go-info", MISMATCH, False)
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_debugger_mismatched_exe(frontend, good, other_good):
+    line = debugger_error(frontend, other_good.exe, good.core, "go-info")
+    assert re.search(MISMATCH, line, re.I), line
+
+
+# ---------------------------------------------------------------- 3. truncated core
+
+TRUNCATED = r"truncated"
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_cli_truncated_core(good, truncated_core, cmd, json_out):
+    check_cli(truncated_core, good.exe, cmd, TRUNCATED, json_out)
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_debugger_truncated_core(frontend, good, truncated_core):
+    line = debugger_error(frontend, good.exe, truncated_core, "go-info")
+    assert re.search(TRUNCATED, line, re.I), line
+
+
+# ---------------------------------------------------------------- 4. heap not in the core
+#
+# What is right for the user: the span metadata (mheap_, mspans, mcentrals,
+# alloc bits) lives outside the arenas, so memstats, mspan-walk and mcentral
+# need no arena contents and must work as on the intact core.  go-info and
+# mcache read goroutines and Ps, which the runtime allocates in the heap;
+# they may fail, but with one line that says the memory is missing from the
+# core file (so the user looks at coredump_filter / the dumper), not a bare
+# "cannot read" that reads like a memdbg bug.
+
+HEAP_FREE_COMMANDS = ["memstats", "mspan-walk", "mcentral --spans"]
+HEAP_COMMANDS = ["go-info", "mcache"]
+MISSING_FROM_CORE = r"\bcore\b"
+
+
+@pytest.mark.parametrize("cmd", HEAP_FREE_COMMANDS)
+def test_cli_noheap_core_span_commands_work(good, noheap_core, cmd):
+    p = cli_core(noheap_core, good.exe, cmd, json_out=True)
+    assert p.returncode == 0 and not p.stderr, p.stderr
+    want = cli_core(good.core, good.exe, cmd, json_out=True)
+    strip = lambda doc: {k: v for k, v in json.loads(doc).items() if k != "core"}  # noqa: E731
+    assert strip(p.stdout) == strip(want.stdout)
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("cmd", HEAP_COMMANDS)
+def test_cli_noheap_core_heap_commands(good, noheap_core, cmd, json_out):
+    p = cli_core(noheap_core, good.exe, cmd, json_out)
+    if p.returncode == 0 and not p.stderr:
+        return                                   # it managed without the heap: fine
+    line = json_error(p) if json_out else one_error(p)
+    assert re.search(MISSING_FROM_CORE, line, re.I), line
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+@pytest.mark.parametrize("cmd", HEAP_COMMANDS)
+def test_debugger_noheap_core(frontend, good, noheap_core, cmd):
+    line = debugger_error(frontend, good.exe, noheap_core, cmd)
+    assert re.search(MISSING_FROM_CORE, line, re.I), line
+
+
+# ---------------------------------------------------------------- 5. stripped executable
+
+STRIPPED = r"strip|symbol|DWARF"
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_cli_stripped_exe(good, stripped_exe, cmd, json_out):
+    check_cli(good.core, stripped_exe, cmd, STRIPPED, json_out)
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_debugger_stripped_exe(frontend, good, stripped_exe):
+    line = debugger_error(frontend, stripped_exe, good.core, "go-info")
+    assert re.search(STRIPPED, line, re.I), line
+
+
+# ---------------------------------------------------------------- 6. unknown options, commands, values
+
+BAD_COMMANDS = [
+    ("mspan-walk --limit abc", r"--limit.*abc"),
+    ("mspan-walk --limit -1", r"--limit"),
+    ("mspan-walk --limit 99999999999999999999999", r"--limit"),
+    ("mspan-walk --state bogus", r"--state.*bogus"),
+    ("mspan-walk --class abc", r"--class"),
+    ("mspan-walk --min-util abc", r"--min-util"),
+    ("mspan-walk --sort bogus", r"--sort.*bogus"),
+    ("mspan-walk --limit", r"--limit"),
+    ("mspan-walk --bogus", r"--bogus"),
+    ("mcentral --bogus", r"--bogus"),
+    ("go-info extra-argument", r"extra-argument|argument"),
+    ("bogus-command", r"bogus-command"),
+    ("mspan-walk 'unterminated", r"quot|unterminated|closing"),
+]
+
+
+@pytest.mark.parametrize("cmd,pattern", BAD_COMMANDS, ids=[c for c, _ in BAD_COMMANDS])
+def test_cli_bad_command(good, cmd, pattern):
+    check_cli(good.core, good.exe, cmd, pattern, False)
+
+
+@pytest.mark.parametrize("cmd,pattern", BAD_COMMANDS[:4] + BAD_COMMANDS[8:12],
+                         ids=[c for c, _ in BAD_COMMANDS[:4] + BAD_COMMANDS[8:12]])
+def test_cli_bad_command_json(good, cmd, pattern):
+    check_cli(good.core, good.exe, cmd, pattern, True)
+
+
+@pytest.mark.parametrize("args", [
+    ["--bogus"], ["--exe"], ["-x"], ["--json=yes"],
+])
+def test_cli_bad_memdbg_option(good, args):
+    p = samples.run_cli(["core", good.core, "-c", "go-info", *args], timeout=TIMEOUT)
+    one_error(p)
+    assert not p.stdout
+
+
+def test_cli_bad_command_stops_batch(good):
+    """A bad -c command fails the run; the good one before it still printed."""
+    p = samples.run_cli(["core", good.core, "--exe", good.exe, "-c", "memstats",
+                         "-c", "mspan-walk --limit abc"], timeout=TIMEOUT)
+    one_error(p)
+    assert "HeapAlloc" in p.stdout
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+@pytest.mark.parametrize("cmd,pattern", [BAD_COMMANDS[0], BAD_COMMANDS[3], BAD_COMMANDS[8],
+                                         ("memdbg bogus-command", r"bogus-command")],
+                         ids=["limit-abc", "state-bogus", "unknown-option", "unknown-command"])
+def test_debugger_bad_command(frontend, good, cmd, pattern):
+    line = debugger_error(frontend, good.exe, good.core, cmd)
+    assert re.search(pattern, line, re.I), line
+
+
+# ---------------------------------------------------------------- 7. not a core at all
+
+NOT_A_CORE = r"not an ELF core|not a core"
+
+
+def test_cli_exe_as_core(good):
+    check_cli(good.exe, None, "go-info", NOT_A_CORE, False)
+
+
+def test_cli_dev_null_as_core():
+    check_cli("/dev/null", None, "go-info", NOT_A_CORE, False)
+
+
+def test_cli_text_file_as_core(text_file):
+    check_cli(text_file, None, "go-info", NOT_A_CORE, False)
+
+
+def test_cli_directory_as_core(work):
+    check_cli(work, None, "go-info", r"director|not an ELF core|not a core", False)
+
+
+def test_cli_empty_file_as_core(work):
+    empty = work / "empty.core"
+    empty.write_bytes(b"")
+    check_cli(empty, None, "go-info", NOT_A_CORE + "|empty|truncated", False)
+
+
+def test_cli_elf_header_only_core(good, work):
+    """The first 64 bytes of a core: a valid ELF header whose program headers are missing."""
+    head = work / "header-only.core"
+    head.write_bytes(good.core.read_bytes()[:64])
+    check_cli(head, good.exe, "go-info", r"truncated", False)
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_cli_nonexistent_core(json_out):
+    line = check_cli("/nonexistent/core", None, "go-info", r"no such file", json_out)
+    assert "/nonexistent/core" in line
+
+
+def test_cli_nonexistent_exe(good):
+    line = check_cli(good.core, "/nonexistent/exe", "go-info", r"no such file", False)
+    assert "/nonexistent/exe" in line
+
+
+def test_cli_core_as_exe(good):
+    check_cli(good.core, good.core, "go-info", r"not an? (ELF )?executable|core|not a Go program", False)
+
+
+def test_cli_text_file_as_exe(good, text_file):
+    check_cli(good.core, text_file, "go-info", r"not an? (ELF )?(executable|file)|ELF", False)
+
+
+def test_cli_unreadable_core(good, work):
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    locked = work / "locked.core"
+    shutil.copyfile(good.core, locked)
+    locked.chmod(0)
+    check_cli(locked, good.exe, "go-info", r"permission", False)
+
+
+# ---------------------------------------------------------------- 8. attach to a missing process
+
+def _free_pid():
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    for pid in range(pid_max - 1, 1, -1):
+        if not Path(f"/proc/{pid}").exists():
+            return pid
+    pytest.skip("no free pid")
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_cli_attach_nonexistent_pid(json_out):
+    pid = _free_pid()
+    p = samples.run_cli(["attach", pid, "-c", "go-info"] + (["--json"] if json_out else []),
+                        timeout=TIMEOUT)
+    line = json_error(p) if json_out else one_error(p)
+    assert str(pid) in line and re.search(r"no (such )?process", line, re.I), line
+
+
+def test_cli_attach_not_a_go_process(notgo_exe):
+    """A live process that is not Go: `sleep` stands in (notgo exits at once)."""
+    p = subprocess.Popen(["sleep", "60"])
+    try:
+        r = samples.run_cli(["attach", p.pid, "-c", "go-info"], timeout=TIMEOUT)
+        if r.returncode > 0 and re.search(r"permission|ptrace|not permitted", r.stderr, re.I):
+            one_error(r)
+            pytest.skip("ptrace not permitted here: " + r.stderr.strip())
+        line = one_error(r)
+        assert re.search(NOT_GO + "|symbols|DWARF|strip", line, re.I), line
+    finally:
+        p.kill()
+        p.wait()
