@@ -5,7 +5,7 @@
 
 #include "go/stack.h"
 
-#define MAX_BT 1000
+#define MAX_BT GO_MAX_FRAMES
 #define GROUP_IDS 8  /* goroutine ids listed per group */
 
 /* A goroutine with what the command shows of its stack. */
@@ -37,6 +37,8 @@ struct collect {
 	struct row *r;
 	size_t keep;   /* frames to keep (--bt) */
 	bool user_top; /* the top is outside the runtime */
+	const char *wrapper;  /* the start function when it is a go statement's wrapper */
+	const char *inner;    /* the previous (inner) logical frame */
 	struct memdbg_error *err;
 };
 
@@ -45,16 +47,18 @@ static bool collect_frame(void *arg, const struct go_frame *f)
 	struct collect *c = arg;
 	struct row *r = c->r;
 	r->depth++;
-	if (!c->user_top) {
-		struct go_inline in[MAX_INLINE];
-		size_t n = go_func_inlined(c->s, f->fn, f->sym_pc, in, MAX_INLINE);
-		for (size_t i = 0; i < n && !c->user_top; i++) {
-			if (!r->has_top || !runtime_frame(in[i].name)) {
-				r->top = in[i];
-				r->has_top = true;
-				c->user_top = !runtime_frame(in[i].name);
-			}
+	struct go_inline in[MAX_INLINE];
+	size_t n = go_func_inlined(c->s, f->fn, f->sym_pc, in, MAX_INLINE);
+	for (size_t i = 0; i < n; i++) {
+		if (!c->user_top && (!r->has_top || !runtime_frame(in[i].name))) {
+			r->top = in[i];
+			r->has_top = true;
+			c->user_top = !runtime_frame(in[i].name);
 		}
+		/* `go f(x)` starts a wrapper (pkg.caller.gowrapN) that calls f: f is the start. */
+		if (c->wrapper && c->inner && strcmp(in[i].name, c->wrapper) == 0)
+			r->start = c->inner;
+		c->inner = in[i].name;
 	}
 	if (r->nframes < c->keep) {
 		struct go_frame *n = realloc(r->frames, (r->nframes + 1) * sizeof(*n));
@@ -78,13 +82,15 @@ static struct memdbg_error *build_row(struct go_stack *s, const struct go_gorout
 {
 	memset(r, 0, sizeof(*r));
 	r->g = g;
-	struct collect c = { s, r, keep, false, NULL };
+	r->start = func_name(s, g->startpc);
+	struct collect c = { s, r, keep, false, NULL, NULL, NULL };
+	if (r->start && strstr(r->start, ".gowrap"))
+		c.wrapper = r->start;
 	struct memdbg_error *err = go_unwind(s, g, GO_MAX_FRAMES, collect_frame, &c, &r->end);
 	if (err || (err = c.err))
 		return err;
 	if (r->end == GO_UNWIND_STOPPED)
 		r->end = GO_UNWIND_COMPLETE;  /* we stopped it: the rest was not needed */
-	r->start = func_name(s, g->startpc);
 	/* The main goroutine's gopc is in the startup code, as the runtime's traceback knows. */
 	const struct go_func *cf = g->gopc && g->goid != 1 ? go_func_at(s, g->gopc) : NULL;
 	if (cf) {
@@ -297,7 +303,8 @@ static struct memdbg_error *print_groups(struct memdbg_printer *p, struct go_sta
 		gr->same_reason &= g->wait_reason_name == g0->wait_reason_name;
 	}
 	qsort(gs, ng, sizeof(*gs), group_cmp);
-	static const char *const key_names[] = { "", "status", "top", "start" };
+	/* "state" (wait reason, else status) keeps the key apart from the status column. */
+	static const char *const key_names[] = { "", "state", "top", "start" };
 	const struct memdbg_col cols[] = {
 		{ "count", MEMDBG_COL_U64, 6 },
 		{ key_names[by], MEMDBG_COL_STR, -32 },

@@ -191,10 +191,13 @@ static void load_wait_reasons(struct go_stack *s)
 	}
 }
 
+/* A function's entry; assembly functions are named NAME.abi0 in the symbol table. */
 static uint64_t symbol_or_zero(struct go_stack *s, const char *name)
 {
 	uint64_t addr;
-	return memdbg_target_symbol(s->t, name, &addr, NULL) ? addr : 0;
+	char abi0[128];
+	snprintf(abi0, sizeof(abi0), "%s.abi0", name);
+	return memdbg_target_symbol(s->t, name, &addr, NULL) || memdbg_target_symbol(s->t, abi0, &addr, NULL) ? addr : 0;
 }
 
 static void resolve_functions(struct go_stack *s)
@@ -483,42 +486,45 @@ static struct memdbg_error *walk_frames(struct go_stack *s, struct walk *w, size
 	}
 }
 
-static bool stop_at_sigtramp(void *arg, const struct go_frame *f)
-{
-	return true;
-}
+#define MAX_SIGNAL_NESTING 8
 
 /*
  * A running goroutine's thread is not on the goroutine's stack: walk the
  * thread's stack to runtime.sigtramp and take the interrupted registers
  * from the signal frame's ucontext (uc_mcontext.gregs: rbp [10], rsp [15],
- * rip [16]) just above it.
+ * rip [16]) just above it.  A crash raises its signal inside the handler of
+ * the first one, so the interrupted context may be a signal stack again.
  */
 static bool signal_context(struct go_stack *s, const struct thread_regs *tr, struct go_goroutine *g)
 {
 	struct go_stack_priv *sp = s->priv;
 	if (!sp->fn_sigtramp)
 		return false;
-	struct walk w = { .pc = tr->pc, .sp = tr->sp, .lo = tr->sp, .hi = tr->sp + THREAD_STACK_SPAN,
-			  .arbitrary_pc = true };
-	enum go_unwind_end end;
-	struct go_frame last = { 0 };
-	struct memdbg_error *err = walk_frames(s, &w, 256, stop_at_sigtramp, NULL, &end, &last);
-	memdbg_error_destroy(err);
-	if (!last.fn || last.fn->entry != sp->fn_sigtramp)
-		return false;
-	uint64_t gregs[17];
-	if ((err = memdbg_read(s->t, last.fp + 40, gregs, sizeof(gregs)))) {
+	uint64_t pc = tr->pc, rsp = tr->sp;
+	for (int level = 0; level < MAX_SIGNAL_NESTING; level++) {
+		struct walk w = { .pc = pc, .sp = rsp, .lo = rsp, .hi = rsp + THREAD_STACK_SPAN, .arbitrary_pc = true };
+		enum go_unwind_end end;
+		struct go_frame last = { 0 };
+		struct memdbg_error *err = walk_frames(s, &w, 256, NULL, NULL, &end, &last);
 		memdbg_error_destroy(err);
-		return false;
+		if (!last.fn || last.fn->entry != sp->fn_sigtramp)
+			return false;
+		uint64_t gregs[17];
+		if ((err = memdbg_read(s->t, last.fp + 40, gregs, sizeof(gregs)))) {
+			memdbg_error_destroy(err);
+			return false;
+		}
+		if (gregs[15] >= g->stack_lo && gregs[15] < g->stack_hi) {
+			g->pc = gregs[16];
+			g->sp = gregs[15];
+			g->bp = gregs[10];
+			g->regs_from = GO_REGS_SIGNAL;
+			return true;
+		}
+		pc = gregs[16];
+		rsp = gregs[15];
 	}
-	if (gregs[15] < g->stack_lo || gregs[15] >= g->stack_hi)
-		return false;
-	g->pc = gregs[16];
-	g->sp = gregs[15];
-	g->bp = gregs[10];
-	g->regs_from = GO_REGS_SIGNAL;
-	return true;
+	return false;
 }
 
 struct memdbg_error *go_unwind(struct go_stack *s, const struct go_goroutine *g, size_t max_frames, go_frame_fn fn,
