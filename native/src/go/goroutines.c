@@ -258,7 +258,7 @@ static const char *row_key(const struct row *r, enum group_by by)
 {
 	switch (by) {
 	case GROUP_STATUS: return r->g->wait_reason_name ? r->g->wait_reason_name : r->g->status_name;
-	case GROUP_TOP: return r->has_top ? r->top.name : "?";
+	case GROUP_TOP: return r->has_top ? r->top.name : "(no frames)";
 	case GROUP_START: return r->start ? r->start : "?";
 	default: return "";
 	}
