@@ -14,6 +14,8 @@ extern const struct memdbg_command memdbg_cmd_go_info, memdbg_cmd_mspan_walk, me
 	memdbg_cmd_mcache, memdbg_cmd_memstats, memdbg_cmd_histogram, memdbg_cmd_objects, memdbg_cmd_object,
 	memdbg_cmd_roots;
 extern const struct memdbg_command memdbg_cmd_goroutines;
+extern const struct memdbg_command memdbg_cmd_je_info, memdbg_cmd_je_arenas, memdbg_cmd_je_bins, memdbg_cmd_je_stats,
+	memdbg_cmd_je_extents, memdbg_cmd_je_block;
 static const struct memdbg_command memdbg_cmd_help;
 
 static const struct memdbg_command *const commands[] = {
@@ -21,6 +23,8 @@ static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_mcentral, &memdbg_cmd_mcache, &memdbg_cmd_object, &memdbg_cmd_histogram, &memdbg_cmd_objects,
 	&memdbg_cmd_roots,
 	&memdbg_cmd_goroutines,
+	&memdbg_cmd_je_info, &memdbg_cmd_je_arenas, &memdbg_cmd_je_bins, &memdbg_cmd_je_stats, &memdbg_cmd_je_extents,
+	&memdbg_cmd_je_block,
 };
 
 #define MAX_ARGS 64

@@ -1,0 +1,57 @@
+/* alloc.h - what the allocator decoders share: per-target caching, library lookup, blocks. */
+#ifndef MEMDBG_ALLOC_H
+#define MEMDBG_ALLOC_H
+
+#include <limits.h>
+
+#include "internal.h"
+
+/*
+ * One decoder state cached per target.  memdbg_target has no slot for
+ * allocator state, so the slot remembers which target (and which core
+ * segments) it was built for; live targets are never reused, since the
+ * process may have run between commands.
+ */
+struct alloc_slot {
+	const struct memdbg_target *t;
+	const void *segs;
+	size_t nsegs;
+	void *state;
+	void (*destroy)(void *state);
+};
+
+void *alloc_cache_get(struct alloc_slot *s, const struct memdbg_target *t);
+void alloc_cache_put(struct alloc_slot *s, const struct memdbg_target *t, void *state, void (*destroy)(void *));
+
+/* A mapped library whose file name contains `name`: its path and load base. */
+struct alloc_lib {
+	char path[PATH_MAX];
+	uint64_t base;
+	struct memdbg_elf *elf;
+	struct memdbg_elf *debug;  /* separate debug file from /usr/lib/debug/.build-id, or NULL */
+	char build_id[84];
+};
+
+/* Finds the library and opens it (and its debug file when installed); false when not mapped. */
+struct memdbg_error *alloc_lib_open(struct memdbg_target *t, const char *name, struct alloc_lib *lib, bool *found);
+void alloc_lib_close(struct alloc_lib *lib);
+/* A symbol of the library (its debug file first), relocated; false when absent. */
+bool alloc_lib_symbol(const struct alloc_lib *lib, const char *name, uint64_t *addr);
+/* The first string in the file at path of the form D.D.D-N-gHEX (jemalloc's version). */
+bool alloc_find_version(const char *path, char *out, size_t outlen);
+void alloc_hex(char *out, const uint8_t *b, size_t n);
+
+/* ---- blocks of any heap (heap-block, find-refs) ---- */
+enum alloc_block_state { ALLOC_ALLOCATED, ALLOC_FREE, ALLOC_CACHED };
+
+struct alloc_block {
+	uint64_t start, size;
+	enum alloc_block_state state;
+	const char *heap;  /* "jemalloc", "tcmalloc", "go" */
+	char detail[256];  /* one line: extent/span, size class, which cache */
+};
+
+/* Calls fn for every allocated block of a heap, in any order; stops on error. */
+typedef struct memdbg_error *(*alloc_block_fn)(void *arg, uint64_t start, uint64_t size);
+
+#endif /* MEMDBG_ALLOC_H */

@@ -1,0 +1,235 @@
+/*
+ * locate.c - finding jemalloc's hidden state in a target, in order: the
+ * executable's symbols (static links), the library's own .symtab or its
+ * debug file, then the table of known stripped builds keyed by build-id.
+ * Whatever is found is checked against the invariants of the allocator
+ * before anything is decoded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc/alloc.h"
+#include "jemalloc/je.h"
+#include "jemalloc/je_table.h"
+
+static const char *const sym_names[JE_NSYMS] = {
+	[JE_SYM_ARENAS] = "je_arenas",
+	[JE_SYM_NARENAS_TOTAL] = "narenas_total",
+	[JE_SYM_NARENAS_AUTO] = "je_narenas_auto",
+	[JE_SYM_ARENA_EMAP_GLOBAL] = "je_arena_emap_global",
+	[JE_SYM_SZ_INDEX2SIZE_TAB] = "je_sz_index2size_tab",
+	[JE_SYM_BIN_INFOS] = "je_bin_infos",
+	[JE_SYM_ARENA_BIN_OFFSETS] = "je_arena_bin_offsets",
+	[JE_SYM_NBINS_TOTAL] = "nbins_total",
+	[JE_SYM_NHBINS] = "je_nhbins",
+	[JE_SYM_OPT_TCACHE] = "je_opt_tcache",
+	[JE_SYM_OPT_TCACHE_MAX] = "je_opt_tcache_max",
+	[JE_SYM_OPT_NARENAS] = "je_opt_narenas",
+	[JE_SYM_MANUAL_ARENA_BASE] = "je_manual_arena_base",
+	[JE_SYM_OPT_PROF] = "je_opt_prof",
+	[JE_SYM_HUGE_ARENA_IND] = "huge_arena_ind",
+};
+
+/* Globals a build may lack (0 when absent). */
+static bool sym_optional(enum je_sym s)
+{
+	return s == JE_SYM_OPT_PROF || s == JE_SYM_HUGE_ARENA_IND || s == JE_SYM_MANUAL_ARENA_BASE;
+}
+
+static const struct je_layout *layout_for(const char *version)
+{
+	return strncmp(version, "5.3.0-", 6) == 0 ? &je_layout_5_3_0 : NULL;
+}
+
+static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct je_heap *h)
+{
+	for (int s = 0; s < JE_NSYMS; s++) {
+		if (!memdbg_target_symbol(t, sym_names[s], &h->sym[s], NULL) && !sym_optional(s))
+			return memdbg_error_format(MEMDBG_ERROR_LOOKUP,
+						   "the executable links jemalloc statically but has no symbol %s",
+						   sym_names[s]);
+	}
+	snprintf(h->where, sizeof(h->where), "%s (static)", t->exe_path);
+	h->source = memdbg_elf_has_symtab(t->exe) ? "symbol table" : "DWARF";
+	size_t len;
+	const uint8_t *id = memdbg_elf_build_id(t->exe, &len);
+	if (id && len <= 40)
+		alloc_hex(h->build_id, id, len);
+	if (!alloc_find_version(t->exe_path, h->version, sizeof(h->version)))
+		snprintf(h->version, sizeof(h->version), "unknown");
+	return NULL;
+}
+
+static const struct je_build *known_build(const char *build_id)
+{
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(je_builds); i++)
+		if (strcmp(je_builds[i].build_id, build_id) == 0)
+			return &je_builds[i];
+	return NULL;
+}
+
+static struct memdbg_error *unknown_build(const struct alloc_lib *lib, const char *version)
+{
+	return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+				   "%s (jemalloc %s, build-id %s) is not a known build and has no symbols: install its "
+				   "debug file as /usr/lib/debug/.build-id/%.2s/%s.debug, or add it to the table with "
+				   "setup/allocators/je-table.sh",
+				   lib->path, version, lib->build_id[0] ? lib->build_id : "none",
+				   lib->build_id[0] ? lib->build_id : "xx", lib->build_id[0] ? lib->build_id + 2 : "yy");
+}
+
+static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct je_heap *h, bool *found)
+{
+	struct alloc_lib lib;
+	struct memdbg_error *err = alloc_lib_open(t, "jemalloc", &lib, found);
+	if (err || !*found)
+		return err;
+	snprintf(h->where, sizeof(h->where), "%s", lib.path);
+	snprintf(h->build_id, sizeof(h->build_id), "%s", lib.build_id);
+	h->base = lib.base;
+	if (!alloc_find_version(lib.path, h->version, sizeof(h->version)))
+		snprintf(h->version, sizeof(h->version), "unknown");
+	uint64_t addr;
+	const struct je_build *b;
+	if (alloc_lib_symbol(&lib, sym_names[JE_SYM_ARENAS], &addr)) {
+		h->source = lib.debug ? "debug file symbols" : "symbol table";
+		for (int s = 0; s < JE_NSYMS && !err; s++)
+			if (!alloc_lib_symbol(&lib, sym_names[s], &h->sym[s]) && !sym_optional(s))
+				err = memdbg_error_format(MEMDBG_ERROR_LOOKUP, "%s has no symbol %s", lib.path,
+							  sym_names[s]);
+	} else if ((b = known_build(lib.build_id))) {
+		h->source = "build-id table";
+		for (int s = 0; s < JE_NSYMS; s++)
+			h->sym[s] = b->rva[s] ? lib.base + b->rva[s] : 0;
+	} else {
+		err = unknown_build(&lib, h->version);
+	}
+	alloc_lib_close(&lib);
+	return err;
+}
+
+static struct memdbg_error *read_u32_at(struct memdbg_target *t, uint64_t addr, uint32_t *v)
+{
+	*v = 0;
+	return addr ? memdbg_read_u32(t, addr, v) : NULL;
+}
+
+static struct memdbg_error *read_bool_at(struct memdbg_target *t, uint64_t addr, bool *v)
+{
+	uint8_t b = 0;
+	struct memdbg_error *err = addr ? memdbg_read(t, addr, &b, 1) : NULL;
+	*v = b != 0;
+	return err;
+}
+
+static struct memdbg_error *read_bin_infos(struct memdbg_target *t, struct je_heap *h)
+{
+	const struct je_layout *l = h->l;
+	uint8_t buf[128];
+	if (l->bin_info_size > sizeof(buf))
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "bin_info_t of %" PRIu64 " bytes", l->bin_info_size);
+	for (uint32_t i = 0; i < h->nbins; i++) {
+		struct memdbg_error *err = memdbg_read(t, h->sym[JE_SYM_BIN_INFOS] + i * l->bin_info_size, buf,
+						       l->bin_info_size);
+		if (err)
+			return memdbg_error_prefix(err, "reading je_bin_infos");
+		struct je_bin_info *b = &h->bin[i];
+		memcpy(&b->reg_size, buf + l->bin_info_reg_size, 8);
+		memcpy(&b->slab_size, buf + l->bin_info_slab_size, 8);
+		memcpy(&b->nregs, buf + l->bin_info_nregs, 4);
+		memcpy(&b->n_shards, buf + l->bin_info_n_shards, 4);
+		if (b->reg_size != h->index2size[i] || b->nregs == 0 || b->nregs > 4096 || b->n_shards == 0 ||
+		    b->n_shards > 64 || b->slab_size != b->reg_size * b->nregs)
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+						   "jemalloc bin %u is inconsistent (size %" PRIu64 ", %u regions, %u "
+						   "shards): wrong build table entry for %s?",
+						   i, b->reg_size, b->nregs, b->n_shards, h->where);
+	}
+	return NULL;
+}
+
+/* The allocator's globals, each checked against what jemalloc guarantees. */
+static struct memdbg_error *read_globals(struct memdbg_target *t, struct je_heap *h)
+{
+	const struct je_layout *l = h->l;
+	struct memdbg_error *err;
+	uint32_t tcache_max_lo = 0;
+	if ((err = memdbg_read_u32(t, h->sym[JE_SYM_NARENAS_TOTAL], &h->narenas_total)) ||
+	    (err = memdbg_read_u32(t, h->sym[JE_SYM_NARENAS_AUTO], &h->narenas_auto)) ||
+	    (err = memdbg_read_u32(t, h->sym[JE_SYM_NBINS_TOTAL], &h->nbins)) ||
+	    (err = memdbg_read_u32(t, h->sym[JE_SYM_NHBINS], &h->nhbins)) ||
+	    (err = memdbg_read_u32(t, h->sym[JE_SYM_OPT_NARENAS], &h->opt_narenas)) ||
+	    (err = read_u32_at(t, h->sym[JE_SYM_MANUAL_ARENA_BASE], &h->manual_arena_base)) ||
+	    (err = read_u32_at(t, h->sym[JE_SYM_HUGE_ARENA_IND], &h->huge_arena_ind)) ||
+	    (err = read_bool_at(t, h->sym[JE_SYM_OPT_TCACHE], &h->opt_tcache)) ||
+	    (err = read_bool_at(t, h->sym[JE_SYM_OPT_PROF], &h->opt_prof)) ||
+	    (err = memdbg_read_u64(t, h->sym[JE_SYM_OPT_TCACHE_MAX], &h->tcache_max)))
+		return memdbg_error_prefix(err, "reading jemalloc's globals");
+	(void)tcache_max_lo;
+	if (h->narenas_total == 0)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "jemalloc in %s is not initialized (no arenas)",
+					   h->where);
+	h->nbins = (uint32_t)l->nbins;  /* nbins_total counts shards; the size classes are fixed */
+	if (h->narenas_total > l->arenas_max || h->narenas_auto == 0 || h->narenas_auto > h->narenas_total ||
+	    h->nhbins < h->nbins || h->nhbins > l->nsizes || l->nsizes > JE_MAX_SIZES || l->nbins > JE_MAX_BINS)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "jemalloc globals in %s are inconsistent (%u arenas, %u automatic, %u tcache "
+					   "bins): wrong build table entry?",
+					   h->where, h->narenas_total, h->narenas_auto, h->nhbins);
+	h->page = 1ull << l->lg_page;
+	if ((err = memdbg_read(t, h->sym[JE_SYM_SZ_INDEX2SIZE_TAB], h->index2size, l->nsizes * 8)) ||
+	    (err = memdbg_read(t, h->sym[JE_SYM_ARENA_BIN_OFFSETS], h->bin_offsets, l->nbins * 4)))
+		return memdbg_error_prefix(err, "reading jemalloc's size classes");
+	for (uint64_t i = 1; i < l->nsizes; i++)
+		if (h->index2size[i] <= h->index2size[i - 1])
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+						   "jemalloc size classes in %s are not increasing at %" PRIu64, h->where, i);
+	if (h->index2size[0] != 8)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "jemalloc's smallest size class in %s is %" PRIu64
+					   ", not 8: wrong build table entry?", h->where, h->index2size[0]);
+	if ((err = read_bin_infos(t, h)))
+		return err;
+	h->arenas = calloc(h->narenas_total, sizeof(*h->arenas));
+	if (!h->arenas)
+		return memdbg_enomem;
+	if ((err = memdbg_read(t, h->sym[JE_SYM_ARENAS], h->arenas, h->narenas_total * 8ull)))
+		return memdbg_error_prefix(err, "reading je_arenas");
+	for (uint32_t i = 0; i < h->narenas_total; i++) {
+		uint32_t ind;
+		if (!h->arenas[i])
+			continue;
+		if ((err = memdbg_read_u32(t, h->arenas[i] + l->arena_ind, &ind)))
+			return memdbg_error_prefix(err, "reading arena %u", i);
+		if (ind != i)
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+						   "jemalloc arena %u at 0x%" PRIx64 " says it is arena %u: wrong layout "
+						   "for %s?", i, h->arenas[i], ind, h->where);
+	}
+	if (!h->arenas[0])
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "jemalloc arena 0 is missing in %s", h->where);
+	return NULL;
+}
+
+struct memdbg_error *je_locate(struct memdbg_target *t, struct je_heap *h)
+{
+	struct memdbg_error *err;
+	uint64_t addr;
+	if (memdbg_target_symbol(t, sym_names[JE_SYM_ARENAS], &addr, NULL)) {
+		err = symbols_from_exe(t, h);
+	} else {
+		bool found;
+		err = symbols_from_lib(t, h, &found);
+		if (!err && !found)
+			return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+						   "no jemalloc in this target: no libjemalloc is mapped and the "
+						   "executable has no je_arenas symbol");
+	}
+	if (err)
+		return err;
+	if (!(h->l = layout_for(h->version)))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+					   "%s has jemalloc %s (build-id %s): memdbg knows the layout of 5.3.0 only",
+					   h->where, h->version, h->build_id[0] ? h->build_id : "none");
+	return read_globals(t, h);
+}

@@ -1,0 +1,264 @@
+"""C samples on jemalloc and TCMalloc: executables, cores, oracles, live processes.
+
+Each variant is one sample source built one way (Debian's shared library, or
+its static archive).  Everything is cached under build/cores/alloc/<variant>/,
+keyed by a hash of the source and the build line:
+
+    <variant>/exe                 the sample
+    <variant>/kernel/core.kernel  kernel core (the sample aborts)
+    <variant>/gcore/core.gcore    gcore of the SIGSTOPped sample
+    <variant>/<kind>/oracle.json  the allocator's own figures, written right before
+
+The samples read MEMDBG_SAMPLE_MODE (stop|crash) and MEMDBG_ORACLE like the Go
+sample, so the process helpers of samples.py are reused.
+"""
+
+import contextlib
+import fcntl
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import samples
+
+REPO = samples.REPO
+ALLOC_DIR = samples.CORES_DIR / "alloc"
+LIBDIR = Path("/usr/lib/x86_64-linux-gnu")
+
+FIXTURE_VERSION = "1"
+
+
+class Unavailable(Exception):
+    """The allocator's Debian package is not installed (tests skip)."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    src: str                 # relative to samples/
+    libs: tuple              # linker arguments after the source
+    needs: tuple             # files that must exist (the Debian packages)
+    cflags: tuple = ()
+    env: tuple = ()          # extra environment for runs
+    patch_lib: str = ""      # run against a copy of this library with its build-id changed
+
+    def __str__(self):
+        return self.name
+
+
+JE_SRC = "jemalloc/jeheap.c"
+TC_SRC = "tcmalloc/tcheap.cc"
+VARIANTS = {v.name: v for v in (
+    Variant("je-shared", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",)),
+    Variant("je-static", JE_SRC, (str(LIBDIR / "libjemalloc_pic.a"), "-lpthread", "-lstdc++", "-lm", "-ldl"),
+            (LIBDIR / "libjemalloc_pic.a",)),
+    Variant("je-unknown", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
+            patch_lib="libjemalloc.so.2"),
+    Variant("tc-minimal", TC_SRC, ("-ltcmalloc_minimal", "-lpthread"), (LIBDIR / "libtcmalloc_minimal.so.4",)),
+    Variant("tc-full", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",)),
+    Variant("tc-static", TC_SRC, ("-Wl,-Bstatic", "-ltcmalloc_minimal", "-Wl,-Bdynamic", "-lpthread"),
+            (LIBDIR / "libtcmalloc_minimal.a",)),
+)}
+
+
+def variant_dir(v):
+    return ALLOC_DIR / v.name
+
+
+def _key(v):
+    h = hashlib.sha256()
+    h.update(f"{FIXTURE_VERSION}\n{v!r}\n".encode())
+    h.update((REPO / "samples" / v.src).read_bytes())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(v):
+    ALLOC_DIR.mkdir(parents=True, exist_ok=True)
+    with open(ALLOC_DIR / f".{v.name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _check_key(v):
+    d, key = variant_dir(v), _key(v)
+    kf = d / "key"
+    if kf.exists() and kf.read_text().strip() == key:
+        return
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    kf.write_text(key + "\n")
+
+
+def _patched_lib_dir(v, d):
+    """A copy of the library whose build-id note has other bytes: an unknown build."""
+    libdir = d / "lib"
+    dest = libdir / v.patch_lib
+    if dest.exists():
+        return libdir
+    libdir.mkdir(exist_ok=True)
+    data = bytearray((LIBDIR / v.patch_lib).read_bytes())
+    out = subprocess.run(["readelf", "-n", str(LIBDIR / v.patch_lib)], capture_output=True, text=True).stdout
+    bid = next(line.split()[-1] for line in out.splitlines() if "Build ID" in line)
+    at = data.find(bytes.fromhex(bid))
+    if at < 0:
+        raise samples.SampleError(f"build-id {bid} not found in {v.patch_lib}")
+    data[at:at + 4] = b"\xde\xad\xbe\xef"
+    tmp = dest.with_suffix(".tmp")
+    tmp.write_bytes(bytes(data))
+    tmp.rename(dest)
+    return libdir
+
+
+def _build_locked(v):
+    for f in v.needs:
+        if not Path(f).exists():
+            raise Unavailable(f"{v.name}: {f} is missing (setup/install.sh installs it)")
+    _check_key(v)
+    d = variant_dir(v)
+    exe = d / "exe"
+    if v.patch_lib:
+        _patched_lib_dir(v, d)
+    if exe.exists():
+        return exe
+    src = REPO / "samples" / v.src
+    cc = "g++" if src.suffix == ".cc" else "gcc"
+    tmp = d / "exe.tmp"
+    p = subprocess.run([cc, "-O1", "-g", *v.cflags, "-o", str(tmp), str(src), *v.libs],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise samples.SampleError(f"{v.name}: build failed:\n{p.stdout}{p.stderr}")
+    tmp.rename(exe)
+    return exe
+
+
+def build(v):
+    v = VARIANTS[v] if isinstance(v, str) else v
+    with _locked(v):
+        return _build_locked(v)
+
+
+def _env(v, mode, oracle, d):
+    env = samples.sample_env(mode, oracle)
+    env.pop("LD_PRELOAD", None)
+    env.update(dict(v.env))
+    if v.patch_lib:
+        env["LD_LIBRARY_PATH"] = str(d / "lib")
+    return env
+
+
+@dataclass
+class AllocCore:
+    variant: Variant
+    kind: str
+    exe: Path
+    core: Path
+    oracle: dict = field(repr=False)
+
+
+def _start_stopped(v, exe, cwd, oracle, err):
+    p = subprocess.Popen([str(exe)], cwd=cwd, env=_env(v, "stop", oracle, variant_dir(v)),
+                         stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+    deadline = time.monotonic() + samples.STOP_TIMEOUT
+    while True:
+        st = samples._proc_state(p.pid)
+        if st == "T":
+            return p
+        if p.poll() is not None or st in (None, "Z"):
+            p.wait()
+            raise samples.SampleError(f"{v.name}: sample exited ({p.returncode}) instead of stopping")
+        if time.monotonic() > deadline:
+            samples._kill(p)
+            raise samples.SampleError(f"{v.name}: sample did not stop")
+        time.sleep(0.05)
+
+
+def _kernel_core(v, exe, outdir):
+    with open(outdir / "stderr.txt", "w") as err:
+        p = subprocess.Popen([str(exe)], cwd=outdir, env=_env(v, "crash", outdir / "oracle.json", variant_dir(v)),
+                             stdin=subprocess.DEVNULL, stdout=err, stderr=err, preexec_fn=samples._unlimited_core)
+        rc = p.wait(samples.RUN_TIMEOUT)
+    if rc != -signal.SIGABRT:
+        raise samples.SampleError(f"{v.name}: sample exited with {rc}, expected SIGABRT")
+    found = sorted(glob.glob(samples._core_glob(outdir, p.pid, exe.name[:15])), key=os.path.getmtime)
+    if not found:
+        raise samples.SampleError(f"{v.name}: no kernel core found (core_pattern {samples.core_pattern()!r})")
+    dest = outdir / "core.kernel"
+    shutil.move(found[-1], dest)
+    return dest
+
+
+def _gcore(v, exe, outdir):
+    with open(outdir / "stderr.txt", "w") as err:
+        p = _start_stopped(v, exe, outdir, outdir / "oracle.json", err)
+    try:
+        prefix = outdir / "core.gcore"
+        g = subprocess.run(["gcore", "-o", str(prefix), str(p.pid)], capture_output=True, text=True,
+                           timeout=samples.RUN_TIMEOUT)
+        made = outdir / f"core.gcore.{p.pid}"
+        if g.returncode != 0 or not made.exists():
+            raise samples.SampleError(f"{v.name}: gcore failed:\n{g.stdout}{g.stderr}")
+    finally:
+        samples._kill(p)
+    made.rename(prefix)
+    return prefix
+
+
+def make_core(v, kind):
+    v = VARIANTS[v] if isinstance(v, str) else v
+    with _locked(v):
+        exe = _build_locked(v)
+        outdir = variant_dir(v) / kind
+        done = outdir / "done"
+        if not done.exists():
+            if outdir.exists():
+                shutil.rmtree(outdir)
+            outdir.mkdir(parents=True)
+            (_kernel_core if kind == "kernel" else _gcore)(v, exe, outdir)
+            done.write_text("ok\n")
+        oracle = json.loads((outdir / "oracle.json").read_text())
+        return AllocCore(v, kind, exe, outdir / f"core.{kind}", oracle)
+
+
+@contextlib.contextmanager
+def live(v):
+    """The sample SIGSTOPped after writing its oracle: (pid, exe, oracle)."""
+    v = VARIANTS[v] if isinstance(v, str) else v
+    exe = build(v)
+    d = Path(tempfile.mkdtemp(prefix="live-", dir=variant_dir(v)))
+    try:
+        with open(d / "stderr.txt", "w") as err:
+            p = _start_stopped(v, exe, d, d / "oracle.json", err)
+        try:
+            yield p.pid, exe, json.loads((d / "oracle.json").read_text())
+        finally:
+            samples._kill(p)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def cli_json(core, cmd, check=True):
+    """Run one command on an AllocCore with --json; the parsed document."""
+    p = samples.run_cli(["core", core.core, "--exe", core.exe, "-c", cmd, "--json"], timeout=300)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{cmd}: exit {p.returncode}: {p.stderr}")
+    return json.loads(p.stdout) if p.stdout.strip() else None
+
+
+def pid_json(pid, exe, cmd):
+    p = samples.run_cli(["attach", str(pid), "--exe", exe, "-c", cmd, "--json"], timeout=300)
+    if p.returncode != 0:
+        raise AssertionError(f"{cmd}: exit {p.returncode}: {p.stderr}")
+    return json.loads(p.stdout)

@@ -1,0 +1,167 @@
+"""jemalloc 5.3 heaps (Debian's stripped libjemalloc.so.2 and the static archive):
+every figure equals what jemalloc's own mallctl said right before the core was taken."""
+
+import json
+
+import pytest
+
+import alloc_samples as al
+import samples
+
+VARIANTS = ("je-shared", "je-static")
+KINDS = ("kernel", "gcore")
+
+
+def _core(variant, kind):
+    try:
+        return al.make_core(variant, kind)
+    except al.Unavailable as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="module", params=[(v, k) for v in VARIANTS for k in KINDS], ids=lambda p: f"{p[0]}-{p[1]}")
+def je_core(request):
+    return _core(*request.param)
+
+
+def _arenas(oracle):
+    return {a["index"]: a for a in oracle["arenas"]}
+
+
+def test_info(je_core):
+    o = je_core.oracle
+    d = al.cli_json(je_core, "je-info")
+    assert d["version"] == o["version"]
+    assert d["arenas"] == o["narenas"]
+    assert d["nhbins"] == o["nhbins"] and d["nbins"] == o["nbins"]
+    assert d["tcache_max"] == o["tcache_max"] and d["page"] == o["page"]
+    assert d["arenas_initialized"] == len(o["arenas"])
+    assert d["found_by"] == ("build-id table" if je_core.variant.name == "je-shared" else "symbol table")
+    assert d["extents_inconsistent"] == 0 and d["extents_unreadable"] == 0 and d["tcache_inconsistent"] == 0
+    assert d["thread_caches"] == 4  # main thread and three workers
+
+
+def test_stats(je_core):
+    o = je_core.oracle
+    d = al.cli_json(je_core, "je-stats")
+    page = o["page"]
+    assert d["allocated"] == o["allocated"]
+    assert d["active"] == o["active"]
+    assert d["retained"] == o["retained"]
+    assert d["tcache_bytes"] == o["tcache_bytes"]
+    assert d["dirty"] == sum(a["pdirty"] for a in o["arenas"]) * page
+    assert d["muzzy"] == sum(a["pmuzzy"] for a in o["arenas"]) * page
+    # The extents alone say the same.
+    w = d["walk"]
+    assert w["allocated"] == o["allocated"] and w["active"] == o["active"]
+    assert w["dirty"] == d["dirty"] and w["retained"] == o["retained"]
+
+
+def test_arenas(je_core):
+    want = _arenas(je_core.oracle)
+    got = {a["arena"]: a for a in al.cli_json(je_core, "je-arenas")["arenas"]}
+    assert set(got) == set(want)
+    for i, a in want.items():
+        g = got[i]
+        assert (g["nthreads"], g["pactive"], g["pdirty"], g["pmuzzy"]) == \
+            (a["nthreads"], a["pactive"], a["pdirty"], a["pmuzzy"]), i
+        assert (g["small_allocated"], g["large_allocated"], g["tcache_bytes"]) == \
+            (a["small_allocated"], a["large_allocated"], a["tcache_bytes"]), i
+
+
+def test_bins_per_arena(je_core):
+    for i, a in _arenas(je_core.oracle).items():
+        d = al.cli_json(je_core, f"je-bins --arena {i} --all")
+        assert d["mismatched_bins"] == 0
+        rows = {r["bin"]: r for r in d["bins"]}
+        for b in a["bins"]:
+            r = rows[b["bin"]]
+            assert (r["curregs"], r["curslabs"], r["nonfull_slabs"], r["nmalloc"], r["ndalloc"]) == \
+                (b["curregs"], b["curslabs"], b["nonfull_slabs"], b["nmalloc"], b["ndalloc"]), (i, b["bin"])
+            assert (r["walk_regs"], r["walk_slabs"], r["walk_nonfull"]) == \
+                (b["curregs"], b["curslabs"], b["nonfull_slabs"]), (i, b["bin"])
+
+
+def test_bin_geometry(je_core):
+    rows = al.cli_json(je_core, "je-bins --all")["bins"]
+    assert [(r["size"], r["nregs"], r["slab_size"]) for r in rows] == \
+        [(b["size"], b["nregs"], b["slab_size"]) for b in je_core.oracle["bin_info"]]
+
+
+def test_blocks(je_core):
+    for b in je_core.oracle["blocks"]:
+        addr = int(b["addr"], 16)
+        d = al.cli_json(je_core, f"je-block {b['addr']}")
+        assert d["block"]["state"] == b["state"], b
+        assert int(d["block"]["start"], 16) == addr, b
+        assert d["block"]["size"] >= b["request"], b
+        # An interior address resolves to the same block.
+        inner = al.cli_json(je_core, f"je-block {addr + 5:#x}")
+        assert inner["block"]["start"] == d["block"]["start"] and inner["block"]["offset"] == 5
+
+
+def test_tcache_is_counted_once(je_core):
+    """Σ over thread caches of cached regions × size is the arenas' tcache_bytes."""
+    bins = al.cli_json(je_core, "je-bins --all")["bins"]
+    o = je_core.oracle
+    small = sum(r["tcached"] * r["size"] for r in bins)
+    assert 0 < small <= o["tcache_bytes"]
+
+
+def test_extents_totals(je_core):
+    d = al.cli_json(je_core, "je-extents --limit 5")
+    assert len(d["extents"]) == 5 and d["totals"]["shown"] == 5
+    by = {r["state"]: r for r in d["totals"]["by_state"]}
+    assert by["active"]["bytes"] == je_core.oracle["active"]
+    assert by["retained"]["bytes"] == je_core.oracle["retained"]
+    dirty = al.cli_json(je_core, "je-extents --state dirty")
+    assert all(r["state"] == "dirty" for r in dirty["extents"])
+
+
+def test_bad_arguments(je_core):
+    p = samples.run_cli(["core", je_core.core, "--exe", je_core.exe, "-c", "je-bins --arena 4000"])
+    assert p.returncode == 1 and p.stderr.startswith("memdbg: no arena 4000")
+    p = samples.run_cli(["core", je_core.core, "--exe", je_core.exe, "-c", "je-block 0x10"])
+    assert p.returncode == 1 and "not in any jemalloc extent" in p.stderr
+    p = samples.run_cli(["core", je_core.core, "--exe", je_core.exe, "-c", "je-extents --state bogus"])
+    assert p.returncode == 1 and p.stderr.count("\n") == 1
+
+
+def test_unknown_build_is_one_clear_line():
+    c = _core("je-unknown", "kernel")
+    p = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "je-stats"])
+    assert p.returncode == 1 and p.stdout == ""
+    line = p.stderr.strip()
+    assert "\n" not in line
+    assert "not a known build" in line and "deadbeef" in line
+    assert "je-table.sh" in line and "/usr/lib/debug/.build-id/" in line
+
+
+def test_frontends_agree():
+    c = _core("je-shared", "kernel")
+    want = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "je-stats --json"]).stdout
+    g = samples.run_gdb(c.exe, c.core, "je-stats --json")
+    assert want and want in g.stdout, g.stderr
+    lo = samples.run_lldb(c.exe, c.core, "je-stats --json")
+    assert want.strip() in lo.stdout, lo.stderr
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_live_matches_oracle(variant):
+    try:
+        cm = al.live(variant)
+        pid, exe, o = cm.__enter__()
+    except al.Unavailable as e:
+        pytest.skip(str(e))
+    try:
+        d = al.pid_json(pid, exe, "je-stats")
+        assert (d["allocated"], d["active"], d["tcache_bytes"]) == (o["allocated"], o["active"], o["tcache_bytes"])
+        for i, a in _arenas(o).items():
+            rows = {r["bin"]: r for r in al.pid_json(pid, exe, f"je-bins --arena {i} --all")["bins"]}
+            assert [(rows[b["bin"]]["walk_regs"], rows[b["bin"]]["walk_slabs"]) for b in a["bins"]] == \
+                [(b["curregs"], b["curslabs"]) for b in a["bins"]]
+        g = samples.run_gdb(exe, pid, "je-stats --json")
+        doc = json.loads(next(line for line in g.stdout.splitlines() if line.startswith('{"command":"je-stats"')))
+        assert doc["allocated"] == o["allocated"] and doc["tcache_bytes"] == o["tcache_bytes"]
+    finally:
+        cm.__exit__(None, None, None)
