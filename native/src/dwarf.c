@@ -230,8 +230,24 @@ bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value
 
 #define DW_AT_go_runtime_type 0x2904
 
-/* DW_AT_go_runtime_type: the type's runtime descriptor, as an offset from runtime.types. */
+static bool die_runtime_type_here(Dwarf_Die *die, uint64_t *off);
+
+/* DW_AT_go_runtime_type: the type's runtime descriptor, as an offset from runtime.types.
+ * A named type's typedef has none; the type it names does. */
 static bool die_runtime_type(Dwarf_Die *die, uint64_t *off)
+{
+	Dwarf_Die t = *die;
+	for (int i = 0; i < 8; i++) {
+		if (die_runtime_type_here(&t, off))
+			return true;
+		Dwarf_Attribute at;
+		if (dwarf_tag(&t) != DW_TAG_typedef || !dwarf_attr(&t, DW_AT_type, &at) || !dwarf_formref_die(&at, &t))
+			return false;
+	}
+	return false;
+}
+
+static bool die_runtime_type_here(Dwarf_Die *die, uint64_t *off)
 {
 	Dwarf_Attribute at;
 	Dwarf_Word w;
@@ -270,6 +286,7 @@ static bool variable_addr(Dwarf_Die *die, uint64_t *addr)
 
 #define DW_AT_go_kind 0x2900
 #define DW_AT_go_elem 0x2902
+#define GO_KIND_ARRAY 17
 #define GO_KIND_SLICE 23
 
 /*
@@ -294,8 +311,17 @@ static void global_runtime_type(Dwarf_Die *type, struct memdbg_global *g)
 	}
 	if (dwarf_attr(&t, DW_AT_go_kind, &at) && dwarf_formudata(&at, &kind) == 0 && kind == GO_KIND_SLICE &&
 	    dwarf_attr(&t, DW_AT_go_elem, &at) && dwarf_formref_die(&at, &elem) &&
-	    die_runtime_type(&elem, &g->runtime_type))
-		g->has_runtime_type = true, g->shape = MEMDBG_GLOBAL_SLICE_OF;
+	    die_runtime_type(&elem, &g->runtime_type)) {
+		g->has_runtime_type = true;
+		g->shape = MEMDBG_GLOBAL_SLICE_OF;
+		return;
+	}
+	/* An array: DW_TAG_array_type whose DW_AT_type is the element. */
+	if (dwarf_tag(&t) == DW_TAG_array_type && dwarf_attr(&t, DW_AT_type, &at) && dwarf_formref_die(&at, &elem) &&
+	    die_runtime_type(&elem, &g->runtime_type)) {
+		g->has_runtime_type = true;
+		g->shape = MEMDBG_GLOBAL_ARRAY_OF;
+	}
 }
 
 struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,

@@ -65,8 +65,8 @@ struct memdbg_global {
 	uint64_t addr, size;     /* unrelocated address */
 	uint64_t runtime_type;   /* offset from runtime.types, when has_runtime_type */
 	bool has_runtime_type;
-	/* What runtime_type describes: the global, or the element of a slice/pointer global. */
-	enum { MEMDBG_GLOBAL_VALUE, MEMDBG_GLOBAL_SLICE_OF, MEMDBG_GLOBAL_POINTER_TO } shape;
+	/* What runtime_type describes: the global, or the element of a slice, pointer or array global. */
+	enum { MEMDBG_GLOBAL_VALUE, MEMDBG_GLOBAL_SLICE_OF, MEMDBG_GLOBAL_POINTER_TO, MEMDBG_GLOBAL_ARRAY_OF } shape;
 };
 /* Every global variable with a static address, in name order. */
 struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,

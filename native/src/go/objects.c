@@ -779,6 +779,9 @@ static void type_globals(struct builder *b)
 		uint64_t id, p = word(b, g->addr);
 		if (g->shape == MEMDBG_GLOBAL_VALUE)
 			walk_value(b, ty, g->addr, 0);
+		else if (g->shape == MEMDBG_GLOBAL_ARRAY_OF && ty && ty->size)
+			for (uint64_t a = g->addr; a + ty->size <= g->addr + g->size; a += ty->size)
+				walk_value(b, ty, a, 0);
 		else if (ty && ty->size && base_object(b, p, &id))
 			assign(b, id, ty, g->shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, g->addr + 16) : 0, NULL);
 	}
