@@ -262,3 +262,14 @@ def pid_json(pid, exe, cmd):
     if p.returncode != 0:
         raise AssertionError(f"{cmd}: exit {p.returncode}: {p.stderr}")
     return json.loads(p.stdout)
+
+
+def asan_extension():
+    """True when the _memdbg extension is an ASan build (gdb/lldb cannot load it without a preload)."""
+    b = os.environ.get("MEMDBG_BUILD")
+    d = Path(b).resolve() if b else REPO / "build"
+    ext = sorted(d.glob("_memdbg*.so"))
+    if not ext:
+        return False
+    nm = subprocess.run(["nm", "-D", "--undefined-only", str(ext[0])], capture_output=True, text=True)
+    return "__asan_init" in nm.stdout

@@ -35,6 +35,9 @@ struct alloc_lib {
 /* Finds the library and opens it (and its debug file when installed); false when not mapped. */
 struct memdbg_error *alloc_lib_open(struct memdbg_target *t, const char *name, struct alloc_lib *lib, bool *found);
 void alloc_lib_close(struct alloc_lib *lib);
+bool alloc_elf_symbol(const struct memdbg_elf *elf, const char *name, uint64_t *addr);
+/* A symbol of the executable (.symtab, else DWARF), relocated. */
+bool alloc_exe_symbol(struct memdbg_target *t, const char *name, uint64_t *addr);
 /* A symbol of the library (its debug file first), relocated; false when absent. */
 bool alloc_lib_symbol(const struct alloc_lib *lib, const char *name, uint64_t *addr);
 /* The first string in the file at path of the form D.D.D-N-gHEX (jemalloc's version). */

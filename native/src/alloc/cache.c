@@ -111,11 +111,27 @@ void alloc_lib_close(struct alloc_lib *lib)
 	lib->debug = lib->elf = NULL;
 }
 
+/* memdbg_elf_symbol, but never on a file without .symtab (it has no table to search). */
+bool alloc_elf_symbol(const struct memdbg_elf *elf, const char *name, uint64_t *addr)
+{
+	return elf && memdbg_elf_has_symtab(elf) && memdbg_elf_symbol(elf, name, addr, NULL);
+}
+
+bool alloc_exe_symbol(struct memdbg_target *t, const char *name, uint64_t *addr)
+{
+	if (memdbg_elf_has_symtab(t->exe))
+		return memdbg_target_symbol(t, name, addr, NULL);
+	if (t->dwarf && memdbg_dwarf_variable(t->dwarf, name, addr)) {
+		*addr += t->bias;
+		return true;
+	}
+	return false;
+}
+
 bool alloc_lib_symbol(const struct alloc_lib *lib, const char *name, uint64_t *addr)
 {
 	uint64_t a;
-	if ((lib->debug && memdbg_elf_symbol(lib->debug, name, &a, NULL)) ||
-	    (lib->elf && memdbg_elf_symbol(lib->elf, name, &a, NULL))) {
+	if (alloc_elf_symbol(lib->debug, name, &a) || alloc_elf_symbol(lib->elf, name, &a)) {
 		*addr = lib->base + a;
 		return true;
 	}

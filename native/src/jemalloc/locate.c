@@ -45,7 +45,7 @@ static const struct je_layout *layout_for(const char *version)
 static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct je_heap *h)
 {
 	for (int s = 0; s < JE_NSYMS; s++) {
-		if (!memdbg_target_symbol(t, sym_names[s], &h->sym[s], NULL) && !sym_optional(s))
+		if (!alloc_exe_symbol(t, sym_names[s], &h->sym[s]) && !sym_optional(s))
 			return memdbg_error_format(MEMDBG_ERROR_LOOKUP,
 						   "the executable links jemalloc statically but has no symbol %s",
 						   sym_names[s]);
@@ -215,7 +215,7 @@ struct memdbg_error *je_locate(struct memdbg_target *t, struct je_heap *h)
 {
 	struct memdbg_error *err;
 	uint64_t addr;
-	if (memdbg_target_symbol(t, sym_names[JE_SYM_ARENAS], &addr, NULL)) {
+	if (alloc_exe_symbol(t, sym_names[JE_SYM_ARENAS], &addr)) {
 		err = symbols_from_exe(t, h);
 	} else {
 		bool found;
