@@ -211,6 +211,9 @@ struct memdbg_error *memdbg_run(struct memdbg_target *t, int argc, char **argv, 
 	struct memdbg_error *err = parse_args(cmd, argc, argv, &args, &o.json);
 	if (err)
 		return err;
+	if (args.npositional > cmd->max_args)
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: unexpected argument '%s' (see 'help %s')",
+					   argv[0], args.positional[cmd->max_args], argv[0]);
 	if (cmd->needs_target && !t)
 		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT,
 					   "%s needs a target: open a core or attach to a process first", argv[0]);
@@ -220,10 +223,8 @@ struct memdbg_error *memdbg_run(struct memdbg_target *t, int argc, char **argv, 
 	if (o.json)
 		memdbg_field_str(p, "command", cmd->info.name);
 	err = cmd->run(t, &args, p);
-	if (err && o.json) {
-		/* The JSON document stays well formed and says what failed. */
-		memdbg_field_str(p, "error", memdbg_error_message(err));
-	}
+	if (err)
+		memdbg_printer_fail(p, memdbg_error_message(err));
 	memdbg_printer_destroy(p);
 	return err;
 }
@@ -291,5 +292,6 @@ static const struct memdbg_command memdbg_cmd_help = {
 		.help = "In gdb and lldb every command is also available as 'memdbg COMMAND'.",
 	},
 	.opts = help_opts,
+	.max_args = 1,
 	.run = run_help,
 };

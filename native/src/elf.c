@@ -212,6 +212,8 @@ void memdbg_elf_close(struct memdbg_elf *e)
 bool memdbg_elf_symbol(const struct memdbg_elf *e, const char *name, uint64_t *addr, uint64_t *size)
 {
 	struct elf_symbol key = { .name = name };
+	if (!e->nsyms)
+		return false;
 	const struct elf_symbol *s = bsearch(&key, e->by_name, e->nsyms, sizeof(key), symbol_name_cmp);
 	if (!s)
 		return false;
@@ -244,6 +246,21 @@ const char *memdbg_elf_symbol_at(const struct memdbg_elf *e, uint64_t addr, uint
 uint64_t memdbg_elf_entry(const struct memdbg_elf *e)
 {
 	return e->ehdr.e_entry;
+}
+
+bool memdbg_elf_is_executable(const struct memdbg_elf *e)
+{
+	return e->ehdr.e_type == ET_EXEC || e->ehdr.e_type == ET_DYN;
+}
+
+int memdbg_elf_type(const struct memdbg_elf *e)
+{
+	return e->ehdr.e_type;
+}
+
+bool memdbg_elf_is_pie(const struct memdbg_elf *e)
+{
+	return e->ehdr.e_type == ET_DYN;
 }
 
 int memdbg_elf_machine(const struct memdbg_elf *e)

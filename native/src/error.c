@@ -55,7 +55,8 @@ struct memdbg_error *memdbg_error_os(const char *what, const char *path)
 
 struct memdbg_error *memdbg_error_fault(uint64_t address, size_t size)
 {
-	return memdbg_error_format(MEMDBG_ERROR_FAULT, "cannot read %zu bytes at 0x%" PRIx64 ": not in the target", size,
+	return memdbg_error_format(MEMDBG_ERROR_FAULT,
+				   "cannot read %zu bytes at 0x%" PRIx64 ": that memory is not in the core or process", size,
 				   address);
 }
 

@@ -36,6 +36,9 @@ bool memdbg_elf_symbol(const struct memdbg_elf *elf, const char *name, uint64_t 
 const char *memdbg_elf_symbol_at(const struct memdbg_elf *elf, uint64_t addr, uint64_t *offset);
 uint64_t memdbg_elf_entry(const struct memdbg_elf *elf);
 int memdbg_elf_machine(const struct memdbg_elf *elf);
+bool memdbg_elf_is_pie(const struct memdbg_elf *elf);
+bool memdbg_elf_is_executable(const struct memdbg_elf *elf);  /* ET_EXEC or ET_DYN */
+int memdbg_elf_type(const struct memdbg_elf *elf);
 bool memdbg_elf_has_symtab(const struct memdbg_elf *elf);
 /* The raw GNU build-id (NULL when the file has none). */
 const uint8_t *memdbg_elf_build_id(const struct memdbg_elf *elf, size_t *len);
@@ -156,6 +159,8 @@ struct memdbg_printer;
 struct memdbg_printer *memdbg_printer_create(const struct memdbg_out *out);
 void memdbg_printer_destroy(struct memdbg_printer *p);
 bool memdbg_printer_json(const struct memdbg_printer *p);
+/* A command failed: JSON closes what is open and records "error"; text prints nothing. */
+void memdbg_printer_fail(struct memdbg_printer *p, const char *message);
 /* Poll the front end's interrupt callback: memdbg_interrupted when it fired. */
 struct memdbg_error *memdbg_check_interrupt(struct memdbg_printer *p);
 
@@ -195,6 +200,7 @@ struct memdbg_opt {
 struct memdbg_command {
 	struct memdbg_command_info info;  /* info.options stays NULL: memdbg_command_at derives it from opts */
 	const struct memdbg_opt *opts;    /* terminated by a NULL name */
+	unsigned max_args;                /* positional arguments accepted */
 	bool needs_target;
 	struct memdbg_error *(*run)(struct memdbg_target *t, struct memdbg_args *args, struct memdbg_printer *p);
 };

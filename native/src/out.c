@@ -20,6 +20,7 @@ struct memdbg_printer {
 	bool oom;
 	int depth;
 	bool first[MAX_DEPTH];  /* JSON: no comma before the next member at this depth */
+	char open[MAX_DEPTH];   /* JSON: the closer of the container at each depth, ']' or '}' */
 	const struct memdbg_col *cols;
 	size_t ncols;
 	unsigned long polls;
@@ -120,6 +121,33 @@ static void text_key(struct memdbg_printer *p, const char *key)
 	putf(p, "%*s%-*s ", 2 * (p->depth - 1), "", KEY_WIDTH - 2 * (p->depth - 1), key);
 }
 
+/* JSON: enter a container closed by `closer`. */
+static void enter(struct memdbg_printer *p, char closer)
+{
+	if (p->depth + 1 < MAX_DEPTH)
+		p->depth++;
+	p->first[p->depth] = true;
+	p->open[p->depth] = closer;
+}
+
+static void leave(struct memdbg_printer *p)
+{
+	if (p->depth > 1)
+		p->depth--;
+}
+
+void memdbg_printer_fail(struct memdbg_printer *p, const char *message)
+{
+	if (!p->out->json)
+		return;
+	/* Close whatever the command left open, so the document stays well formed. */
+	while (p->depth > 1) {
+		put(p, &p->open[p->depth], 1);
+		leave(p);
+	}
+	memdbg_field_str(p, "error", message);
+}
+
 struct memdbg_printer *memdbg_printer_create(const struct memdbg_out *out)
 {
 	struct memdbg_printer *p = calloc(1, sizeof(*p));
@@ -165,15 +193,12 @@ void memdbg_begin_object(struct memdbg_printer *p, const char *key, const char *
 	} else {
 		putf(p, "%*s%s:\n", 2 * (p->depth - 1), "", title ? title : key);
 	}
-	if (p->depth + 1 < MAX_DEPTH)
-		p->depth++;
-	p->first[p->depth] = true;
+	enter(p, '}');
 }
 
 void memdbg_end_object(struct memdbg_printer *p)
 {
-	if (p->depth > 1)
-		p->depth--;
+	leave(p);
 	if (p->out->json)
 		put(p, "}", 1);
 }
@@ -183,9 +208,7 @@ void memdbg_begin_array(struct memdbg_printer *p, const char *key, const char *t
 	if (p->out->json) {
 		json_key(p, key);
 		put(p, "[", 1);
-		if (p->depth + 1 < MAX_DEPTH)
-			p->depth++;
-		p->first[p->depth] = true;
+		enter(p, ']');
 	} else if (title) {
 		putf(p, "%*s%s:\n", 2 * (p->depth - 1), "", title);
 	}
@@ -195,8 +218,7 @@ void memdbg_end_array(struct memdbg_printer *p)
 {
 	if (!p->out->json)
 		return;
-	if (p->depth > 1)
-		p->depth--;
+	leave(p);
 	put(p, "]", 1);
 }
 
@@ -303,9 +325,7 @@ void memdbg_table_begin(struct memdbg_printer *p, const char *key, const struct 
 	if (p->out->json) {
 		json_key(p, key);
 		put(p, "[", 1);
-		if (p->depth + 1 < MAX_DEPTH)
-			p->depth++;
-		p->first[p->depth] = true;
+		enter(p, ']');
 		return;
 	}
 	putf(p, "%*s", 2 * (p->depth - 1), "");
@@ -379,9 +399,5 @@ void memdbg_table_row(struct memdbg_printer *p, const struct memdbg_val *vals)
 
 void memdbg_table_end(struct memdbg_printer *p)
 {
-	if (!p->out->json)
-		return;
-	if (p->depth > 1)
-		p->depth--;
-	put(p, "]", 1);
+	memdbg_end_array(p);
 }

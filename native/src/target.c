@@ -55,8 +55,12 @@ static struct memdbg_error *map_file(struct memdbg_target *t, const char *path, 
 	if (fd < 0)
 		return memdbg_error_os("cannot open", path);
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		struct memdbg_error *err = memdbg_error_os("cannot stat", path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		struct memdbg_error *err =
+			S_ISREG(st.st_mode) ? memdbg_error_os("cannot stat", path)
+					    : memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+								  "%s is not a core or executable file: it is %s", path,
+								  S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
 		close(fd);
 		return err;
 	}
@@ -340,10 +344,18 @@ static void hex(char *out, const uint8_t *b, size_t n)
 /* The executable must be the one that was running: its notes (build ids) and entry point. */
 static struct memdbg_error *check_exe_matches(struct memdbg_target *t, const struct core_notes *n)
 {
-	if (n->at_entry && memdbg_elf_entry(t->exe) + t->bias != n->at_entry)
+	if (n->at_entry && memdbg_elf_entry(t->exe) + t->bias != n->at_entry) {
+		char id[41] = "none";
+		size_t id_len;
+		const uint8_t *bid = memdbg_elf_build_id(t->exe, &id_len);
+		if (bid && id_len <= 20)
+			hex(id, bid, id_len);
 		return memdbg_error_format(MEMDBG_ERROR_MISMATCH,
-					   "%s does not match core %s: entry point 0x%" PRIx64 " != 0x%" PRIx64,
-					   t->exe_path, t->core_path, memdbg_elf_entry(t->exe) + t->bias, n->at_entry);
+					   "%s (build-id %s) does not match core %s, dumped from %s: entry point 0x%" PRIx64
+					   " != 0x%" PRIx64,
+					   t->exe_path, id, t->core_path, core_exe_path(n) ? core_exe_path(n) : "?",
+					   memdbg_elf_entry(t->exe) + t->bias, n->at_entry);
+	}
 	for (size_t i = 0; i < memdbg_elf_note_count(t->exe); i++) {
 		uint64_t addr;
 		const uint8_t *data;
@@ -374,6 +386,9 @@ static struct memdbg_error *target_load_exe(struct memdbg_target *t)
 	struct memdbg_error *err = memdbg_elf_open(t->exe_path, &t->exe);
 	if (err)
 		return err;
+	if (!memdbg_elf_is_executable(t->exe))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not an executable (ELF type %d)", t->exe_path,
+					   memdbg_elf_type(t->exe));
 	if (memdbg_elf_machine(t->exe) != EM_X86_64)
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: only x86-64 executables are supported",
 					   t->exe_path);
@@ -386,7 +401,7 @@ static struct memdbg_error *target_load_exe(struct memdbg_target *t)
 static uint64_t exe_bias(struct memdbg_target *t, uint64_t at_entry)
 {
 	/* Non-PIE executables load where they were linked. */
-	if (!at_entry)
+	if (!at_entry || !memdbg_elf_is_pie(t->exe))
 		return 0;
 	return at_entry - memdbg_elf_entry(t->exe);
 }
@@ -416,6 +431,13 @@ struct memdbg_error *memdbg_target_open_core(const char *core_path, const char *
 	}
 	if (eh.e_machine != EM_X86_64) {
 		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: only x86-64 cores are supported", core_path);
+		goto out;
+	}
+	size_t phnum_hdr;
+	if (elf_getphdrnum(elf, &phnum_hdr) != 0 || eh.e_phoff > core_len ||
+	    (uint64_t)phnum_hdr * eh.e_phentsize > core_len - eh.e_phoff) {
+		err = memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "core %s is truncated: its program headers end past the file",
+					  core_path);
 		goto out;
 	}
 	if ((err = parse_core_notes(core, core_len, elf, &notes)))

@@ -129,7 +129,7 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 	uint32_t numgc = (uint32_t)rd(&r, go->sym.memstats + l->ms_numgc, 4);
 	uint32_t phase = (uint32_t)rd(&r, go->sym.gcphase, 4);
 	if (r.err)
-		return r.err;
+		return memdbg_error_prefix(r.err, "reading the scheduler (runtime.allp, runtime.sched, runtime.allglen)");
 
 	memdbg_field_str(p, "target", t->live ? "live process" : "core");
 	if (t->core_path)
@@ -148,7 +148,7 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 	memdbg_field_u64(p, "heap_sweepgen", go->heap_sweepgen);
 	print_arenas(t, go, p, &r);
 	if (r.err)
-		return r.err;
+		return memdbg_error_prefix(r.err, "reading the heap arena list");
 
 	static const char *const states[] = { "inuse", "manual", "free" };
 	uint64_t count[3] = { 0 }, pages[3] = { 0 };
@@ -744,7 +744,7 @@ static struct memdbg_error *run_mcache(struct memdbg_target *t, struct memdbg_ar
 	}
 	free(alloc);
 	if (r.err)
-		return r.err;
+		return memdbg_error_prefix(r.err, "reading the Ps' mcaches (runtime.allp)");
 	memdbg_end_array(p);
 	memdbg_field_u64(p, "cached_spans", cached_total);
 	return NULL;

@@ -437,6 +437,7 @@ const struct memdbg_command memdbg_cmd_object = {
 		.help = "Interior addresses are fine.  Pointer fields name the object they point to.",
 	},
 	.opts = object_opts,
+	.max_args = 1,
 	.needs_target = true,
 	.run = run_object,
 };

@@ -349,10 +349,12 @@ static const struct go_type *type_at(struct builder *b, uint64_t addr)
 
 static uint64_t word(struct builder *b, uint64_t addr)
 {
-	const uint64_t *p = memdbg_peek(b->t, addr, 8);
-	if (p)
-		return *p;
 	uint64_t v = 0;
+	const void *p = memdbg_peek(b->t, addr, 8);
+	if (p) {
+		memcpy(&v, p, 8);  /* a byte field's word need not be aligned */
+		return v;
+	}
 	struct memdbg_error *err = memdbg_read_u64(b->t, addr, &v);
 	memdbg_error_destroy(err);
 	return err ? 0 : v;

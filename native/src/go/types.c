@@ -297,7 +297,7 @@ static struct memdbg_error *decode_type(struct memdbg_target *t, const struct ab
 const struct go_type *go_type_at(struct memdbg_target *t, struct memdbg_go *go, uint64_t addr,
 				 struct memdbg_error **errp)
 {
-	struct go_types *ty;
+	struct go_types *ty = NULL;
 	struct memdbg_error *err = types_get(t, go, &ty);
 	if (!err) {
 		struct go_type *type = table_find(ty, addr);
