@@ -64,6 +64,8 @@ VARIANTS = {v.name: v for v in (
             patch_lib="libjemalloc.so.2"),
     Variant("tc-minimal", TC_SRC, ("-ltcmalloc_minimal", "-lpthread"), (LIBDIR / "libtcmalloc_minimal.so.4",)),
     Variant("tc-full", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",)),
+    Variant("tc-unknown", TC_SRC, ("-ltcmalloc_minimal", "-lpthread"), (LIBDIR / "libtcmalloc_minimal.so.4",),
+            patch_lib="libtcmalloc_minimal.so.4"),
     Variant("tc-static", TC_SRC, ("-Wl,-Bstatic", "-ltcmalloc_minimal", "-Wl,-Bdynamic", "-lpthread"),
             (LIBDIR / "libtcmalloc_minimal.a",)),
 )}

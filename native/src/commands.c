@@ -16,6 +16,8 @@ extern const struct memdbg_command memdbg_cmd_go_info, memdbg_cmd_mspan_walk, me
 extern const struct memdbg_command memdbg_cmd_goroutines;
 extern const struct memdbg_command memdbg_cmd_je_info, memdbg_cmd_je_arenas, memdbg_cmd_je_bins, memdbg_cmd_je_stats,
 	memdbg_cmd_je_extents, memdbg_cmd_je_block;
+extern const struct memdbg_command memdbg_cmd_tc_info, memdbg_cmd_tc_stats, memdbg_cmd_tc_classes,
+	memdbg_cmd_tc_pageheap, memdbg_cmd_tc_caches, memdbg_cmd_tc_block;
 static const struct memdbg_command memdbg_cmd_help;
 
 static const struct memdbg_command *const commands[] = {
@@ -25,6 +27,8 @@ static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_goroutines,
 	&memdbg_cmd_je_info, &memdbg_cmd_je_arenas, &memdbg_cmd_je_bins, &memdbg_cmd_je_stats, &memdbg_cmd_je_extents,
 	&memdbg_cmd_je_block,
+	&memdbg_cmd_tc_info, &memdbg_cmd_tc_stats, &memdbg_cmd_tc_classes, &memdbg_cmd_tc_pageheap, &memdbg_cmd_tc_caches,
+	&memdbg_cmd_tc_block,
 };
 
 #define MAX_ARGS 64

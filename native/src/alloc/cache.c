@@ -193,3 +193,31 @@ bool alloc_find_version(const char *path, char *out, size_t outlen)
 	close(fd);
 	return found;
 }
+
+/* The first NUL-terminated string in the file at path that starts with prefix ("gperftools 2."). */
+bool alloc_find_string(const char *path, const char *prefix, char *out, size_t outlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool found = false;
+	size_t plen = strlen(prefix);
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		size_t len = (size_t)st.st_size;
+		const char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			const char *p = memmem(m, len, prefix, plen);
+			if (p) {
+				size_t n = 0, max = len - (size_t)(p - m);
+				while (n < max && n + 1 < outlen && p[n] >= ' ' && p[n] < 127)
+					n++;
+				snprintf(out, outlen, "%.*s", (int)n, p);
+				found = true;
+			}
+			munmap((void *)m, len);
+		}
+	}
+	close(fd);
+	return found;
+}

@@ -720,6 +720,7 @@ const struct memdbg_command memdbg_cmd_je_block = {
 			"allocated by jemalloc's statistics).",
 	},
 	.opts = no_opts,
+	.max_args = 1,
 	.needs_target = true,
 	.run = run_je_block,
 };

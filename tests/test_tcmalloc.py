@@ -1,0 +1,170 @@
+"""TCMalloc (gperftools 2.10: Debian's stripped libtcmalloc_minimal.so.4 and libtcmalloc.so.4, and the
+static archive): every figure equals what MallocExtension said right before the core was taken."""
+
+import re
+
+import pytest
+
+import alloc_samples as al
+import samples
+
+VARIANTS = ("tc-minimal", "tc-full", "tc-static")
+KINDS = ("kernel", "gcore")
+
+
+def _core(variant, kind):
+    try:
+        return al.make_core(variant, kind)
+    except al.Unavailable as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="module", params=[(v, k) for v in VARIANTS for k in KINDS], ids=lambda p: f"{p[0]}-{p[1]}")
+def tc_core(request):
+    return _core(*request.param)
+
+
+def _stats_classes(text):
+    """GetStats: free objects in the central, transfer and thread caches, per size class."""
+    return {int(m.group(1)): (int(m.group(2)), int(m.group(3)))
+            for m in re.finditer(r"^class +(\d+) \[ +(\d+) bytes \] : +(\d+) objs;", text, re.M)}
+
+
+def _stats_free_spans(text):
+    """GetStats: free (normal + returned) spans per length, and the '>128 large' line."""
+    spans = {int(m.group(1)): int(m.group(2))
+             for m in re.finditer(r"^ *(\d+) pages \* +(\d+) spans", text, re.M)}
+    large = re.search(r"^>(\d+) +large \* +(\d+) spans", text, re.M)
+    return spans, int(large.group(2))
+
+
+def test_info(tc_core):
+    d = al.cli_json(tc_core, "tc-info")
+    assert d["version"] == "gperftools 2.10"
+    assert d["found_by"] == ("symbol table" if tc_core.variant.name == "tc-static" else "build-id table")
+    assert d["spans_inconsistent"] == 0 and d["leaves_unreadable"] == 0 and d["lists_inconsistent"] == 0
+    assert d["thread_caches"] >= 4
+
+
+def test_numeric_properties(tc_core):
+    props = tc_core.oracle["properties"]
+    d = al.cli_json(tc_core, "tc-stats")
+    for name in ("generic.current_allocated_bytes", "generic.heap_size", "tcmalloc.pageheap_free_bytes",
+                 "tcmalloc.pageheap_unmapped_bytes", "tcmalloc.pageheap_committed_bytes",
+                 "tcmalloc.central_cache_free_bytes", "tcmalloc.transfer_cache_free_bytes",
+                 "tcmalloc.thread_cache_free_bytes", "tcmalloc.slack_bytes"):
+        key = name.split(".", 1)[1].replace("heap_size", "heap_size")
+        assert d[key] == props[name], name
+    w = d["walk"]
+    assert w["allocated_bytes"] == props["generic.current_allocated_bytes"]
+    assert w["free_bytes"] == props["tcmalloc.pageheap_free_bytes"]
+    assert w["unmapped_bytes"] == props["tcmalloc.pageheap_unmapped_bytes"]
+
+
+def test_classes(tc_core):
+    o = tc_core.oracle
+    d = al.cli_json(tc_core, "tc-classes --all")
+    assert d["mismatched_classes"] == 0
+    rows = {r["class"]: r for r in d["classes"]}
+    cached = _stats_classes(o["stats"])
+    for cl, r in rows.items():
+        size, objs = cached.get(cl, (r["size"], 0))
+        assert (r["size"], r["cache_objs"]) == (size, objs), cl
+    by_size = {r["size"]: r for r in rows.values()}
+    for c in o["ranges"]["classes"]:
+        r = by_size[c["size"]]
+        assert r["spans"] == c["spans"], c
+        assert r["in_use"] + r["thread"] + r["transfer"] == c["refcount"], c
+    assert sum(r["thread"] for r in rows.values()) > 0
+
+
+def test_pageheap(tc_core):
+    o = tc_core.oracle
+    d = al.cli_json(tc_core, "tc-pageheap")
+    by = {r["state"]: r for r in d["by_state"]}
+    rg = o["ranges"]
+    assert (by["free"]["spans"], by["free"]["bytes"]) == (rg["free_spans"], rg["free_bytes"])
+    assert (by["returned"]["spans"], by["returned"]["bytes"]) == (rg["unmapped_spans"], rg["unmapped_bytes"])
+    assert (by["in use (large)"]["spans"], by["in use (large)"]["bytes"]) == (rg["large_spans"], rg["large_bytes"])
+    assert by["returned"]["bytes"] > 0 and by["free"]["bytes"] > 0
+    spans, large = _stats_free_spans(o["stats"])
+    got = {}
+    for r in d["by_length"]["lengths"]:
+        n = r["free"] + r["returned"]
+        if n:
+            got[r["pages"]] = n
+    assert got.pop(">128", 0) == large
+    assert {int(k): v for k, v in got.items()} == spans
+
+
+def test_caches(tc_core):
+    d = al.cli_json(tc_core, "tc-caches")
+    assert d["totals"]["bytes"] == tc_core.oracle["properties"]["tcmalloc.thread_cache_free_bytes"]
+    assert d["totals"]["transfer_cache_bytes"] == tc_core.oracle["properties"]["tcmalloc.transfer_cache_free_bytes"]
+
+
+def test_blocks(tc_core):
+    for b in tc_core.oracle["blocks"]:
+        addr = int(b["addr"], 16)
+        d = al.cli_json(tc_core, f"tc-block {b['addr']}")
+        assert d["block"]["state"] == b["state"], b
+        assert int(d["block"]["start"], 16) == addr and d["block"]["size"] >= b["request"], b
+        inner = al.cli_json(tc_core, f"tc-block {addr + 5:#x}")
+        assert inner["block"]["start"] == d["block"]["start"] and inner["block"]["offset"] == 5
+
+
+def test_bad_arguments(tc_core):
+    p = samples.run_cli(["core", tc_core.core, "--exe", tc_core.exe, "-c", "tc-block 0x10"])
+    assert p.returncode == 1 and "not in any TCMalloc span" in p.stderr
+    p = samples.run_cli(["core", tc_core.core, "--exe", tc_core.exe, "-c", "je-info"])
+    assert p.returncode == 1 and "no jemalloc in this target" in p.stderr
+
+
+def test_jemalloc_core_has_no_tcmalloc():
+    try:
+        c = al.make_core("je-shared", "kernel")
+    except al.Unavailable as e:
+        pytest.skip(str(e))
+    p = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "tc-info"])
+    assert p.returncode == 1 and "no TCMalloc in this target" in p.stderr
+
+
+def test_unknown_build_is_one_clear_line():
+    c = _core("tc-unknown", "kernel")
+    p = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "tc-stats"])
+    assert p.returncode == 1 and p.stdout == ""
+    line = p.stderr.strip()
+    assert "\n" not in line and "not a known build" in line and "deadbeef" in line and "tc-table.sh" in line
+
+
+def test_frontends_agree():
+    if al.asan_extension():
+        pytest.skip("the extension is an ASan build; debugger tests run with the normal build")
+    c = _core("tc-minimal", "kernel")
+    want = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "tc-stats --json"]).stdout
+    g = samples.run_gdb(c.exe, c.core, "tc-stats --json")
+    assert want and want in g.stdout, g.stderr
+    lo = samples.run_lldb(c.exe, c.core, "tc-stats --json")
+    assert want.strip() in lo.stdout, lo.stderr
+
+
+@pytest.mark.parametrize("variant", ("tc-minimal", "tc-static"))
+def test_live_matches_oracle(variant):
+    try:
+        cm = al.live(variant)
+        pid, exe, o = cm.__enter__()
+    except al.Unavailable as e:
+        pytest.skip(str(e))
+    try:
+        d = al.pid_json(pid, exe, "tc-stats")
+        props = o["properties"]
+        assert d["current_allocated_bytes"] == props["generic.current_allocated_bytes"]
+        assert d["thread_cache_free_bytes"] == props["tcmalloc.thread_cache_free_bytes"]
+        assert d["pageheap_unmapped_bytes"] == props["tcmalloc.pageheap_unmapped_bytes"]
+        assert d["walk"]["allocated_bytes"] == props["generic.current_allocated_bytes"]
+        if al.asan_extension():
+            return
+        g = samples.run_gdb(exe, pid, "tc-stats --json")
+        assert f'"current_allocated_bytes":{props["generic.current_allocated_bytes"]}' in g.stdout, g.stderr
+    finally:
+        cm.__exit__(None, None, None)
