@@ -168,3 +168,17 @@ def test_live_matches_oracle(variant):
         assert f'"current_allocated_bytes":{props["generic.current_allocated_bytes"]}' in g.stdout, g.stderr
     finally:
         cm.__exit__(None, None, None)
+
+
+def test_heap_block_and_find_refs(tc_core):
+    o = tc_core.oracle
+    for b in o["blocks"]:
+        d = al.cli_json(tc_core, f"heap-block {b['addr']}")
+        assert d["heap"] == "tcmalloc" and d["start"] == b["addr"]
+        assert d["state"] == ("cached" if b["state"] == "thread" else "allocated")
+    chain = o["chain"]
+    for i in (1, 42, 99):
+        d = al.cli_json(tc_core, f"find-refs {chain[i]}")
+        refs = {r["address"]: r["holder"] for r in d["refs"]}
+        assert refs.get(chain[i - 1], "").startswith("tcmalloc block "), refs
+        assert any("chain+" in h for h in refs.values()), refs  # C++: _ZL5chain

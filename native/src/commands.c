@@ -18,6 +18,7 @@ extern const struct memdbg_command memdbg_cmd_je_info, memdbg_cmd_je_arenas, mem
 	memdbg_cmd_je_extents, memdbg_cmd_je_block;
 extern const struct memdbg_command memdbg_cmd_tc_info, memdbg_cmd_tc_stats, memdbg_cmd_tc_classes,
 	memdbg_cmd_tc_pageheap, memdbg_cmd_tc_caches, memdbg_cmd_tc_block;
+extern const struct memdbg_command memdbg_cmd_heap_block, memdbg_cmd_find_refs;
 static const struct memdbg_command memdbg_cmd_help;
 
 static const struct memdbg_command *const commands[] = {
@@ -29,6 +30,7 @@ static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_je_block,
 	&memdbg_cmd_tc_info, &memdbg_cmd_tc_stats, &memdbg_cmd_tc_classes, &memdbg_cmd_tc_pageheap, &memdbg_cmd_tc_caches,
 	&memdbg_cmd_tc_block,
+	&memdbg_cmd_heap_block, &memdbg_cmd_find_refs,
 };
 
 #define MAX_ARGS 64

@@ -529,9 +529,6 @@ static struct memdbg_error *addr_arg(struct memdbg_args *a, const char *cmd, uin
 	return NULL;
 }
 
-struct memdbg_error *je_block_at(struct memdbg_target *t, struct je_heap *h, uint64_t addr, struct alloc_block *b,
-				 const struct je_extent **ext, uint32_t *region);
-
 static struct memdbg_error *run_je_block(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
 	struct je_heap *h;

@@ -129,4 +129,9 @@ struct memdbg_error *je_region_free(struct memdbg_target *t, const struct je_hea
 struct memdbg_error *je_slab_bitmap(struct memdbg_target *t, const struct je_heap *h, const struct je_extent *e,
 				    uint64_t *bits, size_t nwords);
 
+struct alloc_block;
+/* Resolve addr to its extent and block (region, large block or free run). */
+struct memdbg_error *je_block_at(struct memdbg_target *t, struct je_heap *h, uint64_t addr, struct alloc_block *b,
+				 const struct je_extent **ext, uint32_t *region);
+
 #endif /* MEMDBG_JE_H */

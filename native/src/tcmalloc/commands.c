@@ -310,9 +310,6 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 struct memdbg_error *tc_block_at(struct memdbg_target *t, struct tc_heap *h, uint64_t addr, struct alloc_block *b,
-				 const struct tc_span **span);
-
-struct memdbg_error *tc_block_at(struct memdbg_target *t, struct tc_heap *h, uint64_t addr, struct alloc_block *b,
 				 const struct tc_span **span)
 {
 	const struct tc_span *s = tc_span_at(h, addr);

@@ -95,4 +95,9 @@ const struct tc_cached *tc_cached_at(const struct tc_heap *h, uint64_t ptr);
 struct memdbg_error *tc_span_free_list(struct memdbg_target *t, const struct tc_heap *h, const struct tc_span *s,
 				       uint64_t **ret, size_t *n);
 
+struct alloc_block;
+/* Resolve addr to its span and block (object, large span or free run). */
+struct memdbg_error *tc_block_at(struct memdbg_target *t, struct tc_heap *h, uint64_t addr, struct alloc_block *b,
+				 const struct tc_span **span);
+
 #endif /* MEMDBG_TC_H */
