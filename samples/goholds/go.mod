@@ -1,0 +1,3 @@
+module memdbg.example/goholds
+
+go 1.22
