@@ -5,7 +5,8 @@
  * aborts (crash, for kernel cores).
  *
  * Linked against Debian's libjemalloc.so.2 (-ljemalloc) or statically against
- * libjemalloc_pic.a; JEHEAP_BLOCKS=N scales the heap for benchmarks.
+ * libjemalloc_pic.a.  JEHEAP_BLOCKS=N makes a benchmark heap of about N small
+ * blocks (16-256 bytes) instead.
  *
  * Four threads allocate blocks across the small and large size classes and
  * free a third of them, so thread caches hold regions; workers then wait
@@ -46,7 +47,11 @@ size_t USABLE(void *p);
 
 static const size_t sizes[] = { 8, 16, 24, 40, 64, 100, 128, 200, 256, 384, 500, 1000, 1500, 2048,
 				3000, 4096, 6000, 8192, 10000, 14336, 16384, 20000, 28000, 40000, 100000, 300000 };
-#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+/* Benchmark heaps (JEHEAP_BLOCKS): small blocks only, about 117 bytes on average. */
+static const size_t bench_sizes[] = { 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256 };
+static const size_t *use_sizes = sizes;
+static size_t nsizes = sizeof(sizes) / sizeof(sizes[0]);
 
 static long per_size = 60;
 static void **kept[NWORKERS + 1];
@@ -104,18 +109,23 @@ static uint64_t ctlf(size_t width, const char *fmt, ...)
 /* Allocate per_size blocks of every size; free every third, most recent last. */
 static void fill(int slot, unsigned seed)
 {
-	size_t n = 0, cap = NSIZES * (size_t)per_size;
+	size_t n = 0, cap = nsizes * (size_t)per_size;
+	void *prev = NULL;
 	kept[slot] = MALLOC(cap * sizeof(void *));
 	for (long i = 0; i < per_size; i++) {
-		for (size_t s = 0; s < NSIZES; s++) {
+		for (size_t s = 0; s < nsizes; s++) {
 			seed = seed * 1103515245u + 12345u;
-			size_t size = sizes[s] - (sizes[s] > 8 ? (seed >> 16) % 8 : 0);
+			size_t size = use_sizes[s] - (use_sizes[s] > 8 ? (seed >> 16) % 8 : 0);
 			void *p = MALLOC(size);
 			memset(p, 0x5a, size < 64 ? size : 64);
-			if ((i + s) % 3 == 0)
+			if ((i + s) % 3 == 0) {
 				FREE(p);
-			else
-				kept[slot][n++] = p;
+				continue;
+			}
+			/* Each kept block points to the one before: a heap full of pointers. */
+			*(void **)p = prev;
+			prev = p;
+			kept[slot][n++] = p;
 		}
 	}
 	nkept[slot] = n;
@@ -221,8 +231,12 @@ int main(void)
 		fprintf(stderr, "usage: MEMDBG_SAMPLE_MODE=stop|crash MEMDBG_ORACLE=PATH jeheap\n");
 		return 2;
 	}
-	if (scale)
-		per_size = atol(scale) / (long)NSIZES / (NWORKERS + 1) + 1;
+	if (scale) {
+		use_sizes = bench_sizes;
+		nsizes = sizeof(bench_sizes) / sizeof(bench_sizes[0]);
+		/* A third of the blocks are freed: allocate 1.5 times what is to be kept. */
+		per_size = atol(scale) * 3 / 2 / (long)nsizes / (NWORKERS + 1) + 1;
+	}
 	pthread_t th[NWORKERS];
 	for (int i = 0; i < NWORKERS; i++)
 		pthread_create(&th[i], NULL, worker, (void *)(intptr_t)(i + 1));

@@ -2,7 +2,8 @@
 // allocator's own figures for it, written to $MEMDBG_ORACLE right before the
 // process stops itself (MEMDBG_SAMPLE_MODE=stop: gcore, live) or aborts
 // (crash: kernel core).  Linked against libtcmalloc_minimal.so.4,
-// libtcmalloc.so.4 or libtcmalloc_minimal.a; TCHEAP_BLOCKS=N scales it.
+// libtcmalloc.so.4 or libtcmalloc_minimal.a.  TCHEAP_BLOCKS=N makes a benchmark
+// heap of about N small blocks (16-256 bytes) instead.
 //
 // The oracle: MallocExtension's numeric properties, the GetStats text (free
 // objects per size class, free spans by length), and from Ranges() every
@@ -30,10 +31,15 @@
 
 static const size_t sizes[] = { 8, 16, 24, 40, 64, 100, 128, 200, 256, 384, 500, 1000, 1500, 2048,
 				3000, 4096, 6000, 8192, 10000, 20000, 40000, 100000, 200000, 300000, 600000 };
-#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+/* Benchmark heaps (TCHEAP_BLOCKS): small blocks only, about 117 bytes on average. */
+static const size_t bench_sizes[] = { 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256 };
+static const size_t *use_sizes = sizes;
+static size_t nsizes = sizeof(sizes) / sizeof(sizes[0]);
 
 static long per_size = 60;
 static void *keep[8];
+static void *volatile last[8];
 
 struct node {
 	struct node *next;
@@ -72,16 +78,23 @@ static void put(const char *fmt, ...)
 
 static void fill(unsigned seed)
 {
+	void *prev = NULL;
 	for (long i = 0; i < per_size; i++) {
-		for (size_t s = 0; s < NSIZES; s++) {
+		for (size_t s = 0; s < nsizes; s++) {
 			seed = seed * 1103515245u + 12345u;
-			size_t size = sizes[s] - (sizes[s] > 8 ? (seed >> 16) % 8 : 0);
+			size_t size = use_sizes[s] - (use_sizes[s] > 8 ? (seed >> 16) % 8 : 0);
 			void *p = malloc(size);
 			memset(p, 0x5a, size < 64 ? size : 64);
-			if ((i + s) % 3 == 0)
+			if ((i + s) % 3 == 0) {
 				free(p);
+				continue;
+			}
+			/* Each kept block points to the one before: a heap full of pointers (and all reachable). */
+			*(void **)p = prev;
+			prev = p;
 		}
 	}
+	last[seed % 8] = prev;
 }
 
 static void *worker(void *arg)
@@ -193,8 +206,11 @@ int main()
 		fprintf(stderr, "usage: MEMDBG_SAMPLE_MODE=stop|crash MEMDBG_ORACLE=PATH tcheap\n");
 		return 2;
 	}
-	if (scale)
-		per_size = atol(scale) / (long)NSIZES / (NWORKERS + 1) + 1;
+	if (scale) {
+		use_sizes = bench_sizes;
+		nsizes = sizeof(bench_sizes) / sizeof(bench_sizes[0]);
+		per_size = atol(scale) * 3 / 2 / (long)nsizes / (NWORKERS + 1) + 1;
+	}
 	pthread_t th[NWORKERS];
 	for (int i = 0; i < NWORKERS; i++)
 		pthread_create(&th[i], NULL, worker, (void *)(intptr_t)(i + 1));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "alloc/heaps.h"
 #include "go/go.h"
@@ -18,6 +19,7 @@
 
 #define CHUNK (1u << 20)
 #define MAX_REGIONS 65536
+#define BUCKET_BITS 20
 
 struct ref {
 	uint64_t value, where;
@@ -29,10 +31,16 @@ struct range {
 
 struct ref_index {
 	struct ref *refs;
-	size_t nrefs, cap;
+	size_t nrefs;
 	struct range *ranges;  /* heap extents and spans, merged, sorted */
 	size_t nranges;
 	uint64_t scanned_bytes;
+	/* while building: bucket = (value - base) >> shift */
+	uint64_t base;
+	unsigned shift;
+	size_t *bucket;  /* pass 1: counts; pass 2: next free slot of each bucket */
+	size_t *limit;   /* pass 2: one past each bucket's last slot */
+	bool placing, overflow;
 };
 
 static void index_free(struct ref_index *x)
@@ -41,6 +49,8 @@ static void index_free(struct ref_index *x)
 		return;
 	free(x->refs);
 	free(x->ranges);
+	free(x->bucket);
+	free(x->limit);
 	free(x);
 }
 
@@ -114,25 +124,35 @@ static bool in_heap(const struct ref_index *x, uint64_t v)
 	return lo < x->nranges && x->ranges[lo].lo <= v;
 }
 
-static struct memdbg_error *scan_words(struct ref_index *x, uint64_t addr, const uint64_t *w, size_t n)
+static void scan_words(struct ref_index *x, uint64_t addr, const uint64_t *w, size_t n)
 {
 	uint64_t lo = x->ranges[0].lo, hi = x->ranges[x->nranges - 1].hi;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = w[i];
 		if (v < lo || v >= hi || !in_heap(x, v))
 			continue;
-		if (x->nrefs == x->cap) {
-			size_t cap = x->cap ? 2 * x->cap : 65536;
-			struct ref *r = realloc(x->refs, cap * sizeof(*r));
-			if (!r)
-				return memdbg_enomem;
-			x->refs = r;
-			x->cap = cap;
-		}
-		x->refs[x->nrefs++] = (struct ref){ v, addr + 8 * i };
+		size_t b = (size_t)((v - x->base) >> x->shift);
+		if (!x->placing)
+			x->bucket[b]++;
+		else if (x->bucket[b] < x->limit[b])
+			x->refs[x->bucket[b]++] = (struct ref){ v, addr + 8 * i };
+		else
+			x->overflow = true;  /* more than counted: the memory changed */
 	}
 	x->scanned_bytes += n * 8;
-	return NULL;
+}
+
+/*
+ * Drop the core's pages just scanned from this process (they stay in the page
+ * cache; a later read faults them back in): the mapping is private and read
+ * only, so this loses nothing and keeps a full scan from holding the whole
+ * core resident.
+ */
+static void release_pages(const uint8_t *p, size_t len)
+{
+	uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 /* A core: its own segments, read in place (file-backed text and rodata hold no heap pointers). */
@@ -151,11 +171,12 @@ static struct memdbg_error *scan_core(struct memdbg_target *t, struct memdbg_pri
 			size_t n = (size_t)((s->end - a < CHUNK ? s->end - a : CHUNK) / 8);
 			const uint8_t *src = s->data + (a - s->start);
 			if ((uintptr_t)src % 8 == 0) {
-				err = scan_words(x, a, (const uint64_t *)(const void *)src, n);
+				scan_words(x, a, (const uint64_t *)(const void *)src, n);
 			} else {
 				memcpy(buf, src, n * 8);
-				err = scan_words(x, a, buf, n);
+				scan_words(x, a, buf, n);
 			}
+			release_pages(src, n * 8);
 		}
 	}
 	free(buf);
@@ -184,12 +205,12 @@ static struct memdbg_error *scan_live(struct memdbg_target *t, struct memdbg_pri
 			if ((err = memdbg_check_interrupt(p)))
 				break;
 			if (!memdbg_read(t, a, buf, len)) {
-				err = scan_words(x, a, buf, len / 8);
+				scan_words(x, a, buf, len / 8);
 				continue;
 			}
-			for (size_t off = 0; off < len && !err; off += 4096)
+			for (size_t off = 0; off < len; off += 4096)
 				if (!memdbg_read(t, a + off, buf, 4096))
-					err = scan_words(x, a + off, buf, 512);
+					scan_words(x, a + off, buf, 512);
 		}
 	}
 	free(buf);
@@ -203,6 +224,77 @@ static int ref_cmp(const void *a, const void *b)
 	if (x->value != y->value)
 		return x->value < y->value ? -1 : 1;
 	return x->where < y->where ? -1 : x->where > y->where;
+}
+
+/* Each bucket holds a narrow range of values; sort within it. */
+static void sort_buckets(struct ref_index *x, size_t nbuckets)
+{
+	size_t start = 0;
+	for (size_t b = 0; b < nbuckets; b++) {
+		size_t end = x->bucket[b];  /* after placing: one past the bucket's last slot */
+		struct ref *r = x->refs + start;
+		size_t n = end - start;
+		if (n > 32) {
+			qsort(r, n, sizeof(*r), ref_cmp);
+		} else {
+			for (size_t i = 1; i < n; i++) {
+				struct ref k = r[i];
+				size_t j = i;
+				for (; j > 0 && ref_cmp(&r[j - 1], &k) > 0; j--)
+					r[j] = r[j - 1];
+				r[j] = k;
+			}
+		}
+		start = end;
+	}
+}
+
+static struct memdbg_error *scan(struct memdbg_target *t, struct memdbg_printer *p, struct ref_index *x)
+{
+	x->scanned_bytes = 0;
+	return t->live ? scan_live(t, p, x) : scan_core(t, p, x);
+}
+
+/* Count, size the index exactly, place, sort the buckets. */
+static struct memdbg_error *build_index(struct memdbg_target *t, struct memdbg_printer *p, struct ref_index *x)
+{
+	x->base = x->ranges[0].lo;
+	uint64_t span = x->ranges[x->nranges - 1].hi - x->base;
+	while ((span >> x->shift) >= (1ull << BUCKET_BITS))
+		x->shift++;
+	size_t nbuckets = (size_t)(span >> x->shift) + 1;
+	x->bucket = calloc(nbuckets, sizeof(*x->bucket));
+	if (!x->bucket)
+		return memdbg_enomem;
+	struct memdbg_error *err = scan(t, p, x);
+	if (err)
+		return err;
+	size_t sum = 0;
+	for (size_t b = 0; b < nbuckets; b++) {
+		size_t c = x->bucket[b];
+		x->bucket[b] = sum;
+		sum += c;
+	}
+	x->nrefs = sum;
+	x->refs = malloc((sum ? sum : 1) * sizeof(*x->refs));
+	x->limit = malloc(nbuckets * sizeof(*x->limit));
+	if (!x->refs || !x->limit)
+		return memdbg_enomem;
+	for (size_t b = 0; b < nbuckets; b++)
+		x->limit[b] = b + 1 < nbuckets ? x->bucket[b + 1] : sum;
+	x->placing = true;
+	if ((err = scan(t, p, x)))
+		return err;
+	/* A live process that changed between the passes leaves a bucket short or over. */
+	for (size_t b = 0; b < nbuckets && !x->overflow; b++)
+		x->overflow = x->bucket[b] != x->limit[b];
+	if (x->overflow)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "the target's memory changed while it was indexed");
+	sort_buckets(x, nbuckets);
+	free(x->bucket);
+	free(x->limit);
+	x->bucket = x->limit = NULL;
+	return NULL;
 }
 
 static struct alloc_slot slot;
@@ -220,12 +312,11 @@ static struct memdbg_error *index_get(struct memdbg_target *t, struct memdbg_pri
 		return memdbg_enomem;
 	struct memdbg_error *err = heap_ranges(h, x);
 	if (!err && x->nranges)
-		err = t->live ? scan_live(t, p, x) : scan_core(t, p, x);
+		err = build_index(t, p, x);
 	if (err) {
 		index_free(x);
 		return err;
 	}
-	qsort(x->refs, x->nrefs, sizeof(*x->refs), ref_cmp);
 	alloc_cache_put(&slot, t, x, index_destroy);
 	*ret = x;
 	return NULL;
