@@ -18,10 +18,18 @@ struct dwarf_entry {
 	int tag;
 };
 
+struct dwarf_func {
+	uint64_t lo, hi;
+	Dwarf_Off offset;
+};
+
 struct memdbg_dwarf {
 	Dwarf *dw;
 	struct dwarf_entry *entries;
 	size_t n;
+	struct dwarf_func *funcs;  /* subprograms by address, built on first use */
+	size_t nfuncs;
+	bool funcs_done;
 };
 
 static int entry_cmp(const void *a, const void *b)
@@ -92,6 +100,7 @@ void memdbg_dwarf_destroy(struct memdbg_dwarf *d)
 	if (!d)
 		return;
 	free(d->entries);
+	free(d->funcs);
 	free(d);
 }
 
@@ -351,4 +360,190 @@ bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *a
 {
 	Dwarf_Die die;
 	return d && dwarf_find(d, name, is_variable_tag, &die) && variable_addr(&die, addr);
+}
+
+/* ---- frame variables ---- */
+
+static int func_cmp(const void *a, const void *b)
+{
+	const struct dwarf_func *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void index_funcs(struct memdbg_dwarf *d)
+{
+	d->funcs_done = true;
+	size_t cap = 0;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(d->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, child;
+		if (dwarf_offdie(d->dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+			do {
+				Dwarf_Addr lo, hi;
+				if (dwarf_tag(&child) != DW_TAG_subprogram || dwarf_lowpc(&child, &lo) != 0 ||
+				    dwarf_highpc(&child, &hi) != 0)
+					continue;
+				if (d->nfuncs == cap) {
+					cap = cap ? 2 * cap : 4096;
+					struct dwarf_func *f = realloc(d->funcs, cap * sizeof(*f));
+					if (!f)
+						return;
+					d->funcs = f;
+				}
+				d->funcs[d->nfuncs++] = (struct dwarf_func){ lo, hi, dwarf_dieoffset(&child) };
+			} while (dwarf_siblingof(&child, &child) == 0);
+		}
+		off = next;
+	}
+	qsort(d->funcs, d->nfuncs, sizeof(*d->funcs), func_cmp);
+}
+
+static bool find_func(struct memdbg_dwarf *d, uint64_t pc, Dwarf_Die *die)
+{
+	if (!d->funcs_done)
+		index_funcs(d);
+	size_t lo = 0, hi = d->nfuncs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->funcs[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || pc >= d->funcs[lo - 1].hi)
+		return false;
+	return dwarf_offdie(d->dw, d->funcs[lo - 1].offset, die) != NULL;
+}
+
+static int64_t sleb(const uint8_t **p, const uint8_t *end)
+{
+	int64_t v = 0;
+	int shift = 0;
+	uint8_t b = 0x80;
+	while (*p < end && (b & 0x80) && shift < 64) {
+		b = *(*p)++;
+		v |= (int64_t)(b & 0x7f) << shift;
+		shift += 7;
+	}
+	if (shift < 64 && (b & 0x40))
+		v |= -((int64_t)1 << shift);
+	return v;
+}
+
+/* The frame-base offset of a variable at pc: DW_OP_fbreg N, from a location list or a block. */
+static bool var_fbreg(Dwarf_Attribute *at, uint64_t pc, int64_t *off)
+{
+	Dwarf_Op *expr;
+	size_t len;
+	if (dwarf_getlocation_addr(at, pc, &expr, &len, 1) == 1 && len >= 1) {
+		if (expr[0].atom != DW_OP_fbreg)
+			return false;
+		*off = (int64_t)expr[0].number;
+		return true;
+	}
+	Dwarf_Block block;
+	if (dwarf_formblock(at, &block) != 0 || block.length < 2 || block.data[0] != DW_OP_fbreg)
+		return false;
+	const uint8_t *p = block.data + 1;
+	*off = sleb(&p, block.data + block.length);
+	return true;
+}
+
+static struct memdbg_error *visit_vars(Dwarf_Die *scope, uint64_t pc, memdbg_frame_var_fn fn, void *arg, int depth)
+{
+	Dwarf_Die child;
+	if (depth > 16 || dwarf_child(scope, &child) != 0)
+		return NULL;
+	do {
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_lexical_block) {
+			struct memdbg_error *err = visit_vars(&child, pc, fn, arg, depth + 1);
+			if (err)
+				return err;
+			continue;
+		}
+		if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
+			continue;
+		Dwarf_Attribute at;
+		struct memdbg_frame_var v = { .name = dwarf_diename(&child) };
+		if (!v.name || !dwarf_attr(&child, DW_AT_location, &at) || !var_fbreg(&at, pc, &v.cfa_offset))
+			continue;
+		Dwarf_Die type;
+		if (dwarf_attr(&child, DW_AT_type, &at) && dwarf_formref_die(&at, &type)) {
+			die_size(&type, &v.size);
+			struct memdbg_global g = { 0 };
+			global_runtime_type(&type, &g);
+			v.has_runtime_type = g.has_runtime_type;
+			v.runtime_type = g.runtime_type;
+			v.shape = g.shape;
+		}
+		struct memdbg_error *err = fn(arg, &v);
+		if (err)
+			return err;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
+}
+
+struct memdbg_error *memdbg_dwarf_frame_vars(struct memdbg_dwarf *d, uint64_t pc, memdbg_frame_var_fn fn, void *arg)
+{
+	Dwarf_Die die;
+	if (!d || !find_func(d, pc, &die))
+		return NULL;
+	return visit_vars(&die, pc, fn, arg, 0);
+}
+
+#define DW_AT_go_closure_offset 0x2907
+
+static bool decl_line(Dwarf_Die *die, Dwarf_Word *line)
+{
+	Dwarf_Attribute at;
+	return dwarf_attr(die, DW_AT_decl_line, &at) && dwarf_formudata(&at, line) == 0;
+}
+
+struct memdbg_error *memdbg_dwarf_closure_vars(struct memdbg_dwarf *d, uint64_t pc, memdbg_frame_var_fn fn,
+					       void *arg)
+{
+	Dwarf_Die die, child;
+	if (!d || !find_func(d, pc, &die) || dwarf_child(&die, &child) != 0)
+		return NULL;
+	/*
+	 * go1.23+ gives each captured variable's offset.  go1.22 does not: there
+	 * the captured variables are those declared before the closure (or on its line),
+	 * laid out in order after the code pointer, each aligned to its size.
+	 */
+	Dwarf_Word func_line = 0;
+	bool have_line = decl_line(&die, &func_line);
+	uint64_t next = 8;
+	do {
+		Dwarf_Attribute at;
+		Dwarf_Word off, line;
+		if (dwarf_tag(&child) != DW_TAG_variable)
+			continue;
+		Dwarf_Die type;
+		if (!dwarf_attr(&child, DW_AT_type, &at) || !dwarf_formref_die(&at, &type))
+			continue;
+		struct memdbg_frame_var v = { .name = dwarf_diename(&child) };
+		die_size(&type, &v.size);
+		if (dwarf_attr(&child, DW_AT_go_closure_offset, &at)) {
+			if (dwarf_formudata(&at, &off) != 0)
+				continue;
+		} else if (have_line && decl_line(&child, &line) && line <= func_line && v.size) {
+			uint64_t align = v.size >= 8 ? 8 : v.size;
+			off = (next + align - 1) / align * align;
+			next = off + v.size;
+		} else {
+			continue;
+		}
+		v.cfa_offset = (int64_t)off;
+		struct memdbg_global g = { 0 };
+		global_runtime_type(&type, &g);
+		v.has_runtime_type = g.has_runtime_type;
+		v.runtime_type = g.runtime_type;
+		v.shape = g.shape;
+		struct memdbg_error *err = fn(arg, &v);
+		if (err)
+			return err;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
 }

@@ -75,6 +75,21 @@ struct memdbg_global {
 struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 						  struct memdbg_error *(*fn)(void *arg, const struct memdbg_global *g),
 						  void *arg);
+/* A local or parameter stored in a frame at pc: at CFA + cfa_offset. */
+struct memdbg_frame_var {
+	const char *name;
+	int64_t cfa_offset;
+	uint64_t size, runtime_type;
+	bool has_runtime_type;
+	int shape;  /* as memdbg_global.shape */
+};
+typedef struct memdbg_error *(*memdbg_frame_var_fn)(void *arg, const struct memdbg_frame_var *v);
+/* The variables of the function containing pc that live in its frame at pc. */
+struct memdbg_error *memdbg_dwarf_frame_vars(struct memdbg_dwarf *d, uint64_t pc, memdbg_frame_var_fn fn, void *arg);
+/* The captured variables of the closure function at pc (go1.23+ DW_AT_go_closure_offset):
+ * cfa_offset is then the offset in the closure object. */
+struct memdbg_error *memdbg_dwarf_closure_vars(struct memdbg_dwarf *d, uint64_t pc, memdbg_frame_var_fn fn,
+					       void *arg);
 /* Address of a global variable from its DW_OP_addr location. */
 bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr);
 

@@ -131,9 +131,13 @@ type Pi struct {
 }
 
 // Rho: garbage, allocated after the last GC and dropped.
+// Rho is garbage: nothing refers to it, so only its malloc header can type
+// it (it is larger than 512 bytes for that reason; small garbage objects
+// carry no type anywhere in the heap).
 type Rho struct {
-	a int64
-	p *Rho
+	a   int64
+	p   *Rho
+	pad [70]int64
 }
 
 const (

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "go/objects.h"
+#include "go/stack.h"
 #include "go/types.h"
 
 #define MALLOC_HEADER 8
@@ -46,6 +47,27 @@ struct builder {
 	const char *root_name;  /* for_each_pointer callbacks that add roots */
 	enum go_root_kind root_kind;
 	struct memdbg_error *root_err;
+	struct typed_slot *typed;  /* stack variables with a runtime type, typed after marking */
+	size_t ntyped, typed_cap;
+};
+
+struct typed_slot {
+	uint64_t addr, type;
+	int shape;
+};
+
+/* One goroutine frame being scanned. */
+struct frame_scan {
+	struct builder *b;
+	struct go_stack *s;
+	const struct go_goroutine *g;
+	struct stack_var {
+		uint64_t addr, size;
+		const char *name;
+	} vars[64];
+	size_t nvars;
+	const struct go_frame *f;
+	struct memdbg_error *err;
 };
 
 struct global_name {
@@ -372,6 +394,63 @@ static bool base_object(struct builder *b, uint64_t p, uint64_t *id)
 }
 
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth);
+static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
+			    uint64_t size);
+
+struct closure_scan {
+	struct builder *b;
+	uint64_t base, types_base;
+};
+
+static struct memdbg_error *type_captured(void *arg, const struct memdbg_frame_var *v)
+{
+	struct closure_scan *cs = arg;
+	if (v->has_runtime_type)
+		type_typed_slot(cs->b, cs->types_base, cs->base + (uint64_t)v->cfa_offset, v->runtime_type, v->shape,
+				v->size);
+	return NULL;
+}
+
+/*
+ * A closure object: its first word is the code pointer, which names it; the
+ * function's DWARF (go1.23+) gives the offset and type of each captured variable.
+ */
+static void type_closure(struct builder *b, uint64_t id, uint64_t v)
+{
+	uint64_t off, pc = word(b, v) - b->t->bias;
+	const char *fn = memdbg_elf_symbol_at(b->t->exe, pc, &off);
+	char label[512];
+	snprintf(label, sizeof(label), "closure %s", fn ? fn : "?");
+	if (b->o->type[id])
+		return;
+	assign(b, id, NULL, 0, label);
+	struct closure_scan cs = { b, v, 0 };
+	if (memdbg_target_symbol(b->t, "runtime.types", &cs.types_base, NULL))
+		memdbg_error_destroy(memdbg_dwarf_closure_vars(b->t->dwarf, pc, type_captured, &cs));
+}
+
+/* Bytes an object can hold: its slot, less its malloc header; large objects up to their limit. */
+static uint64_t object_room(struct builder *b, uint64_t id)
+{
+	const struct go_heap_span *h = span_of_id(b->o, id);
+	if (h->large_type || (h->limit && h->nelems == 1))
+		return h->limit - h->start;
+	return h->elemsize - (h->header ? MALLOC_HEADER : 0);
+}
+
+/* Buckets up to go1.23 chain overflow buckets through their last word. */
+static void type_overflow_buckets(struct builder *b, const struct go_type *bucket, uint64_t array, uint64_t n)
+{
+	if (bucket->size < 8)
+		return;
+	for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK; i++) {
+		uint64_t ov = word(b, array + i * bucket->size + bucket->size - 8), id;
+		for (int hops = 0; hops < 1024 && base_object(b, ov, &id); hops++) {
+			assign(b, id, bucket, 0, NULL);
+			ov = word(b, ov + bucket->size - 8);
+		}
+	}
+}
 
 /* A pointer-shaped value v of type ty (a field, or a direct interface's data word). */
 static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v)
@@ -419,22 +498,22 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 			assign(b, id, type_at(b, l->hmap_type), 0, "runtime.hmap");
 			uint8_t bexp = (uint8_t)word(b, v + l->hmap_b);
 			uint64_t bk = word(b, v + l->hmap_buckets), old = word(b, v + l->hmap_oldbuckets), bid;
-			if (bexp < 32 && base_object(b, bk, &bid))
-				assign(b, bid, group, 1ull << bexp, NULL);
-			if (bexp && bexp < 33 && base_object(b, old, &bid))
+			if (bexp < 32 && base_object(b, bk, &bid)) {
+				/* From B = 4 on, overflow buckets are preallocated after the 1<<B in the same object. */
+				uint64_t n = object_room(b, bid) / group->size;
+				assign(b, bid, group, n > (1ull << bexp) ? n : 1ull << bexp, NULL);
+				type_overflow_buckets(b, group, bk, 1ull << bexp);
+			}
+			if (bexp && bexp < 33 && base_object(b, old, &bid)) {
 				assign(b, bid, group, 1ull << (bexp - 1), NULL);
+				type_overflow_buckets(b, group, old, 1ull << (bexp - 1));
+			}
 		}
 		break;
 	}
-	case GO_KIND_FUNC: {
-		/* A closure: its first word is the code pointer, which names it. */
-		uint64_t off;
-		const char *fn = memdbg_elf_symbol_at(b->t->exe, word(b, v) - b->t->bias, &off);
-		char label[512];
-		snprintf(label, sizeof(label), "closure %s", fn ? fn : "?");
-		assign(b, id, NULL, 0, label);
+	case GO_KIND_FUNC:
+		type_closure(b, id, v);
 		break;
-	}
 	default:
 		break;
 	}
@@ -627,7 +706,7 @@ static struct memdbg_error *add_root(struct builder *b, enum go_root_kind kind, 
 	char *copy = strdup(name);
 	if (!copy)
 		return memdbg_enomem;
-	o->roots[o->nroots++] = (struct go_root){ kind, copy, addr, target, id, weak };
+	o->roots[o->nroots++] = (struct go_root){ kind, copy, addr, target, id, weak, false };
 	return NULL;
 }
 
@@ -709,6 +788,14 @@ static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
 	return NULL;
 }
 
+/* The root just added (if any) holds a function value. */
+static void mark_last_root_func(struct builder *b, uint64_t fn)
+{
+	struct go_objects *o = b->o;
+	if (o->nroots && o->roots[o->nroots - 1].target == fn)
+		o->roots[o->nroots - 1].is_func = true;
+}
+
 static void add_pointer_root(struct builder *b, uint64_t slot, uint64_t v)
 {
 	if (!b->root_err)
@@ -726,37 +813,94 @@ static struct memdbg_error *object_referents_as_roots(struct builder *b, uint64_
 	return b->root_err;
 }
 
+static struct memdbg_error *note_frame_var(void *arg, const struct memdbg_frame_var *v)
+{
+	struct frame_scan *fs = arg;
+	struct builder *b = fs->b;
+	uint64_t addr = fs->f->fp + (uint64_t)v->cfa_offset;
+	if (fs->nvars < MEMDBG_ARRAY_SIZE(fs->vars))
+		fs->vars[fs->nvars++] = (struct stack_var){ addr, v->size ? v->size : 8, v->name };
+	if (!v->has_runtime_type)
+		return NULL;
+	if (b->ntyped == b->typed_cap) {
+		size_t cap = b->typed_cap ? 2 * b->typed_cap : 256;
+		struct typed_slot *n = realloc(b->typed, cap * sizeof(*n));
+		if (!n)
+			return memdbg_enomem;
+		b->typed = n;
+		b->typed_cap = cap;
+	}
+	b->typed[b->ntyped++] = (struct typed_slot){ addr, v->runtime_type, v->shape };
+	return NULL;
+}
+
+static bool scan_slot(void *arg, const struct go_slot *slot)
+{
+	struct frame_scan *fs = arg;
+	const char *var = NULL;
+	for (size_t i = 0; i < fs->nvars && !var; i++)
+		if (slot->addr >= fs->vars[i].addr && slot->addr < fs->vars[i].addr + fs->vars[i].size)
+			var = fs->vars[i].name;
+	char name[512];
+	int n = snprintf(name, sizeof(name), "goroutine %" PRIu64 " frame %s", fs->g->goid, fs->f->func);
+	if (var && n > 0 && (size_t)n < sizeof(name))
+		snprintf(name + n, sizeof(name) - (size_t)n, " var %s", var);
+	else if (!slot->precise && n > 0 && (size_t)n < sizeof(name))
+		snprintf(name + n, sizeof(name) - (size_t)n, " (conservative)");
+	fs->err = add_root(fs->b, GO_ROOT_STACK, name, slot->addr, word(fs->b, slot->addr), false);
+	return !fs->err;
+}
+
+static bool scan_frame(void *arg, const struct go_frame *f)
+{
+	struct frame_scan *fs = arg;
+	fs->f = f;
+	fs->nvars = 0;
+	fs->err = memdbg_dwarf_frame_vars(fs->b->t->dwarf, f->sym_pc - fs->b->t->bias, note_frame_var, fs);
+	if (!fs->err)
+		fs->err = go_frame_slots(fs->s, f, scan_slot, fs);
+	if (fs->err && memdbg_error_code(fs->err) == MEMDBG_ERROR_FAULT) {
+		memdbg_error_destroy(fs->err);  /* a frame we cannot read: count it, go on */
+		fs->err = NULL;
+		fs->b->o->conservative_stacks++;
+	}
+	return !fs->err;
+}
+
 /*
- * Goroutine stacks, scanned conservatively from the saved stack pointer to
- * the top: every word that points into an allocated object holds it.
+ * Goroutine stacks, frame by frame: the stack maps give the live pointer
+ * slots (every word where a frame can only be scanned conservatively), DWARF
+ * names the variables and gives their types.
  */
 static struct memdbg_error *stack_roots(struct builder *b)
 {
-	const struct go_layout *gl = &b->go->l;
-	uint64_t allgs, n;
-	struct memdbg_error *err = go_read_slice(b->t, b->go->sym.allgs, &allgs, &n);
+	struct go_stack *s;
+	struct memdbg_error *err = go_stack_open(b->t, &s);
 	if (err)
-		return memdbg_error_prefix(err, "reading runtime.allgs");
-	for (uint64_t i = 0; i < n && i < (1u << 24); i++) {
-		uint64_t g = word(b, allgs + 8 * i);
-		if (!g)
-			continue;
-		uint32_t status = (uint32_t)word(b, g + gl->g_atomicstatus) & ~0x1000u;  /* _Gscan */
-		if (status == gl->g_dead)
-			continue;
-		uint64_t goid = word(b, g + gl->g_goid), sp = word(b, g + b->l.g_sched_sp), hi = word(b, g + b->l.g_stack_hi);
-		if (!sp || hi <= sp || hi - sp > (1ull << 30)) {
-			b->o->conservative_stacks++;
-			continue;
-		}
-		char name[64];
-		snprintf(name, sizeof(name), "goroutine %" PRIu64 " stack (conservative)", goid);
-		for (uint64_t a = sp & ~7ull; a + 8 <= hi && !err; a += 8)
-			err = add_root(b, GO_ROOT_STACK, name, a, word(b, a), false);
-		if (err)
-			return err;
+		return err;
+	const struct go_goroutine *gs;
+	size_t n, skipped;
+	if ((err = go_goroutines(s, &gs, &n, &skipped))) {
+		go_stack_close(s);
+		return err;
 	}
-	return NULL;
+	b->o->conservative_stacks += skipped;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (gs[i].dead)
+			continue;
+		struct frame_scan fs = { .b = b, .s = s, .g = &gs[i] };
+		enum go_unwind_end end;
+		err = go_unwind(s, &gs[i], GO_MAX_FRAMES, scan_frame, &fs, &end);
+		if (!err)
+			err = fs.err;
+		if (err && memdbg_error_code(err) == MEMDBG_ERROR_FAULT) {
+			memdbg_error_destroy(err);
+			err = NULL;
+			b->o->conservative_stacks++;
+		}
+	}
+	go_stack_close(s);
+	return err;
 }
 
 static struct memdbg_error *module_roots(struct builder *b)
@@ -767,6 +911,9 @@ static struct memdbg_error *module_roots(struct builder *b)
 	return global_roots(b, md);
 }
 
+static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
+			    uint64_t size);
+
 /* Typed globals seed type propagation. */
 static void type_globals(struct builder *b)
 {
@@ -775,18 +922,45 @@ static void type_globals(struct builder *b)
 		return;
 	for (size_t i = 0; i < b->ngnames; i++) {
 		const struct global_name *g = &b->gnames[i];
-		if (!g->has_type)
-			continue;
-		const struct go_type *ty = type_at(b, types_base + g->runtime_type);
-		uint64_t id, p = word(b, g->addr);
-		if (g->shape == MEMDBG_GLOBAL_VALUE)
-			walk_value(b, ty, g->addr, 0);
-		else if (g->shape == MEMDBG_GLOBAL_ARRAY_OF && ty && ty->size)
-			for (uint64_t a = g->addr; a + ty->size <= g->addr + g->size; a += ty->size)
-				walk_value(b, ty, a, 0);
-		else if (ty && ty->size && base_object(b, p, &id))
-			assign(b, id, ty, g->shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, g->addr + 16) : 0, NULL);
+		if (g->has_type)
+			type_typed_slot(b, types_base, g->addr, g->runtime_type, g->shape, g->size);
 	}
+}
+
+/* A typed root: the value at addr, or the element of the slice, pointer or array there. */
+static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
+			    uint64_t size)
+{
+	const struct go_type *ty = type_at(b, types_base + rt);
+	uint64_t id, p = word(b, addr);
+	if (shape == MEMDBG_GLOBAL_VALUE)
+		walk_value(b, ty, addr, 0);
+	else if (shape == MEMDBG_GLOBAL_ARRAY_OF && ty && ty->size)
+		for (uint64_t a = addr; a + ty->size <= addr + size; a += ty->size)
+			walk_value(b, ty, a, 0);
+	else if (ty && ty->size && base_object(b, p, &id))
+		assign(b, id, ty, shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, addr + 16) : 0, NULL);
+}
+
+/* Finalizer and cleanup functions are closures: their captured variables have types. */
+static void type_special_closures(struct builder *b)
+{
+	for (size_t i = 0; i < b->o->nroots; i++) {
+		const struct go_root *r = &b->o->roots[i];
+		uint64_t id;
+		if (r->kind == GO_ROOT_FINALIZER && r->is_func && base_object(b, r->target, &id))
+			type_closure(b, id, r->target);
+	}
+}
+
+/* Stack variables DWARF gave a type for seed type propagation, like globals. */
+static void type_stack_vars(struct builder *b)
+{
+	uint64_t types_base;
+	if (!memdbg_target_symbol(b->t, "runtime.types", &types_base, NULL))
+		return;
+	for (size_t i = 0; i < b->ntyped; i++)
+		type_typed_slot(b, types_base, b->typed[i].addr, b->typed[i].type, b->typed[i].shape, 0);
 }
 
 /* Finalizers and cleanups keep their function (and what the object points to) alive; weak handles do not. */
@@ -810,6 +984,7 @@ static struct memdbg_error *special_roots(struct builder *b)
 				snprintf(name, sizeof(name), "finalizer of 0x%" PRIx64, obj);
 				uint64_t fn = word(b, sp + l->fin_fn);
 				err = add_root(b, GO_ROOT_FINALIZER, name, sp + l->fin_fn, fn, false);
+				mark_last_root_func(b, fn);
 				/* The runtime scans the object's referents, not the object, so it can be finalized. */
 				uint64_t id;
 				if (!err && object_at(o, obj, &id)) {
@@ -819,6 +994,7 @@ static struct memdbg_error *special_roots(struct builder *b)
 			} else if (l->has_cleanup && kind == l->kind_cleanup) {
 				snprintf(name, sizeof(name), "cleanup of 0x%" PRIx64, obj);
 				err = add_root(b, GO_ROOT_FINALIZER, name, sp + l->cleanup_fn, word(b, sp + l->cleanup_fn), false);
+				mark_last_root_func(b, word(b, sp + l->cleanup_fn));
 			} else if (l->has_weak && kind == l->kind_weak) {
 				snprintf(name, sizeof(name), "weak handle of 0x%" PRIx64, obj);
 				err = add_root(b, GO_ROOT_OTHER, name, sp + l->weak_handle, word(b, sp + l->weak_handle), false);
@@ -843,6 +1019,8 @@ static struct memdbg_error *build(struct builder *b)
 		return err;
 	type_from_headers(b);
 	type_globals(b);
+	type_stack_vars(b);
+	type_special_closures(b);
 	return propagate_types(b);
 }
 
@@ -862,6 +1040,7 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 	err = build(&b);
 	free(b.queue);
 	free(b.gnames);
+	free(b.typed);
 	if (err) {
 		go_objects_destroy(b.o);
 		return err;

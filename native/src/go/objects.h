@@ -33,6 +33,7 @@ struct go_root {
 	uint64_t target;   /* the pointer value */
 	uint64_t object;   /* dense id of the object it points into */
 	bool weak;
+	bool is_func;      /* a finalizer's or cleanup's function value (a closure) */
 };
 
 struct go_objects {
