@@ -3,6 +3,7 @@ same stopped process shows, and the runtime's own figures, on every Go configura
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -53,7 +54,11 @@ def test_attach_matches_core_of_same_process(live_and_core, cmd):
 
 
 def test_attach_leaves_process_stopped(live_sample):
+    """Detaching re-delivers the stop: the process is back in its job-control stop moments later."""
     attach_json(live_sample.pid, "go-info")
+    deadline = time.monotonic() + 5
+    while samples._proc_state(live_sample.pid) not in ("T", "t") and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert samples._proc_state(live_sample.pid) in ("T", "t")
 
 
