@@ -212,6 +212,11 @@ def test_find_refs_live():
         chain = o["chain"]
         d = al.pid_json(pid, exe, f"find-refs {chain[7]}")
         assert chain[6] in {r["address"] for r in d["refs"]}
+        # One attach session, several queries: the index is built once and stays right.
+        p = samples.run_cli(["attach", str(pid), "--exe", exe, "--json"] +
+                            [x for i in (3, 4, 5) for x in ("-c", f"find-refs {chain[i]}")])
+        docs = [json.loads(line) for line in p.stdout.splitlines()]
+        assert [chain[i - 1] in {r["address"] for r in doc["refs"]} for i, doc in zip((3, 4, 5), docs)] == [True] * 3
         b = al.pid_json(pid, exe, f"heap-block {o['blocks'][1]['addr']}")
         assert b["state"] == "cached"
     finally:

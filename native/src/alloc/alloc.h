@@ -9,13 +9,15 @@
 /*
  * One decoder state cached per target.  memdbg_target has no slot for
  * allocator state, so the slot remembers which target (and which core
- * segments) it was built for; live targets are never reused, since the
- * process may have run between commands.
+ * segments or pid) it was built for.  A live process is reused only while
+ * memdbg holds it stopped (memdbg attach); under gdb or lldb it may have run
+ * between commands, so everything is read again.
  */
 struct alloc_slot {
 	const struct memdbg_target *t;
 	const void *segs;
 	size_t nsegs;
+	int pid;
 	void *state;
 	void (*destroy)(void *state);
 };

@@ -9,9 +9,16 @@
 
 #include "alloc/alloc.h"
 
+/* A core never changes; a live process only while memdbg itself holds its threads stopped. */
+static bool target_frozen(const struct memdbg_target *t)
+{
+	return !t->live || t->nstopped > 0;
+}
+
 void *alloc_cache_get(struct alloc_slot *s, const struct memdbg_target *t)
 {
-	if (s->state && !t->live && s->t == t && s->segs == t->segs && s->nsegs == t->nsegs)
+	if (s->state && target_frozen(t) && s->t == t && s->segs == t->segs && s->nsegs == t->nsegs &&
+	    s->pid == t->pid)
 		return s->state;
 	if (s->state)
 		s->destroy(s->state);
@@ -24,7 +31,7 @@ void alloc_cache_put(struct alloc_slot *s, const struct memdbg_target *t, void *
 {
 	if (s->state && s->state != state)
 		s->destroy(s->state);
-	*s = (struct alloc_slot){ t, t->segs, t->nsegs, state, destroy };
+	*s = (struct alloc_slot){ t, t->segs, t->nsegs, t->pid, state, destroy };
 }
 
 void alloc_hex(char *out, const uint8_t *b, size_t n)
