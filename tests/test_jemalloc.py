@@ -2,6 +2,9 @@
 every figure equals what jemalloc's own mallctl said right before the core was taken."""
 
 import json
+import os
+import re
+import subprocess
 
 import pytest
 
@@ -243,3 +246,31 @@ def test_heap_block_go():
     assert [int(d["start"], 16) for d in docs] == [start + i * s["elemsize"] for i in range(s["slots"])]
     assert sum(d["state"] == "allocated" for d in docs) == s["allocated"]
     assert docs[0]["detail"].startswith("Go heap span ")
+
+
+def test_debug_file_of_unknown_build(tmp_path):
+    """A build memdbg does not know, with its debug file installed: found by the debug file's symbols.
+
+    The debug file is the library itself plus a .symtab naming the hidden globals (objcopy
+    --add-symbol, offsets from the Debian row of je_table.h): what a -dbgsym package gives.
+    """
+    c = _core("je-unknown", "kernel")
+    lib = al.variant_dir(c.variant) / "lib" / "libjemalloc.so.2"
+    table = (samples.REPO / "native/src/jemalloc/je_table.h").read_text()
+    plain = {"NARENAS_TOTAL": "narenas_total", "NBINS_TOTAL": "nbins_total", "HUGE_ARENA_IND": "huge_arena_ind"}
+    args = []
+    for name, rva in re.findall(r"\[JE_SYM_(\w+)\] = (0x[0-9a-f]+)", table):
+        sym = plain.get(name, "je_" + name.lower())
+        args += ["--add-symbol", f"{sym}={rva},global,object"]
+    out = subprocess.run(["readelf", "-n", str(lib)], capture_output=True, text=True).stdout
+    bid = next(line.split()[-1] for line in out.splitlines() if "Build ID" in line)
+    dest = tmp_path / ".build-id" / bid[:2] / f"{bid[2:]}.debug"
+    dest.parent.mkdir(parents=True)
+    subprocess.run(["objcopy", *args, str(lib), str(dest)], check=True)
+    env = dict(os.environ, MEMDBG_DEBUG_FILE_DIRECTORY=f"/nonexistent:{tmp_path}")
+    p = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "je-info --json", "-c", "je-stats --json"], env=env)
+    assert p.returncode == 0, p.stderr
+    info, stats = (json.loads(line) for line in p.stdout.splitlines())
+    assert info["found_by"] == "debug file symbols" and info["build_id"] == bid
+    assert (stats["allocated"], stats["active"], stats["tcache_bytes"]) == \
+        (c.oracle["allocated"], c.oracle["active"], c.oracle["tcache_bytes"])

@@ -47,19 +47,31 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* The debug file of a build-id, where Debian's -dbgsym packages and debuginfod caches put it. */
+/*
+ * The debug file of a build-id, where Debian's -dbgsym packages and
+ * debuginfod clients put it: DIR/.build-id/xx/yyyy.debug, for each DIR of
+ * $MEMDBG_DEBUG_FILE_DIRECTORY (colon-separated; default /usr/lib/debug).
+ */
 static void open_debug_file(struct alloc_lib *lib)
 {
+	const char *dirs = getenv("MEMDBG_DEBUG_FILE_DIRECTORY");
+	if (!dirs || !*dirs)
+		dirs = "/usr/lib/debug";
 	if (strlen(lib->build_id) < 4)
 		return;
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", lib->build_id, lib->build_id + 2);
-	if (access(path, R_OK) != 0)
-		return;
-	struct memdbg_error *err = memdbg_elf_open(path, &lib->debug);
-	if (err) {
-		memdbg_error_destroy(err);
-		lib->debug = NULL;
+	for (const char *d = dirs; *d && !lib->debug;) {
+		size_t len = strcspn(d, ":");
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%.*s/.build-id/%.2s/%s.debug", (int)len, d, lib->build_id,
+			 lib->build_id + 2);
+		if (len && access(path, R_OK) == 0) {
+			struct memdbg_error *err = memdbg_elf_open(path, &lib->debug);
+			if (err) {
+				memdbg_error_destroy(err);
+				lib->debug = NULL;
+			}
+		}
+		d += len + (d[len] == ':');
 	}
 }
 
