@@ -66,6 +66,8 @@ VARIANTS = {v.name: v for v in (
     Variant("tc-full", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",)),
     Variant("tc-unknown", TC_SRC, ("-ltcmalloc_minimal", "-lpthread"), (LIBDIR / "libtcmalloc_minimal.so.4",),
             patch_lib="libtcmalloc_minimal.so.4"),
+    Variant("tc-full-unknown", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",),
+            patch_lib="libtcmalloc.so.4"),
     Variant("tc-static", TC_SRC, ("-Wl,-Bstatic", "-ltcmalloc_minimal", "-Wl,-Bdynamic", "-lpthread"),
             (LIBDIR / "libtcmalloc_minimal.a",)),
 )}

@@ -44,6 +44,7 @@ bool alloc_exe_symbol(struct memdbg_target *t, const char *name, uint64_t *addr)
 bool alloc_lib_symbol(const struct alloc_lib *lib, const char *name, uint64_t *addr);
 /* The first string in the file at path of the form D.D.D-N-gHEX (jemalloc's version). */
 bool alloc_find_version(const char *path, char *out, size_t outlen);
+bool alloc_dynsym(const char *path, const char *name, uint64_t *value);
 bool alloc_find_string(const char *path, const char *prefix, char *out, size_t outlen);
 void alloc_hex(char *out, const uint8_t *b, size_t n);
 

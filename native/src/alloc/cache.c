@@ -1,5 +1,6 @@
 /* cache.c - per-target decoder state and library lookup shared by the allocator decoders. */
 #include <fcntl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,38 @@ bool alloc_find_string(const char *path, const char *prefix, char *out, size_t o
 			munmap((void *)m, len);
 		}
 	}
+	close(fd);
+	return found;
+}
+
+/* A symbol of the file's .dynsym (exported), unrelocated; memdbg_elf reads .symtab only. */
+bool alloc_dynsym(const char *path, const char *name, uint64_t *value)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize || !(data = elf_getdata(scn, NULL)))
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n && !found; i++) {
+			GElf_Sym sym;
+			const char *s;
+			if (gelf_getsym(data, (int)i, &sym) && sym.st_shndx != SHN_UNDEF &&
+			    (s = elf_strptr(elf, sh.sh_link, sym.st_name)) && strcmp(s, name) == 0) {
+				*value = sym.st_value;
+				found = true;
+			}
+		}
+	}
+	if (elf)
+		elf_end(elf);
 	close(fd);
 	return found;
 }

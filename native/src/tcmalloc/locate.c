@@ -2,8 +2,9 @@
  * locate.c - finding TCMalloc's statics (tcmalloc::Static::sizemap_,
  * central_cache_, pageheap_, ThreadCache::thread_heaps_) in a target: the
  * executable's symbols (static links), the library's symbols or debug file,
- * then the table of known stripped builds keyed by build-id.  The size map
- * and central free lists are checked against each other before use.
+ * the table of known stripped builds keyed by build-id, then a search of the
+ * library's own exported code.  The size map and central free lists are
+ * checked against each other before use.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,55 @@ static const struct tc_build *known_build(const char *build_id)
 	return NULL;
 }
 
+#define INIT_STATIC_VARS "_ZN8tcmalloc6Static14InitStaticVarsEv"
+#define INIT_CODE_BYTES 0x200
+
+/*
+ * The last resort for a build no table knows: the exported
+ * tcmalloc::Static::InitStaticVars() does `lea SIZEMAP(%rip),%rdi` (for
+ * SizeMap::Init), `lea CENTRAL(%rip),%rbp` (its CentralFreeList::Init loop),
+ * then `lea PAGEHEAP(%rip),%rdi` (the PageHeap constructor).  Its first
+ * bytes are searched for those RIP-relative leas; what they give is checked
+ * like any table row (every central free list must name its own class).
+ */
+static struct memdbg_error *symbols_from_code(struct memdbg_target *t, const struct alloc_lib *lib, struct tc_heap *h,
+					      bool *found)
+{
+	uint64_t fn, heaps, count;
+	uint8_t code[INIT_CODE_BYTES];
+	*found = false;
+	if (!alloc_dynsym(lib->path, INIT_STATIC_VARS, &fn) ||
+	    !alloc_dynsym(lib->path, sym_names[TC_SYM_THREAD_HEAPS], &heaps) ||
+	    !alloc_dynsym(lib->path, sym_names[TC_SYM_THREAD_HEAP_COUNT], &count) ||
+	    memdbg_read(t, lib->base + fn, code, sizeof(code)))
+		return NULL;
+	uint64_t rdi[2] = { 0 }, rbp = 0;
+	unsigned nrdi = 0;
+	for (size_t i = 0; i + 7 <= sizeof(code) && (nrdi < 2 || !rbp); i++) {
+		/* 48 8d /r with mod 00, r/m 101: lea disp32(%rip); reg 7 is %rdi, 5 is %rbp. */
+		if (code[i] != 0x48 || code[i + 1] != 0x8d || (code[i + 2] & 0xc7) != 0x05)
+			continue;
+		int32_t disp;
+		memcpy(&disp, code + i + 3, 4);
+		uint64_t target = lib->base + fn + i + 7 + (uint64_t)(int64_t)disp;
+		unsigned reg = (code[i + 2] >> 3) & 7;
+		if (reg == 7 && nrdi < 2)
+			rdi[nrdi++] = target;
+		else if (reg == 5 && !rbp)
+			rbp = target;
+	}
+	if (nrdi < 2 || !rbp)
+		return NULL;
+	h->sym[TC_SYM_SIZEMAP] = rdi[0];
+	h->sym[TC_SYM_CENTRAL_CACHE] = rbp;
+	h->sym[TC_SYM_PAGEHEAP] = rdi[1];
+	h->sym[TC_SYM_THREAD_HEAPS] = lib->base + heaps;
+	h->sym[TC_SYM_THREAD_HEAP_COUNT] = lib->base + count;
+	h->source = "code search (InitStaticVars)";
+	*found = true;
+	return NULL;
+}
+
 static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct tc_heap *h, bool *found)
 {
 	struct alloc_lib lib;
@@ -65,6 +115,7 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct tc_
 		snprintf(h->version, sizeof(h->version), "unknown");
 	uint64_t addr;
 	const struct tc_build *b;
+	bool by_code = false;
 	if (alloc_lib_symbol(&lib, sym_names[TC_SYM_SIZEMAP], &addr)) {
 		h->source = lib.debug ? "debug file symbols" : "symbol table";
 		for (int s = 0; s < TC_NSYMS && !err; s++)
@@ -75,9 +126,12 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct tc_
 		h->source = "build-id table";
 		for (int s = 0; s < TC_NSYMS; s++)
 			h->sym[s] = lib.base + b->rva[s];
-	} else {
+	} else if (!(err = symbols_from_code(t, &lib, h, &by_code)) && by_code) {
+		/* found in the library's own code */
+	} else if (!err) {
 		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-					  "%s (%s, build-id %s) is not a known build and has no symbols: install its "
+					  "%s (%s, build-id %s) is not a known build, has no symbols and its "
+					  "InitStaticVars code is not the expected one: install its "
 					  "debug file as /usr/lib/debug/.build-id/%.2s/%s.debug, or add it to the table "
 					  "with setup/allocators/tc-table.sh",
 					  lib.path, h->version, lib.build_id[0] ? lib.build_id : "none",
