@@ -348,6 +348,7 @@ struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 		if (dwarf_attr(&die, DW_AT_type, &at) && dwarf_formref_die(&at, &type)) {
 			die_size(&type, &g.size);
 			global_runtime_type(&type, &g);
+			g.type_name = dwarf_diename(&type);
 		}
 		struct memdbg_error *err = fn(arg, &g);
 		if (err)

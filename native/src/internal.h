@@ -65,6 +65,7 @@ bool memdbg_dwarf_runtime_type(struct memdbg_dwarf *d, const char *type, uint64_
 
 struct memdbg_global {
 	const char *name;
+	const char *type_name;   /* the DWARF name of its type, or NULL */
 	uint64_t addr, size;     /* unrelocated address */
 	uint64_t runtime_type;   /* offset from runtime.types, when has_runtime_type */
 	bool has_runtime_type;

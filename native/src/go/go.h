@@ -66,6 +66,7 @@ struct go_span {
 
 struct go_types;
 struct go_objects;
+struct go_graph;
 
 struct memdbg_go {
 	char version[64];
@@ -82,6 +83,7 @@ struct memdbg_go {
 	bool spans_loaded;
 	struct go_types *types;      /* decoded type descriptors (types.c) */
 	struct go_objects *objects;  /* the object graph (objects.c), built on first use */
+	struct go_graph *graph;      /* reverse index and dominators (graph.c), built on first use */
 };
 
 /* The Go runtime of the target, loaded on first use (layouts, symbols, version). */

@@ -47,9 +47,12 @@ struct builder {
 	const char *root_name;  /* for_each_pointer callbacks that add roots */
 	enum go_root_kind root_kind;
 	struct memdbg_error *root_err;
+	const struct pointer_visit *visit;  /* go_object_pointers' callback */
 	struct typed_slot *typed;  /* stack variables with a runtime type, typed after marking */
 	size_t ntyped, typed_cap;
 };
+
+struct pointer_visit;
 
 struct typed_slot {
 	uint64_t addr, type;
@@ -72,7 +75,7 @@ struct frame_scan {
 
 struct global_name {
 	uint64_t addr, size, runtime_type;
-	const char *name;
+	const char *name, *type_name;
 	bool has_type;
 	int shape;
 };
@@ -97,7 +100,7 @@ bool go_find_object(const struct go_objects *o, uint64_t addr, const struct go_h
 }
 
 /* The allocated object containing addr, as a dense id. */
-static bool object_at(const struct go_objects *o, uint64_t addr, uint64_t *id)
+bool go_object_at(const struct go_objects *o, uint64_t addr, uint64_t *id)
 {
 	const struct go_heap_span *s;
 	uint64_t slot;
@@ -107,7 +110,7 @@ static bool object_at(const struct go_objects *o, uint64_t addr, uint64_t *id)
 	return go_bit(o->alloc, *id);
 }
 
-static const struct go_heap_span *span_of_id(const struct go_objects *o, uint64_t id)
+const struct go_heap_span *go_span_of_id(const struct go_objects *o, uint64_t id)
 {
 	size_t lo = 0, hi = o->nhs;
 	while (lo < hi) {
@@ -120,7 +123,7 @@ static const struct go_heap_span *span_of_id(const struct go_objects *o, uint64_
 	return &o->hs[lo];
 }
 
-static uint64_t id_addr(const struct go_heap_span *s, uint64_t id)
+uint64_t go_id_addr(const struct go_heap_span *s, uint64_t id)
 {
 	return s->start + (id - s->first) * s->elemsize;
 }
@@ -387,7 +390,7 @@ static bool base_object(struct builder *b, uint64_t p, uint64_t *id)
 {
 	const struct go_heap_span *s;
 	uint64_t slot;
-	if (!go_find_object(b->o, p, &s, &slot) || id_addr(s, s->first + slot) + (s->header ? MALLOC_HEADER : 0) != p)
+	if (!go_find_object(b->o, p, &s, &slot) || go_id_addr(s, s->first + slot) + (s->header ? MALLOC_HEADER : 0) != p)
 		return false;
 	*id = s->first + slot;
 	return go_bit(b->o->alloc, *id);
@@ -432,7 +435,7 @@ static void type_closure(struct builder *b, uint64_t id, uint64_t v)
 /* Bytes an object can hold: its slot, less its malloc header; large objects up to their limit. */
 static uint64_t object_room(struct builder *b, uint64_t id)
 {
-	const struct go_heap_span *h = span_of_id(b->o, id);
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
 	if (h->large_type || (h->limit && h->nelems == 1))
 		return h->limit - h->start;
 	return h->elemsize - (h->header ? MALLOC_HEADER : 0);
@@ -519,6 +522,32 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 	}
 }
 
+/*
+ * A sync.Pool keeps its per-P caches behind unsafe.Pointers (local, victim),
+ * so no typed pointer reaches them: type them as [localSize]sync.poolLocal.
+ */
+static void type_pool(struct builder *b, const struct go_type *pool, uint64_t addr)
+{
+	static const char *const arrays[2][2] = { { "local", "localSize" }, { "victim", "victimSize" } };
+	const struct go_type *plocal = type_at(b, go_type_by_name(b->t, b->go, "sync.poolLocal"));
+	if (!plocal || !plocal->size)
+		return;
+	for (int k = 0; k < 2; k++) {
+		uint64_t ptr_off = UINT64_MAX, size_off = UINT64_MAX, id;
+		for (size_t i = 0; i < pool->nfields; i++) {
+			if (pool->fields[i].name && !strcmp(pool->fields[i].name, arrays[k][0]))
+				ptr_off = pool->fields[i].offset;
+			if (pool->fields[i].name && !strcmp(pool->fields[i].name, arrays[k][1]))
+				size_off = pool->fields[i].offset;
+		}
+		if (ptr_off == UINT64_MAX || size_off == UINT64_MAX)
+			continue;
+		uint64_t n = word(b, addr + size_off);
+		if (n && n < (1u << 16) && base_object(b, word(b, addr + ptr_off), &id))
+			assign(b, id, plocal, n, NULL);
+	}
+}
+
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth)
 {
 	if (!ty || ty->ptrbytes == 0 || depth > MAX_WALK_DEPTH)
@@ -563,6 +592,8 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 		return;
 	}
 	case GO_KIND_STRUCT:
+		if (ty->name && strcmp(ty->name, "sync.Pool") == 0)
+			type_pool(b, ty, addr);
 		for (size_t i = 0; i < ty->nfields; i++)
 			walk_value(b, type_at(b, ty->fields[i].type), addr + ty->fields[i].offset, depth + 1);
 		return;
@@ -583,7 +614,7 @@ static void type_from_headers(struct builder *b)
 			uint64_t id = h->first + k;
 			if (!go_bit(o->alloc, id))
 				continue;
-			uint64_t base = id_addr(h, id);
+			uint64_t base = go_id_addr(h, id);
 			uint64_t tp = h->header ? word(b, base) : h->large_type;
 			const struct go_type *ty = type_at(b, tp);
 			if (!ty || !ty->size) {
@@ -611,8 +642,8 @@ static struct memdbg_error *propagate_types(struct builder *b)
 		const struct go_type *ty = ot->type ? type_at(b, ot->type) : NULL;
 		if (!ty)
 			continue;
-		const struct go_heap_span *h = span_of_id(o, id);
-		uint64_t base = id_addr(h, id) + (h->header ? MALLOC_HEADER : 0);
+		const struct go_heap_span *h = go_span_of_id(o, id);
+		uint64_t base = go_id_addr(h, id) + (h->header ? MALLOC_HEADER : 0);
 		uint64_t n = ot->count ? ot->count : 1;
 		for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK && (i + 1) * ty->size <= h->elemsize; i++)
 			walk_value(b, ty, base + i * ty->size, 0);
@@ -626,10 +657,10 @@ static struct memdbg_error *propagate_types(struct builder *b)
 /* Call fn for every pointer slot of object id, from the runtime's own pointer maps. */
 static void for_each_pointer(struct builder *b, uint64_t id, void (*fn)(struct builder *, uint64_t slot, uint64_t v))
 {
-	const struct go_heap_span *h = span_of_id(b->o, id);
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
 	if (h->noscan)
 		return;
-	uint64_t base = id_addr(h, id), words = h->elemsize / 8;
+	uint64_t base = go_id_addr(h, id), words = h->elemsize / 8;
 	if (h->heap_bits) {
 		uint64_t w0 = (base - h->start) / 8;
 		for (uint64_t w = 0; w < words; w++) {
@@ -666,7 +697,7 @@ static void for_each_pointer(struct builder *b, uint64_t id, void (*fn)(struct b
 static void mark_value(struct builder *b, uint64_t slot, uint64_t v)
 {
 	uint64_t id;
-	if (!v || !object_at(b->o, v, &id) || go_bit(b->o->live, id))
+	if (!v || !go_object_at(b->o, v, &id) || go_bit(b->o->live, id))
 		return;
 	b->o->live[id / 8] |= (uint8_t)(1u << (id % 8));
 	memdbg_error_destroy(push(b, id));
@@ -692,7 +723,7 @@ static struct memdbg_error *add_root(struct builder *b, enum go_root_kind kind, 
 				     uint64_t target, bool weak)
 {
 	uint64_t id;
-	if (!target || !object_at(b->o, target, &id))
+	if (!target || !go_object_at(b->o, target, &id))
 		return NULL;
 	struct go_objects *o = b->o;
 	if (o->nroots == o->roots_cap) {
@@ -706,7 +737,8 @@ static struct memdbg_error *add_root(struct builder *b, enum go_root_kind kind, 
 	char *copy = strdup(name);
 	if (!copy)
 		return memdbg_enomem;
-	o->roots[o->nroots++] = (struct go_root){ kind, copy, addr, target, id, weak, false };
+	o->roots[o->nroots++] = (struct go_root){ .kind = kind, .name = copy, .addr = addr, .target = target,
+						  .object = id, .weak = weak };
 	return NULL;
 }
 
@@ -718,7 +750,7 @@ static struct memdbg_error *collect_global(void *arg, const struct memdbg_global
 		return memdbg_enomem;
 	b->gnames = n;
 	b->gnames[b->ngnames++] = (struct global_name){ g->addr + b->t->bias, g->size, g->runtime_type, g->name,
-							g->has_runtime_type, g->shape };
+							g->type_name, g->has_runtime_type, g->shape };
 	return NULL;
 }
 
@@ -780,6 +812,10 @@ static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
 			else
 				snprintf(name, sizeof(name), "%s", sym ? sym : "unnamed global");
 			err = add_root(b, GO_ROOT_GLOBAL, name, a, word(b, a), false);
+			if (!err && g && b->o->nroots && b->o->roots[b->o->nroots - 1].addr == a) {
+				b->o->roots[b->o->nroots - 1].global_type = g->type_name;
+				b->o->roots[b->o->nroots - 1].global_base = g->addr;
+			}
 		}
 		free(mask);
 		if (err)
@@ -987,7 +1023,7 @@ static struct memdbg_error *special_roots(struct builder *b)
 				mark_last_root_func(b, fn);
 				/* The runtime scans the object's referents, not the object, so it can be finalized. */
 				uint64_t id;
-				if (!err && object_at(o, obj, &id)) {
+				if (!err && go_object_at(o, obj, &id)) {
 					snprintf(name, sizeof(name), "finalizer of 0x%" PRIx64 " (its referents)", obj);
 					err = object_referents_as_roots(b, id, GO_ROOT_FINALIZER, name);
 				}
@@ -998,6 +1034,13 @@ static struct memdbg_error *special_roots(struct builder *b)
 			} else if (l->has_weak && kind == l->kind_weak) {
 				snprintf(name, sizeof(name), "weak handle of 0x%" PRIx64, obj);
 				err = add_root(b, GO_ROOT_OTHER, name, sp + l->weak_handle, word(b, sp + l->weak_handle), false);
+				uint64_t *w = err ? NULL : realloc(o->weak_referents, (o->nweak + 1) * sizeof(*w));
+				if (w) {
+					o->weak_referents = w;
+					o->weak_referents[o->nweak++] = obj;
+				} else if (!err) {
+					err = memdbg_enomem;
+				}
 			}
 			if (err)
 				return err;
@@ -1060,9 +1103,29 @@ void go_objects_destroy(struct go_objects *o)
 		free(o->roots[i].name);
 	free(o->otypes);
 	free(o->roots);
+	free(o->weak_referents);
 	free(o->hs);
 	free(o->alloc);
 	free(o->live);
 	free(o->type);
 	free(o);
+}
+
+struct pointer_visit {
+	void (*fn)(void *arg, uint64_t slot, uint64_t value);
+	void *arg;
+};
+
+static void visit_pointer(struct builder *b, uint64_t slot, uint64_t v)
+{
+	const struct pointer_visit *pv = b->visit;
+	pv->fn(pv->arg, slot, v);
+}
+
+void go_object_pointers(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
+			void (*fn)(void *arg, uint64_t slot, uint64_t value), void *arg)
+{
+	struct pointer_visit pv = { fn, arg };
+	struct builder b = { .t = t, .go = go, .o = o, .visit = &pv };
+	for_each_pointer(&b, id, visit_pointer);
 }

@@ -34,6 +34,8 @@ struct go_root {
 	uint64_t object;   /* dense id of the object it points into */
 	bool weak;
 	bool is_func;      /* a finalizer's or cleanup's function value (a closure) */
+	const char *global_type;  /* globals: the DWARF type name of the variable */
+	uint64_t global_base;     /* globals: the variable's address */
 };
 
 struct go_objects {
@@ -47,6 +49,8 @@ struct go_objects {
 	size_t notypes, otypes_cap;
 	struct go_root *roots;
 	size_t nroots, roots_cap;
+	uint64_t *weak_referents;  /* objects a weak handle refers to */
+	size_t nweak;
 	/* problems met, reported at the end of commands instead of failing them */
 	uint64_t bad_headers, unreadable_objects, bad_types, conservative_stacks, unreadable_bits;
 };
@@ -62,5 +66,11 @@ static inline bool go_bit(const uint8_t *bits, uint64_t i)
 	return (bits[i / 8] >> (i % 8)) & 1;
 }
 const char *go_objtype_name(const struct go_objects *o, uint64_t id);
+bool go_object_at(const struct go_objects *o, uint64_t addr, uint64_t *id);
+const struct go_heap_span *go_span_of_id(const struct go_objects *o, uint64_t id);
+uint64_t go_id_addr(const struct go_heap_span *s, uint64_t id);
+/* Every pointer slot of object id (by the runtime's pointer maps) and the value in it. */
+void go_object_pointers(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
+			void (*fn)(void *arg, uint64_t slot, uint64_t value), void *arg);
 
 #endif /* MEMDBG_GO_OBJECTS_H */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "go/graph.h"
 #include "go/objects.h"
 #include "go/types.h"
 
@@ -291,6 +292,7 @@ void memdbg_go_destroy(struct memdbg_go *go)
 	free(go->spans);
 	free(go->by_mspan);
 	go_types_destroy(go->types);
+	go_graph_destroy(go->graph);
 	go_objects_destroy(go->objects);
 	free(go);
 }

@@ -1,0 +1,313 @@
+/*
+ * graph.c - the object graph as arrays: forward edges (CSR) from the
+ * runtime's pointer maps, the reverse index, and the dominator tree by the
+ * Semi-NCA algorithm (semidominators with path-compressed eval, then each
+ * idom as the nearest common ancestor on the DFS tree), all built once per
+ * target and iterative, so deep heaps cannot overflow the C stack.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/graph.h"
+
+#define NONE UINT32_MAX
+
+struct edges {
+	uint32_t *off, *to;
+	uint64_t n, cap;
+};
+
+static struct memdbg_error *edge_add(struct edges *e, uint32_t to)
+{
+	if (e->n == e->cap) {
+		uint64_t cap = e->cap ? 2 * e->cap : 1 << 16;
+		if (cap > UINT32_MAX)
+			return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "more than 2^32 pointers in the heap");
+		uint32_t *n = realloc(e->to, cap * sizeof(*n));
+		if (!n)
+			return memdbg_enomem;
+		e->to = n;
+		e->cap = cap;
+	}
+	e->to[e->n++] = to;
+	return NULL;
+}
+
+struct build {
+	struct memdbg_target *t;
+	struct memdbg_go *go;
+	struct go_objects *o;
+	struct go_graph *g;
+	struct edges fwd;
+	struct memdbg_error *err;
+	uint32_t last_target;
+};
+
+static int root_name_cmp(const void *a, const void *b, void *arg)
+{
+	const struct go_root *roots = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	int c = strcmp(roots[x].name, roots[y].name);
+	return c ? c : (x > y) - (x < y);
+}
+
+static void add_pointer_edge(void *arg, uint64_t slot, uint64_t value)
+{
+	struct build *b = arg;
+	uint64_t id;
+	if (b->err || !value || !go_object_at(b->o, value, &id))
+		return;
+	uint32_t to = b->g->obj_node[id];
+	/* Several slots pointing to one object make one edge. */
+	if (to && to != b->last_target) {
+		b->err = edge_add(&b->fwd, to);
+		b->last_target = to;
+	}
+}
+
+static struct memdbg_error *build_edges(struct build *b, struct memdbg_printer *p)
+{
+	struct go_graph *g = b->g;
+	struct go_objects *o = b->o;
+	/* Root nodes: one per distinct root name, in name order. */
+	uint32_t *order = malloc((o->nroots ? o->nroots : 1) * sizeof(*order));
+	if (!order)
+		return memdbg_enomem;
+	for (uint32_t i = 0; i < o->nroots; i++)
+		order[i] = i;
+	qsort_r(order, o->nroots, sizeof(*order), root_name_cmp, o->roots);
+	uint32_t nroots = 0;
+	for (uint32_t i = 0; i < o->nroots; i++)
+		nroots += !i || strcmp(o->roots[order[i]].name, o->roots[order[i - 1]].name) != 0;
+	g->nroots = nroots;
+	uint64_t nobj = 0;
+	for (uint64_t id = 0; id < o->nslots; id++)
+		nobj += go_bit(o->alloc, id) && go_bit(o->live, id);
+	if (nobj + nroots + 1 >= NONE) {
+		free(order);
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "too many objects for the graph");
+	}
+	g->nnodes = (uint32_t)(nobj + nroots + 1);
+	g->obj_node = calloc(o->nslots + 1, sizeof(*g->obj_node));
+	g->node_id = calloc(g->nnodes, sizeof(*g->node_id));
+	g->root_index = calloc(nroots + 1, sizeof(*g->root_index));
+	b->fwd.off = calloc((size_t)g->nnodes + 1, sizeof(*b->fwd.off));
+	if (!g->obj_node || !g->node_id || !g->root_index || !b->fwd.off) {
+		free(order);
+		return memdbg_enomem;
+	}
+	uint32_t next = go_graph_first_obj(g);
+	for (uint64_t id = 0; id < o->nslots; id++) {
+		if (go_bit(o->alloc, id) && go_bit(o->live, id)) {
+			g->obj_node[id] = next;
+			g->node_id[next++] = (uint32_t)id;
+		}
+	}
+	struct memdbg_error *err = NULL;
+	/* Super-root to every root node. */
+	b->fwd.off[0] = 0;
+	for (uint32_t r = 1; r <= nroots && !err; r++)
+		err = edge_add(&b->fwd, r);
+	/* Root nodes to the objects their entries point to. */
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < o->nroots && !err; i++) {
+		const struct go_root *root = &o->roots[order[i]];
+		if (!i || strcmp(root->name, o->roots[order[i - 1]].name) != 0) {
+			b->fwd.off[++r] = (uint32_t)b->fwd.n;
+			g->root_index[r] = order[i];
+		}
+		uint32_t to = root->weak ? 0 : g->obj_node[root->object];
+		if (to)
+			err = edge_add(&b->fwd, to);
+	}
+	free(order);
+	/* Objects to objects, from the pointer maps. */
+	for (uint32_t n = go_graph_first_obj(g); n < g->nnodes && !err; n++) {
+		b->fwd.off[n] = (uint32_t)b->fwd.n;
+		b->last_target = 0;
+		go_object_pointers(b->t, b->go, o, g->node_id[n], add_pointer_edge, b);
+		err = b->err;
+		if (!err && (n & 0xffff) == 0)
+			err = memdbg_check_interrupt(p);
+	}
+	b->fwd.off[g->nnodes] = (uint32_t)b->fwd.n;
+	g->edges = b->fwd.n;
+	return err;
+}
+
+static struct memdbg_error *build_reverse(struct build *b)
+{
+	struct go_graph *g = b->g;
+	g->rev_off = calloc((size_t)g->nnodes + 1, sizeof(*g->rev_off));
+	g->rev = malloc((b->fwd.n ? b->fwd.n : 1) * sizeof(*g->rev));
+	if (!g->rev_off || !g->rev)
+		return memdbg_enomem;
+	for (uint64_t i = 0; i < b->fwd.n; i++)
+		g->rev_off[b->fwd.to[i] + 1]++;
+	for (uint32_t n = 0; n < g->nnodes; n++)
+		g->rev_off[n + 1] += g->rev_off[n];
+	uint32_t *fill = malloc((size_t)g->nnodes * sizeof(*fill));
+	if (!fill)
+		return memdbg_enomem;
+	memcpy(fill, g->rev_off, (size_t)g->nnodes * sizeof(*fill));
+	for (uint32_t v = 0; v < g->nnodes; v++)
+		for (uint32_t k = b->fwd.off[v]; k < b->fwd.off[v + 1]; k++)
+			g->rev[fill[b->fwd.to[k]]++] = v;
+	free(fill);
+	return NULL;
+}
+
+/* Semi-NCA over preorder numbers.  All arrays are indexed by preorder number. */
+static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p)
+{
+	struct go_graph *g = b->g;
+	uint32_t n = g->nnodes;
+	uint32_t *pre = malloc((size_t)n * sizeof(*pre));       /* node -> preorder, NONE unreached */
+	uint32_t *vertex = malloc((size_t)n * sizeof(*vertex)); /* preorder -> node */
+	uint32_t *parent = malloc((size_t)n * sizeof(*parent));
+	uint32_t *semi = malloc((size_t)n * sizeof(*semi));
+	uint32_t *label = malloc((size_t)n * sizeof(*label));
+	uint32_t *ancestor = malloc((size_t)n * sizeof(*ancestor));
+	uint32_t *stack = malloc((size_t)n * sizeof(*stack));
+	uint32_t *cursor = malloc((size_t)n * sizeof(*cursor));
+	g->idom = malloc((size_t)n * sizeof(*g->idom));
+	struct memdbg_error *err = NULL;
+	if (!pre || !vertex || !parent || !semi || !label || !ancestor || !stack || !cursor || !g->idom) {
+		err = memdbg_enomem;
+		goto out;
+	}
+	memset(pre, 0xff, (size_t)n * sizeof(*pre));
+	/* Iterative DFS from the super-root. */
+	uint32_t count = 0, sp = 0;
+	stack[sp++] = 0;
+	pre[0] = count;
+	vertex[count] = 0;
+	parent[count++] = NONE;
+	cursor[0] = b->fwd.off[0];
+	while (sp) {
+		uint32_t v = stack[sp - 1];
+		if (cursor[v] == b->fwd.off[v + 1]) {
+			sp--;
+			continue;
+		}
+		uint32_t w = b->fwd.to[cursor[v]++];
+		if (pre[w] != NONE)
+			continue;
+		pre[w] = count;
+		vertex[count] = w;
+		parent[count++] = pre[v];
+		cursor[w] = b->fwd.off[w];
+		stack[sp++] = w;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		semi[i] = i;
+		label[i] = i;
+		ancestor[i] = NONE;
+	}
+	/* Semidominators, in reverse preorder. */
+	for (uint32_t i = count; i-- > 1;) {
+		if ((i & 0xffff) == 0 && (err = memdbg_check_interrupt(p)))
+			goto out;
+		uint32_t w = vertex[i];
+		for (uint32_t k = g->rev_off[w]; k < g->rev_off[w + 1]; k++) {
+			uint32_t v = pre[g->rev[k]];
+			if (v == NONE)
+				continue;
+			/* eval(v): the label with the smallest semi on v's compressed path. */
+			uint32_t u = v;
+			if (ancestor[v] != NONE) {
+				uint32_t top = 0;
+				for (uint32_t x = v; ancestor[ancestor[x]] != NONE; x = ancestor[x])
+					stack[top++] = x;
+				while (top--) {
+					uint32_t x = stack[top];
+					if (semi[label[ancestor[x]]] < semi[label[x]])
+						label[x] = label[ancestor[x]];
+					ancestor[x] = ancestor[ancestor[x]];
+				}
+				u = label[v];
+			}
+			if (semi[u] < semi[i])
+				semi[i] = semi[u];
+		}
+		ancestor[i] = parent[i];  /* link */
+	}
+	/* idom as the nearest ancestor at or above the semidominator. */
+	uint32_t *idom = label;  /* reuse: preorder -> preorder idom */
+	idom[0] = 0;
+	for (uint32_t i = 1; i < count; i++) {
+		uint32_t d = parent[i];
+		while (d > semi[i])
+			d = idom[d];
+		idom[i] = d;
+	}
+	memset(g->idom, 0xff, (size_t)n * sizeof(*g->idom));
+	for (uint32_t i = 0; i < count; i++)
+		g->idom[vertex[i]] = vertex[idom[i]];
+	/* Retained sizes: children before parents, in reverse preorder. */
+	g->retained = calloc(n, sizeof(*g->retained));
+	g->retained_count = calloc(n, sizeof(*g->retained_count));
+	if (!g->retained || !g->retained_count) {
+		err = memdbg_enomem;
+		goto out;
+	}
+	for (uint32_t v = go_graph_first_obj(g); v < n; v++) {
+		const struct go_heap_span *h = go_span_of_id(b->o, g->node_id[v]);
+		g->retained[v] = h->elemsize;
+		g->retained_count[v] = 1;
+	}
+	for (uint32_t i = count; i-- > 1;) {
+		uint32_t v = vertex[i], d = g->idom[v];
+		g->retained[d] += g->retained[v];
+		g->retained_count[d] += g->retained_count[v];
+	}
+out:
+	free(pre);
+	free(vertex);
+	free(parent);
+	free(semi);
+	free(label);
+	free(ancestor);
+	free(stack);
+	free(cursor);
+	return err;
+}
+
+struct memdbg_error *go_graph_get(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o,
+				  struct memdbg_printer *p, struct go_graph **ret)
+{
+	if (go->graph) {
+		*ret = go->graph;
+		return NULL;
+	}
+	struct build b = { .t = t, .go = go, .o = o };
+	if (!(b.g = calloc(1, sizeof(*b.g))))
+		return memdbg_enomem;
+	struct memdbg_error *err;
+	if (!(err = build_edges(&b, p)) && !(err = build_reverse(&b)))
+		err = dominators(&b, p);
+	free(b.fwd.off);
+	free(b.fwd.to);
+	if (err) {
+		go_graph_destroy(b.g);
+		return err;
+	}
+	go->graph = b.g;
+	*ret = b.g;
+	return NULL;
+}
+
+void go_graph_destroy(struct go_graph *g)
+{
+	if (!g)
+		return;
+	free(g->obj_node);
+	free(g->node_id);
+	free(g->root_index);
+	free(g->rev_off);
+	free(g->rev);
+	free(g->idom);
+	free(g->retained);
+	free(g->retained_count);
+	free(g);
+}
