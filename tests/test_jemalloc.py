@@ -4,6 +4,7 @@ every figure equals what jemalloc's own mallctl said right before the core was t
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -274,3 +275,58 @@ def test_debug_file_of_unknown_build(tmp_path):
     assert info["found_by"] == "debug file symbols" and info["build_id"] == bid
     assert (stats["allocated"], stats["active"], stats["tcache_bytes"]) == \
         (c.oracle["allocated"], c.oracle["active"], c.oracle["tcache_bytes"])
+
+
+# ---- damaged heaps: counted, reported or one line, never a crash ----
+
+def _phdrs(path):
+    """(vaddr, offset, filesz) of each PT_LOAD of an ELF core."""
+    with open(path, "rb") as f:
+        h = f.read(64)
+        phoff, phentsize, phnum = int.from_bytes(h[32:40], "little"), int.from_bytes(h[54:56], "little"), \
+            int.from_bytes(h[56:58], "little")
+        f.seek(phoff)
+        raw = f.read(phentsize * phnum)
+    out = []
+    for i in range(phnum):
+        p = raw[i * phentsize:(i + 1) * phentsize]
+        if int.from_bytes(p[0:4], "little") == 1:
+            out.append((int.from_bytes(p[16:24], "little"), int.from_bytes(p[8:16], "little"),
+                        int.from_bytes(p[32:40], "little")))
+    return out
+
+
+def _file_offset(loads, addr):
+    for vaddr, off, filesz in loads:
+        if vaddr <= addr < vaddr + filesz:
+            return off + addr - vaddr
+    return None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_damaged_metadata(tmp_path, seed):
+    import random
+    c = _core("je-shared", "kernel")
+    rng = random.Random(seed)
+    arenas = [int(a["address"], 16) for a in al.cli_json(c, "je-arenas")["arenas"]]
+    edata = [int(e["edata"], 16) for e in al.cli_json(c, "je-extents")["extents"]]
+    loads = _phdrs(c.core)
+    damaged = tmp_path / "core"
+    shutil.copyfile(c.core, damaged)
+    with open(damaged, "r+b") as f:
+        targets = [rng.choice(arenas) + rng.randrange(0, 80000) // 8 * 8 for _ in range(40)] + \
+                  [rng.choice(edata) + rng.randrange(0, 128) // 8 * 8 for _ in range(60)]
+        for addr in targets:
+            off = _file_offset(loads, addr)
+            if off is not None:
+                f.seek(off)
+                f.write(rng.choice([b"\xff" * 8, b"\0" * 8, rng.randbytes(8)]))
+    cmds = ["je-info", "je-stats", "je-arenas", "je-bins --all", "je-extents --limit 3",
+            f"je-block {c.oracle['blocks'][0]['addr']}", f"heap-block {c.oracle['blocks'][1]['addr']}",
+            f"find-refs {c.oracle['chain'][3]}"]
+    for cmd in cmds:
+        p = samples.run_cli(["core", damaged, "--exe", c.exe, "-c", cmd], timeout=120)
+        assert p.returncode in (0, 1), (cmd, p.returncode, p.stderr[-2000:])
+        assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, (cmd, p.stderr[-2000:])
+        if p.returncode == 1:
+            assert p.stderr.count("\n") == 1 and p.stderr.startswith("memdbg: "), (cmd, p.stderr)

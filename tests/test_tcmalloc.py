@@ -189,3 +189,40 @@ def test_heap_block_and_find_refs(tc_core):
         refs = {r["address"]: r["holder"] for r in d["refs"]}
         assert refs.get(chain[i - 1], "").startswith("tcmalloc block "), refs
         assert any("chain+" in h for h in refs.values()), refs  # C++: _ZL5chain
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_damaged_metadata(tmp_path, seed):
+    """Overwritten thread caches, central lists, free objects: counted, reported or one line, never a crash."""
+    import random
+    import shutil
+    from test_jemalloc import _file_offset, _phdrs
+    c = _core("tc-minimal", "kernel")
+    rng = random.Random(seed)
+    info = al.cli_json(c, "tc-info")
+    caches = [int(r["cache"], 16) for r in al.cli_json(c, "tc-caches")["thread_caches"]]
+    central = int(info["central_cache"], 16)
+    records = [int(al.cli_json(c, f"tc-block {b['addr']}")["span"]["record"], 16) for b in c.oracle["blocks"]]
+    chain = [int(a, 16) for a in c.oracle["chain"]]
+    loads = _phdrs(c.core)
+    damaged = tmp_path / "core"
+    shutil.copyfile(c.core, damaged)
+    targets = [rng.choice(caches) + rng.randrange(0, 0x1040) // 8 * 8 for _ in range(30)] + \
+              [central + rng.randrange(0, 86 * 0x4c0) // 8 * 8 for _ in range(30)] + \
+              [rng.choice(records) + rng.randrange(0, 48) // 8 * 8 for _ in range(4)] + \
+              [rng.choice(chain) for _ in range(5)]
+    with open(damaged, "r+b") as f:
+        for addr in targets:
+            off = _file_offset(loads, addr)
+            if off is not None:
+                f.seek(off)
+                f.write(rng.choice([b"\xff" * 8, b"\0" * 8, rng.randbytes(8)]))
+    cmds = ["tc-info", "tc-stats", "tc-classes --all", "tc-pageheap", "tc-caches",
+            f"tc-block {c.oracle['blocks'][0]['addr']}", f"heap-block {c.oracle['blocks'][1]['addr']}",
+            f"find-refs {c.oracle['chain'][3]}"]
+    for cmd in cmds:
+        p = samples.run_cli(["core", damaged, "--exe", c.exe, "-c", cmd], timeout=120)
+        assert p.returncode in (0, 1), (cmd, p.returncode, p.stderr[-2000:])
+        assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, (cmd, p.stderr[-2000:])
+        if p.returncode == 1:
+            assert p.stderr.count("\n") == 1 and p.stderr.startswith("memdbg: "), (cmd, p.stderr)

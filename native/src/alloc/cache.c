@@ -42,6 +42,13 @@ void alloc_hex(char *out, const uint8_t *b, size_t n)
 	out[2 * n] = '\0';
 }
 
+bool alloc_read(struct memdbg_target *t, uint64_t addr, void *buf, size_t n)
+{
+	struct memdbg_error *err = memdbg_read(t, addr, buf, n);
+	memdbg_error_destroy(err);
+	return !err;
+}
+
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -110,7 +117,7 @@ struct memdbg_error *alloc_lib_open(struct memdbg_target *t, const char *name, s
 		uint8_t buf[256];
 		if (!memdbg_elf_note_at(lib->elf, i, &addr, &data, &len) || len > sizeof(buf))
 			continue;
-		if (memdbg_read(t, lib->base + addr, buf, len))
+		if (!alloc_read(t, lib->base + addr, buf, len))
 			continue;  /* not in the core: nothing to compare */
 		if (memcmp(buf, data, len) != 0) {
 			err = memdbg_error_format(MEMDBG_ERROR_MISMATCH,

@@ -204,12 +204,12 @@ static struct memdbg_error *scan_live(struct memdbg_target *t, struct memdbg_pri
 			size_t len = hi - a < CHUNK ? (size_t)(hi - a) : CHUNK;
 			if ((err = memdbg_check_interrupt(p)))
 				break;
-			if (!memdbg_read(t, a, buf, len)) {
+			if (alloc_read(t, a, buf, len)) {
 				scan_words(x, a, buf, len / 8);
 				continue;
 			}
 			for (size_t off = 0; off < len; off += 4096)
-				if (!memdbg_read(t, a + off, buf, 4096))
+				if (alloc_read(t, a + off, buf, 4096))
 					scan_words(x, a + off, buf, 512);
 		}
 	}

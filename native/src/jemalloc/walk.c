@@ -85,7 +85,7 @@ static struct memdbg_error *collect_edata(struct memdbg_target *t, struct je_hea
 	for (size_t i = 0; i < nroot && !err; i++) {
 		if (!root[i])
 			continue;
-		if (memdbg_read(t, root[i], leaf, nleaf * 8)) {
+		if (!alloc_read(t, root[i], leaf, nleaf * 8)) {
 			h->ext_unreadable++;
 			continue;
 		}
@@ -162,7 +162,7 @@ static struct memdbg_error *read_extents(struct memdbg_target *t, struct je_heap
 	if (!h->ext)
 		return memdbg_enomem;
 	for (size_t i = 0; i < list->n; i++) {
-		if (memdbg_read(t, list->v[i], buf, h->l->edata_size)) {
+		if (!alloc_read(t, list->v[i], buf, h->l->edata_size)) {
 			h->ext_unreadable++;
 			continue;
 		}
@@ -201,8 +201,8 @@ static struct memdbg_error *read_cache_bin(struct memdbg_target *t, struct je_he
 	const struct je_layout *l = h->l;
 	uint64_t head;
 	uint16_t empty;
-	if (memdbg_read_u64(t, bin + l->cache_bin_stack_head, &head) ||
-	    memdbg_read(t, bin + l->cache_bin_low_bits_empty, &empty, 2)) {
+	if (!alloc_read(t, bin + l->cache_bin_stack_head, &head, 8) ||
+	    !alloc_read(t, bin + l->cache_bin_low_bits_empty, &empty, 2)) {
 		h->tcache_inconsistent++;
 		return NULL;
 	}
@@ -211,7 +211,7 @@ static struct memdbg_error *read_cache_bin(struct memdbg_target *t, struct je_he
 	if (!n)
 		return NULL;
 	uint64_t ptrs[MAX_CACHED_PER_BIN];
-	if (n > MAX_CACHED_PER_BIN || memdbg_read(t, head, ptrs, n * 8ull)) {
+	if (n > MAX_CACHED_PER_BIN || !alloc_read(t, head, ptrs, n * 8ull)) {
 		h->tcache_inconsistent++;
 		return NULL;
 	}
@@ -243,14 +243,14 @@ static struct memdbg_error *walk_arena_tcaches(struct memdbg_target *t, struct j
 {
 	const struct je_layout *l = h->l;
 	uint64_t first, d;
-	if (memdbg_read_u64(t, h->arenas[a] + l->arena_descriptor_ql, &first)) {
+	if (!alloc_read(t, h->arenas[a] + l->arena_descriptor_ql, &first, 8)) {
 		h->tcache_inconsistent++;
 		return NULL;
 	}
 	d = first;
 	for (size_t k = 0; d && k < MAX_TCACHES; k++) {
 		struct je_tcache tc = { .descriptor = d, .arena = a };
-		if (memdbg_read_u64(t, d + l->descriptor_bins, &tc.bins)) {
+		if (!alloc_read(t, d + l->descriptor_bins, &tc.bins, 8)) {
 			h->tcache_inconsistent++;
 			return NULL;
 		}
@@ -266,7 +266,7 @@ static struct memdbg_error *walk_arena_tcaches(struct memdbg_target *t, struct j
 		struct memdbg_error *err = add_tcache(h, &tc);
 		if (err)
 			return err;
-		if (memdbg_read_u64(t, d, &d)) {  /* qre_next */
+		if (!alloc_read(t, d, &d, 8)) {  /* qre_next */
 			h->tcache_inconsistent++;
 			return NULL;
 		}

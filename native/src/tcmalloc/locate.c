@@ -73,7 +73,7 @@ static struct memdbg_error *symbols_from_code(struct memdbg_target *t, const str
 	if (!alloc_dynsym(lib->path, INIT_STATIC_VARS, &fn) ||
 	    !alloc_dynsym(lib->path, sym_names[TC_SYM_THREAD_HEAPS], &heaps) ||
 	    !alloc_dynsym(lib->path, sym_names[TC_SYM_THREAD_HEAP_COUNT], &count) ||
-	    memdbg_read(t, lib->base + fn, code, sizeof(code)))
+	    !alloc_read(t, lib->base + fn, code, sizeof(code)))
 		return NULL;
 	uint64_t rdi[2] = { 0 }, rbp = 0;
 	unsigned nrdi = 0;

@@ -98,7 +98,7 @@ static struct memdbg_error *walk_pagemap(struct memdbg_target *t, struct tc_heap
 	for (uint64_t i1 = 0; i1 < nroot && !err; i1++) {
 		if (!root[i1] || ((i1 + 1) << l->pagemap_leaf_bits) <= next)
 			continue;
-		if (memdbg_read(t, root[i1], leaf, nleaf * 8)) {
+		if (!alloc_read(t, root[i1], leaf, nleaf * 8)) {
 			h->leaves_unreadable++;
 			continue;
 		}
@@ -107,7 +107,9 @@ static struct memdbg_error *walk_pagemap(struct memdbg_target *t, struct tc_heap
 			if (page < next || !leaf[i2])
 				continue;
 			struct tc_span s = { 0 };
-			if (read_span(t, h, leaf[i2], &s) || s.start != page || !span_consistent(h, &s)) {
+			struct memdbg_error *bad = read_span(t, h, leaf[i2], &s);
+			memdbg_error_destroy(bad);
+			if (bad || s.start != page || !span_consistent(h, &s)) {
 				h->spans_inconsistent++;  /* a stale entry: skip the page, not the span */
 				next = page + 1;
 				continue;
@@ -158,7 +160,7 @@ static struct memdbg_error *walk_list(struct memdbg_target *t, struct tc_heap *h
 		struct memdbg_error *err = push_cached(out, p, owner, cl);
 		if (err)
 			return err;
-		if (memdbg_read_u64(t, p, &p)) {
+		if (!alloc_read(t, p, &p, 8)) {
 			h->lists_inconsistent++;
 			return NULL;
 		}
@@ -182,12 +184,12 @@ static struct memdbg_error *walk_thread_caches(struct memdbg_target *t, struct t
 {
 	const struct tc_layout *l = h->l;
 	uint64_t tc;
-	if (memdbg_read_u64(t, h->sym[TC_SYM_THREAD_HEAPS], &tc))
+	if (!alloc_read(t, h->sym[TC_SYM_THREAD_HEAPS], &tc, 8))
 		return memdbg_error_format(MEMDBG_ERROR_FAULT, "cannot read ThreadCache::thread_heaps_");
 	for (size_t k = 0; tc && k < MAX_THREADS; k++) {
 		struct tc_thread th = { .addr = tc };
 		int32_t size;
-		if (memdbg_read(t, tc + l->threadcache_size, &size, 4) || memdbg_read_u64(t, tc + l->threadcache_tid, &th.tid)) {
+		if (!alloc_read(t, tc + l->threadcache_size, &size, 4) || !alloc_read(t, tc + l->threadcache_tid, &th.tid, 8)) {
 			h->lists_inconsistent++;
 			return NULL;
 		}
@@ -195,7 +197,7 @@ static struct memdbg_error *walk_thread_caches(struct memdbg_target *t, struct t
 		for (uint32_t c = 1; c < h->nclasses; c++) {
 			uint64_t fl = tc + l->threadcache_list + c * l->freelist_size, head;
 			uint32_t len;
-			if (memdbg_read_u64(t, fl + l->freelist_list, &head) || memdbg_read_u32(t, fl + l->freelist_length, &len)) {
+			if (!alloc_read(t, fl + l->freelist_list, &head, 8) || !alloc_read(t, fl + l->freelist_length, &len, 4)) {
 				h->lists_inconsistent++;
 				continue;
 			}
@@ -208,7 +210,7 @@ static struct memdbg_error *walk_thread_caches(struct memdbg_target *t, struct t
 		struct memdbg_error *err = add_thread(h, &th);
 		if (err)
 			return err;
-		if (memdbg_read_u64(t, tc + l->threadcache_next, &tc)) {
+		if (!alloc_read(t, tc + l->threadcache_next, &tc, 8)) {
 			h->lists_inconsistent++;
 			return NULL;
 		}
@@ -228,7 +230,7 @@ static struct memdbg_error *walk_transfer_caches(struct memdbg_target *t, struct
 		uint64_t slots = k->num_objects_to_move ? k->transfer_objects / k->num_objects_to_move : 0;
 		for (uint64_t i = 0; i < slots; i++) {
 			uint64_t head;
-			if (memdbg_read_u64(t, cfl + l->central_tc_slots + i * l->tcentry_size + l->tcentry_head, &head)) {
+			if (!alloc_read(t, cfl + l->central_tc_slots + i * l->tcentry_size + l->tcentry_head, &head, 8)) {
 				h->lists_inconsistent++;
 				continue;
 			}
@@ -301,7 +303,7 @@ struct memdbg_error *tc_span_free_list(struct memdbg_target *t, const struct tc_
 	uint64_t lo = s->start << h->l->page_shift, hi = lo + (s->npages << h->l->page_shift);
 	size_t i = 0;
 	for (; i < want; i++) {
-		if (p < lo || p >= hi || memdbg_read_u64(t, p, &v[i])) {
+		if (p < lo || p >= hi || !alloc_read(t, p, &v[i], 8)) {
 			free(v);
 			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "the free list of span 0x%" PRIx64
 						   " leaves the span after %zu of %" PRIu64 " objects", lo, i, want);
