@@ -52,6 +52,7 @@ def test_stats(je_core):
     assert d["allocated"] == o["allocated"]
     assert d["active"] == o["active"]
     assert d["retained"] == o["retained"]
+    assert (d["metadata"], d["resident"], d["mapped"]) == (o["metadata"], o["resident"], o["mapped"])
     assert d["tcache_bytes"] == o["tcache_bytes"]
     assert d["dirty"] == sum(a["pdirty"] for a in o["arenas"]) * page
     assert d["muzzy"] == sum(a["pmuzzy"] for a in o["arenas"]) * page

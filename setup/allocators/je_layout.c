@@ -21,6 +21,13 @@ int main(void)
 	NAMED("arena_npages_muzzy", offsetof(arena_t, pa_shard.pac.ecache_muzzy.eset.npages));
 	NAMED("arena_npages_retained", offsetof(arena_t, pa_shard.pac.ecache_retained.eset.npages));
 	NAMED("arena_ind", offsetof(arena_t, ind));
+	NAMED("arena_base", offsetof(arena_t, base));
+	NAMED("arena_internal", offsetof(arena_t, stats.internal));
+	NAMED("arena_pac_stats", offsetof(arena_t, pa_shard.pac.stats));
+	NAMED("pac_stats_mapped", offsetof(pac_stats_t, pac_mapped));
+	NAMED("base_allocated", offsetof(base_t, allocated));
+	NAMED("base_resident", offsetof(base_t, resident));
+	NAMED("base_mapped", offsetof(base_t, mapped));
 	NAMED("arena_bins", offsetof(arena_t, bins));
 	NAMED("lstats_size", sizeof(arena_stats_large_t));
 	NAMED("lstats_nmalloc", offsetof(arena_stats_large_t, nmalloc));

@@ -11,6 +11,7 @@ struct arena_counters {
 	uint32_t nthreads;
 	uint64_t pactive, pdirty, pmuzzy, pretained;
 	uint64_t small_allocated, large_allocated;
+	uint64_t metadata, resident, mapped;  /* as arena_stats_merge adds them up */
 };
 
 /* What the emap walk and the thread caches say about one arena. */
@@ -54,6 +55,31 @@ static struct memdbg_error *read_bin_counters(struct memdbg_target *t, const str
 	return NULL;
 }
 
+/*
+ * Metadata, resident and mapped bytes: the arena's base allocator (its own
+ * allocated/resident/mapped counters), its internal allocations, the pages it
+ * maps for extents (pac_mapped), and its active and dirty pages.
+ */
+static struct memdbg_error *read_base_counters(struct memdbg_target *t, const struct je_heap *h, uint32_t a,
+					       struct arena_counters *c)
+{
+	const struct je_layout *l = h->l;
+	uint64_t arena = h->arenas[a], base, internal, pac_stats, pac_mapped, allocated, resident, mapped;
+	struct memdbg_error *err;
+	if ((err = memdbg_read_u64(t, arena + l->arena_base, &base)) ||
+	    (err = memdbg_read_u64(t, arena + l->arena_internal, &internal)) ||
+	    (err = memdbg_read_u64(t, arena + l->arena_pac_stats, &pac_stats)) ||
+	    (err = memdbg_read_u64(t, pac_stats + l->pac_stats_mapped, &pac_mapped)) ||
+	    (err = memdbg_read_u64(t, base + l->base_allocated, &allocated)) ||
+	    (err = memdbg_read_u64(t, base + l->base_resident, &resident)) ||
+	    (err = memdbg_read_u64(t, base + l->base_mapped, &mapped)))
+		return memdbg_error_prefix(err, "arena %u base", a);
+	c->metadata = allocated + internal;
+	c->resident = resident + (c->pactive + c->pdirty) * h->page;
+	c->mapped = mapped + pac_mapped;
+	return NULL;
+}
+
 static struct memdbg_error *read_arena_counters(struct memdbg_target *t, const struct je_heap *h, uint32_t a,
 						struct arena_counters *c)
 {
@@ -67,6 +93,8 @@ static struct memdbg_error *read_arena_counters(struct memdbg_target *t, const s
 	    (err = memdbg_read_u64(t, arena + l->arena_npages_muzzy, &c->pmuzzy)) ||
 	    (err = memdbg_read_u64(t, arena + l->arena_npages_retained, &c->pretained)))
 		return memdbg_error_prefix(err, "arena %u", a);
+	if ((err = read_base_counters(t, h, a, c)))
+		return err;
 	for (uint32_t i = 0; i < h->nbins; i++) {
 		struct bin_counters bc;
 		if ((err = read_bin_counters(t, h, a, i, &bc)))
@@ -393,6 +421,9 @@ static struct memdbg_error *run_je_stats(struct memdbg_target *t, struct memdbg_
 		sum.pretained += c.pretained;
 		sum.small_allocated += c.small_allocated;
 		sum.large_allocated += c.large_allocated;
+		sum.metadata += c.metadata;
+		sum.resident += c.resident;
+		sum.mapped += c.mapped;
 		wsum.small_bytes += w.small_bytes;
 		wsum.small_regs += w.small_regs;
 		wsum.large_bytes += w.large_bytes;
@@ -411,6 +442,9 @@ static struct memdbg_error *run_je_stats(struct memdbg_target *t, struct memdbg_
 	memdbg_field_u64(p, "dirty", sum.pdirty * h->page);
 	memdbg_field_u64(p, "muzzy", sum.pmuzzy * h->page);
 	memdbg_field_u64(p, "retained", sum.pretained * h->page);
+	memdbg_field_u64(p, "metadata", sum.metadata);
+	memdbg_field_u64(p, "resident", sum.resident);
+	memdbg_field_u64(p, "mapped", sum.mapped);
 	memdbg_field_u64(p, "tcache_bytes", wsum.tcache_bytes);
 	memdbg_field_u64(p, "in_use", sum.small_allocated + sum.large_allocated - wsum.tcache_bytes);
 	memdbg_field_u64(p, "nthreads", sum.nthreads);

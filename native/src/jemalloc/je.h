@@ -10,6 +10,7 @@
 struct je_layout {
 	uint64_t arena_nthreads, arena_descriptor_ql, arena_lstats, arena_nactive, arena_npages_dirty,
 		arena_npages_muzzy, arena_npages_retained, arena_ind, arena_bins;
+	uint64_t arena_base, arena_internal, arena_pac_stats, pac_stats_mapped, base_allocated, base_resident, base_mapped;
 	uint64_t lstats_size, lstats_nmalloc, lstats_ndalloc;
 	uint64_t bin_size, bin_nmalloc, bin_ndalloc, bin_curregs, bin_nslabs, bin_curslabs, bin_nonfull_slabs,
 		bin_slabcur;
