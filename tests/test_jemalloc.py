@@ -172,6 +172,8 @@ def test_live_matches_oracle(variant):
         g = samples.run_gdb(exe, pid, "je-stats --json")
         doc = json.loads(next(line for line in g.stdout.splitlines() if line.startswith('{"command":"je-stats"')))
         assert doc["allocated"] == o["allocated"] and doc["tcache_bytes"] == o["tcache_bytes"]
+        lo = samples.run_lldb(exe, pid, "je-stats --json")
+        assert f'"allocated":{o["allocated"]},"active":{o["active"]}' in lo.stdout, lo.stderr
     finally:
         cm.__exit__(None, None, None)
 

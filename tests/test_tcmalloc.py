@@ -173,6 +173,8 @@ def test_live_matches_oracle(variant):
             return
         g = samples.run_gdb(exe, pid, "tc-stats --json")
         assert f'"current_allocated_bytes":{props["generic.current_allocated_bytes"]}' in g.stdout, g.stderr
+        lo = samples.run_lldb(exe, pid, "tc-stats --json")
+        assert f'"current_allocated_bytes":{props["generic.current_allocated_bytes"]}' in lo.stdout, lo.stderr
     finally:
         cm.__exit__(None, None, None)
 
