@@ -11,6 +11,7 @@
 #include "jemalloc/je.h"
 
 #define MAX_EXTENTS (64u << 20)
+#define MAX_CACHED (64u << 20)
 #define MAX_TCACHES 65536
 #define MAX_CACHED_PER_BIN 8192
 
@@ -183,6 +184,9 @@ struct cached_list {
 static struct memdbg_error *push_cached(struct cached_list *l, const struct je_cached *c)
 {
 	if (l->n == l->cap) {
+		if (l->cap >= MAX_CACHED)
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "more than %u objects in thread caches: "
+						   "their lists are corrupt", MAX_CACHED);
 		size_t cap = l->cap ? 2 * l->cap : 1024;
 		struct je_cached *nv = realloc(l->v, cap * sizeof(*nv));
 		if (!nv)

@@ -12,6 +12,7 @@
 #include "tcmalloc/tc.h"
 
 #define MAX_SPANS (64u << 20)
+#define MAX_CACHED (64u << 20)
 #define MAX_THREADS 65536
 #define MAX_LIST 1000000
 
@@ -132,6 +133,9 @@ struct cached_list {
 static struct memdbg_error *push_cached(struct cached_list *l, uint64_t ptr, uint32_t owner, uint8_t cl)
 {
 	if (l->n == l->cap) {
+		if (l->cap >= MAX_CACHED)
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "more than %u objects in thread caches: "
+						   "their lists are corrupt", MAX_CACHED);
 		size_t cap = l->cap ? 2 * l->cap : 1024;
 		struct tc_cached *v = realloc(l->v, cap * sizeof(*v));
 		if (!v)
