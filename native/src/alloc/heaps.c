@@ -50,10 +50,14 @@ struct memdbg_error *alloc_heaps_open(struct memdbg_target *t, struct memdbg_pri
 {
 	struct memdbg_error *err;
 	memset(h, 0, sizeof(*h));
-	if ((err = je_get(t, &h->je)))
-		keep_reason(h, "jemalloc", err), h->je = NULL;
-	if ((err = tc_get(t, &h->tc)))
-		keep_reason(h, "TCMalloc", err), h->tc = NULL;
+	if ((err = je_get(t, &h->je))) {
+		keep_reason(h, "jemalloc", err);
+		h->je = NULL;
+	}
+	if ((err = tc_get(t, &h->tc))) {
+		keep_reason(h, "TCMalloc", err);
+		h->tc = NULL;
+	}
 	struct memdbg_go *go;
 	if ((err = memdbg_go_get(t, &go)) || (err = memdbg_go_load_spans(t, go, p))) {
 		keep_reason(h, "Go", err);

@@ -154,7 +154,6 @@ static struct memdbg_error *read_globals(struct memdbg_target *t, struct je_heap
 {
 	const struct je_layout *l = h->l;
 	struct memdbg_error *err;
-	uint32_t tcache_max_lo = 0;
 	if ((err = memdbg_read_u32(t, h->sym[JE_SYM_NARENAS_TOTAL], &h->narenas_total)) ||
 	    (err = memdbg_read_u32(t, h->sym[JE_SYM_NARENAS_AUTO], &h->narenas_auto)) ||
 	    (err = memdbg_read_u32(t, h->sym[JE_SYM_NBINS_TOTAL], &h->nbins)) ||
@@ -166,7 +165,6 @@ static struct memdbg_error *read_globals(struct memdbg_target *t, struct je_heap
 	    (err = read_bool_at(t, h->sym[JE_SYM_OPT_PROF], &h->opt_prof)) ||
 	    (err = memdbg_read_u64(t, h->sym[JE_SYM_OPT_TCACHE_MAX], &h->tcache_max)))
 		return memdbg_error_prefix(err, "reading jemalloc's globals");
-	(void)tcache_max_lo;
 	if (h->narenas_total == 0)
 		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "jemalloc in %s is not initialized (no arenas)",
 					   h->where);
