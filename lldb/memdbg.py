@@ -113,6 +113,25 @@ def _locate(debugger, exe_ctx):
     return ("pid", process.GetProcessID(), exe)
 
 
+# Past this size the text goes to lldb's output file in one write: lldb prints a
+# command's result line by line, which made long listings slower than the CLI.
+_DIRECT_BYTES = 64 * 1024
+
+
+def _emit(text, debugger, result):
+    if len(text) >= _DIRECT_BYTES:
+        out = debugger.GetOutputFile()
+        if out.IsValid():
+            data = text.encode()
+            error, written = out.Write(data)
+            if error.Success() and written == len(data):
+                out.Flush()
+                return
+    # Print, unlike AppendMessage, adds and strips no newline: the text stays
+    # byte-identical to the CLI's.
+    result.Print(text)
+
+
 def _run(line, debugger, exe_ctx, result):
     if _frontend is None:
         result.SetError(_load_error)
@@ -120,9 +139,7 @@ def _run(line, debugger, exe_ctx, result):
     chunks = []
     err = _frontend.execute_line(line, lambda: _locate(debugger, exe_ctx), chunks.append)
     if chunks:
-        # Print, unlike AppendMessage, adds and strips no newline: the text
-        # stays byte-identical to the CLI's.
-        result.Print("".join(chunks))
+        _emit("".join(chunks), debugger, result)
     if err:
         result.SetError(err)
     else:

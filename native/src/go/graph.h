@@ -7,9 +7,9 @@
 /*
  * Nodes: 0 is the super-root; 1..nroots are the named roots (o->roots grouped
  * by name); then one node per live object.  Memory per object: obj_node is
- * per slot (4 B), node_id (4), rev_off (4), idom (4), retained bytes (8) =
- * 24 B per object, plus 4 B per reverse edge (forward edges are dropped
- * once the dominator tree is built).
+ * per slot (4 B), node_id (4), rev_off (4), idom (4), retained bytes (8),
+ * retained count (4) = 28 B per object, plus 4 B per reverse edge (forward
+ * edges are dropped once the dominator tree is built).
  */
 struct go_graph {
 	uint32_t nnodes, nroots;
