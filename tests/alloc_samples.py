@@ -277,3 +277,28 @@ def asan_extension():
         return False
     nm = subprocess.run(["nm", "-D", "--undefined-only", str(ext[0])], capture_output=True, text=True)
     return "__asan_init" in nm.stdout
+
+
+def core_loads(path):
+    """(vaddr, offset, filesz) of each PT_LOAD of an ELF core."""
+    with open(path, "rb") as f:
+        h = f.read(64)
+        phoff, phentsize, phnum = int.from_bytes(h[32:40], "little"), int.from_bytes(h[54:56], "little"), \
+            int.from_bytes(h[56:58], "little")
+        f.seek(phoff)
+        raw = f.read(phentsize * phnum)
+    out = []
+    for i in range(phnum):
+        p = raw[i * phentsize:(i + 1) * phentsize]
+        if int.from_bytes(p[0:4], "little") == 1:
+            out.append((int.from_bytes(p[16:24], "little"), int.from_bytes(p[8:16], "little"),
+                        int.from_bytes(p[32:40], "little")))
+    return out
+
+
+def file_offset(loads, addr):
+    """Where addr's byte is in the core file (None when not dumped)."""
+    for vaddr, off, filesz in loads:
+        if vaddr <= addr < vaddr + filesz:
+            return off + addr - vaddr
+    return None

@@ -282,30 +282,6 @@ def test_debug_file_of_unknown_build(tmp_path):
 
 # ---- damaged heaps: counted, reported or one line, never a crash ----
 
-def _phdrs(path):
-    """(vaddr, offset, filesz) of each PT_LOAD of an ELF core."""
-    with open(path, "rb") as f:
-        h = f.read(64)
-        phoff, phentsize, phnum = int.from_bytes(h[32:40], "little"), int.from_bytes(h[54:56], "little"), \
-            int.from_bytes(h[56:58], "little")
-        f.seek(phoff)
-        raw = f.read(phentsize * phnum)
-    out = []
-    for i in range(phnum):
-        p = raw[i * phentsize:(i + 1) * phentsize]
-        if int.from_bytes(p[0:4], "little") == 1:
-            out.append((int.from_bytes(p[16:24], "little"), int.from_bytes(p[8:16], "little"),
-                        int.from_bytes(p[32:40], "little")))
-    return out
-
-
-def _file_offset(loads, addr):
-    for vaddr, off, filesz in loads:
-        if vaddr <= addr < vaddr + filesz:
-            return off + addr - vaddr
-    return None
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_damaged_metadata(tmp_path, seed):
     import random
@@ -313,14 +289,14 @@ def test_damaged_metadata(tmp_path, seed):
     rng = random.Random(seed)
     arenas = [int(a["address"], 16) for a in al.cli_json(c, "je-arenas")["arenas"]]
     edata = [int(e["edata"], 16) for e in al.cli_json(c, "je-extents")["extents"]]
-    loads = _phdrs(c.core)
+    loads = al.core_loads(c.core)
     damaged = tmp_path / "core"
     shutil.copyfile(c.core, damaged)
     with open(damaged, "r+b") as f:
         targets = [rng.choice(arenas) + rng.randrange(0, 80000) // 8 * 8 for _ in range(40)] + \
                   [rng.choice(edata) + rng.randrange(0, 128) // 8 * 8 for _ in range(60)]
         for addr in targets:
-            off = _file_offset(loads, addr)
+            off = al.file_offset(loads, addr)
             if off is not None:
                 f.seek(off)
                 f.write(rng.choice([b"\xff" * 8, b"\0" * 8, rng.randbytes(8)]))

@@ -198,7 +198,6 @@ def test_damaged_metadata(tmp_path, seed):
     """Overwritten thread caches, central lists, free objects: counted, reported or one line, never a crash."""
     import random
     import shutil
-    from test_jemalloc import _file_offset, _phdrs
     c = _core("tc-minimal", "kernel")
     rng = random.Random(seed)
     info = al.cli_json(c, "tc-info")
@@ -206,7 +205,7 @@ def test_damaged_metadata(tmp_path, seed):
     central = int(info["central_cache"], 16)
     records = [int(al.cli_json(c, f"tc-block {b['addr']}")["span"]["record"], 16) for b in c.oracle["blocks"]]
     chain = [int(a, 16) for a in c.oracle["chain"]]
-    loads = _phdrs(c.core)
+    loads = al.core_loads(c.core)
     damaged = tmp_path / "core"
     shutil.copyfile(c.core, damaged)
     targets = [rng.choice(caches) + rng.randrange(0, 0x1040) // 8 * 8 for _ in range(30)] + \
@@ -215,7 +214,7 @@ def test_damaged_metadata(tmp_path, seed):
               [rng.choice(chain) for _ in range(5)]
     with open(damaged, "r+b") as f:
         for addr in targets:
-            off = _file_offset(loads, addr)
+            off = al.file_offset(loads, addr)
             if off is not None:
                 f.seek(off)
                 f.write(rng.choice([b"\xff" * 8, b"\0" * 8, rng.randbytes(8)]))
