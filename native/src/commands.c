@@ -19,6 +19,7 @@ extern const struct memdbg_command memdbg_cmd_je_info, memdbg_cmd_je_arenas, mem
 extern const struct memdbg_command memdbg_cmd_tc_info, memdbg_cmd_tc_stats, memdbg_cmd_tc_classes,
 	memdbg_cmd_tc_pageheap, memdbg_cmd_tc_caches, memdbg_cmd_tc_block;
 extern const struct memdbg_command memdbg_cmd_heap_block, memdbg_cmd_find_refs;
+extern const struct memdbg_command memdbg_cmd_findings;
 static const struct memdbg_command memdbg_cmd_help;
 
 static const struct memdbg_command *const commands[] = {
@@ -31,6 +32,7 @@ static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_tc_info, &memdbg_cmd_tc_stats, &memdbg_cmd_tc_classes, &memdbg_cmd_tc_pageheap, &memdbg_cmd_tc_caches,
 	&memdbg_cmd_tc_block,
 	&memdbg_cmd_heap_block, &memdbg_cmd_find_refs,
+	&memdbg_cmd_findings,
 };
 
 #define MAX_ARGS 64

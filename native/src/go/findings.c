@@ -1,0 +1,1259 @@
+/*
+ * findings.c - the findings command: one section per memory misuse, each
+ * with its evidence (addresses, types, holders) and the bytes involved.
+ *
+ * Every section reads what the object graph (objects.h) and the dominator
+ * tree (graph.h) already know; a holder is the root at the top of an
+ * object's dominator chain and the types on the way down.  Thresholds are
+ * options; a clean program must get no findings.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/findings.h"
+#include "go/stack.h"
+#include "go/types.h"
+
+#define MAX_ITEMS 20        /* evidence rows printed per section */
+#define CHAIN_MAX 64        /* dominator chain hops named in a holder */
+#define LEAK_FRAMES 64      /* frames unwound to find where a goroutine waits */
+#define LEAK_OBJECTS 5      /* objects listed per goroutine group */
+#define LARGE_OBJECT 32768  /* larger objects get their own span */
+#define SCAN_CHUNK 65536    /* bytes read at once when scanning memory */
+#define MAX_CHUNKS 1000000  /* persistentalloc chunks followed */
+#define MAX_MS 100000       /* Ms followed on runtime.allm */
+
+struct fctx {
+	struct memdbg_target *t;
+	struct memdbg_go *go;
+	struct go_objects *o;
+	struct go_graph *g;
+	struct memdbg_printer *p;
+	struct findings_opts opt;
+	uint64_t heap_lo, heap_hi;  /* in-use spans' extent */
+	size_t total;               /* findings over all sections */
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t obj_base(const struct fctx *c, uint64_t id)
+{
+	return go_id_addr(go_span_of_id(c->o, id), id);
+}
+
+static uint64_t obj_size(const struct fctx *c, uint64_t id)
+{
+	return go_span_of_id(c->o, id)->elemsize;
+}
+
+static const char *type_or(const struct fctx *c, uint64_t id)
+{
+	const char *type = go_objtype_name(c->o, id);
+	return type ? type : "(unknown type)";
+}
+
+static const struct go_root *root_of_node(const struct fctx *c, uint32_t rnode)
+{
+	return &c->o->roots[c->g->root_index[rnode]];
+}
+
+/* The root node at the top of v's dominator chain; 0 when several roots share it. */
+static uint32_t top_root(const struct go_graph *g, uint32_t v)
+{
+	for (uint32_t hops = 0; v >= go_graph_first_obj(g) && hops < g->nnodes; hops++)
+		v = g->idom[v];
+	return v < go_graph_first_obj(g) ? v : 0;
+}
+
+/*
+ * The holder of object id as "ROOT > T1 > T2 > (the object's type)": the
+ * dominating root and the types of the dominator chain down to the object.
+ */
+static void holder_of(const struct fctx *c, uint64_t id, char *root, size_t rsize, char *path, size_t psize)
+{
+	const struct go_graph *g = c->g;
+	uint32_t v = g->obj_node[id];
+	uint32_t chain[CHAIN_MAX];
+	size_t n = 0, len = 0;
+	snprintf(root, rsize, "(unreachable)");
+	path[0] = '\0';
+	if (!v)
+		return;
+	uint32_t d = g->idom[v];
+	for (uint32_t hops = 0; d >= go_graph_first_obj(g) && d != UINT32_MAX && hops < g->nnodes; hops++) {
+		if (n < CHAIN_MAX)
+			chain[n++] = d;
+		d = g->idom[d];
+	}
+	snprintf(root, rsize, "%s", d && d < go_graph_first_obj(g) ? root_of_node(c, d)->name : "(several roots)");
+	int w = snprintf(path, psize, "%s", root);
+	len = w > 0 && (size_t)w < psize ? (size_t)w : psize - 1;
+	for (size_t i = n; i > 0 && len < psize - 1; i--) {
+		w = snprintf(path + len, psize - len, " > %s", type_or(c, g->node_id[chain[i - 1]]));
+		len = w > 0 && (size_t)w < psize - len ? len + (size_t)w : psize - 1;
+	}
+	if (len < psize - 1)
+		snprintf(path + len, psize - len, " > %s", type_or(c, id));
+}
+
+static void print_holder(const struct fctx *c, uint64_t id)
+{
+	char root[256], path[1024];
+	holder_of(c, id, root, sizeof(root), path, sizeof(path));
+	memdbg_field_str(c->p, "holder", root);
+	memdbg_field_str(c->p, "path", path);
+}
+
+static uint64_t retained_of(const struct fctx *c, uint64_t id)
+{
+	uint32_t v = c->g->obj_node[id];
+	return v ? c->g->retained[v] : 0;
+}
+
+/* The name of the field at byte off of object id (".buf", "[3].p"), or "+off". */
+static void field_at(const struct fctx *c, uint64_t id, uint64_t off, char *buf, size_t size)
+{
+	uint32_t k = c->o->type[id];
+	const struct go_objtype *ot = k ? &c->o->otypes[k] : NULL;
+	const struct go_type *ty = ot && ot->type ? go_type_at(c->t, c->go, ot->type, NULL) : NULL;
+	size_t len = 0;
+	buf[0] = '\0';
+	if (go_span_of_id(c->o, id)->header) {
+		if (off < 8) {
+			snprintf(buf, size, "malloc header");
+			return;
+		}
+		off -= 8;
+	}
+	for (int depth = 0; ty && ty->size && depth < 8 && len < size - 1; depth++) {
+		int w = 0;
+		if (depth == 0 && ot->count) {
+			w = snprintf(buf + len, size - len, "[%" PRIu64 "]", off / ty->size);
+			off %= ty->size;
+		} else if (ty->kind == GO_KIND_ARRAY) {
+			const struct go_type *elem = go_type_at(c->t, c->go, ty->elem, NULL);
+			if (!elem || !elem->size)
+				break;
+			w = snprintf(buf + len, size - len, "[%" PRIu64 "]", off / elem->size);
+			off %= elem->size;
+			ty = elem;
+		} else if (ty->kind == GO_KIND_STRUCT) {
+			const struct go_type *next = NULL;
+			for (size_t i = 0; i < ty->nfields; i++) {
+				const struct go_field *f = &ty->fields[i];
+				const struct go_type *ft = go_type_at(c->t, c->go, f->type, NULL);
+				if (ft && off >= f->offset && off < f->offset + ft->size) {
+					w = snprintf(buf + len, size - len, ".%s", f->name ? f->name : "?");
+					off -= f->offset;
+					next = ft;
+					break;
+				}
+			}
+			ty = next;
+		} else {
+			break;
+		}
+		if (w > 0)
+			len = (size_t)w < size - len ? len + (size_t)w : size - 1;
+	}
+	if (!len)
+		snprintf(buf, size, "+%" PRIu64, off);
+}
+
+static void begin_section(struct fctx *c, const char *id, const char *title, const char *what)
+{
+	memdbg_begin_object(c->p, NULL, title);
+	memdbg_field_str(c->p, "id", id);
+	memdbg_field_str(c->p, "title", title);
+	memdbg_field_str(c->p, "what", what);
+}
+
+/* Closes a section with its totals; items (an array) are already printed. */
+static void end_section(struct fctx *c, uint64_t count, uint64_t bytes)
+{
+	memdbg_field_u64(c->p, "count", count);
+	memdbg_field_u64(c->p, "bytes", bytes);
+	if (!count)
+		memdbg_note(c->p, "    none");
+	memdbg_end_object(c->p);
+	c->total += count;
+}
+
+/* ---- 1. goroutine leaks ---- */
+
+static bool runtime_func(const char *name)
+{
+	return strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/", 9) == 0 ||
+	       strncmp(name, "runtime/internal/", 17) == 0 || strncmp(name, "sync.", 5) == 0;
+}
+
+struct wait_site {
+	struct go_stack *s;
+	uint64_t pc;
+	const char *func, *file;
+	int32_t line;
+};
+
+static bool find_site(void *arg, const struct go_frame *f)
+{
+	struct wait_site *w = arg;
+	if (!w->pc || runtime_func(w->func)) {
+		w->pc = f->pc;
+		w->func = f->func;
+		w->file = f->file;
+		w->line = f->line;
+	}
+	return runtime_func(w->func);
+}
+
+struct leak_group {
+	uint64_t key, count, stack_bytes, retained, objects;
+	const struct go_goroutine *first;
+	struct wait_site site;
+	uint64_t goids[8];
+	uint32_t top[LEAK_OBJECTS];  /* nodes directly held by the group's frames, largest first */
+	size_t ntop;
+};
+
+static void leak_add_top(const struct fctx *c, struct leak_group *lg, uint32_t v)
+{
+	const uint64_t *r = c->g->retained;
+	size_t i = lg->ntop < LEAK_OBJECTS ? lg->ntop++ : LEAK_OBJECTS;
+	if (i == LEAK_OBJECTS && r[v] <= r[lg->top[LEAK_OBJECTS - 1]])
+		return;
+	if (i == LEAK_OBJECTS)
+		i--;
+	for (; i > 0 && r[lg->top[i - 1]] < r[v]; i--)
+		lg->top[i] = lg->top[i - 1];
+	lg->top[i] = v;
+}
+
+static int leak_cmp(const void *a, const void *b)
+{
+	const struct leak_group *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Group waiting goroutines by where they wait; count their stacks. */
+static struct memdbg_error *leak_groups(struct fctx *c, struct go_stack *s, struct go_map *by_goid,
+					struct leak_group **ret, size_t *nret)
+{
+	const struct go_goroutine *gs;
+	size_t ng, skipped, n = 0;
+	struct memdbg_error *err = go_goroutines(s, &gs, &ng, &skipped);
+	if (err)
+		return err;
+	struct go_map by_key = { 0 };
+	struct leak_group *groups = calloc(ng ? ng : 1, sizeof(*groups));
+	if (!groups)
+		return memdbg_enomem;
+	for (size_t i = 0; i < ng; i++) {
+		const struct go_goroutine *gr = &gs[i];
+		if (gr->system || gr->dead || !gr->wait_reason_name || !gr->goid)
+			continue;
+		if ((i & 255) == 0 && (err = memdbg_check_interrupt(c->p)))
+			break;
+		struct wait_site site = { s, 0, "?", "?", 0 };
+		enum go_unwind_end end;
+		struct memdbg_error *e = go_unwind(s, gr, LEAK_FRAMES, find_site, &site, &end);
+		memdbg_error_destroy(e);
+		if (!site.pc)
+			continue;
+		uint64_t key = site.pc | (uint64_t)gr->wait_reason << 56;
+		uintptr_t gi = (uintptr_t)go_map_get(&by_key, key);
+		if (!gi) {
+			groups[n] = (struct leak_group){ .key = key, .first = gr, .site = site };
+			gi = ++n;
+			if (!go_map_put(&by_key, key, (void *)gi)) {
+				err = memdbg_enomem;
+				break;
+			}
+		}
+		struct leak_group *lg = &groups[gi - 1];
+		if (lg->count < MEMDBG_ARRAY_SIZE(lg->goids))
+			lg->goids[lg->count] = gr->goid;
+		lg->count++;
+		lg->stack_bytes += gr->stack_hi > gr->stack_lo ? gr->stack_hi - gr->stack_lo : 0;
+		if (!go_map_put(by_goid, gr->goid, (void *)gi)) {
+			err = memdbg_enomem;
+			break;
+		}
+	}
+	go_map_free(&by_key);
+	if (err) {
+		free(groups);
+		return err;
+	}
+	*ret = groups;
+	*nret = n;
+	return NULL;
+}
+
+/* Add what each group's frames alone keep alive: roots "goroutine N frame ...". */
+static void leak_retained(struct fctx *c, struct go_map *by_goid, struct leak_group *groups)
+{
+	const struct go_graph *g = c->g;
+	uint32_t first = go_graph_first_obj(g);
+	uint32_t *root_group = calloc(first, sizeof(*root_group));
+	if (!root_group)
+		return;
+	for (uint32_t r = 1; r < first; r++) {
+		const struct go_root *root = root_of_node(c, r);
+		unsigned long long goid;
+		if (root->kind != GO_ROOT_STACK || sscanf(root->name, "goroutine %llu", &goid) != 1 || !goid)
+			continue;
+		uintptr_t gi = (uintptr_t)go_map_get(by_goid, goid);
+		if (!gi)
+			continue;
+		root_group[r] = (uint32_t)gi;
+		groups[gi - 1].retained += g->retained[r];
+		groups[gi - 1].objects += g->retained_count[r];
+	}
+	for (uint32_t v = first; v < g->nnodes; v++) {
+		uint32_t d = g->idom[v];
+		if (d && d < first && root_group[d])
+			leak_add_top(c, &groups[root_group[d] - 1], v);
+	}
+	free(root_group);
+}
+
+static void print_leak(struct fctx *c, struct go_stack *s, const struct leak_group *lg)
+{
+	struct memdbg_printer *p = c->p;
+	char title[512];
+	snprintf(title, sizeof(title), "%" PRIu64 " goroutines waiting (%s) at %s (%s:%d)", lg->count,
+		 lg->first->wait_reason_name, lg->site.func, lg->site.file, lg->site.line);
+	memdbg_begin_object(p, NULL, title);
+	memdbg_field_u64(p, "goroutines", lg->count);
+	memdbg_field_str(p, "wait_reason", lg->first->wait_reason_name);
+	memdbg_field_str(p, "function", lg->site.func);
+	char loc[320];
+	snprintf(loc, sizeof(loc), "%s:%d", lg->site.file, lg->site.line);
+	memdbg_field_str(p, "location", loc);
+	const struct go_func *f = lg->first->gopc ? go_func_at(s, lg->first->gopc) : NULL;
+	memdbg_field_str(p, "created_by", f ? f->name : "?");
+	size_t nid = lg->count < MEMDBG_ARRAY_SIZE(lg->goids) ? lg->count : MEMDBG_ARRAY_SIZE(lg->goids);
+	char ids[160];
+	size_t len = 0;
+	ids[0] = '\0';
+	for (size_t i = 0; i < nid && len < sizeof(ids) - 1; i++) {
+		int w = snprintf(ids + len, sizeof(ids) - len, "%s%" PRIu64, i ? " " : "", lg->goids[i]);
+		len = w > 0 && (size_t)w < sizeof(ids) - len ? len + (size_t)w : sizeof(ids) - 1;
+	}
+	memdbg_field_str(p, "first_goids", ids);
+	memdbg_field_u64(p, "stack_bytes", lg->stack_bytes);
+	memdbg_field_u64(p, "retained_bytes", lg->retained);
+	memdbg_field_u64(p, "retained_objects", lg->objects);
+	memdbg_begin_array(p, "objects", "kept alive by their frames (largest first)");
+	for (size_t i = 0; i < lg->ntop; i++) {
+		uint64_t id = c->g->node_id[lg->top[i]];
+		char t2[256];
+		snprintf(t2, sizeof(t2), "0x%" PRIx64 " %s, retains %" PRIu64 " B", obj_base(c, id), type_or(c, id),
+			 c->g->retained[lg->top[i]]);
+		memdbg_begin_object(p, NULL, t2);
+		memdbg_field_hex(p, "addr", obj_base(c, id));
+		memdbg_field_str(p, "type", type_or(c, id));
+		memdbg_field_u64(p, "retained_bytes", c->g->retained[lg->top[i]]);
+		print_holder(c, id);
+		memdbg_end_object(p);
+	}
+	memdbg_end_array(p);
+	memdbg_end_object(p);
+}
+
+static struct memdbg_error *section_leaks(struct fctx *c)
+{
+	struct go_stack *s = NULL;
+	struct go_map by_goid = { 0 };
+	struct leak_group *groups = NULL;
+	size_t n = 0;
+	uint64_t count = 0, bytes = 0;
+	struct memdbg_error *err = go_stack_open(c->t, &s);
+	if (!err)
+		err = leak_groups(c, s, &by_goid, &groups, &n);
+	begin_section(c, "goroutine-leaks", "Goroutine leaks",
+		      "many goroutines blocked at the same place, their stacks and what their frames keep alive");
+	memdbg_field_u64(c->p, "min_goroutines", c->opt.min_goroutines);
+	memdbg_begin_array(c->p, "items", NULL);
+	if (!err) {
+		leak_retained(c, &by_goid, groups);
+		qsort(groups, n, sizeof(*groups), leak_cmp);
+		for (size_t i = 0; i < n && groups[i].count >= c->opt.min_goroutines; i++) {
+			print_leak(c, s, &groups[i]);
+			count++;
+			bytes += groups[i].stack_bytes + groups[i].retained;
+		}
+	} else {
+		memdbg_note(c->p, "    goroutines unavailable: %s", memdbg_error_message(err));
+		memdbg_error_destroy(err);
+		err = NULL;
+	}
+	memdbg_end_array(c->p);
+	end_section(c, count, bytes);
+	free(groups);
+	go_map_free(&by_goid);
+	go_stack_close(s);
+	return err;
+}
+
+/* ---- 2. maps ---- */
+
+struct map_row {
+	uint64_t id, entries, bytes;
+};
+
+static int map_cmp(const void *a, const void *b)
+{
+	const struct map_row *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Offset and size of the entry count in a map header: swiss Map.used, or hmap.count. */
+static bool map_count_field(struct fctx *c, const char **tname, uint64_t *off, uint64_t *size)
+{
+	struct memdbg_dwarf *d = c->t->dwarf;
+	if (d && memdbg_dwarf_member(d, "internal/runtime/maps.Map", "used", off, size)) {
+		*tname = "maps.Map";
+		return true;
+	}
+	if (d && memdbg_dwarf_member(d, "runtime.hmap", "count", off, size)) {
+		*tname = "runtime.hmap";
+		return true;
+	}
+	return false;
+}
+
+static struct memdbg_error *section_maps(struct fctx *c)
+{
+	const char *tname;
+	uint64_t off, size;
+	struct map_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t bytes = 0;
+	bool known = map_count_field(c, &tname, &off, &size);
+	for (uint32_t v = go_graph_first_obj(c->g); known && v < c->g->nnodes; v++) {
+		uint64_t id = c->g->node_id[v], entries = 0;
+		const char *type = go_objtype_name(c->o, id);
+		if (!type || strcmp(type, tname) != 0)
+			continue;
+		uint64_t at = obj_base(c, id) + (go_span_of_id(c->o, id)->header ? 8 : 0) + off;
+		struct memdbg_error *e = memdbg_read(c->t, at, &entries, size <= 8 ? size : 8);
+		if (e) {
+			memdbg_error_destroy(e);
+			continue;
+		}
+		if (entries < c->opt.min_entries || entries > (1ull << 48))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct map_row *nr = realloc(rows, cap * sizeof(*nr));
+			if (!nr) {
+				free(rows);
+				return memdbg_enomem;
+			}
+			rows = nr;
+		}
+		rows[n++] = (struct map_row){ id, entries, c->g->retained[v] };
+		bytes += c->g->retained[v];
+	}
+	qsort(rows, n, sizeof(*rows), map_cmp);
+	begin_section(c, "maps", "Large long-lived maps",
+		      "maps with many entries (largest retained bytes first) and who holds them");
+	memdbg_field_u64(c->p, "min_entries", c->opt.min_entries);
+	memdbg_begin_array(c->p, "items", NULL);
+	for (size_t i = 0; i < n && i < MAX_ITEMS; i++) {
+		char title[256];
+		snprintf(title, sizeof(title), "map 0x%" PRIx64 ": %" PRIu64 " entries, retains %" PRIu64 " B",
+			 obj_base(c, rows[i].id), rows[i].entries, rows[i].bytes);
+		memdbg_begin_object(c->p, NULL, title);
+		memdbg_field_hex(c->p, "addr", obj_base(c, rows[i].id));
+		memdbg_field_str(c->p, "type", type_or(c, rows[i].id));
+		memdbg_field_u64(c->p, "entries", rows[i].entries);
+		memdbg_field_u64(c->p, "retained_bytes", rows[i].bytes);
+		print_holder(c, rows[i].id);
+		memdbg_end_object(c->p);
+	}
+	memdbg_end_array(c->p);
+	if (!known)
+		memdbg_note(c->p, "    no map header layout in this binary's DWARF");
+	end_section(c, n, bytes);
+	free(rows);
+	return NULL;
+}
+
+/* ---- 3. sync.Pool residue ---- */
+
+static struct memdbg_error *section_pools(struct fctx *c)
+{
+	const struct go_graph *g = c->g;
+	uint64_t count = 0, bytes = 0;
+	begin_section(c, "pool-residue", "sync.Pool residue",
+		      "bytes only sync.Pool caches keep alive (per P and victim: see pool-residue)");
+	memdbg_field_u64(c->p, "min_pool_bytes", c->opt.min_pool_bytes);
+	memdbg_begin_array(c->p, "items", NULL);
+	for (uint32_t r = 1; r < go_graph_first_obj(g); r++) {
+		const struct go_root *root = root_of_node(c, r);
+		if (root->kind != GO_ROOT_GLOBAL || !root->global_type || strcmp(root->global_type, "sync.Pool") != 0 ||
+		    g->retained[r] < c->opt.min_pool_bytes)
+			continue;
+		char title[320];
+		snprintf(title, sizeof(title), "%s: %" PRIu64 " B in %" PRIu64 " objects", root->name, g->retained[r],
+			 (uint64_t)g->retained_count[r]);
+		memdbg_begin_object(c->p, NULL, title);
+		memdbg_field_str(c->p, "pool", root->name);
+		memdbg_field_hex(c->p, "addr", root->global_base);
+		memdbg_field_u64(c->p, "retained_bytes", g->retained[r]);
+		memdbg_field_u64(c->p, "retained_objects", g->retained_count[r]);
+		memdbg_end_object(c->p);
+		count++;
+		bytes += g->retained[r];
+	}
+	memdbg_end_array(c->p);
+	end_section(c, count, bytes);
+	return NULL;
+}
+
+/* ---- 4. GC-invisible references and 5. dangling pointers: one pass over live objects ---- */
+
+enum ref_kind { REF_HIDDEN, REF_DANGLING };
+
+struct ref {
+	uint64_t holder;     /* object id, or UINT64_MAX for a global */
+	const char *global;  /* the global's name */
+	uint64_t at, value;  /* where the word is and what it holds */
+	uint64_t target;     /* object id the value is the base of (hidden, dangling into a slot) */
+	bool target_free;    /* a free slot (or freed span: target is UINT64_MAX) */
+};
+
+struct refs {
+	struct ref *v;
+	size_t n, cap;
+	uint64_t bytes;
+};
+
+static bool refs_add(struct refs *r, const struct ref *x)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		struct ref *nv = realloc(r->v, cap * sizeof(*nv));
+		if (!nv)
+			return false;
+		r->v = nv;
+		r->cap = cap;
+	}
+	r->v[r->n++] = *x;
+	return true;
+}
+
+/* Is value the address of a heap object as a program holds it (its base, after a malloc header)? */
+static bool object_base_value(const struct fctx *c, uint64_t value, uint64_t *id)
+{
+	const struct go_heap_span *h;
+	uint64_t slot;
+	if (value < c->heap_lo || value >= c->heap_hi || !go_find_object(c->o, value, &h, &slot))
+		return false;
+	uint64_t base = h->start + slot * h->elemsize;
+	if (value != base && !(h->header && value == base + 8))
+		return false;
+	*id = h->first + slot;
+	return true;
+}
+
+static bool weak_referent(const struct fctx *c, uint64_t value)
+{
+	for (size_t i = 0; i < c->o->nweak; i++)
+		if (c->o->weak_referents[i] == value)
+			return true;
+	return false;
+}
+
+/* A freed span: inside an mspan's range that is not in use any more. */
+static bool in_freed_span(const struct fctx *c, uint64_t value)
+{
+	const struct memdbg_go *go = c->go;
+	for (size_t i = 0; i < go->nspans; i++) {
+		const struct go_span *s = &go->spans[i];
+		if (s->state != go->l.span_in_use && s->state != go->l.span_manual && value >= s->start &&
+		    value - s->start < s->npages * go->l.page_size)
+			return true;
+	}
+	return false;
+}
+
+struct scan_obj {
+	struct fctx *c;
+	uint64_t id, base;
+	uint8_t *ptr;  /* bit per word of the object: a pointer slot */
+	uint64_t words;
+	struct refs *dangling;
+	bool oom;
+};
+
+static void note_pointer(void *arg, uint64_t slot, uint64_t value)
+{
+	struct scan_obj *so = arg;
+	struct fctx *c = so->c;
+	uint64_t w = (slot - so->base) / 8;
+	if (slot < so->base || w >= so->words)
+		return;
+	so->ptr[w / 8] |= (uint8_t)(1u << (w % 8));
+	if (!value || value < c->heap_lo || value >= c->heap_hi)
+		return;
+	const struct go_heap_span *h;
+	uint64_t s;
+	struct ref r = { .holder = so->id, .at = slot, .value = value, .target = UINT64_MAX };
+	if (go_find_object(c->o, value, &h, &s)) {
+		if (go_bit(c->o->alloc, h->first + s))
+			return;
+		r.target = h->first + s;
+		r.target_free = true;
+	} else if (in_freed_span(c, value)) {
+		r.target_free = true;
+	} else {
+		return;
+	}
+	if (!refs_add(so->dangling, &r))
+		so->oom = true;
+}
+
+/*
+ * The runtime keeps heap addresses in uintptr words by design (guintptr,
+ * muintptr, stack bounds, write barrier buffers): its own objects are not
+ * evidence of a misuse, neither as holders nor as targets.
+ */
+static bool runtime_type(const struct fctx *c, uint64_t id)
+{
+	const char *name = go_objtype_name(c->o, id);
+	if (!name)
+		return false;
+	while (*name == '[' && strchr(name, ']'))
+		name = strchr(name, ']') + 1;
+	while (*name == '*')
+		name++;
+	return strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/", 9) == 0 || strncmp(name, "maps.", 5) == 0 ||
+	       strncmp(name, "sync.", 5) == 0 || strncmp(name, "weak.", 5) == 0 || strncmp(name, "unique.", 7) == 0;
+}
+
+/*
+ * Is value, found in a non-pointer word, an object's address?  The base of
+ * an object (live or free) in an in-use span, or a 16-byte aligned address
+ * in a span freed since.
+ */
+static bool hidden_target(const struct fctx *c, uint64_t value, struct ref *r)
+{
+	uint64_t id;
+	*r = (struct ref){ .holder = UINT64_MAX, .value = value, .target = UINT64_MAX };
+	if (object_base_value(c, value, &id)) {
+		if (weak_referent(c, value) || runtime_type(c, id))
+			return false;
+		r->target = id;
+		r->target_free = !go_bit(c->o->alloc, id);
+		return true;
+	}
+	const struct go_heap_span *h;
+	uint64_t slot;
+	if (value < c->heap_lo || value >= c->heap_hi || value % 16 || go_find_object(c->o, value, &h, &slot) ||
+	    !in_freed_span(c, value))
+		return false;
+	r->target_free = true;
+	return true;
+}
+
+/* The non-pointer words of object id whose value is an object's address. */
+static bool scan_hidden(struct fctx *c, struct scan_obj *so, struct refs *hidden)
+{
+	static uint64_t buf[SCAN_CHUNK / 8];
+	for (uint64_t w0 = 0; w0 < so->words; w0 += SCAN_CHUNK / 8) {
+		uint64_t nw = so->words - w0 < SCAN_CHUNK / 8 ? so->words - w0 : SCAN_CHUNK / 8;
+		struct memdbg_error *e = memdbg_read(c->t, so->base + w0 * 8, buf, nw * 8);
+		if (e) {
+			memdbg_error_destroy(e);
+			return true;
+		}
+		for (uint64_t i = 0; i < nw; i++) {
+			uint64_t w = w0 + i;
+			struct ref r;
+			if ((so->ptr[w / 8] >> (w % 8)) & 1 || !hidden_target(c, buf[i], &r))
+				continue;
+			if (r.target == so->id)
+				continue;
+			r.holder = so->id;
+			r.at = so->base + w * 8;
+			if (!refs_add(hidden, &r))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Globals declared uintptr that hold an object's address. */
+struct global_scan {
+	struct fctx *c;
+	struct refs *hidden;
+};
+
+static struct memdbg_error *scan_global(void *arg, const struct memdbg_global *gl)
+{
+	struct global_scan *gs = arg;
+	uint64_t v;
+	struct ref r;
+	if (!gl->type_name || strcmp(gl->type_name, "uintptr") != 0 || gl->size != 8 ||
+	    strncmp(gl->name, "runtime.", 8) == 0 || strncmp(gl->name, "internal/", 9) == 0)
+		return NULL;
+	struct memdbg_error *e = memdbg_read_u64(gs->c->t, gl->addr + gs->c->t->bias, &v);
+	if (e) {
+		memdbg_error_destroy(e);
+		return NULL;
+	}
+	if (!hidden_target(gs->c, v, &r))
+		return NULL;
+	r.global = gl->name;
+	r.at = gl->addr + gs->c->t->bias;
+	return refs_add(gs->hidden, &r) ? NULL : memdbg_enomem;
+}
+
+static struct memdbg_error *scan_objects(struct fctx *c, struct refs *hidden, struct refs *dangling)
+{
+	const struct go_graph *g = c->g;
+	uint8_t *ptr = NULL;
+	size_t ptr_cap = 0;
+	struct memdbg_error *err = NULL;
+	for (uint32_t v = go_graph_first_obj(g); v < g->nnodes; v++) {
+		uint64_t id = g->node_id[v];
+		const struct go_heap_span *h = go_span_of_id(c->o, id);
+		if ((v & 4095) == 0 && (err = memdbg_check_interrupt(c->p)))
+			break;
+		/* Untyped scan objects: which words are pointers is only known from their bitmaps. */
+		if ((!h->noscan && !c->o->type[id] && !h->heap_bits && !h->header && !h->large_type) ||
+		    runtime_type(c, id))
+			continue;
+		struct scan_obj so = { c, id, go_id_addr(h, id), NULL, h->elemsize / 8, dangling, false };
+		if (h->nelems == 1 && h->limit > so.base && h->limit - so.base < h->elemsize)
+			so.words = (h->limit - so.base) / 8;
+		size_t need = (size_t)(so.words / 8 + 1);
+		if (need > ptr_cap) {
+			uint8_t *np = realloc(ptr, need);
+			if (!np) {
+				err = memdbg_enomem;
+				break;
+			}
+			ptr = np;
+			ptr_cap = need;
+		}
+		memset(ptr, 0, need);
+		so.ptr = ptr;
+		if (!h->noscan)
+			go_object_pointers(c->t, c->go, c->o, id, note_pointer, &so);
+		if (so.oom || !scan_hidden(c, &so, hidden)) {
+			err = memdbg_enomem;
+			break;
+		}
+	}
+	free(ptr);
+	if (!err && c->t->dwarf) {
+		struct global_scan gs = { c, hidden };
+		err = memdbg_dwarf_for_each_global(c->t->dwarf, scan_global, &gs);
+	}
+	return err;
+}
+
+static void print_ref_holder(const struct fctx *c, const struct ref *r)
+{
+	char field[256];
+	if (r->holder == UINT64_MAX) {
+		memdbg_field_str(c->p, "holder", r->global);
+		memdbg_field_str(c->p, "path", r->global);
+		return;
+	}
+	memdbg_begin_object(c->p, "held_in", "held in");
+	memdbg_field_hex(c->p, "addr", obj_base(c, r->holder));
+	memdbg_field_str(c->p, "type", type_or(c, r->holder));
+	field_at(c, r->holder, r->at - obj_base(c, r->holder), field, sizeof(field));
+	memdbg_field_str(c->p, "field", field);
+	memdbg_end_object(c->p);
+	print_holder(c, r->holder);
+}
+
+static void print_refs(struct fctx *c, const struct refs *r, bool hidden)
+{
+	memdbg_begin_array(c->p, "items", NULL);
+	for (size_t i = 0; i < r->n && i < MAX_ITEMS; i++) {
+		const struct ref *x = &r->v[i];
+		const char *state = x->target_free ? (x->target == UINT64_MAX ? "freed span" : "free slot") : "live";
+		char title[320];
+		snprintf(title, sizeof(title), "0x%" PRIx64 " holds 0x%" PRIx64 " (%s%s%s)", x->at, x->value, state,
+			 x->target != UINT64_MAX ? ", " : "", x->target != UINT64_MAX ? type_or(c, x->target) : "");
+		memdbg_begin_object(c->p, NULL, title);
+		memdbg_field_hex(c->p, "at", x->at);
+		memdbg_field_hex(c->p, "value", x->value);
+		memdbg_field_str(c->p, "target_state", state);
+		if (x->target != UINT64_MAX) {
+			memdbg_field_hex(c->p, "target", obj_base(c, x->target));
+			memdbg_field_str(c->p, "target_type", type_or(c, x->target));
+			memdbg_field_u64(c->p, "target_size", obj_size(c, x->target));
+		} else {
+			memdbg_field_null(c->p, "target");
+		}
+		print_ref_holder(c, x);
+		memdbg_end_object(c->p);
+	}
+	memdbg_end_array(c->p);
+	(void)hidden;
+}
+
+static uint64_t refs_bytes(const struct fctx *c, const struct refs *r)
+{
+	uint64_t b = 0;
+	for (size_t i = 0; i < r->n; i++)
+		b += r->v[i].target != UINT64_MAX ? obj_size(c, r->v[i].target) : 8;
+	return b;
+}
+
+static struct memdbg_error *section_refs(struct fctx *c)
+{
+	struct refs hidden = { 0 }, dangling = { 0 };
+	struct memdbg_error *err = scan_objects(c, &hidden, &dangling);
+	if (err && err != memdbg_interrupted && err != memdbg_enomem) {
+		memdbg_error_destroy(err);
+		err = NULL;
+	}
+	if (err) {
+		free(hidden.v);
+		free(dangling.v);
+		return err;
+	}
+	begin_section(c, "gc-invisible", "GC-invisible references",
+		      "object addresses kept in non-pointer words (uintptr, noscan memory): the GC does not see them");
+	print_refs(c, &hidden, true);
+	end_section(c, hidden.n, refs_bytes(c, &hidden));
+	begin_section(c, "dangling", "Dangling pointers",
+		      "pointer slots of live objects pointing into free slots or freed spans");
+	print_refs(c, &dangling, false);
+	end_section(c, dangling.n, refs_bytes(c, &dangling));
+	free(hidden.v);
+	free(dangling.v);
+	return NULL;
+}
+
+/* ---- 6. Go heap pointers outside the Go heap ---- */
+
+struct range {
+	uint64_t lo, hi;
+};
+
+struct ranges {
+	struct range *v;
+	size_t n, cap;
+};
+
+static bool ranges_add(struct ranges *r, uint64_t lo, uint64_t hi)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct range *nv = realloc(r->v, cap * sizeof(*nv));
+		if (!nv)
+			return false;
+		r->v = nv;
+		r->cap = cap;
+	}
+	r->v[r->n++] = (struct range){ lo, hi };
+	return true;
+}
+
+static bool ranges_overlap(const struct ranges *r, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (lo < r->v[i].hi && r->v[i].lo < hi)
+			return true;
+	return false;
+}
+
+static uint64_t read_word(struct memdbg_target *t, uint64_t addr)
+{
+	uint64_t v = 0;
+	struct memdbg_error *e = memdbg_read_u64(t, addr, &v);
+	memdbg_error_destroy(e);
+	return e ? 0 : v;
+}
+
+/* Memory the Go runtime owns outside the heap: arenas, persistentalloc chunks, g0 stacks, data/bss. */
+static bool go_owned_ranges(struct fctx *c, struct ranges *r)
+{
+	struct memdbg_target *t = c->t;
+	const struct memdbg_go *go = c->go;
+	uint64_t ab = go->l.arena_bytes ? go->l.arena_bytes : 64ull << 20;
+	for (size_t i = 0; i < go->nspans; i++) {
+		uint64_t a = go->spans[i].start & ~(ab - 1);
+		if (go->spans[i].start && !ranges_overlap(r, a, a + ab) && !ranges_add(r, a, a + ab))
+			return false;
+	}
+	uint64_t chunks, chunk_size = 256 << 10, lo, hi;
+	int64_t v;
+	if (t->dwarf && memdbg_dwarf_const(t->dwarf, "runtime.persistentChunkSize", &v) && v > 0)
+		chunk_size = (uint64_t)v;
+	if (memdbg_target_symbol(t, "runtime.persistentChunks", &chunks, NULL)) {
+		uint64_t ch = read_word(t, chunks);
+		for (size_t n = 0; ch && n < MAX_CHUNKS; n++, ch = read_word(t, ch))
+			if (!ranges_add(r, ch, ch + chunk_size))
+				return false;
+	}
+	if (memdbg_target_symbol(t, "runtime.data", &lo, NULL) && memdbg_target_symbol(t, "runtime.enoptrbss", &hi, NULL) &&
+	    lo < hi && !ranges_add(r, lo, hi))
+		return false;
+	uint64_t allm, g0, alllink, gsig, stk_lo, stk_hi;
+	struct memdbg_dwarf *d = t->dwarf;
+	if (d && memdbg_target_symbol(t, "runtime.allm", &allm, NULL) &&
+	    memdbg_dwarf_member(d, "runtime.m", "g0", &g0, NULL) &&
+	    memdbg_dwarf_member(d, "runtime.m", "gsignal", &gsig, NULL) &&
+	    memdbg_dwarf_member(d, "runtime.m", "alllink", &alllink, NULL) &&
+	    memdbg_dwarf_member(d, "runtime.g", "stack.lo", &stk_lo, NULL) &&
+	    memdbg_dwarf_member(d, "runtime.g", "stack.hi", &stk_hi, NULL)) {
+		uint64_t m = read_word(t, allm);
+		for (size_t n = 0; m && n < MAX_MS; n++, m = read_word(t, m + alllink)) {
+			uint64_t gs[2] = { read_word(t, m + g0), read_word(t, m + gsig) };
+			for (int k = 0; k < 2; k++) {
+				uint64_t l = gs[k] ? read_word(t, gs[k] + stk_lo) : 0, h = gs[k] ? read_word(t, gs[k] + stk_hi) : 0;
+				if (l && h > l && !ranges_add(r, l, h))
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+static bool file_backed(struct memdbg_target *t, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < t->nmappings; i++)
+		if (lo < t->mappings[i].end && t->mappings[i].start < hi)
+			return true;
+	return false;
+}
+
+static struct memdbg_error *section_outside(struct fctx *c)
+{
+	struct ranges owned = { 0 };
+	struct refs found = { 0 };
+	struct memdbg_error *err = NULL;
+	uint64_t regions = 0;
+	static uint64_t buf[SCAN_CHUNK / 8];
+	uint64_t iscgo = 0, at;
+	if (memdbg_target_symbol(c->t, "runtime.iscgo", &at, NULL)) {
+		struct memdbg_error *e = memdbg_read(c->t, at, &iscgo, 1);
+		memdbg_error_destroy(e);
+	}
+	if (!go_owned_ranges(c, &owned))
+		err = memdbg_enomem;
+	for (size_t i = 0; !err && iscgo && !c->t->live && i < c->t->nsegs; i++) {
+		const struct memdbg_segment *s = &c->t->segs[i];
+		if (!s->data || s->from_file || file_backed(c->t, s->start, s->end) ||
+		    ranges_overlap(&owned, s->start, s->end))
+			continue;
+		regions++;
+		for (uint64_t a = s->start; a < s->end && !err; a += SCAN_CHUNK) {
+			uint64_t n = s->end - a < SCAN_CHUNK ? s->end - a : SCAN_CHUNK;
+			struct memdbg_error *e = memdbg_read(c->t, a, buf, n & ~7ull);
+			if (e) {
+				memdbg_error_destroy(e);
+				break;
+			}
+			for (uint64_t k = 0; k < n / 8; k++) {
+				uint64_t id;
+				if (!object_base_value(c, buf[k], &id) || runtime_type(c, id))
+					continue;
+				struct ref r = { .holder = UINT64_MAX, .global = NULL, .at = a + 8 * k, .value = buf[k],
+						 .target = id, .target_free = !go_bit(c->o->alloc, id) };
+				if (!refs_add(&found, &r))
+					err = memdbg_enomem;
+			}
+			if (!err)
+				err = memdbg_check_interrupt(c->p);
+		}
+	}
+	if (!err) {
+		begin_section(c, "outside-heap", "Go pointers outside the Go heap",
+			      "words in memory Go does not manage (C malloc heaps, mmap) holding Go object addresses: "
+			      "the GC does not see them (cgo)");
+		memdbg_field_bool(c->p, "cgo", iscgo != 0);
+		memdbg_field_u64(c->p, "regions_scanned", regions);
+		memdbg_begin_array(c->p, "items", NULL);
+		for (size_t i = 0; i < found.n && i < MAX_ITEMS; i++) {
+			const struct ref *x = &found.v[i];
+			const char *state = x->target_free ? "free slot" : "live";
+			char title[320];
+			snprintf(title, sizeof(title), "0x%" PRIx64 " holds 0x%" PRIx64 " (%s, %s)", x->at, x->value, state,
+				 type_or(c, x->target));
+			memdbg_begin_object(c->p, NULL, title);
+			memdbg_field_hex(c->p, "at", x->at);
+			memdbg_field_hex(c->p, "value", x->value);
+			memdbg_field_str(c->p, "target_state", state);
+			memdbg_field_hex(c->p, "target", obj_base(c, x->target));
+			memdbg_field_str(c->p, "target_type", type_or(c, x->target));
+			memdbg_field_u64(c->p, "target_size", obj_size(c, x->target));
+			if (!x->target_free) {
+				char root[256], path[1024];
+				holder_of(c, x->target, root, sizeof(root), path, sizeof(path));
+				memdbg_field_str(c->p, "go_holder", root);
+			} else {
+				memdbg_field_null(c->p, "go_holder");
+			}
+			memdbg_end_object(c->p);
+		}
+		memdbg_end_array(c->p);
+		if (!iscgo)
+			memdbg_note(c->p, "    (not a cgo program: no C code to hold Go pointers)");
+		else if (c->t->live)
+			memdbg_note(c->p, "    (cores only: a live process's anonymous mappings are not scanned)");
+		end_section(c, found.n, refs_bytes(c, &found));
+	}
+	free(owned.v);
+	free(found.v);
+	return err;
+}
+
+/* ---- 7. large objects ---- */
+
+static int large_cmp(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? 1 : -1;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static struct memdbg_error *section_large(struct fctx *c)
+{
+	uint64_t (*rows)[2] = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t bytes = 0;
+	for (uint32_t v = go_graph_first_obj(c->g); v < c->g->nnodes; v++) {
+		uint64_t id = c->g->node_id[v];
+		if (obj_size(c, id) <= LARGE_OBJECT)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			uint64_t(*nr)[2] = realloc(rows, cap * sizeof(*nr));
+			if (!nr) {
+				free(rows);
+				return memdbg_enomem;
+			}
+			rows = nr;
+		}
+		rows[n][0] = id;
+		rows[n++][1] = obj_size(c, id);
+		bytes += obj_size(c, id);
+	}
+	if (n)
+		qsort(rows, n, sizeof(*rows), large_cmp);
+	begin_section(c, "large-objects", "Large objects", "live objects over 32 KiB (each has its own span) and who holds them");
+	memdbg_begin_array(c->p, "items", NULL);
+	for (size_t i = 0; i < n && i < MAX_ITEMS; i++) {
+		uint64_t id = rows[i][0];
+		char title[256];
+		snprintf(title, sizeof(title), "0x%" PRIx64 " %s, %" PRIu64 " B", obj_base(c, id), type_or(c, id), rows[i][1]);
+		memdbg_begin_object(c->p, NULL, title);
+		memdbg_field_hex(c->p, "addr", obj_base(c, id));
+		memdbg_field_str(c->p, "type", type_or(c, id));
+		memdbg_field_u64(c->p, "size", rows[i][1]);
+		memdbg_field_u64(c->p, "retained_bytes", retained_of(c, id));
+		print_holder(c, id);
+		memdbg_end_object(c->p);
+	}
+	memdbg_end_array(c->p);
+	end_section(c, n, bytes);
+	free(rows);
+	return NULL;
+}
+
+/* ---- 8. fragmentation hot spots ---- */
+
+struct class_frag {
+	unsigned cls;
+	uint64_t elemsize, spans, slots, used, free_bytes, span_bytes;
+};
+
+static int frag_cmp(const void *a, const void *b)
+{
+	const struct class_frag *x = a, *y = b;
+	if (x->free_bytes != y->free_bytes)
+		return x->free_bytes < y->free_bytes ? 1 : -1;
+	return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+static struct memdbg_error *section_frag(struct fctx *c)
+{
+	const struct memdbg_go *go = c->go;
+	struct class_frag cf[256];
+	memset(cf, 0, sizeof(cf));
+	for (size_t i = 0; i < go->nspans; i++) {
+		const struct go_span *s = &go->spans[i];
+		unsigned cls = go_size_class(s->spanclass);
+		if (s->state != go->l.span_in_use || !cls || !s->nelems)
+			continue;
+		struct class_frag *f = &cf[cls];
+		f->cls = cls;
+		f->elemsize = s->elemsize;
+		f->spans++;
+		f->slots += s->nelems;
+		f->used += s->allocated < s->nelems ? s->allocated : s->nelems;
+		f->free_bytes += (uint64_t)(s->nelems - (s->allocated < s->nelems ? s->allocated : s->nelems)) * s->elemsize;
+		f->span_bytes += s->npages * go->l.page_size;
+	}
+	qsort(cf, 256, sizeof(cf[0]), frag_cmp);
+	uint64_t count = 0, bytes = 0;
+	begin_section(c, "fragmentation", "Fragmentation hot spots",
+		      "size classes whose in-use spans are mostly free slots (see frag)");
+	memdbg_field_u64(c->p, "min_free_bytes", c->opt.min_frag_bytes);
+	memdbg_begin_array(c->p, "items", NULL);
+	for (size_t i = 0; i < 256 && cf[i].free_bytes >= c->opt.min_frag_bytes && cf[i].free_bytes; i++) {
+		double util = cf[i].slots ? 100.0 * (double)cf[i].used / (double)cf[i].slots : 0;
+		if (util >= 50.0)
+			continue;
+		char title[256];
+		snprintf(title, sizeof(title), "class %u (%" PRIu64 " B): %" PRIu64 " B free in %" PRIu64 " spans, %.1f%% used",
+			 cf[i].cls, cf[i].elemsize, cf[i].free_bytes, cf[i].spans, util);
+		memdbg_begin_object(c->p, NULL, title);
+		memdbg_field_u64(c->p, "size_class", cf[i].cls);
+		memdbg_field_u64(c->p, "elemsize", cf[i].elemsize);
+		memdbg_field_u64(c->p, "spans", cf[i].spans);
+		memdbg_field_u64(c->p, "slots", cf[i].slots);
+		memdbg_field_u64(c->p, "used_slots", cf[i].used);
+		memdbg_field_pct(c->p, "utilization", util);
+		memdbg_field_u64(c->p, "free_bytes", cf[i].free_bytes);
+		memdbg_end_object(c->p);
+		count++;
+		bytes += cf[i].free_bytes;
+	}
+	memdbg_end_array(c->p);
+	end_section(c, count, bytes);
+	return NULL;
+}
+
+/* ---- 9. finalizers and cleanups ---- */
+
+static struct memdbg_error *section_finalizers(struct fctx *c)
+{
+	const struct go_graph *g = c->g;
+	uint64_t count = 0, bytes = 0;
+	begin_section(c, "finalizers", "Finalizers and cleanups keeping memory",
+		      "finalizer/cleanup functions that keep their own object (so it never runs) or much memory alive");
+	memdbg_field_u64(c->p, "min_finalizer_bytes", c->opt.min_finalizer_bytes);
+	memdbg_begin_array(c->p, "items", NULL);
+	for (uint32_t r = 1; r < go_graph_first_obj(g); r++) {
+		const struct go_root *root = root_of_node(c, r);
+		unsigned long long obj;
+		char kind[16];
+		if (root->kind != GO_ROOT_FINALIZER || sscanf(root->name, "%15s of 0x%llx", kind, &obj) != 2)
+			continue;
+		uint64_t id;
+		bool self = go_object_at(c->o, obj, &id) && c->g->obj_node[id] &&
+			    top_root(g, c->g->obj_node[id]) == r;
+		if (!self && g->retained[r] < c->opt.min_finalizer_bytes)
+			continue;
+		char title[320];
+		snprintf(title, sizeof(title), "%s: retains %" PRIu64 " B%s", root->name, g->retained[r],
+			 self ? "; keeps its own object alive, never runs" : "");
+		memdbg_begin_object(c->p, NULL, title);
+		memdbg_field_str(c->p, "root", root->name);
+		memdbg_field_str(c->p, "kind", kind);
+		memdbg_field_hex(c->p, "object", obj);
+		memdbg_field_str(c->p, "object_type", go_object_at(c->o, obj, &id) ? type_or(c, id) : "(unknown type)");
+		memdbg_field_bool(c->p, "keeps_own_object", self);
+		memdbg_field_u64(c->p, "retained_bytes", g->retained[r]);
+		memdbg_field_u64(c->p, "retained_objects", g->retained_count[r]);
+		memdbg_end_object(c->p);
+		count++;
+		bytes += g->retained[r];
+	}
+	memdbg_end_array(c->p);
+	end_section(c, count, bytes);
+	return NULL;
+}
+
+/* ---- the command ---- */
+
+void findings_default_opts(struct findings_opts *o)
+{
+	*o = (struct findings_opts){ .min_goroutines = 100, .min_entries = 1000, .min_pool_bytes = 64 << 10,
+				     .min_frag_bytes = 1 << 20, .min_finalizer_bytes = 64 << 10 };
+}
+
+struct memdbg_error *findings_print(struct memdbg_target *t, struct memdbg_printer *p, const struct findings_opts *opt,
+				    size_t *total)
+{
+	struct fctx c = { .t = t, .p = p, .opt = *opt };
+	struct memdbg_error *err;
+	if ((err = memdbg_go_get(t, &c.go)) || (err = go_objects_get(t, c.go, p, &c.o)) ||
+	    (err = go_graph_get(t, c.go, c.o, p, &c.g)))
+		return err;
+	c.heap_lo = c.o->nhs ? c.o->hs[0].start : 0;
+	c.heap_hi = c.o->nhs ? c.o->hs[c.o->nhs - 1].end : 0;
+	memdbg_begin_array(p, "sections", NULL);
+	if (!(err = section_leaks(&c)) && !(err = section_maps(&c)) && !(err = section_pools(&c)) &&
+	    !(err = section_refs(&c)) && !(err = section_outside(&c)) && !(err = section_large(&c)) &&
+	    !(err = section_frag(&c)))
+		err = section_finalizers(&c);
+	memdbg_end_array(p);
+	if (err)
+		return err;
+	memdbg_field_u64(p, "total_findings", c.total);
+	if (total)
+		*total = c.total;
+	return NULL;
+}
+
+static struct memdbg_error *run_findings(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
+{
+	struct findings_opts o;
+	struct memdbg_error *err;
+	findings_default_opts(&o);
+	if ((err = memdbg_arg_u64(a, "--min-goroutines", o.min_goroutines, UINT32_MAX, &o.min_goroutines)) ||
+	    (err = memdbg_arg_u64(a, "--min-entries", o.min_entries, UINT64_MAX, &o.min_entries)) ||
+	    (err = memdbg_arg_u64(a, "--min-pool-bytes", o.min_pool_bytes, UINT64_MAX, &o.min_pool_bytes)) ||
+	    (err = memdbg_arg_u64(a, "--min-frag-bytes", o.min_frag_bytes, UINT64_MAX, &o.min_frag_bytes)) ||
+	    (err = memdbg_arg_u64(a, "--min-finalizer-bytes", o.min_finalizer_bytes, UINT64_MAX,
+				  &o.min_finalizer_bytes)))
+		return err;
+	return findings_print(t, p, &o, NULL);
+}
+
+static const struct memdbg_opt findings_opts_table[] = {
+	{ "--min-goroutines", "N", "goroutines blocked at one place that make a leak (default 100)" },
+	{ "--min-entries", "N", "entries that make a map worth reporting (default 1000)" },
+	{ "--min-pool-bytes", "B", "bytes a sync.Pool must retain to be reported (default 65536)" },
+	{ "--min-frag-bytes", "B", "free-slot bytes of a size class that make a hot spot (default 1048576)" },
+	{ "--min-finalizer-bytes", "B", "bytes a finalizer or cleanup must retain to be reported (default 65536)" },
+	{ NULL },
+};
+
+const struct memdbg_command memdbg_cmd_findings = {
+	.info = {
+		.name = "findings",
+		.summary = "memory misuses with evidence: leaks, big maps, pools, hidden and dangling pointers, cgo, ...",
+		.usage = "findings [--min-goroutines N] [--min-entries N] [--min-pool-bytes B] [--min-frag-bytes B] "
+			 "[--min-finalizer-bytes B] [--json]",
+		.help = "One section per misuse, each with its evidence and the bytes involved:\n"
+			"  goroutine-leaks  >= N goroutines waiting at the same place (first frame outside\n"
+			"                   runtime/sync), their stack bytes and what their frames alone keep\n"
+			"  maps             maps with >= N entries (swiss Map.used, hmap.count), retained bytes\n"
+			"  pool-residue     sync.Pool globals retaining >= B bytes (details: pool-residue)\n"
+			"  gc-invisible     non-pointer words (uintptr globals and fields, noscan objects) of\n"
+			"                   live objects holding the exact address of an object, live or free\n"
+			"  dangling         pointer slots of live objects pointing into free slots or freed spans\n"
+			"  outside-heap     words of anonymous memory Go does not own (C malloc heaps, mmap)\n"
+			"                   holding a Go object's address (cores only)\n"
+			"  large-objects    live objects over 32 KiB\n"
+			"  fragmentation    size classes with >= B free-slot bytes and under 50% used\n"
+			"  finalizers       finalizers/cleanups whose function keeps its own object alive (it\n"
+			"                   never runs) or retains >= B bytes\n"
+			"A holder is the root at the top of the object's dominator chain, and path the types\n"
+			"of that chain down to the object.",
+	},
+	.opts = findings_opts_table,
+	.needs_target = true,
+	.run = run_findings,
+};

@@ -1,0 +1,42 @@
+// frag: churn of 256 B records of which only every 32nd survives: the spans
+// of that size class stay in use but nearly empty.
+// Oracle: ElemSize, Allocated, Kept.
+package main
+
+import (
+	"runtime"
+
+	"misuse/harness"
+)
+
+type Rec [256]byte
+
+const (
+	nRecs = 40000
+	every = 32
+)
+
+var kept []*Rec
+
+//go:noinline
+func churn() {
+	kept = make([]*Rec, 0, nRecs/every)
+	for i := 0; i < nRecs; i++ {
+		r := new(Rec)
+		if i%every == 0 {
+			kept = append(kept, r)
+		}
+	}
+}
+
+func main() {
+	runtime.LockOSThread()
+	harness.Begin()
+	churn()
+	harness.Scrub()
+	harness.Settle()
+	harness.U64("ElemSize", 256)
+	harness.U64("Allocated", nRecs)
+	harness.U64("Kept", nRecs/every)
+	harness.Finish()
+}

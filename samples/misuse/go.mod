@@ -1,0 +1,3 @@
+module misuse
+
+go 1.22

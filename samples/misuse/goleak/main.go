@@ -1,0 +1,53 @@
+// goleak: 150 goroutines blocked forever on a channel nobody sends on; each
+// one's closure keeps an 8 KiB buffer alive.
+// Oracle: Goroutines, Buffers (every buffer's address), Function, BufSize.
+package main
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"misuse/harness"
+)
+
+const (
+	nLeaks  = 150
+	bufSize = 8192
+)
+
+var (
+	never   chan int
+	bufs    [nLeaks]uint64
+	started sync.WaitGroup
+	sinkB   byte
+)
+
+//go:noinline
+func startLeaks() {
+	for i := 0; i < nLeaks; i++ {
+		data := make([]byte, bufSize)
+		bufs[i] = uint64(uintptr(unsafe.Pointer(&data[0])))
+		go func() {
+			started.Done()
+			v := <-never
+			sinkB += data[v]
+		}()
+	}
+}
+
+func main() {
+	runtime.LockOSThread()
+	harness.Begin()
+	never = make(chan int)
+	started.Add(nLeaks)
+	startLeaks()
+	started.Wait()
+	harness.Scrub()
+	harness.Settle()
+	harness.U64("Goroutines", nLeaks)
+	harness.U64("BufSize", bufSize)
+	harness.List("Buffers", bufs[:])
+	harness.Str("Function", "main.startLeaks.func1")
+	harness.Finish()
+}

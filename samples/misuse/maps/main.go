@@ -1,0 +1,42 @@
+// maps: a long-lived map that only grows (sessions never deleted).
+// Oracle: Map (the map header), Entries, Holder.
+package main
+
+import (
+	"runtime"
+	"unsafe"
+
+	"misuse/harness"
+)
+
+type Session struct {
+	id    int64
+	user  *User
+	stamp [4]int64
+}
+
+type User struct{ name [32]byte }
+
+const nSessions = 5000
+
+var registry map[int64]*Session
+
+//go:noinline
+func build() {
+	registry = make(map[int64]*Session)
+	for i := int64(0); i < nSessions; i++ {
+		registry[i] = &Session{id: i, user: &User{}}
+	}
+}
+
+func main() {
+	runtime.LockOSThread()
+	harness.Begin()
+	build()
+	harness.Scrub()
+	harness.Settle()
+	harness.U64("Map", uint64(*(*uintptr)(unsafe.Pointer(&registry))))
+	harness.U64("Entries", nSessions)
+	harness.Str("Holder", "main.registry")
+	harness.Finish()
+}
