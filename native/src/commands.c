@@ -14,6 +14,7 @@ extern const struct memdbg_command memdbg_cmd_go_info, memdbg_cmd_mspan_walk, me
 	memdbg_cmd_mcache, memdbg_cmd_memstats, memdbg_cmd_histogram, memdbg_cmd_objects, memdbg_cmd_object,
 	memdbg_cmd_roots, memdbg_cmd_who_holds, memdbg_cmd_retained, memdbg_cmd_top_retainers;
 extern const struct memdbg_command memdbg_cmd_goroutines;
+extern const struct memdbg_command memdbg_cmd_pool_residue, memdbg_cmd_frag;
 extern const struct memdbg_command memdbg_cmd_je_info, memdbg_cmd_je_arenas, memdbg_cmd_je_bins, memdbg_cmd_je_stats,
 	memdbg_cmd_je_extents, memdbg_cmd_je_block;
 extern const struct memdbg_command memdbg_cmd_tc_info, memdbg_cmd_tc_stats, memdbg_cmd_tc_classes,
@@ -26,6 +27,7 @@ static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_help, &memdbg_cmd_go_info, &memdbg_cmd_memstats, &memdbg_cmd_mspan_walk,
 	&memdbg_cmd_mcentral, &memdbg_cmd_mcache, &memdbg_cmd_object, &memdbg_cmd_histogram, &memdbg_cmd_objects,
 	&memdbg_cmd_roots, &memdbg_cmd_who_holds, &memdbg_cmd_retained, &memdbg_cmd_top_retainers,
+	&memdbg_cmd_pool_residue, &memdbg_cmd_frag,
 	&memdbg_cmd_goroutines,
 	&memdbg_cmd_je_info, &memdbg_cmd_je_arenas, &memdbg_cmd_je_bins, &memdbg_cmd_je_stats, &memdbg_cmd_je_extents,
 	&memdbg_cmd_je_block,

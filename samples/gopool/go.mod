@@ -1,0 +1,3 @@
+module memdbg.example/gopool
+
+go 1.22
