@@ -38,13 +38,19 @@ var (
 	holder *Holder
 )
 
+// newBlob allocates on the heap: a pointer converted to uintptr at once does
+// not escape, and the compiler would put the Blob on the stack.
+//
+//go:noinline
+func newBlob() *Blob { return new(Blob) }
+
 //go:noinline
 func build() {
 	table = &Table{}
 	keep = &Blob{}
 	table.live = Entry{1, uintptr(unsafe.Pointer(keep))}
-	table.freed = Entry{2, uintptr(unsafe.Pointer(&Blob{}))}
-	hidden = uintptr(unsafe.Pointer(&Blob{}))
+	table.freed = Entry{2, uintptr(unsafe.Pointer(newBlob()))}
+	hidden = uintptr(unsafe.Pointer(newBlob()))
 	holder = &Holder{id: 3}
 }
 

@@ -1,0 +1,194 @@
+"""findings against samples/misuse: one Go program per misuse scenario.
+
+Each scenario (tests/misuse_samples.py) records in its oracle the objects and
+holders the matching section must name; the clean program must get no
+findings at all (false positives are bugs).  Addresses are compared as the
+program holds its pointers (no object here has a malloc header).
+
+Contract:  findings --json
+    {"command":"findings","sections":[{"id","title","what","count","bytes","items":[...]}],
+     "total_findings"}
+  ids: goroutine-leaks, maps, pool-residue, gc-invisible, dangling, outside-heap,
+       large-objects, fragmentation, finalizers
+"""
+
+import json
+
+import pytest
+
+import misuse_samples
+import samples
+
+_cache = {}
+
+
+def core(cfg, scenario, kind="kernel"):
+    try:
+        return misuse_samples.make_core(cfg, scenario, kind)
+    except samples.ToolchainUnavailable as e:
+        pytest.skip(str(e))
+
+
+def findings(sc):
+    k = str(sc.core)
+    if k not in _cache:
+        p = samples.run_core_cli(sc, "findings", json_out=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        doc = json.loads(p.stdout)
+        assert "error" not in doc, doc["error"]
+        assert doc["command"] == "findings"
+        _cache[k] = doc
+    return _cache[k]
+
+
+def section(doc, sid):
+    s = [x for x in doc["sections"] if x["id"] == sid]
+    assert len(s) == 1, sid
+    return s[0]
+
+
+def h(v):
+    return int(v, 16) if isinstance(v, str) else v
+
+
+@pytest.mark.parametrize("scenario", misuse_samples.SCENARIOS)
+def test_check_mode(go_config, scenario):
+    """No scenario allocates or collects between Settle and the core."""
+    try:
+        p = misuse_samples.run_check_mode(go_config, scenario)
+    except samples.ToolchainUnavailable as e:
+        pytest.skip(str(e))
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_sections_always_present(go_config):
+    doc = findings(core(go_config, "clean"))
+    assert [s["id"] for s in doc["sections"]] == ["goroutine-leaks", "maps", "pool-residue", "gc-invisible",
+                                                   "dangling", "outside-heap", "large-objects", "fragmentation",
+                                                   "finalizers"]
+
+
+def test_clean_has_no_findings(go_config, core_kind):
+    doc = findings(core(go_config, "clean", core_kind))
+    noisy = {s["id"]: s["items"][:3] for s in doc["sections"] if s["count"]}
+    assert doc["total_findings"] == 0, noisy
+
+
+def test_maps(go_config):
+    sc = core(go_config, "maps")
+    o, s = sc.oracle, section(findings(sc), "maps")
+    item = [i for i in s["items"] if h(i["addr"]) == o["Map"]]
+    assert item, s["items"]
+    assert item[0]["entries"] == o["Entries"]
+    assert item[0]["holder"] == o["Holder"]
+    assert item[0]["retained_bytes"] > o["Entries"] * 48   # each *Session (48 B) and its *User
+    assert s["count"] == 1
+
+
+def test_goroutine_leak(go_config):
+    sc = core(go_config, "goleak")
+    o, s = sc.oracle, section(findings(sc), "goroutine-leaks")
+    assert s["count"] == 1, s["items"]
+    item = s["items"][0]
+    assert item["goroutines"] == o["Goroutines"]
+    assert item["function"] == o["Function"]
+    assert item["created_by"] == "main.startLeaks"
+    assert item["wait_reason"] == "chan receive"
+    assert item["stack_bytes"] >= o["Goroutines"] * 2048
+    assert item["retained_bytes"] >= o["Goroutines"] * o["BufSize"]
+    bufs = set(o["Buffers"])
+    assert item["objects"] and all(h(x["addr"]) in bufs for x in item["objects"]), item["objects"]
+    assert all(x["holder"].startswith("goroutine ") for x in item["objects"])
+
+
+def test_pool_residue(go_config):
+    sc = core(go_config, "pool")
+    o, s = sc.oracle, section(findings(sc), "pool-residue")
+    item = [i for i in s["items"] if i["pool"].startswith(o["Holder"])]
+    assert item, s["items"]
+    # every item but the one still referenced after its Put (main.afterPut) is only the pool's
+    assert item[0]["retained_bytes"] >= (len(o["Items"]) - 1) * o["ItemSize"]
+
+
+def test_gc_invisible(go_config):
+    sc = core(go_config, "uintptr")
+    o, s = sc.oracle, section(findings(sc), "gc-invisible")
+    by_at = {h(i["at"]): i for i in s["items"]}
+    live = by_at[o["LiveField"]]
+    assert h(live["value"]) == o["LiveBlob"] and live["target_state"] == "live"
+    assert live["target_type"] == "main.Blob"
+    assert live["holder"] == o["Holder"] and live["held_in"]["field"] == ".live.ptr"
+    freed = by_at[o["FreeField"]]
+    assert h(freed["value"]) == o["FreeBlob"] and freed["target_state"] in ("free slot", "freed span")
+    assert freed["holder"] == o["Holder"] and freed["held_in"]["field"] == ".freed.ptr"
+    glob = [i for i in s["items"] if i["holder"] == o["Global"]]
+    assert glob and h(glob[0]["value"]) == o["GlobalBlob"]
+    assert s["count"] == 3
+
+
+def test_dangling(go_config):
+    sc = core(go_config, "uintptr")
+    o, s = sc.oracle, section(findings(sc), "dangling")
+    assert s["count"] == 1, s["items"]
+    item = s["items"][0]
+    assert h(item["at"]) == o["DanglingField"] and h(item["value"]) == o["DanglingValue"]
+    assert item["target_state"] in ("free slot", "freed span")
+    assert item["held_in"]["type"] == "main.Holder" and item["held_in"]["field"] == ".blob"
+    assert item["holder"] == "main.holder"
+
+
+def test_outside_heap_cgo(go_config):
+    sc = core(go_config, "cgo")
+    o, s = sc.oracle, section(findings(sc), "outside-heap")
+    by_value = {h(i["value"]): i for i in s["items"]}
+    live = by_value.get(o["LiveObj"])
+    assert live, s["items"]
+    assert h(live["at"]) == o["Box"] and live["target_state"] == "live"
+    assert live["target_type"] == "main.Payload" and live["go_holder"] == o["LiveHolder"]
+    freed = by_value.get(o["FreeObj"])
+    assert freed and h(freed["at"]) == o["Box"] + 8 and freed["target_state"] == "free slot"
+
+
+def test_large_objects(go_config):
+    sc = core(go_config, "large")
+    o, s = sc.oracle, section(findings(sc), "large-objects")
+    by_addr = {h(i["addr"]): i for i in s["items"]}
+    for b in o["Buffers"]:
+        assert by_addr[b]["holder"] == o["BufHolder"] and by_addr[b]["size"] >= o["BufSize"]
+    t = by_addr[o["Table"]]
+    assert t["holder"] == o["TableHolder"] and t["type"] == "main.BigTable" and t["size"] >= o["TableSize"]
+    assert s["count"] == 4
+
+
+def test_fragmentation(go_config):
+    sc = core(go_config, "frag")
+    o, s = sc.oracle, section(findings(sc), "fragmentation")
+    item = [i for i in s["items"] if i["elemsize"] == o["ElemSize"]]
+    assert item, s["items"]
+    assert item[0]["used_slots"] >= o["Kept"]
+    assert item[0]["utilization"] < 50
+    assert item[0]["free_bytes"] >= (1 << 20)
+
+
+def test_finalizers(go_config):
+    sc = core(go_config, "finalizer")
+    o, s = sc.oracle, section(findings(sc), "finalizers")
+    by_obj = {h(i["object"]): i for i in s["items"]}
+    heavy = by_obj[o["Heavy"]]
+    assert heavy["retained_bytes"] >= o["HeavyBytes"] and heavy["object_type"] == "main.Resource"
+    assert not heavy["keeps_own_object"]
+    self_ = by_obj[o["Self"]]
+    assert self_["keeps_own_object"] and self_["object_type"] == "main.Conn"
+    assert s["count"] == 2
+
+
+@pytest.mark.parametrize("scenario", ["uintptr", "goleak"])
+def test_debuggers_print_the_same(go_config, scenario):
+    """gdb and lldb print the CLI's text for findings."""
+    sc = core(go_config, scenario)
+    cli = samples.run_core_cli(sc, "findings", timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    g = samples.run_gdb(sc.exe, sc.core, "memdbg findings", timeout=300)
+    assert cli.stdout in g.stdout, g.stdout[-2000:] + g.stderr[-2000:]
+    lp = samples.run_lldb(sc.exe, sc.core, "memdbg findings", timeout=300)
+    assert cli.stdout in lp.stdout, lp.stdout[-2000:] + lp.stderr[-2000:]
