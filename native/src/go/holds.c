@@ -312,34 +312,35 @@ static void print_path(struct ctx *c, struct memdbg_printer *p, uint32_t rnode, 
 	char name[512];
 	const char *kind;
 	root_name(c, rnode, ids, n, name, sizeof(name), &kind);
-	memdbg_begin_object(p, NULL, name);
-	memdbg_begin_object(p, "root", "root");
-	memdbg_field_str(p, "kind", kind);
-	memdbg_field_str(p, "name", name);
-	memdbg_end_object(p);
+	bool json = memdbg_printer_json(p);
+	if (json) {
+		memdbg_begin_object(p, NULL, NULL);
+		memdbg_begin_object(p, "root", NULL);
+		memdbg_field_str(p, "kind", kind);
+		memdbg_field_str(p, "name", name);
+		memdbg_end_object(p);
+	} else {
+		memdbg_note(p, "  root: %s %s", kind, name);
+	}
 	memdbg_begin_array(p, "hops", NULL);
 	for (size_t i = 0; i < n; i++) {
 		char via[VIA_MAX] = "";
 		if (i)
 			describe_via(c, ids[i - 1], ids[i], via);
-		char title[320];
 		const char *type = go_objtype_name(c->o, ids[i]);
-		snprintf(title, sizeof(title), "%s0x%" PRIx64 " %s", via[0] ? via : "", obj_base(c, ids[i]),
-			 type ? type : "(unknown type)");
-		if (via[0])
-			snprintf(title, sizeof(title), "%s -> 0x%" PRIx64 " %s", via, obj_base(c, ids[i]),
-				 type ? type : "(unknown type)");
-		if (memdbg_printer_json(p)) {
-			memdbg_begin_object(p, NULL, title);
+		if (json) {
+			memdbg_begin_object(p, NULL, NULL);
 			print_object_ref(c, p, ids[i]);
 			memdbg_field_str(p, "via", via);
 			memdbg_end_object(p);
 		} else {
-			memdbg_note(p, "    %s", title);
+			memdbg_note(p, "    %s%s0x%" PRIx64 " %s", via, via[0] ? " -> " : "", obj_base(c, ids[i]),
+				    type ? type : "(unknown type)");
 		}
 	}
 	memdbg_end_array(p);
-	memdbg_end_object(p);
+	if (json)
+		memdbg_end_object(p);
 }
 
 static struct memdbg_error *run_who_holds(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
@@ -474,18 +475,33 @@ static struct memdbg_error *run_retained(struct memdbg_target *t, struct memdbg_
 		chain[n++] = g->node_id[d];
 	memdbg_begin_array(p, "dominators", "Dominators (nearest first)");
 	for (size_t i = 0; i < n; i++) {
-		char title[64];
-		snprintf(title, sizeof(title), "  0x%" PRIx64, obj_base(&c, chain[i]));
-		memdbg_begin_object(p, NULL, title);
+		const char *type = go_objtype_name(c.o, chain[i]);
+		if (!memdbg_printer_json(p)) {
+			memdbg_note(p, "  0x%" PRIx64 " %s", obj_base(&c, chain[i]), type ? type : "(unknown type)");
+			continue;
+		}
+		memdbg_begin_object(p, NULL, NULL);
 		print_object_ref(&c, p, chain[i]);
 		memdbg_end_object(p);
 	}
 	if (v) {
 		path[0] = n ? chain[n - 1] : id;
 		path[1] = n > 1 ? chain[n - 2] : id;
-		memdbg_begin_object(p, NULL, "  root");
-		print_root_ref(&c, p, d < go_graph_first_obj(g) ? d : 0, path, n ? (n > 1 || path[1] != path[0] ? 2 : 1) : 1);
-		memdbg_end_object(p);
+		uint32_t rnode = d < go_graph_first_obj(g) ? d : 0;
+		size_t plen = n ? (n > 1 || path[1] != path[0] ? 2 : 1) : 1;
+		if (memdbg_printer_json(p)) {
+			memdbg_begin_object(p, NULL, NULL);
+			print_root_ref(&c, p, rnode, path, plen);
+			memdbg_end_object(p);
+		} else {
+			char name[512];
+			const char *kind = "roots";
+			if (rnode)
+				root_name(&c, rnode, path, plen, name, sizeof(name), &kind);
+			else
+				snprintf(name, sizeof(name), "(several roots)");
+			memdbg_note(p, "  root: %s %s", kind, name);
+		}
 	}
 	memdbg_end_array(p);
 	if (!v)
