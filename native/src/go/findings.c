@@ -461,7 +461,8 @@ static struct memdbg_error *section_maps(struct fctx *c)
 		rows[n++] = (struct map_row){ id, entries, c->g->retained[v] };
 		bytes += c->g->retained[v];
 	}
-	qsort(rows, n, sizeof(*rows), map_cmp);
+	if (n)
+		qsort(rows, n, sizeof(*rows), map_cmp);
 	begin_section(c, "maps", "Large long-lived maps",
 		      "maps with many entries (largest retained bytes first) and who holds them");
 	memdbg_field_u64(c->p, "min_entries", c->opt.min_entries);
