@@ -55,6 +55,7 @@ class Variant:
 
 
 JE_SRC = "jemalloc/jeheap.c"
+CGO_SRC = "jemalloc/cgoheap"                 # a Go package: built with go build, cgo on
 TC_SRC = "tcmalloc/tcheap.cc"
 VARIANTS = {v.name: v for v in (
     Variant("je-shared", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",)),
@@ -62,6 +63,7 @@ VARIANTS = {v.name: v for v in (
             (LIBDIR / "libjemalloc_pic.a",)),
     Variant("je-unknown", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
             patch_lib="libjemalloc.so.2"),
+    Variant("je-cgo", CGO_SRC, (), (LIBDIR / "libjemalloc.so.2",)),
     Variant("tc-minimal", TC_SRC, ("-ltcmalloc_minimal", "-lpthread"), (LIBDIR / "libtcmalloc_minimal.so.4",)),
     Variant("tc-full", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",)),
     Variant("tc-unknown", TC_SRC, ("-ltcmalloc_minimal", "-lpthread"), (LIBDIR / "libtcmalloc_minimal.so.4",),
@@ -80,8 +82,24 @@ def variant_dir(v):
 def _key(v):
     h = hashlib.sha256()
     h.update(f"{FIXTURE_VERSION}\n{v!r}\n".encode())
-    h.update((REPO / "samples" / v.src).read_bytes())
+    src = REPO / "samples" / v.src
+    for p in sorted(src.rglob("*")) if src.is_dir() else [src]:
+        if p.is_file():
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
+
+
+def _build_go(src, out):
+    """go build with cgo on, with the machine's default Go config (as the Go samples use)."""
+    cfg = samples.get_config(samples.default_config_id())
+    try:
+        samples.ensure_toolchain(cfg)
+    except samples.ToolchainUnavailable as e:
+        raise Unavailable(str(e))
+    env = samples.go_env(cfg)
+    env["CGO_ENABLED"] = "1"
+    return subprocess.run(["go", "build", "-o", str(out), "."], cwd=src, env=env, capture_output=True, text=True,
+                          timeout=900)
 
 
 @contextlib.contextmanager
@@ -138,10 +156,13 @@ def _build_locked(v):
     if exe.exists():
         return exe
     src = REPO / "samples" / v.src
-    cc = "g++" if src.suffix == ".cc" else "gcc"
     tmp = d / "exe.tmp"
-    p = subprocess.run([cc, "-O1", "-g", *v.cflags, "-o", str(tmp), str(src), *v.libs],
-                       capture_output=True, text=True, timeout=300)
+    if src.is_dir():
+        p = _build_go(src, tmp)
+    else:
+        cc = "g++" if src.suffix == ".cc" else "gcc"
+        p = subprocess.run([cc, "-O1", "-g", *v.cflags, "-o", str(tmp), str(src), *v.libs],
+                           capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         raise samples.SampleError(f"{v.name}: build failed:\n{p.stdout}{p.stderr}")
     tmp.rename(exe)

@@ -309,3 +309,22 @@ def test_damaged_metadata(tmp_path, seed):
         assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, (cmd, p.stderr[-2000:])
         if p.returncode == 1:
             assert p.stderr.count("\n") == 1 and p.stderr.startswith("memdbg: "), (cmd, p.stderr)
+
+
+def test_cgo_two_heaps():
+    """A Go program whose C side allocates from jemalloc: each address resolves in its own heap, and
+    references cross them (Go objects hold C blocks, C blocks form a chain, Go objects a list)."""
+    c = _core("je-cgo", "kernel")
+    gos, cs = c.oracle["go"], c.oracle["c"]
+    assert al.cli_json(c, "je-stats")["allocated"] > 0
+    for i in (1, 25, 49):
+        g = al.cli_json(c, f"heap-block {gos[i]}")
+        assert g["heap"] == "go" and g["start"] == gos[i] and g["state"] == "allocated"
+        b = al.cli_json(c, f"heap-block {cs[i]}")
+        assert b["heap"] == "jemalloc" and b["start"] == cs[i] and b["state"] == "allocated"
+        refs = {r["address"]: r["holder"] for r in al.cli_json(c, f"find-refs {cs[i]}")["refs"]}
+        # the Go node's cblk field, and the previous C node's next field
+        assert refs.get(f"{int(gos[i], 16) + 8:#x}", "").startswith(f"go block {gos[i]}+0x8"), refs
+        assert refs.get(cs[i - 1], "").startswith("jemalloc block "), refs
+        refs = {r["address"]: r["holder"] for r in al.cli_json(c, f"find-refs {gos[i]}")["refs"]}
+        assert refs.get(gos[i - 1], "").startswith("go block "), refs

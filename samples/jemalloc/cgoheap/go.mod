@@ -1,0 +1,3 @@
+module memdbg.example/cgoheap
+
+go 1.22
