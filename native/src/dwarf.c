@@ -451,6 +451,22 @@ static bool var_fbreg(Dwarf_Attribute *at, uint64_t pc, int64_t *off)
 	return true;
 }
 
+/* A variable's size and runtime type (with its shape), from its DW_AT_type. */
+static bool var_type(Dwarf_Die *var, struct memdbg_frame_var *v)
+{
+	Dwarf_Attribute at;
+	Dwarf_Die type;
+	if (!dwarf_attr(var, DW_AT_type, &at) || !dwarf_formref_die(&at, &type))
+		return false;
+	die_size(&type, &v->size);
+	struct memdbg_global g = { 0 };
+	global_runtime_type(&type, &g);
+	v->has_runtime_type = g.has_runtime_type;
+	v->runtime_type = g.runtime_type;
+	v->shape = g.shape;
+	return true;
+}
+
 static struct memdbg_error *visit_vars(Dwarf_Die *scope, uint64_t pc, memdbg_frame_var_fn fn, void *arg, int depth)
 {
 	Dwarf_Die child;
@@ -470,15 +486,7 @@ static struct memdbg_error *visit_vars(Dwarf_Die *scope, uint64_t pc, memdbg_fra
 		struct memdbg_frame_var v = { .name = dwarf_diename(&child) };
 		if (!v.name || !dwarf_attr(&child, DW_AT_location, &at) || !var_fbreg(&at, pc, &v.cfa_offset))
 			continue;
-		Dwarf_Die type;
-		if (dwarf_attr(&child, DW_AT_type, &at) && dwarf_formref_die(&at, &type)) {
-			die_size(&type, &v.size);
-			struct memdbg_global g = { 0 };
-			global_runtime_type(&type, &g);
-			v.has_runtime_type = g.has_runtime_type;
-			v.runtime_type = g.runtime_type;
-			v.shape = g.shape;
-		}
+		var_type(&child, &v);
 		struct memdbg_error *err = fn(arg, &v);
 		if (err)
 			return err;
@@ -521,11 +529,9 @@ struct memdbg_error *memdbg_dwarf_closure_vars(struct memdbg_dwarf *d, uint64_t 
 		Dwarf_Word off, line;
 		if (dwarf_tag(&child) != DW_TAG_variable)
 			continue;
-		Dwarf_Die type;
-		if (!dwarf_attr(&child, DW_AT_type, &at) || !dwarf_formref_die(&at, &type))
-			continue;
 		struct memdbg_frame_var v = { .name = dwarf_diename(&child) };
-		die_size(&type, &v.size);
+		if (!var_type(&child, &v))
+			continue;
 		if (dwarf_attr(&child, DW_AT_go_closure_offset, &at)) {
 			if (dwarf_formudata(&at, &off) != 0)
 				continue;
@@ -537,11 +543,6 @@ struct memdbg_error *memdbg_dwarf_closure_vars(struct memdbg_dwarf *d, uint64_t 
 			continue;
 		}
 		v.cfa_offset = (int64_t)off;
-		struct memdbg_global g = { 0 };
-		global_runtime_type(&type, &g);
-		v.has_runtime_type = g.has_runtime_type;
-		v.runtime_type = g.runtime_type;
-		v.shape = g.shape;
 		struct memdbg_error *err = fn(arg, &v);
 		if (err)
 			return err;

@@ -698,6 +698,20 @@ struct frame_node {
 	uint64_t objects, bytes;
 };
 
+/* Append s to the profile's string table; its index, or 0 when out of memory. */
+static uint32_t add_string(const char ***strs, size_t *n, size_t *cap, const char *s)
+{
+	if (*n == *cap) {
+		const char **ns = realloc(*strs, 2 * *cap * sizeof(*ns));
+		if (!ns)
+			return 0;
+		*strs = ns;
+		*cap *= 2;
+	}
+	(*strs)[*n] = s;
+	return (uint32_t)(*n)++;
+}
+
 static struct memdbg_error *write_pprof(struct ctx *c, const char *path)
 {
 	const struct go_graph *g = c->g;
@@ -743,31 +757,16 @@ static struct memdbg_error *write_pprof(struct ctx *c, const char *path)
 			uint32_t u = stack[--sp], pf = frame_of[g->idom[u]];
 			uint32_t name;
 			if (u < go_graph_first_obj(g)) {
-				if (nstr == str_cap) {
-					str_cap *= 2;
-					const char **ns = realloc(strs, str_cap * sizeof(*ns));
-					if (!ns) {
-						err = memdbg_enomem;
-						goto out;
-					}
-					strs = ns;
+				if (!(name = add_string(&strs, &nstr, &str_cap, c->o->roots[g->root_index[u]].name))) {
+					err = memdbg_enomem;
+					goto out;
 				}
-				name = (uint32_t)nstr;
-				strs[nstr++] = c->o->roots[g->root_index[u]].name;
 			} else {
 				uint32_t ty = c->o->type[g->node_id[u]];
-				if (ty && !type_str[ty]) {
-					if (nstr == str_cap) {
-						str_cap *= 2;
-						const char **ns = realloc(strs, str_cap * sizeof(*ns));
-						if (!ns) {
-							err = memdbg_enomem;
-							goto out;
-						}
-						strs = ns;
-					}
-					type_str[ty] = (uint32_t)nstr;
-					strs[nstr++] = c->o->otypes[ty].name;
+				if (ty && !type_str[ty] &&
+				    !(type_str[ty] = add_string(&strs, &nstr, &str_cap, c->o->otypes[ty].name))) {
+					err = memdbg_enomem;
+					goto out;
 				}
 				name = ty ? type_str[ty] : 5;
 			}
