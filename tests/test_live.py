@@ -12,7 +12,8 @@ from test_go_heap import EXACT_MEMSTATS
 
 # Fields that name the target rather than describe the heap.
 TARGET_FIELDS = {"command", "target", "core", "pid", "executable"}
-COMMANDS = ["go-info", "memstats", "mspan-walk", "mcentral --spans", "mcache"]
+COMMANDS = ["go-info", "memstats", "mspan-walk", "mcentral --spans", "mcache", "histogram --all --top 100000",
+            "roots", "goroutines", "top-retainers -n 50"]
 
 
 def attach_json(pid, cmd):
