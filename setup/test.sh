@@ -11,7 +11,11 @@ python3 -m pytest -q tests "$@"
 # The debugger front ends load the plain extension; the sanitizers cover the
 # core through the CLI on the same cores and bad inputs.
 echo "== the CLI tests again under ASan and UBSan"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 MEMDBG_BUILD=build-asan \
-	python3 -m pytest -q -k "not front_ends and not gdb and not lldb and not debuggers" tests/test_go_heap.py \
-	tests/test_bad_input.py tests/test_robustness.py tests/test_objects.py tests/test_holds.py \
-	tests/test_goroutines.py tests/test_pools.py tests/test_frag.py tests/test_findings.py "$@"
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 MEMDBG_BUILD=build-asan
+NOT_DEBUGGERS="not front_ends and not gdb and not lldb and not debuggers"
+python3 -m pytest -q -k "$NOT_DEBUGGERS" tests/test_bad_input.py tests/test_robustness.py tests/test_jemalloc.py \
+	tests/test_tcmalloc.py "$@"
+# The per-config suites on the oldest and newest Go (the plain pass covers every config).
+python3 -m pytest -q -k "(go1.22.12 or go1.26.8) and not nogreenteagc and $NOT_DEBUGGERS" \
+	tests/test_go_heap.py tests/test_objects.py tests/test_holds.py tests/test_goroutines.py tests/test_pools.py \
+	tests/test_frag.py tests/test_findings.py "$@"
