@@ -20,7 +20,7 @@ extern const struct memdbg_command memdbg_cmd_je_info, memdbg_cmd_je_arenas, mem
 extern const struct memdbg_command memdbg_cmd_tc_info, memdbg_cmd_tc_stats, memdbg_cmd_tc_classes,
 	memdbg_cmd_tc_pageheap, memdbg_cmd_tc_caches, memdbg_cmd_tc_block;
 extern const struct memdbg_command memdbg_cmd_heap_block, memdbg_cmd_find_refs;
-extern const struct memdbg_command memdbg_cmd_findings;
+extern const struct memdbg_command memdbg_cmd_findings, memdbg_cmd_triage;
 static const struct memdbg_command memdbg_cmd_help;
 
 static const struct memdbg_command *const commands[] = {
@@ -34,7 +34,7 @@ static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_tc_info, &memdbg_cmd_tc_stats, &memdbg_cmd_tc_classes, &memdbg_cmd_tc_pageheap, &memdbg_cmd_tc_caches,
 	&memdbg_cmd_tc_block,
 	&memdbg_cmd_heap_block, &memdbg_cmd_find_refs,
-	&memdbg_cmd_findings,
+	&memdbg_cmd_findings, &memdbg_cmd_triage,
 };
 
 #define MAX_ARGS 64
@@ -237,6 +237,27 @@ struct memdbg_error *memdbg_run(struct memdbg_target *t, int argc, char **argv, 
 		memdbg_printer_fail(p, memdbg_error_message(err));
 	memdbg_printer_destroy(p);
 	return err;
+}
+
+/*
+ * Runs another command inside p, as an object keyed by its name (triage):
+ * its options parsed as usual, no "command" member, errors left to the caller.
+ */
+struct memdbg_error *memdbg_run_nested(struct memdbg_target *t, struct memdbg_printer *p, int argc, char **argv)
+{
+	const struct memdbg_command *cmd = argc > 0 && argv[0] ? find_command(argv[0], NULL) : NULL;
+	if (!cmd)
+		return memdbg_error_format(MEMDBG_ERROR_LOOKUP, "unknown command '%s'", argc > 0 && argv[0] ? argv[0] : "");
+	struct memdbg_args args;
+	bool json = false;
+	struct memdbg_error *err = parse_args(cmd, argc, argv, &args, &json);
+	if (err)
+		return err;
+	memdbg_begin_object(p, cmd->info.name, cmd->info.name);
+	if ((err = cmd->run(t, &args, p)))
+		return err;  /* the caller fails the document, closing what the command left open */
+	memdbg_end_object(p);
+	return NULL;
 }
 
 /* ---- help ---- */
