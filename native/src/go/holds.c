@@ -299,12 +299,21 @@ static bool weakly_held(const struct ctx *c, uint64_t id)
 	return false;
 }
 
-static void print_path(struct ctx *c, struct memdbg_printer *p, uint32_t rnode, const uint32_t *toward)
+static struct memdbg_error *print_path(struct ctx *c, struct memdbg_printer *p, uint32_t rnode,
+				       const uint32_t *toward)
 {
 	/* The hops from the root's object to the target, following toward[] (node + 1, 0 = none). */
-	uint64_t ids[4096];
 	size_t n = 0;
-	for (uint32_t v = toward[rnode] - 1; n < MEMDBG_ARRAY_SIZE(ids); v = toward[v] - 1) {
+	for (uint32_t v = toward[rnode] - 1; n < c->g->nnodes; v = toward[v] - 1) {
+		n++;
+		if (toward[v] == 0 || toward[v] - 1 == v)
+			break;
+	}
+	uint64_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+	if (!ids)
+		return memdbg_enomem;
+	n = 0;
+	for (uint32_t v = toward[rnode] - 1; n < c->g->nnodes; v = toward[v] - 1) {
 		ids[n++] = c->g->node_id[v];
 		if (toward[v] == 0 || toward[v] - 1 == v)
 			break;
@@ -341,6 +350,8 @@ static void print_path(struct ctx *c, struct memdbg_printer *p, uint32_t rnode, 
 	memdbg_end_array(p);
 	if (json)
 		memdbg_end_object(p);
+	free(ids);
+	return NULL;
 }
 
 static struct memdbg_error *run_who_holds(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
@@ -410,8 +421,11 @@ static struct memdbg_error *run_who_holds(struct memdbg_target *t, struct memdbg
 	for (size_t i = 0; i < nroots; i++) {
 		if (!memdbg_printer_json(p))
 			memdbg_note(p, "path %zu:", i + 1);
-		print_path(&c, p, roots[i], toward);
+		if ((err = print_path(&c, p, roots[i], toward)))
+			break;
 	}
+	if (err)
+		goto out;
 	memdbg_end_array(p);
 	if (!nroots)
 		memdbg_note(p, "no path within %" PRIu64 " hops", max_depth);
@@ -468,10 +482,16 @@ static struct memdbg_error *run_retained(struct memdbg_target *t, struct memdbg_
 	memdbg_field_u64(p, "retained_bytes", v ? g->retained[v] : 0);
 	memdbg_field_u64(p, "retained_objects", v ? g->retained_count[v] : 0);
 	/* The chain, nearest first; path[] is the same chain from the root's side, for naming it. */
-	uint64_t chain[4096], path[2];
+	uint64_t path[2];
 	size_t n = 0;
 	uint32_t d = v ? g->idom[v] : 0;
-	for (; v && d >= go_graph_first_obj(g) && n < MEMDBG_ARRAY_SIZE(chain); d = g->idom[d])
+	for (; v && d >= go_graph_first_obj(g) && n < g->nnodes; d = g->idom[d])
+		n++;
+	uint64_t *chain = malloc((n ? n : 1) * sizeof(*chain));
+	if (!chain)
+		return memdbg_enomem;
+	n = 0;
+	for (d = v ? g->idom[v] : 0; v && d >= go_graph_first_obj(g) && n < g->nnodes; d = g->idom[d])
 		chain[n++] = g->node_id[d];
 	memdbg_begin_array(p, "dominators", "Dominators (nearest first)");
 	for (size_t i = 0; i < n; i++) {
@@ -504,6 +524,7 @@ static struct memdbg_error *run_retained(struct memdbg_target *t, struct memdbg_
 		}
 	}
 	memdbg_end_array(p);
+	free(chain);
 	if (!v)
 		memdbg_note(p, "no root reaches it: it retains nothing");
 	return NULL;
