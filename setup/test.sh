@@ -18,4 +18,4 @@ python3 -m pytest -q -k "$NOT_DEBUGGERS" tests/test_bad_input.py tests/test_robu
 # The per-config suites on the oldest and newest Go (the plain pass covers every config).
 python3 -m pytest -q -k "(go1.22.12 or go1.26.8) and not nogreenteagc and $NOT_DEBUGGERS" \
 	tests/test_go_heap.py tests/test_objects.py tests/test_holds.py tests/test_goroutines.py tests/test_pools.py \
-	tests/test_frag.py tests/test_findings.py "$@"
+	tests/test_frag.py tests/test_findings.py tests/test_triage.py "$@"
