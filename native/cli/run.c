@@ -4,6 +4,8 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "cli.h"
@@ -40,6 +42,18 @@ static void memdbg_cli_write(void *arg, const char *buf, size_t len)
 	sink->last = buf[len - 1];
 }
 
+/* A progress line on a terminal's stderr, erased when the step ends. */
+static void memdbg_cli_progress(void *arg, const char *what, uint64_t done, uint64_t total)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (done >= total)
+		fprintf(stderr, "\r\033[K");
+	else
+		fprintf(stderr, "\rmemdbg: %s: %" PRIu64 "%%", what, done * 100 / total);
+	fflush(stderr);
+}
+
 static bool memdbg_cli_interrupted(void *arg)
 {
 	return memdbg_cli_sigint != 0;
@@ -71,6 +85,7 @@ bool memdbg_cli_run_argv(struct memdbg_cli *cli, int argc, char **argv)
 	struct memdbg_out out = {
 		.write = memdbg_cli_write,
 		.interrupted = memdbg_cli_interrupted,
+		.progress = memdbg_cli_progress,
 		.arg = &sink,
 		.json = cli->json,
 	};

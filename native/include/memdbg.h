@@ -70,6 +70,12 @@ struct memdbg_out {
 	void (*write)(void *arg, const char *buf, size_t len);
 	/* Polled during long walks; true stops the command with MEMDBG_ERROR_INTERRUPTED. */
 	bool (*interrupted)(void *arg);
+	/*
+	 * Optional: how far a long build is (the object graph, the dominator
+	 * tree), for a progress line on a terminal; never part of the output.
+	 * done == total marks the end of that step.
+	 */
+	void (*progress)(void *arg, const char *what, uint64_t done, uint64_t total);
 	void *arg;
 	/* Render every command as one JSON document instead of text. */
 	bool json;

@@ -24,6 +24,8 @@ struct memdbg_printer {
 	const struct memdbg_col *cols;
 	size_t ncols;
 	unsigned long polls;
+	int last_pct;
+	const char *last_what;
 };
 
 static void flush(struct memdbg_printer *p)
@@ -155,6 +157,7 @@ struct memdbg_printer *memdbg_printer_create(const struct memdbg_out *out)
 		return NULL;
 	p->out = out;
 	p->depth = 1;
+	p->last_pct = -1;
 	p->first[1] = true;
 	if (out->json)
 		put(p, "{", 1);
@@ -175,6 +178,18 @@ void memdbg_printer_destroy(struct memdbg_printer *p)
 bool memdbg_printer_json(const struct memdbg_printer *p)
 {
 	return p->out->json;
+}
+
+void memdbg_progress(struct memdbg_printer *p, const char *what, uint64_t done, uint64_t total)
+{
+	if (!p->out->progress || !total)
+		return;
+	int pct = done >= total ? 100 : (int)(done * 100 / total);
+	if (pct == p->last_pct && what == p->last_what)
+		return;
+	p->last_pct = pct;
+	p->last_what = what;
+	p->out->progress(p->out->arg, what, done, total);
 }
 
 struct memdbg_error *memdbg_check_interrupt(struct memdbg_printer *p)

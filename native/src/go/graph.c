@@ -127,9 +127,12 @@ static struct memdbg_error *build_edges(struct build *b, struct memdbg_printer *
 		b->last_target = 0;
 		go_object_pointers(b->t, b->go, o, g->node_id[n], add_pointer_edge, b);
 		err = b->err;
-		if (!err && (n & 0xffff) == 0)
+		if (!err && (n & 0xffff) == 0) {
 			err = memdbg_check_interrupt(p);
+			memdbg_progress(p, "indexing pointers", n, g->nnodes);
+		}
 	}
+	memdbg_progress(p, "indexing pointers", 1, 1);
 	b->fwd.off[g->nnodes] = (uint32_t)b->fwd.n;
 	g->edges = b->fwd.n;
 	return err;
@@ -206,8 +209,11 @@ static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p
 	}
 	/* Semidominators, in reverse preorder. */
 	for (uint32_t i = count; i-- > 1;) {
-		if ((i & 0xffff) == 0 && (err = memdbg_check_interrupt(p)))
-			goto out;
+		if ((i & 0xffff) == 0) {
+			memdbg_progress(p, "building the dominator tree", count - i, count);
+			if ((err = memdbg_check_interrupt(p)))
+				goto out;
+		}
 		uint32_t w = vertex[i];
 		for (uint32_t k = g->rev_off[w]; k < g->rev_off[w + 1]; k++) {
 			uint32_t v = pre[g->rev[k]];
@@ -232,6 +238,7 @@ static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p
 		}
 		ancestor[i] = parent[i];  /* link */
 	}
+	memdbg_progress(p, "building the dominator tree", 1, 1);
 	/* idom as the nearest ancestor at or above the semidominator. */
 	uint32_t *idom = label;  /* reuse: preorder -> preorder idom */
 	idom[0] = 0;

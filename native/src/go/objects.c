@@ -637,6 +637,8 @@ static struct memdbg_error *propagate_types(struct builder *b)
 		struct memdbg_error *err = memdbg_check_interrupt(b->p);
 		if (err)
 			return err;
+		if ((b->qhead & 0xffff) == 0)
+			memdbg_progress(b->p, "typing objects", b->qhead, o->nslots);
 		uint64_t id = b->queue[b->qhead++];
 		const struct go_objtype *ot = &o->otypes[o->type[id]];
 		const struct go_type *ty = ot->type ? type_at(b, ot->type) : NULL;
@@ -649,6 +651,7 @@ static struct memdbg_error *propagate_types(struct builder *b)
 			walk_value(b, ty, base + i * ty->size, 0);
 	}
 	b->qhead = b->qtail = 0;
+	memdbg_progress(b->p, "typing objects", 1, 1);
 	return NULL;
 }
 
@@ -711,8 +714,11 @@ static struct memdbg_error *mark(struct builder *b)
 		struct memdbg_error *err = memdbg_check_interrupt(b->p);
 		if (err)
 			return err;
+		if ((b->qhead & 0xffff) == 0)
+			memdbg_progress(b->p, "marking live objects", b->qhead, b->o->nslots);
 		for_each_pointer(b, b->queue[b->qhead++], mark_value);
 	}
+	memdbg_progress(b->p, "marking live objects", 1, 1);
 	b->qhead = b->qtail = 0;
 	return NULL;
 }
