@@ -1,6 +1,8 @@
 #!/bin/sh
 # The demo: install what is needed, build, make a core of the sample Go
-# program (samples/goheap, built with the machine's Go) and triage it end to end.
+# program (samples/goheap, built with the machine's Go) and triage it end to end:
+# spans, MemStats, top types, top retainers, pools, fragmentation, findings, and
+# an HTML report in build/demo/triage.html.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/setup/install.sh"
@@ -17,5 +19,6 @@ PY
 exe=$1 core=$2
 echo
 echo "== memdbg core $core --exe $exe"
+mkdir -p "$ROOT/build/demo"
 exec "$ROOT/build/memdbg" core "$core" --exe "$exe" \
-	-c go-info -c memstats -c "mspan-walk --sort util --limit 15" -c mcentral -c "mcache --p 0"
+	-c "mspan-walk --sort util --limit 10" -c "triage --html $ROOT/build/demo/triage.html"
