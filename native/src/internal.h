@@ -103,6 +103,14 @@ struct memdbg_segment {
 
 struct memdbg_go;
 
+/* Decoder state kept per target (built on first use, dropped when live memory may have changed). */
+enum memdbg_cache_id { MEMDBG_CACHE_JEMALLOC, MEMDBG_CACHE_TCMALLOC, MEMDBG_CACHE_REFS, MEMDBG_CACHE_COUNT };
+
+struct memdbg_cache {
+	void *state;
+	void (*destroy)(void *state);
+};
+
 /* A file mapped into the target: [start, end) holds the file from offset. */
 struct memdbg_mapping {
 	uint64_t start, end, offset;
@@ -135,6 +143,7 @@ struct memdbg_target {
 	size_t nmappings;
 
 	struct memdbg_go *go;  /* Go runtime state, built on first use */
+	struct memdbg_cache caches[MEMDBG_CACHE_COUNT];
 };
 
 /* Copy exactly n bytes of target memory or fail with a FAULT error. */
@@ -144,6 +153,10 @@ bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n);
 const void *memdbg_peek(struct memdbg_target *t, uint64_t addr, size_t n);
 struct memdbg_error *memdbg_read_u64(struct memdbg_target *t, uint64_t addr, uint64_t *ret);
 struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uint32_t *ret);
+/* A decoder's cached state for this target, or NULL; put replaces (and destroys) what was there. */
+void *memdbg_target_cache_get(struct memdbg_target *t, enum memdbg_cache_id id);
+void memdbg_target_cache_put(struct memdbg_target *t, enum memdbg_cache_id id, void *state,
+			     void (*destroy)(void *state));
 /* The target's file mappings, in address order (re-read for live targets). */
 struct memdbg_error *memdbg_target_mappings(struct memdbg_target *t, const struct memdbg_mapping **ret, size_t *n);
 /* A symbol's address in the target (bias applied), from .symtab or DWARF. */

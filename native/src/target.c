@@ -626,6 +626,26 @@ fail:
 	return err;
 }
 
+void *memdbg_target_cache_get(struct memdbg_target *t, enum memdbg_cache_id id)
+{
+	return t->caches[id].state;
+}
+
+void memdbg_target_cache_put(struct memdbg_target *t, enum memdbg_cache_id id, void *state,
+			     void (*destroy)(void *state))
+{
+	struct memdbg_cache *c = &t->caches[id];
+	if (c->state && c->state != state)
+		c->destroy(c->state);
+	*c = (struct memdbg_cache){ state, destroy };
+}
+
+static void drop_caches(struct memdbg_target *t)
+{
+	for (int i = 0; i < MEMDBG_CACHE_COUNT; i++)
+		memdbg_target_cache_put(t, (enum memdbg_cache_id)i, NULL, NULL);
+}
+
 void memdbg_target_destroy(struct memdbg_target *t)
 {
 	if (!t)
@@ -635,6 +655,7 @@ void memdbg_target_destroy(struct memdbg_target *t)
 		ptrace(PTRACE_DETACH, t->stopped[i], 0,
 		       (void *)(uintptr_t)(t->was_stopped && t->stopped[i] == t->pid ? SIGSTOP : 0));
 	free(t->stopped);
+	drop_caches(t);
 	memdbg_go_destroy(t->go);
 	memdbg_dwarf_destroy(t->dwarf);
 	memdbg_elf_close(t->exe);
@@ -658,6 +679,7 @@ void memdbg_target_invalidate(struct memdbg_target *t)
 	memset(t->pages, 0, PAGE_CACHE_SLOTS * sizeof(*t->pages));
 	memdbg_go_destroy(t->go);
 	t->go = NULL;
+	drop_caches(t);
 }
 
 /* ---- reads ---- */

@@ -1,29 +1,10 @@
-/* alloc.h - what the allocator decoders share: per-target caching, library lookup, blocks. */
+/* alloc.h - what the allocator decoders share: library lookup, blocks. */
 #ifndef MEMDBG_ALLOC_H
 #define MEMDBG_ALLOC_H
 
 #include <limits.h>
 
 #include "internal.h"
-
-/*
- * One decoder state cached per target.  memdbg_target has no slot for
- * allocator state, so the slot remembers which target (and which core
- * segments or pid) it was built for.  A live process is reused only while
- * memdbg holds it stopped (memdbg attach); under gdb or lldb it may have run
- * between commands, so everything is read again.
- */
-struct alloc_slot {
-	const struct memdbg_target *t;
-	const void *segs;
-	size_t nsegs;
-	int pid;
-	void *state;
-	void (*destroy)(void *state);
-};
-
-void *alloc_cache_get(struct alloc_slot *s, const struct memdbg_target *t);
-void alloc_cache_put(struct alloc_slot *s, const struct memdbg_target *t, void *state, void (*destroy)(void *));
 
 /* A mapped library whose file name contains `name`: its path and load base. */
 struct alloc_lib {

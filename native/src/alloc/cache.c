@@ -1,4 +1,4 @@
-/* cache.c - per-target decoder state and library lookup shared by the allocator decoders. */
+/* cache.c - library lookup and helpers shared by the allocator decoders. */
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -9,31 +9,6 @@
 #include <unistd.h>
 
 #include "alloc/alloc.h"
-
-/* A core never changes; a live process only while memdbg itself holds its threads stopped. */
-static bool target_frozen(const struct memdbg_target *t)
-{
-	return !t->live || t->nstopped > 0;
-}
-
-void *alloc_cache_get(struct alloc_slot *s, const struct memdbg_target *t)
-{
-	if (s->state && target_frozen(t) && s->t == t && s->segs == t->segs && s->nsegs == t->nsegs &&
-	    s->pid == t->pid)
-		return s->state;
-	if (s->state)
-		s->destroy(s->state);
-	s->state = NULL;
-	s->t = NULL;
-	return NULL;
-}
-
-void alloc_cache_put(struct alloc_slot *s, const struct memdbg_target *t, void *state, void (*destroy)(void *))
-{
-	if (s->state && s->state != state)
-		s->destroy(s->state);
-	*s = (struct alloc_slot){ t, t->segs, t->nsegs, t->pid, state, destroy };
-}
 
 void alloc_hex(char *out, const uint8_t *b, size_t n)
 {

@@ -297,12 +297,10 @@ static struct memdbg_error *build_index(struct memdbg_target *t, struct memdbg_p
 	return NULL;
 }
 
-static struct alloc_slot slot;
-
 static struct memdbg_error *index_get(struct memdbg_target *t, struct memdbg_printer *p, const struct alloc_heaps *h,
 				      struct ref_index **ret)
 {
-	struct ref_index *x = alloc_cache_get(&slot, t);
+	struct ref_index *x = memdbg_target_cache_get(t, MEMDBG_CACHE_REFS);
 	if (x) {
 		*ret = x;
 		return NULL;
@@ -317,7 +315,7 @@ static struct memdbg_error *index_get(struct memdbg_target *t, struct memdbg_pri
 		index_free(x);
 		return err;
 	}
-	alloc_cache_put(&slot, t, x, index_destroy);
+	memdbg_target_cache_put(t, MEMDBG_CACHE_REFS, x, index_destroy);
 	*ret = x;
 	return NULL;
 }

@@ -361,8 +361,6 @@ void je_heap_free(struct je_heap *h)
 	free(h);
 }
 
-static struct alloc_slot slot;
-
 static void destroy(void *h)
 {
 	je_heap_free(h);
@@ -370,7 +368,7 @@ static void destroy(void *h)
 
 struct memdbg_error *je_get(struct memdbg_target *t, struct je_heap **ret)
 {
-	struct je_heap *h = alloc_cache_get(&slot, t);
+	struct je_heap *h = memdbg_target_cache_get(t, MEMDBG_CACHE_JEMALLOC);
 	if (h) {
 		*ret = h;
 		return NULL;
@@ -385,7 +383,7 @@ struct memdbg_error *je_get(struct memdbg_target *t, struct je_heap **ret)
 		je_heap_free(h);
 		return err;
 	}
-	alloc_cache_put(&slot, t, h, destroy);
+	memdbg_target_cache_put(t, MEMDBG_CACHE_JEMALLOC, h, destroy);
 	*ret = h;
 	return NULL;
 }

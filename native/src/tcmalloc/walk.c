@@ -332,8 +332,6 @@ void tc_heap_free(struct tc_heap *h)
 	free(h);
 }
 
-static struct alloc_slot slot;
-
 static void destroy(void *h)
 {
 	tc_heap_free(h);
@@ -341,7 +339,7 @@ static void destroy(void *h)
 
 struct memdbg_error *tc_get(struct memdbg_target *t, struct tc_heap **ret)
 {
-	struct tc_heap *h = alloc_cache_get(&slot, t);
+	struct tc_heap *h = memdbg_target_cache_get(t, MEMDBG_CACHE_TCMALLOC);
 	if (h) {
 		*ret = h;
 		return NULL;
@@ -356,7 +354,7 @@ struct memdbg_error *tc_get(struct memdbg_target *t, struct tc_heap **ret)
 		tc_heap_free(h);
 		return err;
 	}
-	alloc_cache_put(&slot, t, h, destroy);
+	memdbg_target_cache_put(t, MEMDBG_CACHE_TCMALLOC, h, destroy);
 	*ret = h;
 	return NULL;
 }
