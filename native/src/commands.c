@@ -313,8 +313,6 @@ static struct memdbg_error *run_help(struct memdbg_target *t, struct memdbg_args
 	return NULL;
 }
 
-static const struct memdbg_opt help_opts[] = { { NULL } };
-
 static const struct memdbg_command memdbg_cmd_help = {
 	.info = {
 		.name = "help",
@@ -322,7 +320,6 @@ static const struct memdbg_command memdbg_cmd_help = {
 		.usage = "help [COMMAND]",
 		.help = "In gdb and lldb every command is also available as 'memdbg COMMAND'.",
 	},
-	.opts = help_opts,
 	.max_args = 1,
 	.run = run_help,
 };

@@ -230,7 +230,7 @@ struct memdbg_opt {
 
 struct memdbg_command {
 	struct memdbg_command_info info;  /* info.options stays NULL: memdbg_command_at derives it from opts */
-	const struct memdbg_opt *opts;    /* terminated by a NULL name */
+	const struct memdbg_opt *opts;    /* terminated by a NULL name; NULL: no options */
 	unsigned max_args;                /* positional arguments accepted */
 	bool needs_target;
 	struct memdbg_error *(*run)(struct memdbg_target *t, struct memdbg_args *args, struct memdbg_printer *p);

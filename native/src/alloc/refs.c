@@ -465,8 +465,6 @@ static struct memdbg_error *run_find_refs(struct memdbg_target *t, struct memdbg
 
 /* ---- the table rows ---- */
 
-static const struct memdbg_opt no_opts[] = { { NULL } };
-
 const struct memdbg_command memdbg_cmd_heap_block = {
 	.info = {
 		.name = "heap-block",
@@ -475,7 +473,6 @@ const struct memdbg_command memdbg_cmd_heap_block = {
 		.help = "state is allocated, free, or cached (in an allocator's thread or transfer cache: free\n"
 			"to the program).  detail names the extent, slab or span and the size class.",
 	},
-	.opts = no_opts,
 	.max_args = 1,
 	.needs_target = true,
 	.run = run_heap_block,

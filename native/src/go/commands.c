@@ -752,8 +752,6 @@ static struct memdbg_error *run_mcache(struct memdbg_target *t, struct memdbg_ar
 
 /* ---- the table rows ---- */
 
-static const struct memdbg_opt no_opts[] = { { NULL } };
-
 const struct memdbg_command memdbg_cmd_go_info = {
 	.info = {
 		.name = "go-info",
@@ -763,7 +761,6 @@ const struct memdbg_command memdbg_cmd_go_info = {
 			"gc_phase is the collector's phase when the target was captured (off, mark,\n"
 			"marktermination); green_tea says whether spans carry Green Tea inline mark bits.",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_go_info,
 };
@@ -777,7 +774,6 @@ const struct memdbg_command memdbg_cmd_memstats = {
 			"consistent heap statistics, gcController and memstats.  BySize lists mallocs and\n"
 			"frees per size class.  NextGC reproduces gcController.heapGoal().",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_memstats,
 };

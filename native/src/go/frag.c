@@ -253,8 +253,6 @@ static struct memdbg_error *run_frag(struct memdbg_target *t, struct memdbg_args
 	return err;
 }
 
-static const struct memdbg_opt frag_opts[] = { { NULL } };
-
 const struct memdbg_command memdbg_cmd_frag = {
 	.info = {
 		.name = "frag",
@@ -266,7 +264,6 @@ const struct memdbg_command memdbg_cmd_frag = {
 			"Idle and released pages as memstats' HeapIdle and HeapReleased.  Per arena: bytes of\n"
 			"in-use spans.  Headline: free-slot bytes over all in-use span bytes.",
 	},
-	.opts = frag_opts,
 	.needs_target = true,
 	.run = run_frag,
 };

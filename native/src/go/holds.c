@@ -902,8 +902,6 @@ const struct memdbg_command memdbg_cmd_who_holds = {
 	.run = run_who_holds,
 };
 
-static const struct memdbg_opt retained_opts[] = { { NULL } };
-
 const struct memdbg_command memdbg_cmd_retained = {
 	.info = {
 		.name = "retained",
@@ -913,7 +911,6 @@ const struct memdbg_command memdbg_cmd_retained = {
 			"subtree of the dominator tree below it.  Dominators are listed nearest first,\n"
 			"ending at the root (or '(several roots)' when more than one root reaches it).",
 	},
-	.opts = retained_opts,
 	.max_args = 1,
 	.needs_target = true,
 	.run = run_retained,

@@ -427,8 +427,6 @@ const struct memdbg_command memdbg_cmd_objects = {
 	.run = run_objects,
 };
 
-static const struct memdbg_opt object_opts[] = { { NULL } };
-
 const struct memdbg_command memdbg_cmd_object = {
 	.info = {
 		.name = "object",
@@ -436,7 +434,6 @@ const struct memdbg_command memdbg_cmd_object = {
 		.usage = "object ADDR [--json]",
 		.help = "Interior addresses are fine.  Pointer fields name the object they point to.",
 	},
-	.opts = object_opts,
 	.max_args = 1,
 	.needs_target = true,
 	.run = run_object,

@@ -661,8 +661,6 @@ struct memdbg_error *je_block_at(struct memdbg_target *t, struct je_heap *h, uin
 
 /* ---- the table rows ---- */
 
-static const struct memdbg_opt no_opts[] = { { NULL } };
-
 const struct memdbg_command memdbg_cmd_je_info = {
 	.info = {
 		.name = "je-info",
@@ -671,7 +669,6 @@ const struct memdbg_command memdbg_cmd_je_info = {
 		.help = "jemalloc is found through the executable's symbols (static links), the library's\n"
 			"symbols or its debug file, or memdbg's table of known stripped builds (by build-id).",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_je_info,
 };
@@ -684,7 +681,6 @@ const struct memdbg_command memdbg_cmd_je_arenas = {
 		.help = "pactive/pdirty/pmuzzy are pages; small/large_allocated are the arena's counters (as\n"
 			"mallctl stats.arenas.<i>.*); tcache_bytes is what its threads' caches hold.",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_je_arenas,
 };
@@ -718,7 +714,6 @@ const struct memdbg_command memdbg_cmd_je_stats = {
 			"as jemalloc does; 'walk' recomputes them from the extents.  in_use is allocated minus\n"
 			"what sits in thread caches.",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_je_stats,
 };
@@ -750,7 +745,6 @@ const struct memdbg_command memdbg_cmd_je_block = {
 		.help = "state is allocated, free, or tcache (freed into a thread cache, still counted as\n"
 			"allocated by jemalloc's statistics).",
 	},
-	.opts = no_opts,
 	.max_args = 1,
 	.needs_target = true,
 	.run = run_je_block,

@@ -392,8 +392,6 @@ static struct memdbg_error *run_tc_block(struct memdbg_target *t, struct memdbg_
 
 /* ---- the table rows ---- */
 
-static const struct memdbg_opt no_opts[] = { { NULL } };
-
 const struct memdbg_command memdbg_cmd_tc_info = {
 	.info = {
 		.name = "tc-info",
@@ -402,7 +400,6 @@ const struct memdbg_command memdbg_cmd_tc_info = {
 		.help = "TCMalloc (gperftools 2.10) is found through the executable's symbols (static links), the\n"
 			"library's symbols or its debug file, or memdbg's table of known stripped builds.",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_tc_info,
 };
@@ -416,7 +413,6 @@ const struct memdbg_command memdbg_cmd_tc_stats = {
 			"current_allocated_bytes = heap_size - caches - free - unmapped.  'walk' recomputes\n"
 			"allocated, free and unmapped bytes from the spans of the page map.",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_tc_stats,
 };
@@ -448,7 +444,6 @@ const struct memdbg_command memdbg_cmd_tc_pageheap = {
 		.help = "returned spans are free and given back to the system (unmapped); their pages are\n"
 			"usually absent from a core.",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_tc_pageheap,
 };
@@ -460,7 +455,6 @@ const struct memdbg_command memdbg_cmd_tc_caches = {
 		.usage = "tc-caches [--json]",
 		.help = "From ThreadCache::thread_heaps_; bytes is the cache's own size_ counter.",
 	},
-	.opts = no_opts,
 	.needs_target = true,
 	.run = run_tc_caches,
 };
@@ -473,7 +467,6 @@ const struct memdbg_command memdbg_cmd_tc_block = {
 		.help = "state is allocated, free (on its span's list), thread (in a thread cache) or transfer\n"
 			"(in a central transfer cache).",
 	},
-	.opts = no_opts,
 	.max_args = 1,
 	.needs_target = true,
 	.run = run_tc_block,
