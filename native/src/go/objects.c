@@ -285,14 +285,8 @@ static struct memdbg_error *build_index(struct builder *b)
 
 static uint32_t intern_type(struct go_objects *o, uint64_t type, uint64_t count, const char *label)
 {
+	/* Newest first: objects are typed in runs of the same type. */
 	for (size_t i = o->notypes; i-- > 1;) {
-		const struct go_objtype *ot = &o->otypes[i];
-		if (ot->type == type && ot->count == count && (type || strcmp(ot->name, label) == 0))
-			return (uint32_t)i;
-		if (o->notypes - i > 64)
-			break;  /* recent types first; the full scan below is the slow path */
-	}
-	for (size_t i = 1; i < o->notypes; i++) {
 		const struct go_objtype *ot = &o->otypes[i];
 		if (ot->type == type && ot->count == count && (type || strcmp(ot->name, label) == 0))
 			return (uint32_t)i;
