@@ -27,9 +27,7 @@ def sample(scenario):
 
 def _module_key(cfg):
     h = hashlib.sha256(f"config {cfg.line}\n".encode())
-    for p in sorted(MISUSE.rglob("*")):
-        if p.is_file():
-            h.update(str(p.relative_to(MISUSE)).encode() + b"\0" + p.read_bytes() + b"\0")
+    samples.hash_sources(h, MISUSE)
     return h.hexdigest()
 
 

@@ -45,6 +45,7 @@ GOCACHE = Path(os.environ.get("MEMDBG_GOCACHE", Path.home() / ".cache" / "memdbg
 
 # Bump when the way cores are made changes, to invalidate caches.
 FIXTURE_VERSION = "1"
+SHARED_GO = REPO / "samples" / "threads"
 # Configs that also get a gcore (oldest and newest default toolchain).
 GCORE_CONFIGS = ("go1.22.12", "go1.26.8")
 KINDS = ("kernel", "gcore")
@@ -204,10 +205,17 @@ def sample_key(cfg):
 def sample_key_of(sample, cfg):
     h = hashlib.sha256()
     h.update(f"fixture {FIXTURE_VERSION}\nconfig {cfg.line}\n".encode())
-    for p in sorted(sample.src.rglob("*")):
-        if p.is_file():
-            h.update(str(p.relative_to(sample.src)).encode() + b"\0" + p.read_bytes() + b"\0")
+    hash_sources(h, sample.src)
     return h.hexdigest()
+
+
+def hash_sources(h, root):
+    """Feed every file under root, and the shared module samples/threads
+    (imported through a replace directive), into the hash h."""
+    for r in (root, SHARED_GO):
+        for p in sorted(r.rglob("*")):
+            if p.is_file():
+                h.update(str(p.relative_to(r)).encode() + b"\0" + p.read_bytes() + b"\0")
 
 
 def config_dir(cfg):

@@ -16,6 +16,7 @@ package main
 
 import (
 	"fmt"
+	"memdbg.example/threads"
 	"os"
 	"reflect"
 	"runtime"
@@ -409,6 +410,7 @@ func main() {
 	buildHeap()
 	// Collect and sweep everything, and return free memory to the OS so
 	// the background scavenger has nothing left to do before the stop.
+	threads.Spare()
 	runtime.GC()
 	debug.FreeOSMemory()
 	runtime.ReadMemStats(&setupStats)

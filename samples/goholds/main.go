@@ -37,6 +37,7 @@ package main
 
 import (
 	"fmt"
+	"memdbg.example/threads"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -898,6 +899,7 @@ func setup() {
 	if stackGoid <= 1 {
 		fail("could not read the holder goroutine's id (%d)", stackGoid)
 	}
+	threads.Spare()
 	runtime.GC()
 	// victimPool's item goes in now and moves to the victim cache at the next GC.
 	putVictim()

@@ -1,3 +1,7 @@
 module memdbg.example/goobjects
 
 go 1.22
+
+require memdbg.example/threads v0.0.0
+
+replace memdbg.example/threads => ../threads

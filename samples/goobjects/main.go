@@ -23,6 +23,7 @@ package main
 
 import (
 	"fmt"
+	"memdbg.example/threads"
 	"os"
 	"reflect"
 	"runtime"
@@ -613,6 +614,7 @@ func main() {
 	if closureSize != 8+5*128+8 {
 		fail("closure type %q has size %d, want %d (captures changed?)", closureType, closureSize, 8+5*128+8)
 	}
+	threads.Spare()
 	runtime.GC()
 	debug.FreeOSMemory()
 	runtime.ReadMemStats(&setupStats)

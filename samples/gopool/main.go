@@ -27,6 +27,7 @@ package main
 
 import (
 	"fmt"
+	"memdbg.example/threads"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -521,6 +522,7 @@ func setup() {
 	}
 
 	churn()
+	threads.Spare()
 	runtime.GC()
 	putVictim() // moves to the victim cache at the next GC, the last one
 	var ms runtime.MemStats

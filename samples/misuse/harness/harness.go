@@ -9,6 +9,7 @@ package harness
 
 import (
 	"fmt"
+	"memdbg.example/threads"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -53,6 +54,7 @@ func fail(format string, args ...interface{}) {
 
 // Begin opens the oracle and allocates its buffer (16 KiB: no large object).
 func Begin() {
+	threads.Spare()
 	Scrub()
 	mode = os.Getenv("MEMDBG_SAMPLE_MODE")
 	switch mode {

@@ -1,0 +1,3 @@
+module memdbg.example/threads
+
+go 1.22
