@@ -432,12 +432,20 @@ static int64_t sleb(const uint8_t **p, const uint8_t *end)
 	return v;
 }
 
-/* The frame-base offset of a variable at pc: DW_OP_fbreg N, from a location list or a block. */
+/*
+ * The frame-base offset of a variable at pc: DW_OP_fbreg N, from a location
+ * list or a block.  Go's frame base is the CFA, and a register argument
+ * spilled to its slot at the CFA is located by a bare DW_OP_call_frame_cfa.
+ */
 static bool var_fbreg(Dwarf_Attribute *at, uint64_t pc, int64_t *off)
 {
 	Dwarf_Op *expr;
 	size_t len;
 	if (dwarf_getlocation_addr(at, pc, &expr, &len, 1) == 1 && len >= 1) {
+		if (expr[0].atom == DW_OP_call_frame_cfa && len == 1) {
+			*off = 0;
+			return true;
+		}
 		if (expr[0].atom != DW_OP_fbreg)
 			return false;
 		*off = (int64_t)expr[0].number;

@@ -332,15 +332,21 @@ static struct memdbg_error *push(struct builder *b, uint64_t id)
 	return NULL;
 }
 
-/* Give object id a type unless it has one; a known array length refines a guessed one. */
+/*
+ * Give object id a type unless it has one.  A known array length refines a
+ * guessed one (smaller), or a single element reached through a pointer
+ * (allgptr **g before allgs []*g): then the object is walked again, whole.
+ */
 static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label)
 {
 	struct go_objects *o = b->o;
 	uint32_t cur = o->type[id];
+	bool rewalk = !cur;
 	if (cur) {
 		const struct go_objtype *ot = &o->otypes[cur];
-		if (!ty || ot->type != ty->addr || !count || count >= ot->count)
+		if (!ty || ot->type != ty->addr || !count || (ot->count ? count >= ot->count : count == 1))
 			return;
+		rewalk = !ot->count;
 	}
 	const char *name = ty ? ty->name : label;
 	if (!name)
@@ -349,7 +355,7 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 	if (!k)
 		return;
 	o->type[id] = k;
-	if (!cur)
+	if (rewalk)
 		memdbg_error_destroy(push(b, id));
 }
 
