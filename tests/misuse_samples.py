@@ -18,7 +18,8 @@ from pathlib import Path
 import samples
 
 MISUSE = samples.REPO / "samples" / "misuse"
-SCENARIOS = ("maps", "goleak", "pool", "uintptr", "cgo", "frag", "large", "finalizer", "clean")
+SCENARIOS = ("maps", "goleak", "pool", "deferput", "uintptr", "racyptr", "deadslice", "cgo", "frag", "large",
+             "finalizer", "clean")
 
 
 def sample(scenario):

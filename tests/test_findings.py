@@ -8,8 +8,8 @@ program holds its pointers (no object here has a malloc header).
 Contract:  findings --json
     {"command":"findings","sections":[{"id","title","what","count","bytes","items":[...]}],
      "total_findings"}
-  ids: goroutine-leaks, maps, pool-residue, gc-invisible, dangling, outside-heap,
-       large-objects, fragmentation, finalizers
+  ids: goroutine-leaks, maps, pool-residue, used-after-put, gc-invisible, dangling,
+       outside-heap, large-objects, fragmentation, finalizers
 """
 
 import json
@@ -63,8 +63,8 @@ def test_check_mode(go_config, scenario):
 
 def test_sections_always_present(go_config):
     doc = findings(core(go_config, "clean"))
-    assert [s["id"] for s in doc["sections"]] == ["goroutine-leaks", "maps", "pool-residue", "gc-invisible",
-                                                   "dangling", "outside-heap", "large-objects", "fragmentation",
+    assert [s["id"] for s in doc["sections"]] == ["goroutine-leaks", "maps", "pool-residue", "used-after-put",
+                                                   "gc-invisible", "dangling", "outside-heap", "large-objects", "fragmentation",
                                                    "finalizers"]
 
 
@@ -108,6 +108,63 @@ def test_pool_residue(go_config):
     assert item, s["items"]
     # every item but the one still referenced after its Put (main.afterPut) is only the pool's
     assert item[0]["retained_bytes"] >= (len(o["Items"]) - 1) * o["ItemSize"]
+
+
+def test_used_after_put(go_config):
+    """The pooled buffer main.afterPut still points at after its Put; the other seven are only the pool's."""
+    sc = core(go_config, "pool")
+    o, s = sc.oracle, section(findings(sc), "used-after-put")
+    assert s["count"] == 1, s["items"]
+    item = s["items"][0]
+    assert h(item["addr"]) == o["AfterPut"] and item["type"] == "main.Buf" and item["size"] == o["ItemSize"]
+    assert item["pool"] == o["Holder"] and item["cache"] == "local"
+    assert item["holder"] == "main.afterPut"
+    assert s["bytes"] == o["ItemSize"]
+
+
+def test_deferred_put_while_used(go_config):
+    """defer pool.Put(buf) while the returned reply's body still points into buf."""
+    sc = core(go_config, "deferput")
+    o, s = sc.oracle, section(findings(sc), "used-after-put")
+    assert s["count"] == 1, s["items"]
+    item = s["items"][0]
+    assert h(item["addr"]) == o["Buffer"] and item["type"] == "main.Buffer" and item["pool"] == o["Pool"]
+    assert (item["cache"], item["slot"]) == ("local", "private")
+    held = item["held_in"]
+    assert h(held["addr"]) == o["Reply"] and held["type"] == "main.Reply" and held["field"] == ".body"
+    assert item["holder"] == o["Holder"]
+
+
+def test_racy_pointer_between_goroutines(go_config):
+    """A uintptr handed to a waiting goroutine in a shared message; the object behind it was collected."""
+    sc = core(go_config, "racyptr")
+    o, s = sc.oracle, section(findings(sc), "gc-invisible")
+    assert s["count"] == 1, s["items"]
+    item = s["items"][0]
+    assert h(item["at"]) == o["DataField"] and h(item["value"]) == o["Blob"]
+    assert item["target_state"] in ("free slot", "freed span")
+    assert h(item["held_in"]["addr"]) == o["Msg"] and item["held_in"]["type"] == "main.Msg"
+    assert item["held_in"]["field"] == ".data"
+    assert item["holder"].startswith("goroutine ") and "main.consume" in item["path"] + item["holder"], item
+
+
+def test_unsafe_slice_over_dead_header(go_config):
+    """A SliceHeader's Data outlives its buffer (gc-invisible); unsafe.Slice over it dangles."""
+    sc = core(go_config, "deadslice")
+    o, doc = sc.oracle, findings(core(go_config, "deadslice"))
+    hidden = section(doc, "gc-invisible")
+    assert hidden["count"] == 1, hidden["items"]
+    item = hidden["items"][0]
+    assert h(item["at"]) == o["DataField"] and h(item["value"]) == o["Buffer"]
+    assert item["target_state"] in ("free slot", "freed span")
+    assert item["held_in"]["type"] == "main.View" and item["held_in"]["field"] == ".hdr.Data"
+    assert item["holder"] == o["Holder"]
+    dangling = section(doc, "dangling")
+    assert dangling["count"] == 1, dangling["items"]
+    d = dangling["items"][0]
+    assert h(d["at"]) == o["SliceField"] and h(d["value"]) == o["Buffer"]
+    assert d["held_in"]["type"] == "main.Holder" and d["held_in"]["field"] == ".data"
+    assert d["holder"] == "main.holder"
 
 
 def test_gc_invisible(go_config):

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "go/findings.h"
+#include "go/pools.h"
 #include "go/stack.h"
 #include "go/types.h"
 
@@ -24,6 +25,10 @@
 #define MAX_CHUNKS 1000000  /* persistentalloc chunks followed */
 #define MAX_MS 100000       /* Ms followed on runtime.allm */
 
+struct range {
+	uint64_t lo, hi;
+};
+
 struct fctx {
 	struct memdbg_target *t;
 	struct memdbg_go *go;
@@ -32,6 +37,10 @@ struct fctx {
 	struct memdbg_printer *p;
 	struct findings_opts opt;
 	uint64_t heap_lo, heap_hi;  /* in-use spans' extent */
+	uint64_t *arenas;           /* heap arena indexes, sorted */
+	size_t narenas;
+	struct range *held;         /* in-use and stack spans, sorted */
+	size_t nheld;
 	size_t total;               /* findings over all sections */
 };
 
@@ -73,7 +82,7 @@ static uint32_t top_root(const struct go_graph *g, uint32_t v)
 static void holder_of(const struct fctx *c, uint64_t id, char *root, size_t rsize, char *path, size_t psize)
 {
 	const struct go_graph *g = c->g;
-	uint32_t v = g->obj_node[id];
+	uint32_t v = go_graph_node(g, id);
 	uint32_t chain[CHAIN_MAX];
 	size_t n = 0, len = 0;
 	snprintf(root, rsize, "(unreachable)");
@@ -107,7 +116,7 @@ static void print_holder(const struct fctx *c, uint64_t id)
 
 static uint64_t retained_of(const struct fctx *c, uint64_t id)
 {
-	uint32_t v = c->g->obj_node[id];
+	uint32_t v = go_graph_node(c->g, id);
 	return v ? c->g->retained[v] : 0;
 }
 
@@ -573,17 +582,47 @@ static bool weak_referent(const struct fctx *c, uint64_t value)
 	return false;
 }
 
-/* A freed span: inside an mspan's range that is not in use any more. */
+/*
+ * Freed memory: heap arena pages that no in-use span or stack span holds.
+ * (A freed span's mspan record may already be recycled for another span.)
+ */
 static bool in_freed_span(const struct fctx *c, uint64_t value)
 {
+	if (go_arena_find(c->go, c->arenas, c->narenas, value) == c->narenas)
+		return false;
+	size_t lo = 0, hi = c->nheld;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->held[mid].lo <= value)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return !lo || value >= c->held[lo - 1].hi;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The heap arenas, and the spans in them that are in use or stacks: the rest is freed memory. */
+static struct memdbg_error *load_held(struct fctx *c)
+{
 	const struct memdbg_go *go = c->go;
+	struct memdbg_error *err = go_heap_arenas(c->t, c->go, &c->arenas, &c->narenas);
+	if (err)
+		return err;
+	if (!(c->held = malloc((go->nspans ? go->nspans : 1) * sizeof(*c->held))))
+		return memdbg_enomem;
 	for (size_t i = 0; i < go->nspans; i++) {
 		const struct go_span *s = &go->spans[i];
-		if (s->state != go->l.span_in_use && s->state != go->l.span_manual && value >= s->start &&
-		    value - s->start < s->npages * go->l.page_size)
-			return true;
+		if (s->state == go->l.span_in_use || s->state == go->l.span_manual)
+			c->held[c->nheld++] = (struct range){ s->start, s->start + s->npages * go->l.page_size };
 	}
-	return false;
+	qsort(c->held, c->nheld, sizeof(*c->held), range_cmp);
+	return NULL;
 }
 
 struct scan_obj {
@@ -603,12 +642,12 @@ static void note_pointer(void *arg, uint64_t slot, uint64_t value)
 	if (slot < so->base || w >= so->words)
 		return;
 	so->ptr[w / 8] |= (uint8_t)(1u << (w % 8));
-	if (!value || value < c->heap_lo || value >= c->heap_hi)
+	if (!value)
 		return;
 	const struct go_heap_span *h;
 	uint64_t s;
 	struct ref r = { .holder = so->id, .at = slot, .value = value, .target = UINT64_MAX };
-	if (go_find_object(c->o, value, &h, &s)) {
+	if (value >= c->heap_lo && value < c->heap_hi && go_find_object(c->o, value, &h, &s)) {
 		if (go_bit(c->o->alloc, h->first + s))
 			return;
 		r.target = h->first + s;
@@ -658,8 +697,7 @@ static bool hidden_target(const struct fctx *c, uint64_t value, struct ref *r)
 	}
 	const struct go_heap_span *h;
 	uint64_t slot;
-	if (value < c->heap_lo || value >= c->heap_hi || value % 16 || go_find_object(c->o, value, &h, &slot) ||
-	    !in_freed_span(c, value))
+	if (value % 16 || go_find_object(c->o, value, &h, &slot) || !in_freed_span(c, value))
 		return false;
 	r->target_free = true;
 	return true;
@@ -841,11 +879,73 @@ static struct memdbg_error *section_refs(struct fctx *c)
 	return NULL;
 }
 
-/* ---- 6. Go heap pointers outside the Go heap ---- */
+/* ---- 3b. pooled objects still referenced from outside their pool ---- */
 
-struct range {
-	uint64_t lo, hi;
-};
+/* The first word of object id pointing into [lo, hi), or 0. */
+static uint64_t word_into(const struct fctx *c, uint64_t id, uint64_t lo, uint64_t hi)
+{
+	uint64_t base = obj_base(c, id), size = obj_size(c, id), at = 0;
+	uint64_t *buf = malloc(SCAN_CHUNK);
+	for (uint64_t off = 0; buf && !at && off < size; off += SCAN_CHUNK) {
+		uint64_t n = size - off < SCAN_CHUNK ? size - off : SCAN_CHUNK;
+		struct memdbg_error *err = memdbg_read(c->t, base + off, buf, n);
+		if (err) {
+			memdbg_error_destroy(err);
+			break;
+		}
+		for (uint64_t i = 0; !at && i < n / 8; i++)
+			if (buf[i] >= lo && buf[i] < hi)
+				at = base + off + 8 * i;
+	}
+	free(buf);
+	return at;
+}
+
+static struct memdbg_error *section_after_put(struct fctx *c)
+{
+	struct go_pool_alias *a;
+	size_t n;
+	uint64_t bytes = 0;
+	struct memdbg_error *err = go_pool_aliases(c->t, c->p, &a, &n);
+	if (err)
+		return err;
+	begin_section(c, "used-after-put", "Pooled objects still in use",
+		      "objects a sync.Pool holds that something outside the pool still points at (used after Put)");
+	memdbg_begin_array(c->p, "items", NULL);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t base = obj_base(c, a[i].id), size = obj_size(c, a[i].id);
+		bytes += size;
+		if (i >= MAX_ITEMS)
+			continue;
+		struct ref r = { .holder = UINT64_MAX };
+		if (a[i].referrer < go_graph_first_obj(c->g)) {
+			r.global = root_of_node(c, a[i].referrer)->name;
+		} else {
+			r.holder = c->g->node_id[a[i].referrer];
+			r.at = word_into(c, r.holder, base, base + size);
+		}
+		char title[512];
+		snprintf(title, sizeof(title), "0x%" PRIx64 " (%s, %" PRIu64 " B) in %s, P %" PRIu32 " %s %s", base,
+			 type_or(c, a[i].id), size, a[i].pool, a[i].p, a[i].cache, a[i].slot);
+		memdbg_begin_object(c->p, NULL, title);
+		memdbg_field_str(c->p, "pool", a[i].pool);
+		memdbg_field_hex(c->p, "pool_addr", a[i].pool_addr);
+		memdbg_field_hex(c->p, "addr", base);
+		memdbg_field_str(c->p, "type", type_or(c, a[i].id));
+		memdbg_field_u64(c->p, "size", size);
+		memdbg_field_u64(c->p, "p", a[i].p);
+		memdbg_field_str(c->p, "cache", a[i].cache);
+		memdbg_field_str(c->p, "slot", a[i].slot);
+		print_ref_holder(c, &r);
+		memdbg_end_object(c->p);
+	}
+	memdbg_end_array(c->p);
+	end_section(c, n, bytes);
+	free(a);
+	return NULL;
+}
+
+/* ---- 6. Go heap pointers outside the Go heap ---- */
 
 struct ranges {
 	struct range *v;
@@ -1151,8 +1251,8 @@ static struct memdbg_error *section_finalizers(struct fctx *c)
 		if (root->kind != GO_ROOT_FINALIZER || sscanf(root->name, "%15s of 0x%llx", kind, &obj) != 2)
 			continue;
 		uint64_t id;
-		bool self = go_object_at(c->o, obj, &id) && c->g->obj_node[id] &&
-			    top_root(g, c->g->obj_node[id]) == r;
+		bool self = go_object_at(c->o, obj, &id) && go_graph_node(c->g, id) &&
+			    top_root(g, go_graph_node(c->g, id)) == r;
 		if (!self && g->retained[r] < c->opt.min_finalizer_bytes)
 			continue;
 		char title[320];
@@ -1191,14 +1291,21 @@ struct memdbg_error *findings_print(struct memdbg_target *t, struct memdbg_print
 	if ((err = memdbg_go_get(t, &c.go)) || (err = go_objects_get(t, c.go, p, &c.o)) ||
 	    (err = go_graph_get(t, c.go, c.o, p, &c.g)))
 		return err;
+	if ((err = load_held(&c))) {
+		free(c.arenas);
+		free(c.held);
+		return err;
+	}
 	c.heap_lo = c.o->nhs ? c.o->hs[0].start : 0;
 	c.heap_hi = c.o->nhs ? c.o->hs[c.o->nhs - 1].end : 0;
 	memdbg_begin_array(p, "sections", NULL);
 	if (!(err = section_leaks(&c)) && !(err = section_maps(&c)) && !(err = section_pools(&c)) &&
-	    !(err = section_refs(&c)) && !(err = section_outside(&c)) && !(err = section_large(&c)) &&
+	    !(err = section_after_put(&c)) && !(err = section_refs(&c)) && !(err = section_outside(&c)) && !(err = section_large(&c)) &&
 	    !(err = section_frag(&c)))
 		err = section_finalizers(&c);
 	memdbg_end_array(p);
+	free(c.arenas);
+	free(c.held);
 	if (err)
 		return err;
 	memdbg_field_u64(p, "total_findings", c.total);
@@ -1234,7 +1341,8 @@ static const struct memdbg_opt findings_opts_table[] = {
 const struct memdbg_command memdbg_cmd_findings = {
 	.info = {
 		.name = "findings",
-		.summary = "memory misuses with evidence: leaks, big maps, pools, hidden and dangling pointers, cgo, ...",
+		.summary = "memory misuses with evidence: leaks, big maps, pools, use after Put, hidden and dangling "
+			   "pointers, cgo, ...",
 		.usage = "findings [--min-goroutines N] [--min-entries N] [--min-pool-bytes B] [--min-frag-bytes B] "
 			 "[--min-finalizer-bytes B] [--json]",
 		.help = "One section per misuse, each with its evidence and the bytes involved:\n"
@@ -1242,6 +1350,7 @@ const struct memdbg_command memdbg_cmd_findings = {
 			"                   runtime/sync), their stack bytes and what their frames alone keep\n"
 			"  maps             maps with >= N entries (swiss Map.used, hmap.count), retained bytes\n"
 			"  pool-residue     sync.Pool globals retaining >= B bytes (details: pool-residue)\n"
+			"  used-after-put   pooled objects that something outside the pool still points at\n"
 			"  gc-invisible     non-pointer words (uintptr globals and fields, noscan objects) of\n"
 			"                   live objects holding the exact address of an object, live or free\n"
 			"  dangling         pointer slots of live objects pointing into free slots or freed spans\n"

@@ -5,8 +5,6 @@
 
 #include "go/go.h"
 
-#define MAX_ARENAS (1u << 22)
-
 struct class_stats {
 	uint64_t spans, pages, slots, used, free_bytes, tail_bytes;
 };
@@ -20,36 +18,22 @@ struct frag {
 	uint64_t narenas;
 };
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The heap arenas (runtime.arenaIdx values), sorted. */
+/* The heap arenas, and a zeroed in-use byte count for each. */
 static struct memdbg_error *load_arenas(struct memdbg_target *t, struct memdbg_go *go, struct frag *f)
 {
-	uint64_t array, len;
-	struct memdbg_error *err = go_read_slice(t, go->sym.mheap + go->l.mh_arena_list, &array, &len);
+	size_t n;
+	struct memdbg_error *err = go_heap_arenas(t, go, &f->arena_idx, &n);
 	if (err)
-		return memdbg_error_prefix(err, "reading mheap_.allArenas");
-	if (len > MAX_ARENAS)
-		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "mheap_ lists %" PRIu64 " arenas", len);
-	f->arena_idx = calloc(len ? len : 1, sizeof(uint64_t));
-	f->arena_inuse = calloc(len ? len : 1, sizeof(uint64_t));
-	if (!f->arena_idx || !f->arena_inuse)
-		return memdbg_enomem;
-	if ((err = memdbg_read(t, array, f->arena_idx, len * sizeof(uint64_t))))
-		return memdbg_error_prefix(err, "reading mheap_.allArenas");
-	qsort(f->arena_idx, len, sizeof(uint64_t), u64_cmp);
-	f->narenas = len;
-	return NULL;
+		return err;
+	f->narenas = n;
+	f->arena_inuse = calloc(n ? n : 1, sizeof(uint64_t));
+	return f->arena_inuse ? NULL : memdbg_enomem;
 }
 
-static uint64_t *arena_slot(struct frag *f, uint64_t idx)
+static uint64_t *arena_slot(const struct memdbg_go *go, struct frag *f, uint64_t addr)
 {
-	uint64_t *hit = bsearch(&idx, f->arena_idx, f->narenas, sizeof(uint64_t), u64_cmp);
-	return hit ? &f->arena_inuse[hit - f->arena_idx] : NULL;
+	size_t i = go_arena_find(go, f->arena_idx, f->narenas, addr);
+	return i < f->narenas ? &f->arena_inuse[i] : NULL;
 }
 
 /* Spreads a span's bytes over the arenas it covers (large spans may cross arenas). */
@@ -60,7 +44,7 @@ static void add_to_arenas(const struct memdbg_go *go, struct frag *f, uint64_t s
 		uint64_t idx = (a - go->l.arena_base_offset) / ab;
 		uint64_t arena_end = idx * ab + go->l.arena_base_offset + ab;
 		uint64_t n = (arena_end < end ? arena_end : end) - a;
-		uint64_t *slot = arena_slot(f, idx);
+		uint64_t *slot = arena_slot(go, f, a);
 		if (slot)
 			*slot += n;
 		else

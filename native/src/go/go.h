@@ -108,6 +108,13 @@ const char *go_span_state_name(const struct memdbg_go *go, uint8_t state);
 /* "swept", "unswept", "cached", ... from the span's sweepgen relative to the heap's. */
 const char *go_sweep_status(const struct memdbg_go *go, uint32_t sweepgen);
 
+#define GO_MAX_ARENAS (1u << 22)
+
+/* The heap arenas' indexes (mheap_.allArenas, runtime.arenaIdx values), sorted; free *idx. */
+struct memdbg_error *go_heap_arenas(struct memdbg_target *t, struct memdbg_go *go, uint64_t **idx, size_t *n);
+/* The position in idx of the arena holding addr, or n when no heap arena does. */
+size_t go_arena_find(const struct memdbg_go *go, const uint64_t *idx, size_t n, uint64_t addr);
+
 /* A slice header {array, len, cap} at addr. */
 struct memdbg_error *go_read_slice(struct memdbg_target *t, uint64_t addr, uint64_t *array, uint64_t *len);
 

@@ -57,7 +57,7 @@ static void add_pointer_edge(void *arg, uint64_t slot, uint64_t value)
 	uint64_t id;
 	if (b->err || !value || !go_object_at(b->o, value, &id))
 		return;
-	uint32_t to = b->g->obj_node[id];
+	uint32_t to = go_graph_node(b->g, id);
 	/* Several slots pointing to one object make one edge. */
 	if (to && to != b->last_target) {
 		b->err = edge_add(&b->fwd, to);
@@ -80,29 +80,35 @@ static struct memdbg_error *build_edges(struct build *b, struct memdbg_printer *
 	for (uint32_t i = 0; i < o->nroots; i++)
 		nroots += !i || strcmp(o->roots[order[i]].name, o->roots[order[i - 1]].name) != 0;
 	g->nroots = nroots;
-	uint64_t nobj = 0;
-	for (uint64_t id = 0; id < o->nslots; id++)
-		nobj += go_bit(o->alloc, id) && go_bit(o->live, id);
+	g->nslots = o->nslots;
+	g->alloc = o->alloc;
+	g->live = o->live;
+	uint64_t nwords = o->nslots / 64 + 1, nobj = 0;
+	g->rank = malloc(nwords * sizeof(*g->rank));
+	if (!g->rank) {
+		free(order);
+		return memdbg_enomem;
+	}
+	for (uint64_t w = 0; w < nwords; w++) {
+		g->rank[w] = (uint32_t)(nobj < NONE ? nobj : NONE);
+		nobj += (uint64_t)__builtin_popcountll(go_graph_live_word(g, w));
+	}
 	if (nobj + nroots + 1 >= NONE) {
 		free(order);
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "too many objects for the graph");
 	}
 	g->nnodes = (uint32_t)(nobj + nroots + 1);
-	g->obj_node = calloc(o->nslots + 1, sizeof(*g->obj_node));
 	g->node_id = calloc(g->nnodes, sizeof(*g->node_id));
 	g->root_index = calloc(nroots + 1, sizeof(*g->root_index));
 	b->fwd.off = calloc((size_t)g->nnodes + 1, sizeof(*b->fwd.off));
-	if (!g->obj_node || !g->node_id || !g->root_index || !b->fwd.off) {
+	if (!g->node_id || !g->root_index || !b->fwd.off) {
 		free(order);
 		return memdbg_enomem;
 	}
 	uint32_t next = go_graph_first_obj(g);
-	for (uint64_t id = 0; id < o->nslots; id++) {
-		if (go_bit(o->alloc, id) && go_bit(o->live, id)) {
-			g->obj_node[id] = next;
+	for (uint64_t id = 0; id < o->nslots; id++)
+		if (go_bit(o->alloc, id) && go_bit(o->live, id))
 			g->node_id[next++] = (uint32_t)id;
-		}
-	}
 	struct memdbg_error *err = NULL;
 	/* Super-root to every root node. */
 	b->fwd.off[0] = 0;
@@ -116,7 +122,7 @@ static struct memdbg_error *build_edges(struct build *b, struct memdbg_printer *
 			b->fwd.off[++r] = (uint32_t)b->fwd.n;
 			g->root_index[r] = order[i];
 		}
-		uint32_t to = root->weak ? 0 : g->obj_node[root->object];
+		uint32_t to = root->weak ? 0 : go_graph_node(g, root->object);
 		if (to)
 			err = edge_add(&b->fwd, to);
 	}
@@ -160,7 +166,32 @@ static struct memdbg_error *build_reverse(struct build *b)
 	return NULL;
 }
 
-/* Semi-NCA over preorder numbers.  All arrays are indexed by preorder number. */
+/* Retained sizes: every node's own slot, then children before parents, in reverse preorder. */
+static struct memdbg_error *retained_sizes(struct build *b, const uint32_t *vertex, uint32_t count)
+{
+	struct go_graph *g = b->g;
+	g->retained = calloc(g->nnodes, sizeof(*g->retained));
+	g->retained_count = calloc(g->nnodes, sizeof(*g->retained_count));
+	if (!g->retained || !g->retained_count)
+		return memdbg_enomem;
+	for (uint32_t v = go_graph_first_obj(g); v < g->nnodes; v++) {
+		g->retained[v] = go_span_of_id(b->o, g->node_id[v])->elemsize;
+		g->retained_count[v] = 1;
+	}
+	for (uint32_t i = count; i-- > 1;) {
+		uint32_t v = vertex[i], d = g->idom[v];
+		g->retained[d] += g->retained[v];
+		g->retained_count[d] += g->retained_count[v];
+	}
+	return NULL;
+}
+
+/*
+ * Semi-NCA over preorder numbers; all work arrays are indexed by preorder
+ * number.  Each array is freed, or reused, as soon as its phase is over, and
+ * the forward edges go after the DFS: the peak stays near 36 B per node plus
+ * 4 B per edge (8 B per edge during the DFS).
+ */
 static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p)
 {
 	struct go_graph *g = b->g;
@@ -168,14 +199,11 @@ static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p
 	uint32_t *pre = malloc((size_t)n * sizeof(*pre));       /* node -> preorder, NONE unreached */
 	uint32_t *vertex = malloc((size_t)n * sizeof(*vertex)); /* preorder -> node */
 	uint32_t *parent = malloc((size_t)n * sizeof(*parent));
-	uint32_t *semi = malloc((size_t)n * sizeof(*semi));
-	uint32_t *label = malloc((size_t)n * sizeof(*label));
-	uint32_t *ancestor = malloc((size_t)n * sizeof(*ancestor));
 	uint32_t *stack = malloc((size_t)n * sizeof(*stack));
-	uint32_t *cursor = malloc((size_t)n * sizeof(*cursor));
-	g->idom = malloc((size_t)n * sizeof(*g->idom));
+	uint32_t *cursor = malloc((size_t)n * sizeof(*cursor)); /* DFS only; then the semidominators */
+	uint32_t *semi = NULL, *label = NULL, *ancestor = NULL;
 	struct memdbg_error *err = NULL;
-	if (!pre || !vertex || !parent || !semi || !label || !ancestor || !stack || !cursor || !g->idom) {
+	if (!pre || !vertex || !parent || !stack || !cursor) {
 		err = memdbg_enomem;
 		goto out;
 	}
@@ -201,6 +229,17 @@ static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p
 		parent[count++] = pre[v];
 		cursor[w] = b->fwd.off[w];
 		stack[sp++] = w;
+	}
+	free(b->fwd.off);
+	free(b->fwd.to);
+	b->fwd.off = b->fwd.to = NULL;
+	semi = cursor;
+	cursor = NULL;
+	label = malloc((size_t)n * sizeof(*label));
+	ancestor = malloc((size_t)n * sizeof(*ancestor));
+	if (!label || !ancestor) {
+		err = memdbg_enomem;
+		goto out;
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		semi[i] = i;
@@ -239,6 +278,10 @@ static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p
 		ancestor[i] = parent[i];  /* link */
 	}
 	memdbg_progress(p, "building the dominator tree", 1, 1);
+	free(pre);
+	free(ancestor);
+	free(stack);
+	pre = ancestor = stack = NULL;
 	/* idom as the nearest ancestor at or above the semidominator. */
 	uint32_t *idom = label;  /* reuse: preorder -> preorder idom */
 	idom[0] = 0;
@@ -248,26 +291,19 @@ static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p
 			d = idom[d];
 		idom[i] = d;
 	}
-	memset(g->idom, 0xff, (size_t)n * sizeof(*g->idom));
-	for (uint32_t i = 0; i < count; i++)
-		g->idom[vertex[i]] = vertex[idom[i]];
-	/* Retained sizes: children before parents, in reverse preorder. */
-	g->retained = calloc(n, sizeof(*g->retained));
-	g->retained_count = calloc(n, sizeof(*g->retained_count));
-	if (!g->retained || !g->retained_count) {
+	free(semi);
+	free(parent);
+	semi = parent = NULL;
+	if (!(g->idom = malloc((size_t)n * sizeof(*g->idom)))) {
 		err = memdbg_enomem;
 		goto out;
 	}
-	for (uint32_t v = go_graph_first_obj(g); v < n; v++) {
-		const struct go_heap_span *h = go_span_of_id(b->o, g->node_id[v]);
-		g->retained[v] = h->elemsize;
-		g->retained_count[v] = 1;
-	}
-	for (uint32_t i = count; i-- > 1;) {
-		uint32_t v = vertex[i], d = g->idom[v];
-		g->retained[d] += g->retained[v];
-		g->retained_count[d] += g->retained_count[v];
-	}
+	memset(g->idom, 0xff, (size_t)n * sizeof(*g->idom));
+	for (uint32_t i = 0; i < count; i++)
+		g->idom[vertex[i]] = vertex[idom[i]];
+	free(label);
+	label = NULL;
+	err = retained_sizes(b, vertex, count);
 out:
 	free(pre);
 	free(vertex);
@@ -308,7 +344,7 @@ void go_graph_destroy(struct go_graph *g)
 {
 	if (!g)
 		return;
-	free(g->obj_node);
+	free(g->rank);
 	free(g->node_id);
 	free(g->root_index);
 	free(g->rev_off);

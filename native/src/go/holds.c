@@ -374,7 +374,7 @@ static struct memdbg_error *run_who_holds(struct memdbg_target *t, struct memdbg
 		memdbg_field_null(p, "type");
 	memdbg_field_u64(p, "size", go_span_of_id(c.o, id)->elemsize);
 	memdbg_end_object(p);
-	uint32_t node = g->obj_node[id];
+	uint32_t node = go_graph_node(g, id);
 	if (!node) {
 		bool weak = weakly_held(&c, id);
 		memdbg_field_str(p, "status", weak ? "weak-only" : "garbage");
@@ -472,7 +472,7 @@ static struct memdbg_error *run_retained(struct memdbg_target *t, struct memdbg_
 	    (err = target_object(&c, "retained", addr, &id)))
 		return err;
 	const struct go_graph *g = c.g;
-	uint32_t v = g->obj_node[id];
+	uint32_t v = go_graph_node(g, id);
 	memdbg_field_hex(p, "base", obj_base(&c, id));
 	const char *type = go_objtype_name(c.o, id);
 	if (type)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "go/graph.h"
+#include "go/pools.h"
 #include "go/types.h"
 
 #define MAX_POOLS (1u << 16)      /* pools listed in allPools/oldPools */
@@ -33,6 +33,7 @@ struct entry {
 	uint64_t id;      /* its object, when value points into an allocated heap slot */
 	uint64_t bytes;   /* that object's slot size, 0 outside the heap */
 	uint32_t p;
+	uint32_t referrer; /* a graph node outside the pool pointing at the object (used after Put), or 0 */
 	uint8_t cache, slot;
 	bool in_heap;
 };
@@ -45,6 +46,7 @@ struct pool {
 	struct entry *ents;
 	size_t nents, cap;
 	uint64_t retained, retained_objects;
+	uint64_t held_outside;     /* entries with a referrer */
 	uint64_t inconsistent;     /* chains and dequeues whose fields contradict each other */
 	uint64_t unreadable;
 };
@@ -58,6 +60,7 @@ struct ctx {
 	struct pool *pools;
 	size_t npools, cap;
 	uint64_t list_problems;    /* allPools/oldPools entries not read */
+	bool no_layout;            /* the DWARF has no sync.Pool: nothing is pooled */
 };
 
 static struct memdbg_error *load_layout(struct ctx *c)
@@ -75,6 +78,7 @@ static struct memdbg_error *load_layout(struct ctx *c)
 		  memdbg_dwarf_member(d, "sync.poolChainElt", "poolDequeue.headTail", &l->headtail, NULL) &&
 		  memdbg_dwarf_member(d, "sync.poolChainElt", "poolDequeue.vals", &l->vals, NULL) &&
 		  memdbg_dwarf_member(d, "sync.poolChainElt", "next", &l->next, NULL);
+	c->no_layout = !ok;
 	if (!ok)
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
 					   "pool-residue: the binary's DWARF has no sync.Pool, poolLocal or poolChainElt "
@@ -151,7 +155,7 @@ static struct memdbg_error *add_global(void *arg, const struct memdbg_global *g)
 static const char *dominating_root(const struct ctx *c, uint64_t id)
 {
 	const struct go_graph *g = c->g;
-	uint32_t n = id < c->o->nslots ? g->obj_node[id] : 0;
+	uint32_t n = id < c->o->nslots ? go_graph_node(g, id) : 0;
 	for (uint32_t steps = 0; n >= go_graph_first_obj(g) && steps < g->nnodes; steps++) {
 		if (g->idom[n] == UINT32_MAX)
 			return NULL;
@@ -338,13 +342,49 @@ static uint32_t node_of(const struct ctx *c, uint64_t addr)
 	uint64_t id;
 	if (!addr || !go_object_at(c->o, addr, &id) || !go_bit(c->o->alloc, id))
 		return 0;
-	return c->g->obj_node[id];
+	return go_graph_node(c->g, id);
+}
+
+/*
+ * Whether node x's dominator chain (x included) meets one of the pool's
+ * poolLocal arrays or any pooled object before a root: then only pools keep
+ * x.  *at (may be NULL) gets the node met, or the root.
+ */
+static bool kept_by_pool(const struct go_graph *g, const uint32_t arrays[2], const uint8_t *pooled, uint32_t x,
+			 bool skip_self, uint32_t *at)
+{
+	if (skip_self)
+		x = g->idom[x];
+	for (uint32_t steps = 0; x != UINT32_MAX && x >= go_graph_first_obj(g) && steps < g->nnodes; steps++) {
+		if (x == arrays[0] || x == arrays[1] || go_bit(pooled, x)) {
+			if (at)
+				*at = x;
+			return true;
+		}
+		x = g->idom[x];
+	}
+	if (at)
+		*at = x;
+	return false;
+}
+
+/* A predecessor of pooled node n that the pool does not keep: whoever still uses it after Put. */
+static uint32_t referrer_of(const struct go_graph *g, const uint32_t arrays[2], const uint8_t *pooled, uint32_t n)
+{
+	for (uint32_t k = g->rev_off[n]; k < g->rev_off[n + 1]; k++) {
+		uint32_t x = g->rev[k];
+		if (x && (x < go_graph_first_obj(g) || !kept_by_pool(g, arrays, pooled, x, false, NULL)))
+			return x;
+	}
+	return 0;
 }
 
 /*
  * A pooled object counts when its dominator chain reaches one of its pool's
  * poolLocal arrays before any root: only the pool keeps it.  A pooled object
  * dominated by another pooled object is inside that one's retained bytes.
+ * One the pool does not dominate is also held from outside: its referrer is
+ * a predecessor the pool does not keep.
  */
 static struct memdbg_error *retained_through(struct ctx *c)
 {
@@ -356,31 +396,30 @@ static struct memdbg_error *retained_through(struct ctx *c)
 	for (size_t i = 0; i < c->npools; i++)
 		for (size_t k = 0; k < c->pools[i].nents; k++)
 			if (c->pools[i].ents[k].in_heap) {
-				uint32_t n = g->obj_node[c->pools[i].ents[k].id];
+				uint32_t n = go_graph_node(g, c->pools[i].ents[k].id);
 				pooled[n / 8] |= 1u << (n % 8);
 			}
 	for (size_t i = 0; i < c->npools; i++) {
 		struct pool *p = &c->pools[i];
 		uint32_t arrays[2] = { node_of(c, p->arr[0]), node_of(c, p->arr[1]) };
 		for (size_t k = 0; k < p->nents; k++) {
-			if (!p->ents[k].in_heap)
+			struct entry *e = &p->ents[k];
+			uint32_t n = e->in_heap ? go_graph_node(g, e->id) : 0;
+			if (n < go_graph_first_obj(g))
 				continue;
-			uint32_t n = g->obj_node[p->ents[k].id];
-			if (n < go_graph_first_obj(g) || go_bit(counted, n))
+			uint32_t at;
+			if (!kept_by_pool(g, arrays, pooled, n, true, &at)) {
+				if ((e->referrer = referrer_of(g, arrays, pooled, n)))
+					p->held_outside++;
 				continue;
-			counted[n / 8] |= 1u << (n % 8);  /* an object put twice counts once */
-			uint32_t x = g->idom[n];
-			for (uint32_t steps = 0; x != UINT32_MAX && x >= go_graph_first_obj(g) && steps < g->nnodes;
-			     steps++) {
-				if (x == arrays[0] || x == arrays[1]) {
-					p->retained += g->retained[n];
-					p->retained_objects += g->retained_count[n];
-					break;
-				}
-				if (go_bit(pooled, x))
-					break;
-				x = g->idom[x];
 			}
+			if (at != arrays[0] && at != arrays[1])
+				continue;  /* inside another pooled object's retained bytes */
+			if (go_bit(counted, n))
+				continue;  /* an object put twice counts once */
+			counted[n / 8] |= 1u << (n % 8);
+			p->retained += g->retained[n];
+			p->retained_objects += g->retained_count[n];
 		}
 	}
 	free(pooled);
@@ -485,6 +524,7 @@ static struct memdbg_error *print_pool(struct ctx *c, struct memdbg_printer *p, 
 	memdbg_field_u64(p, "bytes", bytes);
 	memdbg_field_u64(p, "retained_only_bytes", pl->retained);
 	memdbg_field_u64(p, "retained_only_objects", pl->retained_objects);
+	memdbg_field_u64(p, "held_outside", pl->held_outside);
 	memdbg_field_u64(p, "inconsistent", pl->inconsistent);
 	memdbg_field_u64(p, "unreadable", pl->unreadable);
 
@@ -554,6 +594,7 @@ static struct memdbg_error *print_pool(struct ctx *c, struct memdbg_printer *p, 
 	tot[5] += bytes;
 	tot[6] += pl->retained;
 	tot[7] += pl->inconsistent + pl->unreadable;
+	tot[8] += pl->held_outside;
 	free(rows);
 	free(text);
 	return NULL;
@@ -591,6 +632,53 @@ static struct memdbg_error *collect(struct ctx *c, struct memdbg_printer *p)
 	return retained_through(c);
 }
 
+struct memdbg_error *go_pool_aliases(struct memdbg_target *t, struct memdbg_printer *p, struct go_pool_alias **ret,
+				     size_t *nret)
+{
+	struct ctx c = { .t = t };
+	struct go_pool_alias *a = NULL;
+	size_t n = 0, cap = 0;
+	*ret = NULL;
+	*nret = 0;
+	struct memdbg_error *err = collect(&c, p);
+	if (err && c.no_layout) {
+		memdbg_error_destroy(err);
+		err = NULL;
+	}
+	for (size_t i = 0; i < c.npools && !err; i++)
+		for (size_t k = 0; k < c.pools[i].nents && !err; k++) {
+			const struct entry *e = &c.pools[i].ents[k];
+			if (!e->referrer)
+				continue;
+			if (n == cap) {
+				size_t m = cap ? 2 * cap : 8;
+				struct go_pool_alias *b = realloc(a, m * sizeof(*b));
+				if (!b) {
+					err = memdbg_enomem;
+					break;
+				}
+				a = b;
+				cap = m;
+			}
+			struct go_pool_alias *x = &a[n++];
+			snprintf(x->pool, sizeof(x->pool), "%s", c.pools[i].name);
+			x->pool_addr = c.pools[i].addr;
+			x->id = e->id;
+			x->p = e->p;
+			x->referrer = e->referrer;
+			x->cache = cache_names[e->cache];
+			x->slot = slot_names[e->slot];
+		}
+	free_ctx(&c);
+	if (err) {
+		free(a);
+		return err;
+	}
+	*ret = a;
+	*nret = n;
+	return NULL;
+}
+
 static struct memdbg_error *run_pool_residue(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
 	uint64_t only = 0;
@@ -619,8 +707,8 @@ static struct memdbg_error *run_pool_residue(struct memdbg_target *t, struct mem
 					   " (pools come from sync.allPools, sync.oldPools and sync.Pool globals)",
 					   only);
 	}
-	/* private, shared, victim private, victim shared, objects, bytes, retained, problems */
-	uint64_t tot[8] = { 0 };
+	/* private, shared, victim private, victim shared, objects, bytes, retained, problems, held outside */
+	uint64_t tot[9] = { 0 };
 	memdbg_begin_array(p, "pools", "Pools");
 	for (size_t i = 0; i < c.npools && !err; i++)
 		if (!only || c.pools[i].addr == only)
@@ -639,6 +727,7 @@ static struct memdbg_error *run_pool_residue(struct memdbg_target *t, struct mem
 	memdbg_field_u64(p, "victim_private", tot[2]);
 	memdbg_field_u64(p, "victim_shared", tot[3]);
 	memdbg_field_u64(p, "retained_only_bytes", tot[6]);
+	memdbg_field_u64(p, "held_outside", tot[8]);
 	memdbg_field_u64(p, "problems", tot[7] + c.list_problems);
 	memdbg_end_object(p);
 	if (tot[7] + c.list_problems)

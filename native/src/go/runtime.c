@@ -311,6 +311,42 @@ struct memdbg_error *go_read_slice(struct memdbg_target *t, uint64_t addr, uint6
 	return NULL;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct memdbg_error *go_heap_arenas(struct memdbg_target *t, struct memdbg_go *go, uint64_t **idx, size_t *n)
+{
+	uint64_t array, len;
+	*idx = NULL;
+	*n = 0;
+	struct memdbg_error *err = go_read_slice(t, go->sym.mheap + go->l.mh_arena_list, &array, &len);
+	if (err)
+		return memdbg_error_prefix(err, "reading mheap_.allArenas");
+	if (len > GO_MAX_ARENAS)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "mheap_ lists %" PRIu64 " arenas", len);
+	uint64_t *v = calloc(len ? len : 1, sizeof(uint64_t));
+	if (!v)
+		return memdbg_enomem;
+	if ((err = memdbg_read(t, array, v, len * sizeof(uint64_t)))) {
+		free(v);
+		return memdbg_error_prefix(err, "reading mheap_.allArenas");
+	}
+	qsort(v, len, sizeof(uint64_t), u64_cmp);
+	*idx = v;
+	*n = len;
+	return NULL;
+}
+
+size_t go_arena_find(const struct memdbg_go *go, const uint64_t *idx, size_t n, uint64_t addr)
+{
+	uint64_t a = (addr - go->l.arena_base_offset) / go->l.arena_bytes;  /* wraps, as arenaIndex does */
+	const uint64_t *hit = bsearch(&a, idx, n, sizeof(uint64_t), u64_cmp);
+	return hit ? (size_t)(hit - idx) : n;
+}
+
 const char *go_span_state_name(const struct memdbg_go *go, uint8_t state)
 {
 	if (state == go->l.span_in_use)
