@@ -121,6 +121,40 @@ def test_html_bad_path_is_an_error(holds_core, tmp_path):
     assert not bad.exists()
 
 
+@pytest.mark.parametrize("cfg_id", RENDER_CONFIGS)
+def test_failing_section_does_not_end_the_report(cfg_id, tmp_path):
+    """A core whose mheap_.allArenas is corrupt: frag and findings fail, the other sections still print."""
+    if not shutil.which("gdb"):
+        pytest.skip("gdb finds mheap_.allArenas for the patch")
+    from test_robustness import Core, _gdb_values
+    sc = _core(cfg_id)
+    at = None
+    for member in ("heapArenas", "allArenas"):   # renamed in go1.26
+        try:
+            at, = _gdb_values(sc.exe, sc.core, [f"&'runtime.mheap_'.{member}.len"])
+            break
+        except AssertionError:
+            continue
+    assert at, "mheap_ has neither heapArenas nor allArenas"
+    copy = tmp_path / "core"
+    shutil.copyfile(sc.core, copy)
+    off = Core(copy).file_offset(at, 16)
+    assert off is not None
+    with open(copy, "r+b") as f:
+        f.seek(off)
+        f.write((1 << 40).to_bytes(8, "little") * 2)   # len and cap
+    bad = samples.SampleCore(sc.config, sc.kind, sc.exe, copy, sc.oracle_path, sc.oracle)
+    doc = json.loads(cli(bad, "triage", json_out=True))
+    assert list(doc) == ["command"] + [k for k, _ in SECTIONS] and "error" not in doc
+    for key in ("frag", "findings"):
+        assert "arenas" in doc[key]["error"], doc[key]
+    assert doc["histogram"]["totals"]["objects"] > 0 and doc["memstats"]["HeapAlloc"] > 0
+    assert "error" not in doc["pool-residue"] and "error" not in doc["top-retainers"]
+    text = cli(bad, "triage")
+    assert re.search(r"^findings:\n(.*\n)*?  error +.*arenas", text, re.M), text[-3000:]
+    assert re.search(r"^  HeapAlloc +\d+$", text, re.M)
+
+
 # ---------------------------------------------------------------- the HTML page
 
 def page_data(page):

@@ -190,6 +190,10 @@ void memdbg_printer_destroy(struct memdbg_printer *p);
 bool memdbg_printer_json(const struct memdbg_printer *p);
 /* A command failed: JSON closes what is open and records "error"; text prints nothing. */
 void memdbg_printer_fail(struct memdbg_printer *p, const char *message);
+/* The depth of open containers, to come back to with memdbg_printer_unwind. */
+int memdbg_printer_depth(const struct memdbg_printer *p);
+/* Close the containers opened since depth (a failed nested command) and add its "error". */
+void memdbg_printer_unwind(struct memdbg_printer *p, int depth, const char *message);
 /* Report how far a long step is (rate-limited to whole percents). */
 void memdbg_progress(struct memdbg_printer *p, const char *what, uint64_t done, uint64_t total);
 /* Poll the front end's interrupt callback: memdbg_interrupted when it fired. */

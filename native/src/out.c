@@ -138,15 +138,32 @@ static void leave(struct memdbg_printer *p)
 		p->depth--;
 }
 
+static void close_to(struct memdbg_printer *p, int depth)
+{
+	while (p->depth > depth && p->depth > 1) {
+		if (p->out->json)
+			put(p, &p->open[p->depth], 1);
+		leave(p);
+	}
+}
+
 void memdbg_printer_fail(struct memdbg_printer *p, const char *message)
 {
 	if (!p->out->json)
 		return;
 	/* Close whatever the command left open, so the document stays well formed. */
-	while (p->depth > 1) {
-		put(p, &p->open[p->depth], 1);
-		leave(p);
-	}
+	close_to(p, 1);
+	memdbg_field_str(p, "error", message);
+}
+
+int memdbg_printer_depth(const struct memdbg_printer *p)
+{
+	return p->depth;
+}
+
+void memdbg_printer_unwind(struct memdbg_printer *p, int depth, const char *message)
+{
+	close_to(p, depth);
 	memdbg_field_str(p, "error", message);
 }
 

@@ -30,16 +30,26 @@ static const char *const sections[][4] = {
 	{ "findings" },
 };
 
+/*
+ * Each section is one nested command.  One that fails keeps what it printed,
+ * gets an "error" and the report goes on; only an interrupt or running out
+ * of memory ends it.
+ */
 static struct memdbg_error *run_sections(struct memdbg_target *t, struct memdbg_printer *p)
 {
 	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(sections); i++) {
 		char *argv[4];
-		int argc = 0;
+		int argc = 0, depth = memdbg_printer_depth(p);
 		for (; argc < 4 && sections[i][argc]; argc++)
 			argv[argc] = (char *)sections[i][argc];
 		struct memdbg_error *err = memdbg_run_nested(t, p, argc, argv);
-		if (err)
+		if (err == memdbg_interrupted || err == memdbg_enomem || (err && memdbg_printer_depth(p) <= depth))
 			return err;
+		if (err) {
+			memdbg_printer_unwind(p, depth + 1, memdbg_error_message(err));
+			memdbg_end_object(p);
+			memdbg_error_destroy(err);
+		}
 	}
 	return NULL;
 }
