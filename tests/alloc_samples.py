@@ -64,12 +64,18 @@ VARIANTS = {v.name: v for v in (
     Variant("je-unknown", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
             patch_lib="libjemalloc.so.2"),
     Variant("je-cgo", CGO_SRC, (), (LIBDIR / "libjemalloc.so.2",)),
+    # The hugepage allocator (HPA): small extents come from hpa_shard pageslabs.
+    Variant("je-hpa", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
+            env=(("MALLOC_CONF", "hpa:true"),)),
     Variant("tc-minimal", TC_SRC, ("-ltcmalloc_minimal", "-lpthread"), (LIBDIR / "libtcmalloc_minimal.so.4",)),
     Variant("tc-full", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",)),
     Variant("tc-unknown", TC_SRC, ("-ltcmalloc_minimal", "-lpthread"), (LIBDIR / "libtcmalloc_minimal.so.4",),
             patch_lib="libtcmalloc_minimal.so.4"),
     Variant("tc-full-unknown", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",),
             patch_lib="libtcmalloc.so.4"),
+    # Heap sampling on (every ~64 KiB allocated): sampled objects get spans of their own.
+    Variant("tc-sampled", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",),
+            env=(("TCMALLOC_SAMPLE_PARAMETER", "65536"),)),
     Variant("tc-static", TC_SRC, ("-Wl,-Bstatic", "-ltcmalloc_minimal", "-Wl,-Bdynamic", "-lpthread"),
             (LIBDIR / "libtcmalloc_minimal.a",)),
 )}

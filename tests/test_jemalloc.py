@@ -12,7 +12,7 @@ import pytest
 import alloc_samples as al
 import samples
 
-VARIANTS = ("je-shared", "je-static")
+VARIANTS = ("je-shared", "je-static", "je-hpa")
 KINDS = ("kernel", "gcore")
 
 
@@ -40,7 +40,7 @@ def test_info(je_core):
     assert d["nhbins"] == o["nhbins"] and d["nbins"] == o["nbins"]
     assert d["tcache_max"] == o["tcache_max"] and d["page"] == o["page"]
     assert d["arenas_initialized"] == len(o["arenas"])
-    assert d["found_by"] == ("build-id table" if je_core.variant.name == "je-shared" else "symbol table")
+    assert d["found_by"] == ("symbol table" if je_core.variant.name == "je-static" else "build-id table")
     assert d["extents_inconsistent"] == 0 and d["extents_unreadable"] == 0 and d["tcache_inconsistent"] == 0
     assert d["thread_caches"] == 4  # main thread and three workers
 
@@ -119,6 +119,9 @@ def test_extents_totals(je_core):
     by = {r["state"]: r for r in d["totals"]["by_state"]}
     assert by["active"]["bytes"] == je_core.oracle["active"]
     assert by["retained"]["bytes"] == je_core.oracle["retained"]
+    # Extents the hugepage allocator freed into its small extent cache (sec).
+    assert by["cached"]["bytes"] == sum(a["hpa_sec_bytes"] for a in je_core.oracle["arenas"])
+    assert (by["cached"]["bytes"] > 0) == (je_core.variant.name == "je-hpa") == je_core.oracle["opt_hpa"]
     dirty = al.cli_json(je_core, "je-extents --state dirty")
     assert all(r["state"] == "dirty" for r in dirty["extents"])
 

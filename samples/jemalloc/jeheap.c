@@ -152,14 +152,16 @@ static void block(const char *name, uintptr_t p, size_t request, const char *sta
 static void write_arena(unsigned a, size_t nbins)
 {
 	put("{\"index\":%u,\"nthreads\":%llu,\"pactive\":%llu,\"pdirty\":%llu,\"pmuzzy\":%llu,"
-	    "\"small_allocated\":%llu,\"large_allocated\":%llu,\"tcache_bytes\":%llu,\"bins\":[",
+	    "\"small_allocated\":%llu,\"large_allocated\":%llu,\"tcache_bytes\":%llu,\"hpa_sec_bytes\":%llu,"
+	    "\"bins\":[",
 	    a, (unsigned long long)ctlf(4, "stats.arenas.%u.nthreads", a),
 	    (unsigned long long)ctlf(8, "stats.arenas.%u.pactive", a),
 	    (unsigned long long)ctlf(8, "stats.arenas.%u.pdirty", a),
 	    (unsigned long long)ctlf(8, "stats.arenas.%u.pmuzzy", a),
 	    (unsigned long long)ctlf(8, "stats.arenas.%u.small.allocated", a),
 	    (unsigned long long)ctlf(8, "stats.arenas.%u.large.allocated", a),
-	    (unsigned long long)ctlf(8, "stats.arenas.%u.tcache_bytes", a));
+	    (unsigned long long)ctlf(8, "stats.arenas.%u.tcache_bytes", a),
+	    (unsigned long long)ctlf(8, "stats.arenas.%u.hpa_sec_bytes", a));
 	for (size_t j = 0; j < nbins; j++)
 		put("%s{\"bin\":%zu,\"curregs\":%llu,\"curslabs\":%llu,\"nonfull_slabs\":%llu,\"nmalloc\":%llu,"
 		    "\"ndalloc\":%llu}", j ? "," : "", j,
@@ -184,13 +186,13 @@ static void write_oracle(const char *path, const uintptr_t *blocks)
 	size_t nbins = ctl_u64("arenas.nbins", 4);
 	put("{\"version\":\"%s\",\"narenas\":%u,\"nbins\":%zu,\"nhbins\":%llu,\"page\":%llu,\"tcache_max\":%llu,"
 	    "\"allocated\":%llu,\"active\":%llu,\"metadata\":%llu,\"resident\":%llu,\"mapped\":%llu,"
-	    "\"retained\":%llu,\"tcache_bytes\":%llu,",
+	    "\"retained\":%llu,\"tcache_bytes\":%llu,\"opt_hpa\":%s,",
 	    version, narenas, nbins, (unsigned long long)ctl_u64("arenas.nhbins", 4),
 	    (unsigned long long)ctl_u64("arenas.page", 8), (unsigned long long)ctl_u64("arenas.tcache_max", 8),
 	    (unsigned long long)ctl_u64("stats.allocated", 8), (unsigned long long)ctl_u64("stats.active", 8),
 	    (unsigned long long)ctl_u64("stats.metadata", 8), (unsigned long long)ctl_u64("stats.resident", 8),
 	    (unsigned long long)ctl_u64("stats.mapped", 8), (unsigned long long)ctl_u64("stats.retained", 8),
-	    (unsigned long long)ctl_u64("stats.arenas.4096.tcache_bytes", 8));
+	    (unsigned long long)ctl_u64("stats.arenas.4096.tcache_bytes", 8), ctl_u64("opt.hpa", 1) ? "true" : "false");
 	put("\"bin_info\":[");
 	for (size_t j = 0; j < nbins; j++)
 		put("%s{\"size\":%llu,\"nregs\":%llu,\"slab_size\":%llu}", j ? "," : "",

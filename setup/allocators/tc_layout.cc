@@ -65,6 +65,7 @@ int main()
 	bitfield("span_sizeclass", [](Span *s) { s->sizeclass = ~0u; });
 	bitfield("span_location", [](Span *s) { s->location = ~0u; });
 	bitfield("span_sample", [](Span *s) { s->sample = ~0u; });
+	named("stacktrace_size", offsetof(StackTrace, size));
 	named("pageheap_pagemap_root", offsetof(PageHeap, pagemap_) + offsetof(PageHeap::PageMap, root_));
 	named("pagemap_root_bits", PageHeap::PageMap::ROOT_BITS);
 	named("pagemap_leaf_bits", PageHeap::PageMap::LEAF_BITS);

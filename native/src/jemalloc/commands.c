@@ -479,7 +479,7 @@ static struct memdbg_error *state_arg(struct memdbg_args *a, int *ret)
 		}
 	}
 	return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT,
-				   "je-extents: --state wants active, dirty, muzzy, retained or all, not '%s'", s);
+				   "je-extents: --state wants active, dirty, muzzy, retained, cached or all, not '%s'", s);
 }
 
 static struct memdbg_error *run_je_extents(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
@@ -537,8 +537,8 @@ static struct memdbg_error *run_je_extents(struct memdbg_target *t, struct memdb
 	memdbg_begin_object(p, "totals", "Totals");
 	memdbg_table_begin(p, "by_state", tcols, MEMDBG_ARRAY_SIZE(tcols));
 	for (int s = 0; s < JE_NSTATES; s++) {
-		if (!count[s] && s > JE_RETAINED)
-			continue;
+		if (!count[s] && (s == JE_TRANSITION || s == JE_MERGING))
+			continue;  /* momentary states: only when an extent is caught in one */
 		struct memdbg_val v[3] = { { .s = je_state_name((unsigned)s) }, { .u = count[s] }, { .u = bytes[s] } };
 		memdbg_table_row(p, v);
 	}
@@ -719,7 +719,7 @@ const struct memdbg_command memdbg_cmd_je_stats = {
 };
 
 static const struct memdbg_opt je_extents_opts[] = {
-	{ "--state", "S", "active, dirty, muzzy, retained or all (default)" },
+	{ "--state", "S", "active, dirty, muzzy, retained, cached (by the HPA's sec) or all (default)" },
 	{ "--arena", "N", "only extents of arena N" },
 	{ "--limit", "N", "print at most N rows (totals still cover every match)" },
 	{ NULL },

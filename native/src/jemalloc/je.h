@@ -55,7 +55,12 @@ struct je_build {
 #define JE_MAX_BINS 64
 #define JE_MAX_SIZES 256
 
-enum je_state { JE_ACTIVE, JE_DIRTY, JE_MUZZY, JE_RETAINED, JE_TRANSITION, JE_MERGING, JE_NSTATES };
+/*
+ * extent_state_t, and JE_CACHED: an active extent whose size index says "no
+ * size class" (SC_NSIZES): freed, but still mapped, by the hugepage
+ * allocator's small extent cache (sec).
+ */
+enum je_state { JE_ACTIVE, JE_DIRTY, JE_MUZZY, JE_RETAINED, JE_TRANSITION, JE_MERGING, JE_CACHED, JE_NSTATES };
 
 struct je_extent {
 	uint64_t edata, base, size, addr;  /* addr: e_addr (large: the randomized user pointer) */

@@ -16,7 +16,7 @@
 #define MAX_CACHED_PER_BIN 8192
 
 static const char *const state_names[JE_NSTATES] = { "active", "dirty", "muzzy", "retained", "transition",
-						     "merging" };
+						     "merging", "cached" };
 
 const char *je_state_name(unsigned state)
 {
@@ -131,8 +131,10 @@ static bool decode_edata(const struct je_heap *h, uint64_t edata, const uint8_t 
 		.slab = (uint8_t)bits(b, l->edata_slab_shift, 1),
 		.binshard = (uint8_t)bits(b, l->edata_binshard_shift, l->edata_binshard_width),
 	};
-	if (!e->size || e->base + e->size < e->base || e->state >= JE_NSTATES)
+	if (!e->size || e->base + e->size < e->base || e->state >= JE_CACHED)
 		return false;
+	if (e->state == JE_ACTIVE && e->szind == l->nsizes)
+		e->state = JE_CACHED;
 	if (e->state != JE_ACTIVE) {
 		/* A freed slab keeps its stale slab bit, szind and nfree. */
 		e->slab = 0;

@@ -28,13 +28,26 @@ static void figures(const struct tc_heap *h, struct tc_figures *f)
 /* What the page map says, per class and in total. */
 struct class_walk {
 	uint64_t spans, refcount;
+	uint64_t sampled;  /* spans of one sampled object of this class */
 };
 
 struct pagemap_walk {
 	struct class_walk cls[TC_MAX_CLASSES];
 	uint64_t large_spans, large_bytes, free_spans, free_bytes, returned_spans, returned_bytes;
-	uint64_t small_spans, small_bytes;
+	uint64_t small_spans, small_bytes, sampled_spans, sampled_bytes;
 };
+
+/* Where a span counts: 0 in use (small), 1 in use (large), 2 free, 3 returned, 4 in use (sampled). */
+static int span_state(const struct tc_span *s)
+{
+	if (s->location == TC_ON_NORMAL_FREELIST)
+		return 2;
+	if (s->location == TC_ON_RETURNED_FREELIST)
+		return 3;
+	if (s->sizeclass)
+		return 0;
+	return s->sample_class ? 4 : 1;
+}
 
 static void walk_spans(const struct tc_heap *h, struct pagemap_walk *w)
 {
@@ -42,16 +55,25 @@ static void walk_spans(const struct tc_heap *h, struct pagemap_walk *w)
 	for (size_t i = 0; i < h->nspans; i++) {
 		const struct tc_span *s = &h->spans[i];
 		uint64_t bytes = s->npages << h->l->page_shift;
-		if (s->location == TC_ON_NORMAL_FREELIST) {
+		switch (span_state(s)) {
+		case 2:
 			w->free_spans++;
 			w->free_bytes += bytes;
-		} else if (s->location == TC_ON_RETURNED_FREELIST) {
+			break;
+		case 3:
 			w->returned_spans++;
 			w->returned_bytes += bytes;
-		} else if (!s->sizeclass) {
+			break;
+		case 1:
 			w->large_spans++;
 			w->large_bytes += bytes;
-		} else {
+			break;
+		case 4:
+			w->sampled_spans++;
+			w->sampled_bytes += bytes;
+			w->cls[s->sample_class].sampled++;
+			break;
+		default:
 			w->small_spans++;
 			w->small_bytes += bytes;
 			w->cls[s->sizeclass].spans++;
@@ -118,7 +140,7 @@ static struct memdbg_error *run_tc_stats(struct memdbg_target *t, struct memdbg_
 	memdbg_field_u64(p, "transfer_cache_free_bytes", f.transfer_bytes);
 	memdbg_field_u64(p, "thread_cache_free_bytes", f.thread_bytes);
 	memdbg_field_u64(p, "slack_bytes", h->free_bytes + h->unmapped_bytes);
-	uint64_t in_use = w->large_bytes, cached_bytes = 0;
+	uint64_t in_use = w->large_bytes + w->sampled_bytes, cached_bytes = 0;
 	for (uint32_t c = 1; c < h->nclasses; c++) {
 		in_use += w->cls[c].refcount * h->cls[c].size;
 		cached_bytes += (h->cls[c].thread_objects + h->cls[c].transfer_objects) * h->cls[c].size;
@@ -130,6 +152,8 @@ static struct memdbg_error *run_tc_stats(struct memdbg_target *t, struct memdbg_
 	memdbg_field_u64(p, "small_spans", w->small_spans);
 	memdbg_field_u64(p, "large_spans", w->large_spans);
 	memdbg_field_u64(p, "large_bytes", w->large_bytes);
+	memdbg_field_u64(p, "sampled_spans", w->sampled_spans);
+	memdbg_field_u64(p, "sampled_bytes", w->sampled_bytes);
 	memdbg_field_u64(p, "thread_cached_objects", h->ncached);
 	memdbg_end_object(p);
 	free(w);
@@ -163,23 +187,25 @@ static struct memdbg_error *run_tc_classes(struct memdbg_target *t, struct memdb
 		{ "thread", MEMDBG_COL_U64, 7 },
 		{ "cache_objs", MEMDBG_COL_U64, 10 },
 		{ "in_use_bytes", MEMDBG_COL_U64, 12 },
+		{ "sampled", MEMDBG_COL_U64, 7 },
 	};
 	uint64_t mismatched = 0;
 	memdbg_table_begin(p, "classes", cols, MEMDBG_ARRAY_SIZE(cols));
 	for (uint32_t c = 1; c < h->nclasses; c++) {
 		const struct tc_class *k = &h->cls[c];
 		const struct class_walk *cw = &w->cls[c];
-		if (!all && !cw->spans && !k->central_counter && !k->transfer_objects && !k->thread_objects)
+		if (!all && !cw->spans && !cw->sampled && !k->central_counter && !k->transfer_objects &&
+		    !k->thread_objects)
 			continue;
 		uint64_t handed = k->thread_objects + k->transfer_objects;
 		uint64_t in_use = cw->refcount >= handed ? cw->refcount - handed : 0;
 		uint64_t free_in_spans = cw->spans * k->objects_per_span - cw->refcount;
 		mismatched += free_in_spans != k->central_counter || cw->refcount < handed || cw->spans != k->central_spans;
-		struct memdbg_val v[12] = {
+		struct memdbg_val v[13] = {
 			{ .u = c }, { .u = k->size }, { .u = k->pages }, { .u = k->objects_per_span }, { .u = cw->spans },
 			{ .u = in_use }, { .u = free_in_spans }, { .u = k->central_counter }, { .u = k->transfer_objects },
 			{ .u = k->thread_objects }, { .u = k->central_counter + k->transfer_objects + k->thread_objects },
-			{ .u = in_use * k->size },
+			{ .u = in_use * k->size }, { .u = cw->sampled },
 		};
 		memdbg_table_row(p, v);
 	}
@@ -201,8 +227,8 @@ static struct memdbg_error *run_tc_pageheap(struct memdbg_target *t, struct memd
 	if (err)
 		return err;
 	uint64_t maxp = h->l->max_pages;
-	/* [length][0: in use small, 1: in use large, 2: free, 3: returned]; the last row: longer than max_pages. */
-	uint64_t (*hist)[4] = calloc(maxp + 2, sizeof(*hist)), (*pages)[4] = calloc(maxp + 2, sizeof(*pages));
+	/* [length][span_state()]; the last row: longer than max_pages. */
+	uint64_t (*hist)[5] = calloc(maxp + 2, sizeof(*hist)), (*pages)[5] = calloc(maxp + 2, sizeof(*pages));
 	if (!hist || !pages) {
 		free(hist);
 		free(pages);
@@ -210,15 +236,15 @@ static struct memdbg_error *run_tc_pageheap(struct memdbg_target *t, struct memd
 	}
 	for (size_t i = 0; i < h->nspans; i++) {
 		const struct tc_span *s = &h->spans[i];
-		int k = s->location == TC_ON_NORMAL_FREELIST ? 2 : s->location == TC_ON_RETURNED_FREELIST ? 3
-			: s->sizeclass ? 0 : 1;
+		int k = span_state(s);
 		uint64_t row = s->npages > maxp ? maxp + 1 : s->npages;
 		hist[row][k]++;
 		pages[row][k] += s->npages;
 	}
-	static const char *const states[] = { "in use (small)", "in use (large)", "free", "returned" };
+	static const char *const states[] = { "in use (small)", "in use (large)", "free", "returned",
+					      "in use (sampled)" };
 	static const struct memdbg_col scols[] = {
-		{ "state", MEMDBG_COL_STR, -14 },
+		{ "state", MEMDBG_COL_STR, -16 },
 		{ "spans", MEMDBG_COL_U64, 9 },
 		{ "pages", MEMDBG_COL_U64, 10 },
 		{ "bytes", MEMDBG_COL_U64, 14 },
@@ -227,7 +253,7 @@ static struct memdbg_error *run_tc_pageheap(struct memdbg_target *t, struct memd
 	memdbg_field_u64(p, "unmapped_bytes", h->unmapped_bytes);
 	memdbg_field_u64(p, "system_bytes", h->system_bytes);
 	memdbg_table_begin(p, "by_state", scols, MEMDBG_ARRAY_SIZE(scols));
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 5; k++) {
 		uint64_t n = 0, pg = 0;
 		for (uint64_t r = 1; r <= maxp + 1; r++) {
 			n += hist[r][k];
@@ -245,16 +271,18 @@ static struct memdbg_error *run_tc_pageheap(struct memdbg_target *t, struct memd
 		{ "returned", MEMDBG_COL_U64, 8 },
 		{ "free_pages", MEMDBG_COL_U64, 10 },
 		{ "returned_pages", MEMDBG_COL_U64, 14 },
+		{ "in_use_sampled", MEMDBG_COL_U64, 14 },
 	};
 	memdbg_begin_object(p, "by_length", "Spans by length");
 	memdbg_table_begin(p, "lengths", lcols, MEMDBG_ARRAY_SIZE(lcols));
 	for (uint64_t r = 1; r <= maxp + 1; r++) {
-		if (!hist[r][0] && !hist[r][1] && !hist[r][2] && !hist[r][3])
+		if (!hist[r][0] && !hist[r][1] && !hist[r][2] && !hist[r][3] && !hist[r][4])
 			continue;
 		char len[16];
 		snprintf(len, sizeof(len), r > maxp ? ">%" PRIu64 : "%" PRIu64, r > maxp ? maxp : r);
-		struct memdbg_val v[7] = { { .s = len }, { .u = hist[r][0] }, { .u = hist[r][1] }, { .u = hist[r][2] },
-					   { .u = hist[r][3] }, { .u = pages[r][2] }, { .u = pages[r][3] } };
+		struct memdbg_val v[8] = { { .s = len }, { .u = hist[r][0] }, { .u = hist[r][1] }, { .u = hist[r][2] },
+					   { .u = hist[r][3] }, { .u = pages[r][2] }, { .u = pages[r][3] },
+					   { .u = hist[r][4] } };
 		memdbg_table_row(p, v);
 	}
 	memdbg_table_end(p);
@@ -323,8 +351,13 @@ struct memdbg_error *tc_block_at(struct memdbg_target *t, struct tc_heap *h, uin
 		b->start = start;
 		b->size = len;
 		b->state = s->location == TC_IN_USE ? ALLOC_ALLOCATED : ALLOC_FREE;
-		snprintf(b->detail, sizeof(b->detail), "%s span of %" PRIu64 " pages at 0x%" PRIx64,
-			 s->location == TC_IN_USE ? "large" : tc_location_name(s->location), s->npages, start);
+		if (s->location == TC_IN_USE && s->sample)
+			snprintf(b->detail, sizeof(b->detail),
+				 "sampled object (%" PRIu64 " bytes asked, class %u) alone in a span of %" PRIu64
+				 " pages at 0x%" PRIx64, s->sample_size, s->sample_class, s->npages, start);
+		else
+			snprintf(b->detail, sizeof(b->detail), "%s span of %" PRIu64 " pages at 0x%" PRIx64,
+				 s->location == TC_IN_USE ? "large" : tc_location_name(s->location), s->npages, start);
 		return NULL;
 	}
 	const struct tc_class *k = &h->cls[s->sizeclass];
@@ -372,6 +405,9 @@ static struct memdbg_error *run_tc_block(struct memdbg_target *t, struct memdbg_
 	memdbg_field_str(p, "location", tc_location_name(s->location));
 	memdbg_field_u64(p, "sizeclass", s->sizeclass);
 	memdbg_field_u64(p, "refcount", s->refcount);
+	memdbg_field_bool(p, "sampled", s->sample);
+	if (s->sample)
+		memdbg_field_u64(p, "sampled_size", s->sample_size);
 	memdbg_field_hex(p, "record", s->addr);
 	memdbg_end_object(p);
 	memdbg_begin_object(p, "block", "Block");

@@ -13,6 +13,7 @@ struct tc_layout {
 	uint64_t span_size, span_start, span_length, span_next, span_objects;
 	uint64_t span_refcount_bit, span_refcount_width, span_sizeclass_bit, span_sizeclass_width, span_location_bit,
 		span_location_width, span_sample_bit, span_sample_width;
+	uint64_t stacktrace_size;  /* a sampled span's objects point to a StackTrace: the size asked for */
 	uint64_t pageheap_pagemap_root, pagemap_root_bits, pagemap_leaf_bits;
 	uint64_t pageheap_stats, stats_system_bytes, stats_free_bytes, stats_unmapped_bytes, stats_committed_bytes;
 	uint64_t central_size, central_size_class, central_num_spans, central_counter, central_tc_slots,
@@ -41,6 +42,9 @@ struct tc_span {
 	uint64_t start, npages, objects;
 	uint32_t refcount;
 	uint8_t sizeclass, location;
+	bool sample;           /* heap sampling gave this object a span of its own */
+	uint8_t sample_class;  /* the class of the sampled object's size; 0 when it is large */
+	uint64_t sample_size;  /* the size the program asked for */
 };
 
 /* An object on a free list outside its span: a thread cache or the transfer cache. */

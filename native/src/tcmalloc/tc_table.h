@@ -21,6 +21,7 @@ static const struct tc_layout tc_layout_2_10 = {
 	.span_location_width = 2,
 	.span_sample_bit = 346,
 	.span_sample_width = 1,
+	.stacktrace_size = 0,
 	.pageheap_pagemap_root = 524288,
 	.pagemap_root_bits = 17,
 	.pagemap_leaf_bits = 18,

@@ -53,7 +53,26 @@ static struct memdbg_error *read_span(struct memdbg_target *t, const struct tc_h
 	s->refcount = (uint32_t)span_bits(buf, l->span_size, l->span_refcount_bit, l->span_refcount_width);
 	s->sizeclass = (uint8_t)span_bits(buf, l->span_size, l->span_sizeclass_bit, l->span_sizeclass_width);
 	s->location = (uint8_t)span_bits(buf, l->span_size, l->span_location_bit, l->span_location_width);
+	s->sample = span_bits(buf, l->span_size, l->span_sample_bit, l->span_sample_width) != 0;
 	return NULL;
+}
+
+/*
+ * A sampled object's size class: the smallest class that fits the size it
+ * asked for (its StackTrace says), as nallocx rounds it; 0 past the last.
+ */
+static void sample_class(struct memdbg_target *t, const struct tc_heap *h, struct tc_span *s)
+{
+	struct memdbg_error *err = memdbg_read_u64(t, s->objects + h->l->stacktrace_size, &s->sample_size);
+	if (err) {
+		memdbg_error_destroy(err);
+		return;
+	}
+	for (uint32_t c = 1; c < h->nclasses; c++)
+		if (h->cls[c].size >= s->sample_size) {
+			s->sample_class = (uint8_t)c;
+			return;
+		}
 }
 
 static bool span_consistent(const struct tc_heap *h, const struct tc_span *s)
@@ -115,6 +134,8 @@ static struct memdbg_error *walk_pagemap(struct memdbg_target *t, struct tc_heap
 				next = page + 1;
 				continue;
 			}
+			if (s.sample && s.location == TC_IN_USE && !s.sizeclass)
+				sample_class(t, h, &s);
 			err = push_span(h, &cap, &s);
 			next = s.start + s.npages;
 		}
