@@ -447,6 +447,10 @@ def run_objects_suites(exe, core, suites, runs, nq, vc, timeout, tmp):
         addrs = [a for a, _ in picks]
         jobs[("cli", "who-holds x1")] = cli(exe, core, [f"who-holds {addrs[0]}"])
         jobs[("cli", f"who-holds x{nq}")] = cli(exe, core, [f"who-holds {a}" for a in addrs])
+        # Without the objects deep in a list, whose paths run to ~10^5 hops and dominate the output.
+        shallow = [a for a, why in picks if "deep" not in why]
+        out["shallow"] = len(shallow)
+        jobs[("cli", "who-holds shallow")] = cli(exe, core, [f"who-holds {a}" for a in shallow])
         jobs[("cli", "retained x1")] = cli(exe, core, [f"retained {addrs[0]}"])
         jobs[("cli", f"retained x{nq}")] = cli(exe, core, [f"retained {a}" for a in addrs])
         jobs[("cli", "top-retainers")] = cli(exe, core, ["top-retainers"], True)
@@ -511,6 +515,8 @@ def objects_report(o, vc_info, suites):
         row("memdbg `who-holds A1` (objects + reverse index + dominator tree + 1 query)", "cli: who-holds x1")
         row(f"memdbg `who-holds A1` ... `A{nq}` in one process", f"cli: who-holds x{nq}",
             f"{o.get('who_holds_reachable', '?')} reachable, {o.get('who_holds_paths', '?')} paths printed")
+        row(f"memdbg `who-holds` on the {o.get('shallow')} addresses not deep in a list, in one process",
+            "cli: who-holds shallow")
         row("memdbg `retained A1`", "cli: retained x1")
         row(f"memdbg `retained A1` ... `A{nq}` in one process", f"cli: retained x{nq}")
         row("memdbg `top-retainers --json`", "cli: top-retainers",
@@ -550,6 +556,10 @@ def objects_derived(o, suites):
             d["graph_extra_bytes"] = (w1["rss"] - h["rss"]) * 1024
     if w1 and wn:
         d["who_holds_per_query"] = (wn["wall"] - w1["wall"]) / (nq - 1)
+    ws = g("cli: who-holds shallow")
+    if w1 and ws and o.get("shallow", 0) > 1:
+        d["who_holds_per_shallow_query"] = (ws["wall"] - w1["wall"]) / (o["shallow"] - 1)
+        d["who_holds_per_shallow_query_min"] = (ws["wall_min"] - w1["wall_min"]) / (o["shallow"] - 1)
     if r1 and rn:
         d["retained_per_query"] = (rn["wall"] - r1["wall"]) / (nq - 1)
     idx = o.get("index") or {}
