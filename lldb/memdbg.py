@@ -137,7 +137,18 @@ def _run(line, debugger, exe_ctx, result):
         result.SetError(_load_error)
         return
     chunks = []
-    err = _frontend.execute_line(line, lambda: _locate(debugger, exe_ctx), chunks.append)
+    # lldb's Ctrl-C does not reach Python as SIGINT: its command interpreter records it.
+    interpreter = debugger.GetCommandInterpreter()
+    try:
+        err = _frontend.execute_line(line, lambda: _locate(debugger, exe_ctx), chunks.append,
+                                     interpreter.WasInterrupted)
+    except KeyboardInterrupt:
+        # lldb drops an interrupted command's result: say it on the error stream.
+        f = debugger.GetErrorFile()
+        if f.IsValid():
+            f.Write(b"memdbg: interrupted\n")
+            f.Flush()
+        err = "memdbg: interrupted"
     if chunks:
         _emit("".join(chunks), debugger, result)
     if err:

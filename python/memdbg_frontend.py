@@ -138,27 +138,28 @@ class Frontend:
             self.target.invalidate()
         return self.target
 
-    def execute(self, argv, locate, write):
+    def execute(self, argv, locate, write, interrupted=None):
         """Run argv against the target locate() describes.
 
-        Output goes to write(str).  Returns None on success, else the one
-        error line to show.  KeyboardInterrupt propagates.
+        Output goes to write(str); interrupted(), when given, is polled during
+        long walks.  Returns None on success, else the one error line to show.
+        KeyboardInterrupt propagates.
         """
         if not argv:
             argv = ["help"]
         sink = _Sink(write)
         try:
             target = None if argv[0] in RESERVED else self.open(locate())
-            self.mod.run(target, argv, sink.write)
+            self.mod.run(target, argv, sink.write, interrupted=interrupted)
         except (FrontendError, self.mod.Error) as e:
             sink.finish()
             return error_line(e)
         sink.finish()
         return None
 
-    def execute_line(self, line, locate, write):
+    def execute_line(self, line, locate, write, interrupted=None):
         try:
             argv = split(line)
         except FrontendError as e:
             return error_line(e)
-        return self.execute(argv, locate, write)
+        return self.execute(argv, locate, write, interrupted)

@@ -97,6 +97,7 @@ static PyObject *memdbg_py_open_pid(PyObject *cls, PyObject *args, PyObject *kwd
 /* State shared by the write and interrupted callbacks of one run. */
 struct memdbg_py_sink {
 	PyObject *write;
+	PyObject *interrupted;				/* optional: true when the user interrupted */
 	PyObject *exc_type, *exc_value, *exc_tb;	/* first Python error seen */
 	char carry[4];					/* an incomplete UTF-8 tail */
 	size_t ncarry;
@@ -178,6 +179,18 @@ static bool memdbg_py_interrupted(void *arg)
 		memdbg_py_sink_fail(sink);
 		return true;
 	}
+	/* lldb keeps SIGINT from Python: it asks its command interpreter instead. */
+	if (sink->interrupted && sink->interrupted != Py_None) {
+		PyObject *r = PyObject_CallNoArgs(sink->interrupted);
+		int yes = r ? PyObject_IsTrue(r) : -1;
+		Py_XDECREF(r);
+		if (yes > 0)
+			PyErr_SetNone(PyExc_KeyboardInterrupt);
+		if (yes != 0) {
+			memdbg_py_sink_fail(sink);
+			return true;
+		}
+	}
 	return false;
 }
 
@@ -212,9 +225,9 @@ static char **memdbg_py_argv(PyObject *seq, Py_ssize_t *argc_ret)
 }
 
 static PyObject *memdbg_py_run_on(struct memdbg_target *target, PyObject *argv_obj,
-				  PyObject *write, int json)
+				  PyObject *write, int json, PyObject *interrupted)
 {
-	struct memdbg_py_sink sink = { .write = write };
+	struct memdbg_py_sink sink = { .write = write, .interrupted = interrupted };
 	struct memdbg_out out = {
 		.write = memdbg_py_write,
 		.interrupted = memdbg_py_interrupted,
@@ -228,6 +241,8 @@ static PyObject *memdbg_py_run_on(struct memdbg_target *target, PyObject *argv_o
 
 	if (!PyCallable_Check(write))
 		return PyErr_Format(PyExc_TypeError, "write must be callable");
+	if (interrupted && interrupted != Py_None && !PyCallable_Check(interrupted))
+		return PyErr_Format(PyExc_TypeError, "interrupted must be callable or None");
 	seq = PySequence_Fast(argv_obj, "argv must be a list of str");
 	if (!seq)
 		return NULL;
@@ -263,15 +278,16 @@ static struct memdbg_target *memdbg_py_target_get(struct memdbg_py_target *self)
 static PyObject *memdbg_py_target_run(struct memdbg_py_target *self, PyObject *args,
 				      PyObject *kwds)
 {
-	static char *kwlist[] = { "argv", "write", "json", NULL };
-	PyObject *argv, *write;
+	static char *kwlist[] = { "argv", "write", "json", "interrupted", NULL };
+	PyObject *argv, *write, *interrupted = NULL;
 	int json = 0;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|p:run", kwlist, &argv, &write, &json))
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|pO:run", kwlist, &argv, &write, &json,
+					 &interrupted))
 		return NULL;
 	if (!memdbg_py_target_get(self))
 		return NULL;
-	return memdbg_py_run_on(self->target, argv, write, json);
+	return memdbg_py_run_on(self->target, argv, write, json, interrupted);
 }
 
 static PyObject *memdbg_py_target_invalidate(struct memdbg_py_target *self, PyObject *unused)
@@ -318,7 +334,8 @@ static PyMethodDef memdbg_py_target_methods[] = {
 	  METH_VARARGS | METH_KEYWORDS | METH_CLASS,
 	  "open_pid(pid, exe=None, stop=False) -> Target\n\nOpen a live process read-only; stop=True holds it stopped while open." },
 	{ "run", (PyCFunction)(void (*)(void))memdbg_py_target_run, METH_VARARGS | METH_KEYWORDS,
-	  "run(argv, write, json=False)\n\nRun one command; write(str) receives the output." },
+	  "run(argv, write, json=False, interrupted=None)\n\nRun one command; write(str) receives the output;\n"
+	  "interrupted(), when given, is polled and a true result stops the command." },
 	{ "invalidate", (PyCFunction)memdbg_py_target_invalidate, METH_NOARGS,
 	  "invalidate()\n\nForget everything cached from target memory." },
 	{ "close", (PyCFunction)memdbg_py_target_close, METH_NOARGS,
@@ -344,16 +361,16 @@ static PyTypeObject memdbg_py_target_type = {
 	.tp_getset = memdbg_py_target_getset,
 };
 
-/* _memdbg.run(target_or_None, argv, write, json=False) */
+/* _memdbg.run(target_or_None, argv, write, json=False, interrupted=None) */
 static PyObject *memdbg_py_run(PyObject *mod, PyObject *args, PyObject *kwds)
 {
-	static char *kwlist[] = { "target", "argv", "write", "json", NULL };
-	PyObject *target_obj, *argv, *write;
+	static char *kwlist[] = { "target", "argv", "write", "json", "interrupted", NULL };
+	PyObject *target_obj, *argv, *write, *interrupted = NULL;
 	struct memdbg_target *target = NULL;
 	int json = 0;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|p:run", kwlist, &target_obj, &argv,
-					 &write, &json))
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|pO:run", kwlist, &target_obj, &argv,
+					 &write, &json, &interrupted))
 		return NULL;
 	if (target_obj != Py_None) {
 		if (!PyObject_TypeCheck(target_obj, &memdbg_py_target_type))
@@ -362,7 +379,7 @@ static PyObject *memdbg_py_run(PyObject *mod, PyObject *args, PyObject *kwds)
 		if (!target)
 			return NULL;
 	}
-	return memdbg_py_run_on(target, argv, write, json);
+	return memdbg_py_run_on(target, argv, write, json, interrupted);
 }
 
 static int memdbg_py_dict_set_str(PyObject *dict, const char *key, const char *value)
@@ -426,7 +443,7 @@ static PyObject *memdbg_py_commands(PyObject *mod, PyObject *unused)
 
 static PyMethodDef memdbg_py_methods[] = {
 	{ "run", (PyCFunction)(void (*)(void))memdbg_py_run, METH_VARARGS | METH_KEYWORDS,
-	  "run(target, argv, write, json=False)\n\nRun one command; target may be None for help." },
+	  "run(target, argv, write, json=False, interrupted=None)\n\nRun one command; target may be None for help." },
 	{ "commands", memdbg_py_commands, METH_NOARGS,
 	  "commands() -> list of dict(name, summary, usage, help, options)" },
 	{ "open_core", (PyCFunction)(void (*)(void))memdbg_py_open_core, METH_VARARGS | METH_KEYWORDS,
