@@ -4,7 +4,7 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PACKAGES="gcc make libdw-dev libelf-dev elfutils libreadline-dev python3-dev lldb-16 python3-lldb-16 liblldb-16-dev gdb libjemalloc-dev libgoogle-perftools-dev g++ chromium"
+PACKAGES="gcc make libdw-dev libelf-dev elfutils libreadline-dev python3-dev lldb-16 python3-lldb-16 liblldb-16-dev gdb libjemalloc-dev libgoogle-perftools-dev g++ chromium bzip2"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "install.sh: run as root" >&2
@@ -23,6 +23,19 @@ if [ -n "$missing" ]; then
 	apt-get install -y --no-install-recommends $missing
 else
 	echo "install.sh: Debian packages already installed"
+fi
+
+# 1b. Debian's jemalloc source: a test builds it with DWARF, --enable-debug and the je_ prefix.
+if ! apt-get source --print-uris jemalloc >/dev/null 2>&1; then
+	echo "install.sh: adding a deb-src line for bookworm"
+	cat >/etc/apt/sources.list.d/memdbg-src.sources <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+	apt-get update
 fi
 
 # 2. pytest.

@@ -49,6 +49,7 @@ class Variant:
     cflags: tuple = ()
     env: tuple = ()          # extra environment for runs
     patch_lib: str = ""      # run against a copy of this library with its build-id changed
+    configure: tuple = ()    # link a jemalloc built from Debian's source with these configure flags
 
     def __str__(self):
         return self.name
@@ -64,6 +65,10 @@ VARIANTS = {v.name: v for v in (
     Variant("je-unknown", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
             patch_lib="libjemalloc.so.2"),
     Variant("je-cgo", CGO_SRC, (), (LIBDIR / "libjemalloc.so.2",)),
+    # Redis-like: jemalloc linked in with its own prefix, built with -g and --enable-debug (which moves
+    # struct fields away from the table's offsets: only a layout from DWARF decodes it).
+    Variant("je-dwarf", JE_SRC, ("-lpthread", "-lm", "-ldl"), (), ("-DJEHEAP_PREFIX",),
+            configure=("--enable-debug", "--with-jemalloc-prefix=je_", "--with-lg-page=12")),
     # The hugepage allocator (HPA): small extents come from hpa_shard pageslabs.
     Variant("je-hpa", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
             env=(("MALLOC_CONF", "hpa:true"),)),
@@ -150,6 +155,30 @@ def _patched_lib_dir(v, d):
     return libdir
 
 
+def jemalloc_from_source(configure):
+    """Debian's jemalloc 5.3.0 source (apt-get source), configured with `configure` and built with -g
+    as a static archive; returns the source tree (include/, lib/libjemalloc.a).  Cached under
+    ALLOC_DIR/jemalloc-src-<hash of the flags>/."""
+    d = ALLOC_DIR / ("jemalloc-src-" + hashlib.sha256(repr(configure).encode()).hexdigest()[:12])
+    tree = d / "jemalloc-5.3.0"
+    if (tree / "lib" / "libjemalloc.a").exists():
+        return tree
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+
+    def run(argv, cwd, timeout=900, env=None):
+        p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+        if p.returncode != 0:
+            raise samples.SampleError(f"{' '.join(argv)} failed (setup/install.sh adds the deb-src line):\n"
+                                      f"{p.stdout[-2000:]}{p.stderr[-2000:]}")
+    run(["apt-get", "source", "--download-only", "jemalloc=5.3.0-1"], d)
+    run(["tar", "xjf", next(d.glob("jemalloc_5.3.0.orig.tar.*")).name], d)
+    run(["./configure", *configure], tree, env=dict(os.environ, CFLAGS="-g -O1"))
+    run(["make", f"-j{os.cpu_count() or 2}", "lib/libjemalloc.a"], tree, timeout=1800)
+    return tree
+
+
 def _build_locked(v):
     for f in v.needs:
         if not Path(f).exists():
@@ -163,11 +192,16 @@ def _build_locked(v):
         return exe
     src = REPO / "samples" / v.src
     tmp = d / "exe.tmp"
+    cflags, libs = list(v.cflags), list(v.libs)
+    if v.configure:
+        tree = jemalloc_from_source(v.configure)
+        cflags.append(f"-I{tree / 'include'}")
+        libs.insert(0, str(tree / "lib" / "libjemalloc.a"))
     if src.is_dir():
         p = _build_go(src, tmp)
     else:
         cc = "g++" if src.suffix == ".cc" else "gcc"
-        p = subprocess.run([cc, "-O1", "-g", *v.cflags, "-o", str(tmp), str(src), *v.libs],
+        p = subprocess.run([cc, "-O1", "-g", *cflags, "-o", str(tmp), str(src), *libs],
                            capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         raise samples.SampleError(f"{v.name}: build failed:\n{p.stdout}{p.stderr}")

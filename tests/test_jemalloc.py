@@ -12,7 +12,7 @@ import pytest
 import alloc_samples as al
 import samples
 
-VARIANTS = ("je-shared", "je-static", "je-hpa")
+VARIANTS = ("je-shared", "je-static", "je-hpa", "je-dwarf")
 KINDS = ("kernel", "gcore")
 
 
@@ -40,7 +40,9 @@ def test_info(je_core):
     assert d["nhbins"] == o["nhbins"] and d["nbins"] == o["nbins"]
     assert d["tcache_max"] == o["tcache_max"] and d["page"] == o["page"]
     assert d["arenas_initialized"] == len(o["arenas"])
-    assert d["found_by"] == ("symbol table" if je_core.variant.name == "je-static" else "build-id table")
+    static = je_core.variant.name in ("je-static", "je-dwarf")
+    assert d["found_by"] == ("symbol table" if static else "build-id table")
+    assert d["layout"] == ("DWARF" if je_core.variant.name == "je-dwarf" else "table")
     assert d["extents_inconsistent"] == 0 and d["extents_unreadable"] == 0 and d["tcache_inconsistent"] == 0
     assert d["thread_caches"] == 4  # main thread and three workers
 
@@ -143,6 +145,17 @@ def test_unknown_build_is_one_clear_line():
     assert "\n" not in line
     assert "not a known build" in line and "deadbeef" in line
     assert "je-table.sh" in line and "/usr/lib/debug/.build-id/" in line
+
+
+def test_debug_build_needs_its_dwarf(tmp_path):
+    """Without its DWARF, the --enable-debug build's layout is not the table's: one clear line, no figures."""
+    c = _core("je-dwarf", "kernel")
+    exe = tmp_path / "exe"
+    subprocess.run(["objcopy", "--strip-debug", str(c.exe), str(exe)], check=True)
+    p = samples.run_cli(["core", c.core, "--exe", exe, "-c", "je-stats"])
+    assert p.returncode == 1 and p.stdout == ""
+    line = p.stderr.strip()
+    assert "\n" not in line and "wrong layout" in line, line
 
 
 def test_frontends_agree():

@@ -45,6 +45,7 @@ static bool indexed_tag(int tag)
 {
 	switch (tag) {
 	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
 	case DW_TAG_typedef:
 	case DW_TAG_base_type:
 	case DW_TAG_pointer_type:
@@ -115,10 +116,11 @@ static bool dwarf_find(struct memdbg_dwarf *d, const char *name, bool (*want)(in
 		else
 			hi = mid;
 	}
-	for (; lo < d->n && strcmp(d->entries[lo].name, name) == 0; lo++) {
-		if (want(d->entries[lo].tag))
-			return dwarf_offdie(d->dw, d->entries[lo].offset, die) != NULL;
-	}
+	/* C repeats a struct in every unit that includes it, some only declared: take a definition. */
+	for (; lo < d->n && strcmp(d->entries[lo].name, name) == 0; lo++)
+		if (want(d->entries[lo].tag) && dwarf_offdie(d->dw, d->entries[lo].offset, die) &&
+		    !dwarf_hasattr(die, DW_AT_declaration))
+			return true;
 	return false;
 }
 
@@ -135,6 +137,11 @@ static bool is_constant_tag(int tag)
 static bool is_variable_tag(int tag)
 {
 	return tag == DW_TAG_variable;
+}
+
+static bool is_aggregate_tag(int tag)
+{
+	return tag == DW_TAG_structure_type || tag == DW_TAG_union_type;
 }
 
 /* Follow typedefs and qualifiers. */
@@ -168,29 +175,55 @@ static bool die_size(Dwarf_Die *type, uint64_t *size)
 	return true;
 }
 
+/* A struct or union as peel() left it, replaced by its definition when this unit only declares it. */
+static bool aggregate(struct memdbg_dwarf *d, Dwarf_Die *die)
+{
+	if (!peel(die) || !is_aggregate_tag(dwarf_tag(die)))
+		return false;
+	if (!dwarf_hasattr(die, DW_AT_declaration))
+		return true;
+	const char *name = dwarf_diename(die);
+	return name && dwarf_find(d, name, is_aggregate_tag, die);
+}
+
 bool memdbg_dwarf_type_size(struct memdbg_dwarf *d, const char *type, uint64_t *size)
 {
 	Dwarf_Die die;
-	return d && dwarf_find(d, type, is_type_tag, &die) && die_size(&die, size);
+	if (!d || !dwarf_find(d, type, is_type_tag, &die))
+		return false;
+	Dwarf_Die agg = die;
+	return aggregate(d, &agg) ? die_size(&agg, size) : die_size(&die, size);
 }
 
-static bool find_member(Dwarf_Die *st, const char *name, size_t name_len, uint64_t *offset, Dwarf_Die *type)
+/* A member by name; C's anonymous struct and union members are searched through. */
+static bool find_member(Dwarf_Die *st, const char *name, size_t name_len, uint64_t *offset, Dwarf_Die *type,
+			int depth)
 {
 	Dwarf_Die child;
-	if (dwarf_child(st, &child) != 0)
+	if (depth > 8 || dwarf_child(st, &child) != 0)
 		return false;
 	do {
 		if (dwarf_tag(&child) != DW_TAG_member)
 			continue;
 		const char *n = dwarf_diename(&child);
-		if (!n || strlen(n) != name_len || memcmp(n, name, name_len) != 0)
-			continue;
 		Dwarf_Attribute at;
 		Dwarf_Word off = 0;
+		Dwarf_Die t;
+		if (n && (strlen(n) != name_len || memcmp(n, name, name_len) != 0))
+			continue;
 		if (dwarf_attr(&child, DW_AT_data_member_location, &at) && dwarf_formudata(&at, &off) != 0)
 			return false;
-		if (!dwarf_attr(&child, DW_AT_type, &at) || !dwarf_formref_die(&at, type))
+		if (!dwarf_attr(&child, DW_AT_type, &at) || !dwarf_formref_die(&at, &t))
 			return false;
+		if (!n) {
+			uint64_t inner;
+			if (!peel(&t) || !is_aggregate_tag(dwarf_tag(&t)) ||
+			    !find_member(&t, name, name_len, &inner, type, depth + 1))
+				continue;
+			*offset = off + inner;
+			return true;
+		}
+		*type = t;
 		*offset = off;
 		return true;
 	} while (dwarf_siblingof(&child, &child) == 0);
@@ -206,12 +239,12 @@ bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *p
 	uint64_t total = 0;
 	const char *p = path;
 	for (;;) {
-		if (!peel(&die) || dwarf_tag(&die) != DW_TAG_structure_type)
+		if (!aggregate(d, &die))
 			return false;
 		const char *dot = strchr(p, '.');
 		size_t len = dot ? (size_t)(dot - p) : strlen(p);
 		uint64_t off;
-		if (!find_member(&die, p, len, &off, &die))
+		if (!find_member(&die, p, len, &off, &die, 0))
 			return false;
 		total += off;
 		if (!dot)

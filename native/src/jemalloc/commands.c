@@ -192,6 +192,7 @@ static struct memdbg_error *run_je_info(struct memdbg_target *t, struct memdbg_a
 	memdbg_field_str(p, "library", h->where);
 	memdbg_field_str(p, "build_id", h->build_id[0] ? h->build_id : NULL);
 	memdbg_field_str(p, "found_by", h->source);
+	memdbg_field_str(p, "layout", h->layout_source);
 	memdbg_field_hex(p, "load_base", h->base);
 	memdbg_field_u64(p, "arenas", h->narenas_total);
 	memdbg_field_u64(p, "arenas_initialized", initialized);

@@ -88,7 +88,9 @@ struct je_bin_info {
 };
 
 struct je_heap {
-	const struct je_layout *l;
+	const struct je_layout *l;  /* &layout */
+	struct je_layout layout;    /* the version's table, struct offsets from DWARF when it has them */
+	const char *layout_source;  /* "DWARF" or "table" */
 	uint64_t sym[JE_NSYMS];
 	char version[96];
 	char where[PATH_MAX + 16];  /* the library, or "the executable" for static links */

@@ -42,6 +42,106 @@ static const struct je_layout *layout_for(const char *version)
 	return strncmp(version, "5.3.0-", 6) == 0 ? &je_layout_5_3_0 : NULL;
 }
 
+/* The layout's struct offsets and sizes, by their C names (member NULL: the type's size). */
+struct dwarf_field {
+	size_t at;  /* offset of the field in struct je_layout */
+	const char *type, *member;
+};
+
+#define F(field, type, member) { offsetof(struct je_layout, field), type, member }
+static const struct dwarf_field dwarf_fields[] = {
+	F(arena_nthreads, "arena_t", "nthreads"),
+	F(arena_descriptor_ql, "arena_t", "cache_bin_array_descriptor_ql"),
+	F(arena_lstats, "arena_t", "stats.lstats"),
+	F(arena_nactive, "arena_t", "pa_shard.nactive"),
+	F(arena_npages_dirty, "arena_t", "pa_shard.pac.ecache_dirty.eset.npages"),
+	F(arena_npages_muzzy, "arena_t", "pa_shard.pac.ecache_muzzy.eset.npages"),
+	F(arena_npages_retained, "arena_t", "pa_shard.pac.ecache_retained.eset.npages"),
+	F(arena_ind, "arena_t", "ind"),
+	F(arena_base, "arena_t", "base"),
+	F(arena_internal, "arena_t", "stats.internal"),
+	F(arena_pac_stats, "arena_t", "pa_shard.pac.stats"),
+	F(pac_stats_mapped, "pac_stats_t", "pac_mapped"),
+	F(base_allocated, "base_t", "allocated"),
+	F(base_resident, "base_t", "resident"),
+	F(base_mapped, "base_t", "mapped"),
+	F(arena_bins, "arena_t", "bins"),
+	F(lstats_size, "arena_stats_large_t", NULL),
+	F(lstats_nmalloc, "arena_stats_large_t", "nmalloc"),
+	F(lstats_ndalloc, "arena_stats_large_t", "ndalloc"),
+	F(bin_size, "bin_t", NULL),
+	F(bin_nmalloc, "bin_t", "stats.nmalloc"),
+	F(bin_ndalloc, "bin_t", "stats.ndalloc"),
+	F(bin_curregs, "bin_t", "stats.curregs"),
+	F(bin_nslabs, "bin_t", "stats.nslabs"),
+	F(bin_curslabs, "bin_t", "stats.curslabs"),
+	F(bin_nonfull_slabs, "bin_t", "stats.nonfull_slabs"),
+	F(bin_slabcur, "bin_t", "slabcur"),
+	F(bin_info_size, "bin_info_t", NULL),
+	F(bin_info_reg_size, "bin_info_t", "reg_size"),
+	F(bin_info_slab_size, "bin_info_t", "slab_size"),
+	F(bin_info_nregs, "bin_info_t", "nregs"),
+	F(bin_info_n_shards, "bin_info_t", "n_shards"),
+	F(edata_size, "edata_t", NULL),
+	F(edata_bits, "edata_t", "e_bits"),
+	F(edata_addr, "edata_t", "e_addr"),
+	F(edata_size_esn, "edata_t", "e_size_esn"),
+	F(edata_bitmap, "edata_t", "e_slab_data.bitmap"),
+	F(descriptor_bins, "cache_bin_array_descriptor_t", "bins"),
+	F(cache_bin_size, "cache_bin_t", NULL),
+	F(cache_bin_stack_head, "cache_bin_t", "stack_head"),
+	F(cache_bin_low_bits_empty, "cache_bin_t", "low_bits_empty"),
+	F(rtree_root, "rtree_t", "root"),
+};
+#undef F
+
+/*
+ * The version's table, with every struct offset and size taken from DWARF
+ * when d describes jemalloc's types (a static build with -g, a debug file):
+ * a build configured differently (--enable-debug adds fields) then still
+ * decodes.  The constants (bit fields of e_bits, page size, size classes)
+ * stay the table's.  All fields or none: a partial match keeps the table.
+ */
+static struct memdbg_error *choose_layout(struct je_heap *h, struct memdbg_dwarf *d)
+{
+	const struct je_layout *table = layout_for(h->version);
+	if (!table)
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+					   "%s has jemalloc %s (build-id %s): memdbg knows the layout of 5.3.0 only",
+					   h->where, h->version, h->build_id[0] ? h->build_id : "none");
+	h->layout = *table;
+	h->l = &h->layout;
+	h->layout_source = "table";
+	struct je_layout l = *table;
+	for (size_t i = 0; d && i < MEMDBG_ARRAY_SIZE(dwarf_fields); i++) {
+		const struct dwarf_field *f = &dwarf_fields[i];
+		uint64_t v;
+		if (!(f->member ? memdbg_dwarf_member(d, f->type, f->member, &v, NULL)
+				: memdbg_dwarf_type_size(d, f->type, &v)))
+			return NULL;
+		memcpy((char *)&l + f->at, &v, sizeof(v));
+	}
+	if (d) {
+		h->layout = l;
+		h->layout_source = "DWARF";
+	}
+	return NULL;
+}
+
+/* choose_layout with the DWARF of a library file (its debug file first), when it has any. */
+static struct memdbg_error *choose_lib_layout(struct je_heap *h, const struct alloc_lib *lib)
+{
+	struct Dwarf *dw = lib->debug ? memdbg_elf_dwarf(lib->debug) : NULL;
+	if (!dw)
+		dw = memdbg_elf_dwarf(lib->elf);
+	struct memdbg_dwarf *d = NULL;
+	if (dw)
+		memdbg_error_destroy(memdbg_dwarf_create(dw, &d));  /* out of memory: the table */
+	struct memdbg_error *err = choose_layout(h, d);
+	memdbg_dwarf_destroy(d);
+	return err;
+}
+
 static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct je_heap *h)
 {
 	for (int s = 0; s < JE_NSYMS; s++) {
@@ -58,7 +158,7 @@ static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct je_
 		alloc_hex(h->build_id, id, len);
 	if (!alloc_find_version(t->exe_path, h->version, sizeof(h->version)))
 		snprintf(h->version, sizeof(h->version), "unknown");
-	return NULL;
+	return choose_layout(h, t->dwarf);
 }
 
 static const struct je_build *known_build(const char *build_id)
@@ -105,6 +205,8 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct je_
 	} else {
 		err = unknown_build(&lib, h->version);
 	}
+	if (!err)
+		err = choose_lib_layout(h, &lib);
 	alloc_lib_close(&lib);
 	return err;
 }
@@ -225,9 +327,5 @@ struct memdbg_error *je_locate(struct memdbg_target *t, struct je_heap *h)
 	}
 	if (err)
 		return err;
-	if (!(h->l = layout_for(h->version)))
-		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-					   "%s has jemalloc %s (build-id %s): memdbg knows the layout of 5.3.0 only",
-					   h->where, h->version, h->build_id[0] ? h->build_id : "none");
 	return read_globals(t, h);
 }
