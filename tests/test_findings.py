@@ -206,6 +206,29 @@ def test_outside_heap_cgo(go_config):
     assert freed and h(freed["at"]) == o["Box"] + 8 and freed["target_state"] == "free slot"
 
 
+def test_outside_heap_cgo_live(go_config, tmp_path):
+    """The same finding on the running program (memdbg attach): its anonymous mappings from /proc/PID/maps."""
+    try:
+        exe = misuse_samples.build(go_config, "cgo")
+    except samples.ToolchainUnavailable as e:
+        pytest.skip(str(e))
+    with open(tmp_path / "stderr.txt", "w") as err:
+        p = samples._start_stopped(exe, tmp_path, tmp_path / "oracle.json", err)
+    try:
+        o = samples.read_oracle(tmp_path / "oracle.json")
+        r = samples.run_cli(["attach", str(p.pid), "-c", "findings", "--json"], timeout=300)
+        assert r.returncode == 0, r.stderr
+        s = section(json.loads(r.stdout), "outside-heap")
+    finally:
+        samples._kill(p)
+    assert s["regions_scanned"] > 0
+    by_value = {h(i["value"]): i for i in s["items"]}
+    live = by_value.get(o["LiveObj"])
+    assert live and h(live["at"]) == o["Box"] and live["go_holder"] == o["LiveHolder"], s["items"]
+    freed = by_value.get(o["FreeObj"])
+    assert freed and h(freed["at"]) == o["Box"] + 8 and freed["target_state"] == "free slot"
+
+
 def test_large_objects(go_config):
     sc = core(go_config, "large")
     o, s = sc.oracle, section(findings(sc), "large-objects")

@@ -159,6 +159,13 @@ void memdbg_target_cache_put(struct memdbg_target *t, enum memdbg_cache_id id, v
 			     void (*destroy)(void *state));
 /* The target's file mappings, in address order (re-read for live targets). */
 struct memdbg_error *memdbg_target_mappings(struct memdbg_target *t, const struct memdbg_mapping **ret, size_t *n);
+/*
+ * The memory the program wrote: a core's own segments, a live process's
+ * writable mappings.  anon: no file maps it (heaps, stacks, mmap), as
+ * opposed to a file's data and bss.
+ */
+typedef struct memdbg_error *(*memdbg_region_fn)(void *arg, uint64_t lo, uint64_t hi, bool anon);
+struct memdbg_error *memdbg_target_data_regions(struct memdbg_target *t, memdbg_region_fn fn, void *arg);
 /* A symbol's address in the target (bias applied), from .symtab or DWARF. */
 bool memdbg_target_symbol(struct memdbg_target *t, const char *name, uint64_t *addr, uint64_t *size);
 

@@ -326,6 +326,51 @@ struct memdbg_error *memdbg_target_mappings(struct memdbg_target *t, const struc
 	return NULL;
 }
 
+#define MAX_REGIONS 65536  /* lines of /proc/PID/maps followed */
+
+static bool mapped_from_file(const struct memdbg_target *t, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < t->nmappings; i++)
+		if (lo < t->mappings[i].end && t->mappings[i].start < hi)
+			return true;
+	return false;
+}
+
+static struct memdbg_error *live_regions(struct memdbg_target *t, memdbg_region_fn fn, void *arg)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return memdbg_error_os("cannot open", path);
+	char line[4096 + 128];
+	struct memdbg_error *err = NULL;
+	for (size_t k = 0; !err && k < MAX_REGIONS && fgets(line, sizeof(line), f); k++) {
+		unsigned long long lo, hi;
+		char perms[8] = "";
+		int name_at = 0;
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) < 3 || perms[0] != 'r' ||
+		    perms[1] != 'w' || strstr(line, "[vvar]") || strstr(line, "[vsyscall]"))
+			continue;
+		err = fn(arg, lo, hi, !name_at || line[name_at] != '/');
+	}
+	fclose(f);
+	return err;
+}
+
+struct memdbg_error *memdbg_target_data_regions(struct memdbg_target *t, memdbg_region_fn fn, void *arg)
+{
+	if (t->live)
+		return live_regions(t, fn, arg);
+	struct memdbg_error *err = NULL;
+	for (size_t i = 0; i < t->nsegs && !err; i++) {
+		const struct memdbg_segment *s = &t->segs[i];
+		if (s->data && !s->from_file)
+			err = fn(arg, s->start, s->end, !mapped_from_file(t, s->start, s->end));
+	}
+	return err;
+}
+
 /* Bytes of the core itself (not file-backed) at addr, or NULL. */
 static const uint8_t *core_bytes(const struct memdbg_target *t, uint64_t addr, size_t len)
 {

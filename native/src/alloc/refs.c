@@ -18,7 +18,6 @@
 #include "tcmalloc/tc.h"
 
 #define CHUNK (1u << 20)
-#define MAX_REGIONS 65536
 #define BUCKET_BITS 20
 
 struct ref {
@@ -183,38 +182,40 @@ static struct memdbg_error *scan_core(struct memdbg_target *t, struct memdbg_pri
 	return err;
 }
 
-/* A live process: its writable mappings from /proc/PID/maps, page by page where a chunk fails. */
+struct live_scan {
+	struct memdbg_target *t;
+	struct memdbg_printer *p;
+	struct ref_index *x;
+	uint64_t *buf;
+};
+
+/* One writable mapping of a live process, page by page where a chunk fails. */
+static struct memdbg_error *scan_live_region(void *arg, uint64_t lo, uint64_t hi, bool anon)
+{
+	struct live_scan *ls = arg;
+	struct memdbg_error *err = NULL;
+	for (uint64_t a = lo; a < hi && !err; a += CHUNK) {
+		size_t len = hi - a < CHUNK ? (size_t)(hi - a) : CHUNK;
+		if ((err = memdbg_check_interrupt(ls->p)))
+			break;
+		if (alloc_read(ls->t, a, ls->buf, len)) {
+			scan_words(ls->x, a, ls->buf, len / 8);
+			continue;
+		}
+		for (size_t off = 0; off < len; off += 4096)
+			if (alloc_read(ls->t, a + off, ls->buf, 4096))
+				scan_words(ls->x, a + off, ls->buf, 512);
+	}
+	return err;
+}
+
 static struct memdbg_error *scan_live(struct memdbg_target *t, struct memdbg_printer *p, struct ref_index *x)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return memdbg_error_os("cannot open", path);
-	uint64_t *buf = malloc(CHUNK);
-	struct memdbg_error *err = buf ? NULL : memdbg_enomem;
-	char line[4096 + 128];
-	for (size_t k = 0; !err && k < MAX_REGIONS && fgets(line, sizeof(line), f); k++) {
-		unsigned long long lo, hi;
-		char perms[8] = "";
-		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' || perms[1] != 'w' ||
-		    strstr(line, "[vvar]") || strstr(line, "[vsyscall]"))
-			continue;
-		for (uint64_t a = lo; a < hi && !err; a += CHUNK) {
-			size_t len = hi - a < CHUNK ? (size_t)(hi - a) : CHUNK;
-			if ((err = memdbg_check_interrupt(p)))
-				break;
-			if (alloc_read(t, a, buf, len)) {
-				scan_words(x, a, buf, len / 8);
-				continue;
-			}
-			for (size_t off = 0; off < len; off += 4096)
-				if (alloc_read(t, a + off, buf, 4096))
-					scan_words(x, a + off, buf, 512);
-		}
-	}
-	free(buf);
-	fclose(f);
+	struct live_scan ls = { t, p, x, malloc(CHUNK) };
+	if (!ls.buf)
+		return memdbg_enomem;
+	struct memdbg_error *err = memdbg_target_data_regions(t, scan_live_region, &ls);
+	free(ls.buf);
 	return err;
 }
 

@@ -1027,60 +1027,67 @@ static bool go_owned_ranges(struct fctx *c, struct ranges *r)
 	return true;
 }
 
-static bool file_backed(struct memdbg_target *t, uint64_t lo, uint64_t hi)
+struct outside_scan {
+	struct fctx *c;
+	const struct ranges *owned;
+	struct refs *found;
+	uint64_t *buf;  /* SCAN_CHUNK bytes */
+	uint64_t regions;
+};
+
+/* One region of anonymous memory Go does not own: every word that is a Go object's address. */
+static struct memdbg_error *scan_outside(void *arg, uint64_t lo, uint64_t hi, bool anon)
 {
-	for (size_t i = 0; i < t->nmappings; i++)
-		if (lo < t->mappings[i].end && t->mappings[i].start < hi)
-			return true;
-	return false;
+	struct outside_scan *os = arg;
+	struct fctx *c = os->c;
+	if (!anon || ranges_overlap(os->owned, lo, hi))
+		return NULL;
+	os->regions++;
+	struct memdbg_error *err = NULL;
+	for (uint64_t a = lo; a < hi && !err; a += SCAN_CHUNK) {
+		uint64_t n = hi - a < SCAN_CHUNK ? hi - a : SCAN_CHUNK;
+		struct memdbg_error *e = memdbg_read(c->t, a, os->buf, n & ~7ull);
+		if (e) {
+			memdbg_error_destroy(e);
+			break;
+		}
+		for (uint64_t k = 0; k < n / 8 && !err; k++) {
+			uint64_t id, v = os->buf[k];
+			if (!object_base_value(c, v, &id) || runtime_type(c, id))
+				continue;
+			struct ref r = { .holder = UINT64_MAX, .global = NULL, .at = a + 8 * k, .value = v,
+					 .target = id, .target_free = !go_bit(c->o->alloc, id) };
+			if (!refs_add(os->found, &r))
+				err = memdbg_enomem;
+		}
+		if (!err)
+			err = memdbg_check_interrupt(c->p);
+	}
+	return err;
 }
 
 static struct memdbg_error *section_outside(struct fctx *c)
 {
 	struct ranges owned = { 0 };
 	struct refs found = { 0 };
-	struct memdbg_error *err = NULL;
-	uint64_t regions = 0;
-	static uint64_t buf[SCAN_CHUNK / 8];
+	struct outside_scan os = { c, &owned, &found, malloc(SCAN_CHUNK), 0 };
+	struct memdbg_error *err = os.buf ? NULL : memdbg_enomem;
 	uint64_t iscgo = 0, at;
 	if (memdbg_target_symbol(c->t, "runtime.iscgo", &at, NULL)) {
 		struct memdbg_error *e = memdbg_read(c->t, at, &iscgo, 1);
 		memdbg_error_destroy(e);
 	}
-	if (!go_owned_ranges(c, &owned))
+	if (!err && !go_owned_ranges(c, &owned))
 		err = memdbg_enomem;
-	for (size_t i = 0; !err && iscgo && !c->t->live && i < c->t->nsegs; i++) {
-		const struct memdbg_segment *s = &c->t->segs[i];
-		if (!s->data || s->from_file || file_backed(c->t, s->start, s->end) ||
-		    ranges_overlap(&owned, s->start, s->end))
-			continue;
-		regions++;
-		for (uint64_t a = s->start; a < s->end && !err; a += SCAN_CHUNK) {
-			uint64_t n = s->end - a < SCAN_CHUNK ? s->end - a : SCAN_CHUNK;
-			struct memdbg_error *e = memdbg_read(c->t, a, buf, n & ~7ull);
-			if (e) {
-				memdbg_error_destroy(e);
-				break;
-			}
-			for (uint64_t k = 0; k < n / 8; k++) {
-				uint64_t id;
-				if (!object_base_value(c, buf[k], &id) || runtime_type(c, id))
-					continue;
-				struct ref r = { .holder = UINT64_MAX, .global = NULL, .at = a + 8 * k, .value = buf[k],
-						 .target = id, .target_free = !go_bit(c->o->alloc, id) };
-				if (!refs_add(&found, &r))
-					err = memdbg_enomem;
-			}
-			if (!err)
-				err = memdbg_check_interrupt(c->p);
-		}
-	}
+	if (!err && iscgo)
+		err = memdbg_target_data_regions(c->t, scan_outside, &os);
+	free(os.buf);
 	if (!err) {
 		begin_section(c, "outside-heap", "Go pointers outside the Go heap",
 			      "words in memory Go does not manage (C malloc heaps, mmap) holding Go object addresses: "
 			      "the GC does not see them (cgo)");
 		memdbg_field_bool(c->p, "cgo", iscgo != 0);
-		memdbg_field_u64(c->p, "regions_scanned", regions);
+		memdbg_field_u64(c->p, "regions_scanned", os.regions);
 		memdbg_begin_array(c->p, "items", NULL);
 		for (size_t i = 0; i < found.n && i < MAX_ITEMS; i++) {
 			const struct ref *x = &found.v[i];
@@ -1107,8 +1114,6 @@ static struct memdbg_error *section_outside(struct fctx *c)
 		memdbg_end_array(c->p);
 		if (!iscgo)
 			memdbg_note(c->p, "    (not a cgo program: no C code to hold Go pointers)");
-		else if (c->t->live)
-			memdbg_note(c->p, "    (cores only: a live process's anonymous mappings are not scanned)");
 		end_section(c, found.n, refs_bytes(c, &found));
 	}
 	free(owned.v);
@@ -1355,7 +1360,7 @@ const struct memdbg_command memdbg_cmd_findings = {
 			"                   live objects holding the exact address of an object, live or free\n"
 			"  dangling         pointer slots of live objects pointing into free slots or freed spans\n"
 			"  outside-heap     words of anonymous memory Go does not own (C malloc heaps, mmap)\n"
-			"                   holding a Go object's address (cores only)\n"
+			"                   holding a Go object's address\n"
 			"  large-objects    live objects over 32 KiB\n"
 			"  fragmentation    size classes with >= B free-slot bytes and under 50% used\n"
 			"  finalizers       finalizers/cleanups whose function keeps its own object alive (it\n"
