@@ -3,8 +3,9 @@
 The core is samples/bigheap made small (2 million objects, ~256 MiB of heap,
 built with the machine's Go): building its object graph takes seconds, so a
 Ctrl-C sent half a second into `top-retainers` arrives while the graph is
-being built.  The command must stop ("interrupted" in the CLI and lldb,
-"Quit" in gdb), and the session must go on: the next command works.
+being built.  The command must stop ("interrupted" from the CLI, "Quit"
+from gdb, "memdbg: interrupted" on lldb's error stream), and the session must
+go on: the next commands work.
 """
 
 import glob

@@ -41,7 +41,7 @@ STRATEGIES = ("arena", "offheap", "mspan", "mheap", "anon")
 RUNS = [("go-info", False), ("memstats", False), ("mspan-walk", False),
         ("mcentral --spans", False), ("mcache", False),
         ("go-info", True), ("mspan-walk --sort util --limit 50", True), ("mcentral --spans", True),
-        ("mcache", True)]
+        ("mcache", True), ("triage", True)]
 
 PT_LOAD, PT_NOTE, PF_W = 1, 4, 2
 NT_FILE = 0x46494C45

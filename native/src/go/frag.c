@@ -45,10 +45,11 @@ static void add_to_arenas(const struct memdbg_go *go, struct frag *f, uint64_t s
 		uint64_t arena_end = idx * ab + go->l.arena_base_offset + ab;
 		uint64_t n = (arena_end < end ? arena_end : end) - a;
 		uint64_t *slot = arena_slot(go, f, a);
-		if (slot)
-			*slot += n;
-		else
-			f->outside_arenas++;
+		if (!slot) {
+			f->outside_arenas++;  /* the rest is not heap arena either: a bad npages must not loop */
+			break;
+		}
+		*slot += n;
 		if (!n)
 			break;
 		a += n;

@@ -120,8 +120,11 @@ static struct memdbg_error *types_get(struct memdbg_target *t, struct memdbg_go 
 static char *read_name(struct memdbg_target *t, uint64_t addr)
 {
 	uint8_t hdr[11];
-	if (!addr || memdbg_read(t, addr, hdr, 1))
+	struct memdbg_error *first = addr ? memdbg_read(t, addr, hdr, 1) : NULL;
+	if (!addr || first) {
+		memdbg_error_destroy(first);
 		return NULL;
+	}
 	uint64_t len = 0;
 	size_t i = 1;
 	for (int shift = 0; i < sizeof(hdr); i++, shift += 7) {
