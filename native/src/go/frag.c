@@ -36,8 +36,11 @@ static uint64_t *arena_slot(const struct memdbg_go *go, struct frag *f, uint64_t
 	return i < f->narenas ? &f->arena_inuse[i] : NULL;
 }
 
-/* Spreads a span's bytes over the arenas it covers (large spans may cross arenas). */
-static void add_to_arenas(const struct memdbg_go *go, struct frag *f, uint64_t start, uint64_t bytes)
+/*
+ * Spreads a span's bytes over the arenas it covers (large spans may cross
+ * arenas); false, and counted, when part of it is in no heap arena.
+ */
+static bool add_to_arenas(const struct memdbg_go *go, struct frag *f, uint64_t start, uint64_t bytes)
 {
 	uint64_t ab = go->l.arena_bytes, end = start + bytes;
 	for (uint64_t a = start; a < end;) {
@@ -46,14 +49,15 @@ static void add_to_arenas(const struct memdbg_go *go, struct frag *f, uint64_t s
 		uint64_t n = (arena_end < end ? arena_end : end) - a;
 		uint64_t *slot = arena_slot(go, f, a);
 		if (!slot) {
-			f->outside_arenas++;  /* the rest is not heap arena either: a bad npages must not loop */
-			break;
+			f->outside_arenas++;  /* stop here: a bad npages must not loop over 2^64 bytes */
+			return false;
 		}
 		*slot += n;
 		if (!n)
 			break;
 		a += n;
 	}
+	return true;
 }
 
 static bool unswept(const struct memdbg_go *go, uint32_t sweepgen)
@@ -74,8 +78,9 @@ static struct memdbg_error *collect(struct memdbg_target *t, struct memdbg_go *g
 			continue;
 		uint64_t bytes = s->npages * l->page_size;
 		unsigned c = go_size_class(s->spanclass);
+		if (!add_to_arenas(go, f, s->start, bytes))
+			continue;
 		f->inuse_bytes += bytes;
-		add_to_arenas(go, f, s->start, bytes);
 		if (unswept(go, s->sweepgen))
 			f->unswept++;
 		if (c == 0) {
