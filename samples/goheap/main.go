@@ -11,7 +11,8 @@
 //
 // Between runtime.ReadMemStats and the stop nothing may allocate on the heap:
 // the oracle is encoded with strconv.Append* into a buffer allocated up
-// front and written with syscall.Write to a file opened up front.
+// front and written with raw system calls (threads.WriteAll) to a file opened
+// up front.
 package main
 
 import (
@@ -360,18 +361,6 @@ func encodeOracle(m *runtime.MemStats, numGoroutine int) {
 	oracleBuf = append(oracleBuf, '}', '\n')
 }
 
-func writeOracle() bool {
-	b := oracleBuf
-	for len(b) > 0 {
-		n, err := syscall.Write(oracleFd, b)
-		if err != nil || n <= 0 {
-			return false
-		}
-		b = b[n:]
-	}
-	return syscall.Close(oracleFd) == nil
-}
-
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "goheap: "+format+"\n", args...)
 	os.Exit(1)
@@ -421,7 +410,7 @@ func main() {
 	runtime.ReadMemStats(&dumpStats)
 	n := runtime.NumGoroutine()
 	encodeOracle(&dumpStats, n)
-	ok := len(oracleBuf) < cap(oracleBuf) && writeOracle()
+	ok := len(oracleBuf) < cap(oracleBuf) && threads.WriteAll(oracleFd, oracleBuf) && threads.Close(oracleFd)
 	gcDuringGarbage := dumpStats.NumGC != setupStats.NumGC
 
 	if mode == "check" {

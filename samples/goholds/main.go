@@ -832,17 +832,6 @@ func encodeOracle() {
 
 // ---- main ----
 
-func writeAll(fd int, b []byte) bool {
-	for len(b) > 0 {
-		n, err := syscall.Write(fd, b)
-		if err != nil || n <= 0 {
-			return false
-		}
-		b = b[n:]
-	}
-	return syscall.Close(fd) == nil
-}
-
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "goholds: "+format+"\n", args...)
 	os.Exit(1)
@@ -943,7 +932,8 @@ func main() {
 	runtime.ReadMemStats(&dumpStats)
 	numGoroutine = runtime.NumGoroutine()
 	encodeOracle()
-	ok := len(oracleBuf) < cap(oracleBuf) && writeAll(oracleFd, oracleBuf) && syscall.Close(dumpFd) == nil
+	ok := len(oracleBuf) < cap(oracleBuf) && threads.WriteAll(oracleFd, oracleBuf) && threads.Close(oracleFd) &&
+		threads.Close(dumpFd)
 	gcAfterSetup := dumpStats.NumGC != setupStats.NumGC
 	dumpAllocated := beforeStats.Mallocs != dumpStats.Mallocs || beforeStats.Frees != dumpStats.Frees ||
 		beforeStats.HeapAlloc != dumpStats.HeapAlloc || beforeStats.TotalAlloc != dumpStats.TotalAlloc

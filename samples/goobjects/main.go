@@ -17,8 +17,9 @@
 //
 // From the heap dump on nothing may allocate on the heap: both files are
 // opened up front, the oracle is encoded with strconv.Append* into a buffer
-// allocated up front and written with syscall.Write.  MemStats read right
-// before and right after the dump must agree (checked in every mode).
+// allocated up front and written with raw system calls (threads.WriteAll).
+// MemStats read right before and right after the dump must agree (checked in
+// every mode).
 package main
 
 import (
@@ -553,17 +554,6 @@ func encodeOracle() {
 	oracleBuf = append(oracleBuf, '}', '\n')
 }
 
-func writeAll(fd int, b []byte) bool {
-	for len(b) > 0 {
-		n, err := syscall.Write(fd, b)
-		if err != nil || n <= 0 {
-			return false
-		}
-		b = b[n:]
-	}
-	return syscall.Close(fd) == nil
-}
-
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "goobjects: "+format+"\n", args...)
 	os.Exit(1)
@@ -626,7 +616,8 @@ func main() {
 	runtime.ReadMemStats(&dumpStats)
 	numGoroutine = runtime.NumGoroutine()
 	encodeOracle()
-	ok := len(oracleBuf) < cap(oracleBuf) && writeAll(oracleFd, oracleBuf) && syscall.Close(dumpFd) == nil
+	ok := len(oracleBuf) < cap(oracleBuf) && threads.WriteAll(oracleFd, oracleBuf) && threads.Close(oracleFd) &&
+		threads.Close(dumpFd)
 	gcDuringGarbage := dumpStats.NumGC != setupStats.NumGC
 	dumpAllocated := beforeStats.Mallocs != dumpStats.Mallocs || beforeStats.Frees != dumpStats.Frees ||
 		beforeStats.HeapAlloc != dumpStats.HeapAlloc || beforeStats.TotalAlloc != dumpStats.TotalAlloc

@@ -457,21 +457,6 @@ func encodeOracle() {
 
 // ---- main ----
 
-// writeAll writes b at offset 0 of fd.
-func writeAll(fd int, b []byte) bool {
-	if _, err := syscall.Seek(fd, 0, 0); err != nil {
-		return false
-	}
-	for len(b) > 0 {
-		n, err := syscall.Write(fd, b)
-		if err != nil || n <= 0 {
-			return false
-		}
-		b = b[n:]
-	}
-	return true
-}
-
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "gopool: "+format+"\n", args...)
 	os.Exit(1)
@@ -559,9 +544,9 @@ func main() {
 	debug.WriteHeapDump(uintptr(dumpFd))
 	runtime.ReadMemStats(&dumpStats)
 	encodeOracle()
-	ok := len(oracleBuf) < cap(oracleBuf) && writeAll(oracleFd, oracleBuf) && syscall.Close(dumpFd) == nil
-	// Writing may block long enough for sysmon to start an M, whose signal
-	// stack comes from heap pages: read MemStats again and rewrite the oracle
+	ok := len(oracleBuf) < cap(oracleBuf) && threads.WriteAll(oracleFd, oracleBuf) && threads.Close(dumpFd)
+	// Should the runtime still move pages after the dump (a thread's or a
+	// stack's from heap pages), read MemStats again and rewrite the oracle
 	// until it describes the heap as it stays.
 	for i := 0; i < 3 && ok; i++ {
 		runtime.ReadMemStats(&afterStats)
@@ -572,10 +557,9 @@ func main() {
 		dumpStats = afterStats
 		oracleBuf = oracleBuf[:0]
 		encodeOracle()
-		ok = len(oracleBuf) < cap(oracleBuf) && syscall.Ftruncate(oracleFd, 0) == nil &&
-			writeAll(oracleFd, oracleBuf)
+		ok = len(oracleBuf) < cap(oracleBuf) && threads.Rewind(oracleFd) && threads.WriteAll(oracleFd, oracleBuf)
 	}
-	ok = ok && syscall.Close(oracleFd) == nil
+	ok = ok && threads.Close(oracleFd)
 	gcAfterSetup := dumpStats.NumGC != setupStats.NumGC
 	dumpAllocated := beforeStats.Mallocs != dumpStats.Mallocs || beforeStats.Frees != dumpStats.Frees ||
 		beforeStats.HeapAlloc != dumpStats.HeapAlloc || beforeStats.TotalAlloc != dumpStats.TotalAlloc
@@ -598,7 +582,9 @@ func main() {
 		a, b := &dumpStats, &afterStats
 		if a.Mallocs != b.Mallocs || a.Frees != b.Frees || a.HeapAlloc != b.HeapAlloc ||
 			a.HeapIdle != b.HeapIdle || a.HeapReleased != b.HeapReleased {
-			fail("MemStats changed after the heap dump")
+			fail("MemStats changed after the heap dump: Mallocs %d -> %d, Frees %d -> %d, HeapAlloc %d -> %d, "+
+				"HeapIdle %d -> %d, HeapReleased %d -> %d", a.Mallocs, b.Mallocs, a.Frees, b.Frees,
+				a.HeapAlloc, b.HeapAlloc, a.HeapIdle, b.HeapIdle, a.HeapReleased, b.HeapReleased)
 		}
 		fmt.Printf("ok: no allocation from the heap dump on (Mallocs %d, HeapAlloc %d, %d bytes of oracle; "+
 			"pools on P%d, victim on P%d)\n", dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracleBuf),

@@ -126,16 +126,7 @@ func Finish() {
 	key("NumGC")
 	buf = strconv.AppendUint(buf, uint64(after.NumGC), 10)
 	buf = append(buf, '}', '\n')
-	ok := len(buf) < cap(buf)
-	for b := buf; ok && len(b) > 0; {
-		n, err := syscall.Write(oracleFd, b)
-		if err != nil || n <= 0 {
-			ok = false
-			break
-		}
-		b = b[n:]
-	}
-	ok = ok && syscall.Close(oracleFd) == nil
+	ok := len(buf) < cap(buf) && threads.WriteAll(oracleFd, buf) && threads.Close(oracleFd)
 	moved := before.Mallocs != after.Mallocs || before.NumGC != after.NumGC
 	if mode == "check" {
 		if !ok {
