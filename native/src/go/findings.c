@@ -756,6 +756,23 @@ static struct memdbg_error *scan_global(void *arg, const struct memdbg_global *g
 	return refs_add(gs->hidden, &r) ? NULL : memdbg_enomem;
 }
 
+/*
+ * The words of object id its type covers (the malloc header included): the
+ * rest of a size-class slot is padding that may hold stale words.  Untyped
+ * objects keep the whole slot.
+ */
+static uint64_t typed_words(const struct fctx *c, uint64_t id, uint64_t words)
+{
+	uint32_t k = c->o->type[id];
+	const struct go_objtype *ot = k ? &c->o->otypes[k] : NULL;
+	const struct go_type *ty = ot && ot->type ? go_type_at(c->t, c->go, ot->type, NULL) : NULL;
+	if (!ty || !ty->size)
+		return words;
+	uint64_t bytes = ty->size * (ot->count ? ot->count : 1) + (go_span_of_id(c->o, id)->header ? 8 : 0);
+	uint64_t n = (bytes + 7) / 8;
+	return n < words ? n : words;
+}
+
 static struct memdbg_error *scan_objects(struct fctx *c, struct refs *hidden, struct refs *dangling)
 {
 	const struct go_graph *g = c->g;
@@ -774,6 +791,7 @@ static struct memdbg_error *scan_objects(struct fctx *c, struct refs *hidden, st
 		struct scan_obj so = { c, id, go_id_addr(h, id), NULL, h->elemsize / 8, dangling, false };
 		if (h->nelems == 1 && h->limit > so.base && h->limit - so.base < h->elemsize)
 			so.words = (h->limit - so.base) / 8;
+		so.words = typed_words(c, id, so.words);
 		size_t need = (size_t)(so.words / 8 + 1);
 		if (need > ptr_cap) {
 			uint8_t *np = realloc(ptr, need);
