@@ -899,26 +899,6 @@ static struct memdbg_error *section_refs(struct fctx *c)
 
 /* ---- 3b. pooled objects still referenced from outside their pool ---- */
 
-/* The first word of object id pointing into [lo, hi), or 0. */
-static uint64_t word_into(const struct fctx *c, uint64_t id, uint64_t lo, uint64_t hi)
-{
-	uint64_t base = obj_base(c, id), size = obj_size(c, id), at = 0;
-	uint64_t *buf = malloc(SCAN_CHUNK);
-	for (uint64_t off = 0; buf && !at && off < size; off += SCAN_CHUNK) {
-		uint64_t n = size - off < SCAN_CHUNK ? size - off : SCAN_CHUNK;
-		struct memdbg_error *err = memdbg_read(c->t, base + off, buf, n);
-		if (err) {
-			memdbg_error_destroy(err);
-			break;
-		}
-		for (uint64_t i = 0; !at && i < n / 8; i++)
-			if (buf[i] >= lo && buf[i] < hi)
-				at = base + off + 8 * i;
-	}
-	free(buf);
-	return at;
-}
-
 static struct memdbg_error *section_after_put(struct fctx *c)
 {
 	struct go_pool_alias *a;
@@ -940,7 +920,7 @@ static struct memdbg_error *section_after_put(struct fctx *c)
 			r.global = root_of_node(c, a[i].referrer)->name;
 		} else {
 			r.holder = c->g->node_id[a[i].referrer];
-			r.at = word_into(c, r.holder, base, base + size);
+			r.at = go_slot_to(c->t, c->go, c->o, r.holder, a[i].id);
 		}
 		char title[512];
 		snprintf(title, sizeof(title), "0x%" PRIx64 " (%s, %" PRIu64 " B) in %s, P %" PRIu32 " %s %s", base,

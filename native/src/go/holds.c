@@ -71,27 +71,6 @@ static void print_object_ref(const struct ctx *c, struct memdbg_printer *p, uint
 
 /* ---- how a holder points to a target ---- */
 
-struct find_slot {
-	struct ctx *c;
-	uint64_t target, slot;
-};
-
-static void match_slot(void *arg, uint64_t slot, uint64_t value)
-{
-	struct find_slot *f = arg;
-	uint64_t id;
-	if (!f->slot && value && go_object_at(f->c->o, value, &id) && id == f->target)
-		f->slot = slot;
-}
-
-/* The first pointer slot of holder that points into target, or 0. */
-static uint64_t slot_to(struct ctx *c, uint64_t holder, uint64_t target)
-{
-	struct find_slot f = { c, target, 0 };
-	go_object_pointers(c->t, c->go, c->o, holder, match_slot, &f);
-	return f.slot;
-}
-
 static void appendf(char *buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void appendf(char *buf, size_t *len, const char *fmt, ...)
 {
@@ -217,7 +196,7 @@ static void describe_via(struct ctx *c, uint64_t holder, uint64_t target, char *
 {
 	size_t len = 0;
 	buf[0] = '\0';
-	uint64_t slot = slot_to(c, holder, target);
+	uint64_t slot = go_slot_to(c->t, c->go, c->o, holder, target);
 	const struct go_heap_span *h = go_span_of_id(c->o, holder);
 	uint64_t base = go_id_addr(h, holder) + (h->header ? 8 : 0);
 	uint32_t k = c->o->type[holder];
@@ -277,7 +256,7 @@ static void root_name(struct ctx *c, uint32_t rnode, const uint64_t *path, size_
 	uint64_t field = r->addr - r->global_base;
 	if (field != local && field != victim)
 		return;
-	uint64_t slot = slot_to(c, path[0], path[1]);
+	uint64_t slot = go_slot_to(c->t, c->go, c->o, path[0], path[1]);
 	if (!slot)
 		return;
 	uint64_t pidx = (slot - obj_base(c, path[0])) / stride;

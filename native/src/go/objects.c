@@ -1135,3 +1135,24 @@ void go_object_pointers(struct memdbg_target *t, struct memdbg_go *go, struct go
 	struct builder b = { .t = t, .go = go, .o = o, .visit = &pv };
 	for_each_pointer(&b, id, visit_pointer);
 }
+
+struct find_slot {
+	const struct go_objects *o;
+	uint64_t target, slot;
+};
+
+static void match_slot(void *arg, uint64_t slot, uint64_t value)
+{
+	struct find_slot *f = arg;
+	uint64_t id;
+	if (!f->slot && value && go_object_at(f->o, value, &id) && id == f->target)
+		f->slot = slot;
+}
+
+uint64_t go_slot_to(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t holder,
+		    uint64_t target)
+{
+	struct find_slot f = { o, target, 0 };
+	go_object_pointers(t, go, o, holder, match_slot, &f);
+	return f.slot;
+}

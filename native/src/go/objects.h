@@ -72,5 +72,8 @@ uint64_t go_id_addr(const struct go_heap_span *s, uint64_t id);
 /* Every pointer slot of object id (by the runtime's pointer maps) and the value in it. */
 void go_object_pointers(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
 			void (*fn)(void *arg, uint64_t slot, uint64_t value), void *arg);
+/* The address of holder's first pointer slot that points into object target, or 0. */
+uint64_t go_slot_to(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t holder,
+		    uint64_t target);
 
 #endif /* MEMDBG_GO_OBJECTS_H */
