@@ -289,29 +289,49 @@ static struct memdbg_error *keep_mappings(struct memdbg_target *t, const struct 
 	return NULL;
 }
 
-/* /proc/PID/maps: the file-backed lines. */
-static struct memdbg_error *read_proc_maps(struct memdbg_target *t)
+/* One line of /proc/PID/maps; name is "" for anonymous memory, "[heap]" and the like. */
+struct maps_line {
+	unsigned long long start, end, offset;
+	char perms[8];
+	const char *name;
+};
+
+typedef struct memdbg_error *(*maps_line_fn)(void *arg, const struct maps_line *m);
+
+/* Each parsed line of /proc/PID/maps, up to max_lines lines. */
+static struct memdbg_error *for_each_maps_line(struct memdbg_target *t, size_t max_lines, maps_line_fn fn, void *arg)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return memdbg_error_os("cannot open", path);
-	free_mappings(t);
 	char line[4096 + 128];
 	struct memdbg_error *err = NULL;
-	while (!err && fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, offset;
+	for (size_t k = 0; !err && k < max_lines && fgets(line, sizeof(line), f); k++) {
+		struct maps_line m = { .perms = "" };
 		int name_at = 0;
-		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &start, &end, &offset, &name_at) < 3 || !name_at)
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &m.start, &m.end, m.perms, &m.offset, &name_at) < 4 ||
+		    !name_at)
 			continue;
-		char *name = line + name_at;
-		name[strcspn(name, "\n")] = '\0';
-		if (name[0] == '/')
-			err = add_mapping(t, start, end, offset, name);
+		line[strcspn(line, "\n")] = '\0';
+		m.name = line + name_at;
+		err = fn(arg, &m);
 	}
 	fclose(f);
 	return err;
+}
+
+static struct memdbg_error *keep_file_mapping(void *arg, const struct maps_line *m)
+{
+	return m->name[0] == '/' ? add_mapping(arg, m->start, m->end, m->offset, m->name) : NULL;
+}
+
+/* /proc/PID/maps: the file-backed lines. */
+static struct memdbg_error *read_proc_maps(struct memdbg_target *t)
+{
+	free_mappings(t);
+	return for_each_maps_line(t, SIZE_MAX, keep_file_mapping, t);
 }
 
 struct memdbg_error *memdbg_target_mappings(struct memdbg_target *t, const struct memdbg_mapping **ret, size_t *n)
@@ -336,32 +356,26 @@ static bool mapped_from_file(const struct memdbg_target *t, uint64_t lo, uint64_
 	return false;
 }
 
-static struct memdbg_error *live_regions(struct memdbg_target *t, memdbg_region_fn fn, void *arg)
+struct region_visit {
+	memdbg_region_fn fn;
+	void *arg;
+};
+
+static struct memdbg_error *visit_writable(void *arg, const struct maps_line *m)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return memdbg_error_os("cannot open", path);
-	char line[4096 + 128];
-	struct memdbg_error *err = NULL;
-	for (size_t k = 0; !err && k < MAX_REGIONS && fgets(line, sizeof(line), f); k++) {
-		unsigned long long lo, hi;
-		char perms[8] = "";
-		int name_at = 0;
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &lo, &hi, perms, &name_at) < 3 || perms[0] != 'r' ||
-		    perms[1] != 'w' || strstr(line, "[vvar]") || strstr(line, "[vsyscall]"))
-			continue;
-		err = fn(arg, lo, hi, !name_at || line[name_at] != '/');
-	}
-	fclose(f);
-	return err;
+	const struct region_visit *v = arg;
+	if (m->perms[0] != 'r' || m->perms[1] != 'w' || strcmp(m->name, "[vvar]") == 0 ||
+	    strcmp(m->name, "[vsyscall]") == 0)
+		return NULL;
+	return v->fn(v->arg, m->start, m->end, m->name[0] != '/');
 }
 
 struct memdbg_error *memdbg_target_data_regions(struct memdbg_target *t, memdbg_region_fn fn, void *arg)
 {
-	if (t->live)
-		return live_regions(t, fn, arg);
+	if (t->live) {
+		struct region_visit v = { fn, arg };
+		return for_each_maps_line(t, MAX_REGIONS, visit_writable, &v);
+	}
 	struct memdbg_error *err = NULL;
 	for (size_t i = 0; i < t->nsegs && !err; i++) {
 		const struct memdbg_segment *s = &t->segs[i];
