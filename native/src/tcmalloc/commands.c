@@ -37,16 +37,21 @@ struct pagemap_walk {
 	uint64_t small_spans, small_bytes, sampled_spans, sampled_bytes;
 };
 
-/* Where a span counts: 0 in use (small), 1 in use (large), 2 free, 3 returned, 4 in use (sampled). */
-static int span_state(const struct tc_span *s)
+/* Where a span counts, in tc-pageheap's order. */
+enum span_state { SPAN_SMALL, SPAN_LARGE, SPAN_FREE, SPAN_RETURNED, SPAN_SAMPLED, SPAN_STATES };
+
+static const char *const span_state_names[SPAN_STATES] = { "in use (small)", "in use (large)", "free", "returned",
+							   "in use (sampled)" };
+
+static enum span_state span_state(const struct tc_span *s)
 {
 	if (s->location == TC_ON_NORMAL_FREELIST)
-		return 2;
+		return SPAN_FREE;
 	if (s->location == TC_ON_RETURNED_FREELIST)
-		return 3;
+		return SPAN_RETURNED;
 	if (s->sizeclass)
-		return 0;
-	return s->sample_class ? 4 : 1;
+		return SPAN_SMALL;
+	return s->sample_class ? SPAN_SAMPLED : SPAN_LARGE;
 }
 
 static void walk_spans(const struct tc_heap *h, struct pagemap_walk *w)
@@ -56,19 +61,19 @@ static void walk_spans(const struct tc_heap *h, struct pagemap_walk *w)
 		const struct tc_span *s = &h->spans[i];
 		uint64_t bytes = s->npages << h->l->page_shift;
 		switch (span_state(s)) {
-		case 2:
+		case SPAN_FREE:
 			w->free_spans++;
 			w->free_bytes += bytes;
 			break;
-		case 3:
+		case SPAN_RETURNED:
 			w->returned_spans++;
 			w->returned_bytes += bytes;
 			break;
-		case 1:
+		case SPAN_LARGE:
 			w->large_spans++;
 			w->large_bytes += bytes;
 			break;
-		case 4:
+		case SPAN_SAMPLED:
 			w->sampled_spans++;
 			w->sampled_bytes += bytes;
 			w->cls[s->sample_class].sampled++;
@@ -228,7 +233,8 @@ static struct memdbg_error *run_tc_pageheap(struct memdbg_target *t, struct memd
 		return err;
 	uint64_t maxp = h->l->max_pages;
 	/* [length][span_state()]; the last row: longer than max_pages. */
-	uint64_t (*hist)[5] = calloc(maxp + 2, sizeof(*hist)), (*pages)[5] = calloc(maxp + 2, sizeof(*pages));
+	uint64_t (*hist)[SPAN_STATES] = calloc(maxp + 2, sizeof(*hist));
+	uint64_t (*pages)[SPAN_STATES] = calloc(maxp + 2, sizeof(*pages));
 	if (!hist || !pages) {
 		free(hist);
 		free(pages);
@@ -241,8 +247,6 @@ static struct memdbg_error *run_tc_pageheap(struct memdbg_target *t, struct memd
 		hist[row][k]++;
 		pages[row][k] += s->npages;
 	}
-	static const char *const states[] = { "in use (small)", "in use (large)", "free", "returned",
-					      "in use (sampled)" };
 	static const struct memdbg_col scols[] = {
 		{ "state", MEMDBG_COL_STR, -16 },
 		{ "spans", MEMDBG_COL_U64, 9 },
@@ -253,13 +257,13 @@ static struct memdbg_error *run_tc_pageheap(struct memdbg_target *t, struct memd
 	memdbg_field_u64(p, "unmapped_bytes", h->unmapped_bytes);
 	memdbg_field_u64(p, "system_bytes", h->system_bytes);
 	memdbg_table_begin(p, "by_state", scols, MEMDBG_ARRAY_SIZE(scols));
-	for (int k = 0; k < 5; k++) {
+	for (int k = 0; k < SPAN_STATES; k++) {
 		uint64_t n = 0, pg = 0;
 		for (uint64_t r = 1; r <= maxp + 1; r++) {
 			n += hist[r][k];
 			pg += pages[r][k];
 		}
-		struct memdbg_val v[4] = { { .s = states[k] }, { .u = n }, { .u = pg }, { .u = pg * h->page } };
+		struct memdbg_val v[4] = { { .s = span_state_names[k] }, { .u = n }, { .u = pg }, { .u = pg * h->page } };
 		memdbg_table_row(p, v);
 	}
 	memdbg_table_end(p);
@@ -276,13 +280,17 @@ static struct memdbg_error *run_tc_pageheap(struct memdbg_target *t, struct memd
 	memdbg_begin_object(p, "by_length", "Spans by length");
 	memdbg_table_begin(p, "lengths", lcols, MEMDBG_ARRAY_SIZE(lcols));
 	for (uint64_t r = 1; r <= maxp + 1; r++) {
-		if (!hist[r][0] && !hist[r][1] && !hist[r][2] && !hist[r][3] && !hist[r][4])
+		uint64_t spans = 0;
+		for (int k = 0; k < SPAN_STATES; k++)
+			spans += hist[r][k];
+		if (!spans)
 			continue;
 		char len[16];
 		snprintf(len, sizeof(len), r > maxp ? ">%" PRIu64 : "%" PRIu64, r > maxp ? maxp : r);
-		struct memdbg_val v[8] = { { .s = len }, { .u = hist[r][0] }, { .u = hist[r][1] }, { .u = hist[r][2] },
-					   { .u = hist[r][3] }, { .u = pages[r][2] }, { .u = pages[r][3] },
-					   { .u = hist[r][4] } };
+		struct memdbg_val v[8] = { { .s = len }, { .u = hist[r][SPAN_SMALL] }, { .u = hist[r][SPAN_LARGE] },
+					   { .u = hist[r][SPAN_FREE] }, { .u = hist[r][SPAN_RETURNED] },
+					   { .u = pages[r][SPAN_FREE] }, { .u = pages[r][SPAN_RETURNED] },
+					   { .u = hist[r][SPAN_SAMPLED] } };
 		memdbg_table_row(p, v);
 	}
 	memdbg_table_end(p);
