@@ -204,14 +204,14 @@ def sample_key(cfg):
 
 def sample_key_of(sample, cfg):
     h = hashlib.sha256()
-    h.update(f"fixture {FIXTURE_VERSION}\nconfig {cfg.line}\n".encode())
+    h.update(f"config {cfg.line}\n".encode())
     hash_sources(h, sample.src)
     return h.hexdigest()
 
 
 def hash_sources(h, root):
-    """Feed every file under root, and the shared module samples/threads
-    (imported through a replace directive), into the hash h."""
+    """Feed the fixture version, every file under root, and the shared module
+    samples/threads (imported through a replace directive), into the hash h."""
     h.update(f"fixture {FIXTURE_VERSION}\n".encode())
     for r in (root, SHARED_GO):
         for p in sorted(r.rglob("*")):
