@@ -10,13 +10,13 @@ only a pool keeps alive come from the heap dump's graph, never from memdbg.
   pool-residue [--pool ADDR] --json
     {"command":"pool-residue",
      "pools":[{"address","name","found_in","local","local_size","victim","victim_size",
-               "count","bytes","retained_only_bytes","retained_only_objects","inconsistent",
-               "unreadable",
+               "count","bytes","retained_only_bytes","retained_only_objects","held_outside",
+               "inconsistent","unreadable",
                "locations":[{"p","cache","slot","count","bytes","types"}],
                "types":[{"count","bytes","type"}],
                "objects":[{"p","cache","slot","value","base","size","type"}]}],  (--pool only)
      "totals":{"pools","count","bytes","private","shared","victim_private","victim_shared",
-               "retained_only_bytes","problems"}}
+               "retained_only_bytes","held_outside","problems"}}
 """
 
 import pytest
@@ -167,6 +167,20 @@ def test_retained_only_through_pools(pool_core):
     items = [g.find(e["Addr"]) for e in o["Pools"][1]["Entries"]]
     per_item = g.size(items[0]) + g.size(o["Payloads"][0])
     assert shared["retained_only_bytes"] == (len(items) - 1) * per_item
+
+
+def test_held_outside(pool_core):
+    """Per pool: the entries the roots still reach without entering the pool's internals (heap dump graph):
+    used after Put.  In gopool that is main.alsoHeld's item, in main.sharedPool."""
+    doc, o, g = residue(pool_core), pool_core.oracle, graph(pool_core)
+    pools = by_address(doc)
+    for want in o["Pools"]:
+        internals = frozenset(g.find(a) for a in want["Internals"])
+        outside = g.reachable(internals)
+        expected = sum(g.find(e["Addr"]) in outside for e in want["Entries"])
+        assert pools[want["Addr"]]["held_outside"] == expected, want["Name"]
+    assert pools[o["Pools"][1]["Addr"]]["held_outside"] == 1
+    assert doc["totals"]["held_outside"] == sum(p["held_outside"] for p in doc["pools"])
 
 
 def test_pool_filter_lists_objects(pool_core):
