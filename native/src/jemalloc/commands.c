@@ -668,7 +668,9 @@ const struct memdbg_command memdbg_cmd_je_info = {
 		.summary = "jemalloc: version, where its state was found, arenas, configuration",
 		.usage = "je-info [--json]",
 		.help = "jemalloc is found through the executable's symbols (static links), the library's\n"
-			"symbols or its debug file, or memdbg's table of known stripped builds (by build-id).",
+			"symbols or its debug file, or memdbg's table of known stripped builds (by build-id).\n"
+			"layout: DWARF when it describes jemalloc's types (struct offsets from there), else\n"
+			"the version's table.",
 	},
 	.needs_target = true,
 	.run = run_je_info,

@@ -473,7 +473,8 @@ const struct memdbg_command memdbg_cmd_tc_classes = {
 		.usage = "tc-classes [--all] [--json]",
 		.help = "in_use is the objects handed out of the class's spans minus those sitting in thread and\n"
 			"transfer caches.  central is the central list's count of objects free in spans;\n"
-			"cache_objs = central + transfer + thread, as GetStats prints per class.",
+			"cache_objs = central + transfer + thread, as GetStats prints per class.  sampled counts\n"
+			"the spans heap sampling gave one object of the class each (not in spans).",
 	},
 	.opts = tc_classes_opts,
 	.needs_target = true,
@@ -486,7 +487,8 @@ const struct memdbg_command memdbg_cmd_tc_pageheap = {
 		.summary = "TCMalloc: spans by state and by length, free and unmapped pages",
 		.usage = "tc-pageheap [--json]",
 		.help = "returned spans are free and given back to the system (unmapped); their pages are\n"
-			"usually absent from a core.",
+			"usually absent from a core.  in use (sampled): a small object heap sampling gave a\n"
+			"span of its own.",
 	},
 	.needs_target = true,
 	.run = run_tc_pageheap,
