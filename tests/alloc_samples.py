@@ -49,6 +49,7 @@ class Variant:
     cflags: tuple = ()
     env: tuple = ()          # extra environment for runs
     patch_lib: str = ""      # run against a copy of this library with its build-id changed
+    patch_bytes: tuple = ()  # and these (old, new) byte strings replaced in that copy, each found once
     configure: tuple = ()    # link a jemalloc built from Debian's source with these configure flags
 
     def __str__(self):
@@ -64,6 +65,10 @@ VARIANTS = {v.name: v for v in (
             (LIBDIR / "libjemalloc_pic.a",)),
     Variant("je-unknown", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
             patch_lib="libjemalloc.so.2"),
+    # An unknown build whose mallctl tree has no "arenas.lookup" (which the sample does not use): the
+    # code search fails, so memdbg must say so in one line.
+    Variant("je-hidden", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
+            patch_lib="libjemalloc.so.2", patch_bytes=((b"\0lookup\0", b"\0lookuq\0"),)),
     Variant("je-cgo", CGO_SRC, (), (LIBDIR / "libjemalloc.so.2",)),
     # Redis-like: jemalloc linked in with its own prefix, built with -g and --enable-debug (which moves
     # struct fields away from the table's offsets: only a layout from DWARF decodes it).
@@ -136,7 +141,7 @@ def _check_key(v):
 
 
 def _patched_lib_dir(v, d):
-    """A copy of the library whose build-id note has other bytes: an unknown build."""
+    """A copy of the library whose build-id note has other bytes (an unknown build), and v.patch_bytes."""
     libdir = d / "lib"
     dest = libdir / v.patch_lib
     if dest.exists():
@@ -149,6 +154,11 @@ def _patched_lib_dir(v, d):
     if at < 0:
         raise samples.SampleError(f"build-id {bid} not found in {v.patch_lib}")
     data[at:at + 4] = b"\xde\xad\xbe\xef"
+    for old, new in v.patch_bytes:
+        if data.count(old) != 1:
+            raise samples.SampleError(f"{old!r} is not in {v.patch_lib} exactly once")
+        at = data.find(old)
+        data[at:at + len(old)] = new
     tmp = dest.with_suffix(".tmp")
     tmp.write_bytes(bytes(data))
     tmp.rename(dest)

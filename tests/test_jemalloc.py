@@ -12,7 +12,8 @@ import pytest
 import alloc_samples as al
 import samples
 
-VARIANTS = ("je-shared", "je-static", "je-hpa", "je-dwarf")
+VARIANTS = ("je-shared", "je-static", "je-hpa", "je-dwarf", "je-unknown")
+FOUND_BY = {"je-static": "symbol table", "je-dwarf": "symbol table", "je-unknown": "code search (mallctl tree)"}
 KINDS = ("kernel", "gcore")
 
 
@@ -40,8 +41,9 @@ def test_info(je_core):
     assert d["nhbins"] == o["nhbins"] and d["nbins"] == o["nbins"]
     assert d["tcache_max"] == o["tcache_max"] and d["page"] == o["page"]
     assert d["arenas_initialized"] == len(o["arenas"])
-    static = je_core.variant.name in ("je-static", "je-dwarf")
-    assert d["found_by"] == ("symbol table" if static else "build-id table")
+    assert d["found_by"] == FOUND_BY.get(je_core.variant.name, "build-id table")
+    assert d["arenas_automatic"] == o["opt_narenas"]
+    assert d.get("huge_arena") == (o["opt_narenas"] if o["oversize_threshold"] else None)
     assert d["layout"] == ("DWARF" if je_core.variant.name == "je-dwarf" else "table")
     assert d["extents_inconsistent"] == 0 and d["extents_unreadable"] == 0 and d["tcache_inconsistent"] == 0
     assert d["thread_caches"] == 4  # main thread and three workers
@@ -138,13 +140,31 @@ def test_bad_arguments(je_core):
 
 
 def test_unknown_build_is_one_clear_line():
-    c = _core("je-unknown", "kernel")
+    """An unknown stripped build whose mallctl tree lacks a name the search needs: one line that
+    says what is missing and what would help, no figures."""
+    c = _core("je-hidden", "kernel")
     p = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "je-stats"])
     assert p.returncode == 1 and p.stdout == ""
     line = p.stderr.strip()
     assert "\n" not in line
-    assert "not a known build" in line and "deadbeef" in line
+    assert "not a known build" in line and "deadbeef" in line and "mallctl tree gave no arenas.lookup" in line
     assert "je-table.sh" in line and "/usr/lib/debug/.build-id/" in line
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_stripped_static_found_by_code_search(tmp_path, kind):
+    """A static link stripped of every symbol: the mallctl tree in the executable gives the globals,
+    and the figures still equal mallctl's."""
+    c = _core("je-static", kind)
+    exe = tmp_path / "exe"
+    subprocess.run(["strip", "--strip-all", "-o", str(exe), str(c.exe)], check=True)
+    p = samples.run_cli(["core", c.core, "--exe", exe, "-c", "je-info --json", "-c", "je-stats --json"])
+    assert p.returncode == 0, p.stderr
+    info, stats = (json.loads(line) for line in p.stdout.splitlines())
+    o = c.oracle
+    assert info["found_by"] == "code search (mallctl tree)" and info["arenas"] == o["narenas"]
+    assert (stats["allocated"], stats["active"], stats["tcache_bytes"]) == \
+        (o["allocated"], o["active"], o["tcache_bytes"])
 
 
 def test_debug_build_needs_its_dwarf(tmp_path):
@@ -277,7 +297,7 @@ def test_debug_file_of_unknown_build(tmp_path):
     c = _core("je-unknown", "kernel")
     lib = al.variant_dir(c.variant) / "lib" / "libjemalloc.so.2"
     table = (samples.REPO / "native/src/jemalloc/je_table.h").read_text()
-    plain = {"NARENAS_TOTAL": "narenas_total", "NBINS_TOTAL": "nbins_total", "HUGE_ARENA_IND": "huge_arena_ind"}
+    plain = {"NARENAS_TOTAL": "narenas_total", "HUGE_ARENA_IND": "huge_arena_ind"}
     args = []
     for name, rva in re.findall(r"\[JE_SYM_(\w+)\] = (0x[0-9a-f]+)", table):
         sym = plain.get(name, "je_" + name.lower())

@@ -306,6 +306,23 @@ const uint8_t *memdbg_elf_file_bytes(const struct memdbg_elf *e, uint64_t addr, 
 	return NULL;
 }
 
+/* The first program header of type `type`, as an unrelocated range; false when there is none. */
+bool memdbg_elf_segment(const struct memdbg_elf *e, unsigned type, uint64_t *addr, uint64_t *size)
+{
+	size_t n;
+	if (elf_getphdrnum(e->elf, &n) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(e->elf, (int)i, &ph) && ph.p_type == type) {
+			*addr = ph.p_vaddr;
+			*size = ph.p_memsz;
+			return true;
+		}
+	}
+	return false;
+}
+
 struct Dwarf *memdbg_elf_dwarf(const struct memdbg_elf *e)
 {
 	return e->dwarf;

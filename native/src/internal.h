@@ -47,6 +47,8 @@ size_t memdbg_elf_note_count(const struct memdbg_elf *elf);
 bool memdbg_elf_note_at(const struct memdbg_elf *elf, size_t i, uint64_t *addr, const uint8_t **data, size_t *len);
 /* File contents backing [addr, addr+len) of an allocated PT_LOAD, or NULL. */
 const uint8_t *memdbg_elf_file_bytes(const struct memdbg_elf *elf, uint64_t addr, uint64_t *avail);
+/* The first program header of that p_type (PT_GNU_RELRO, ...), unrelocated; false when absent. */
+bool memdbg_elf_segment(const struct memdbg_elf *elf, unsigned type, uint64_t *addr, uint64_t *size);
 struct Dwarf *memdbg_elf_dwarf(const struct memdbg_elf *elf);
 
 /* ---- DWARF layouts (dwarf.c) ---- */

@@ -186,13 +186,14 @@ static void write_oracle(const char *path, const uintptr_t *blocks)
 	size_t nbins = ctl_u64("arenas.nbins", 4);
 	put("{\"version\":\"%s\",\"narenas\":%u,\"nbins\":%zu,\"nhbins\":%llu,\"page\":%llu,\"tcache_max\":%llu,"
 	    "\"allocated\":%llu,\"active\":%llu,\"metadata\":%llu,\"resident\":%llu,\"mapped\":%llu,"
-	    "\"retained\":%llu,\"tcache_bytes\":%llu,\"opt_hpa\":%s,",
+	    "\"retained\":%llu,\"tcache_bytes\":%llu,\"opt_hpa\":%s,\"opt_narenas\":%llu,\"oversize_threshold\":%llu,",
 	    version, narenas, nbins, (unsigned long long)ctl_u64("arenas.nhbins", 4),
 	    (unsigned long long)ctl_u64("arenas.page", 8), (unsigned long long)ctl_u64("arenas.tcache_max", 8),
 	    (unsigned long long)ctl_u64("stats.allocated", 8), (unsigned long long)ctl_u64("stats.active", 8),
 	    (unsigned long long)ctl_u64("stats.metadata", 8), (unsigned long long)ctl_u64("stats.resident", 8),
 	    (unsigned long long)ctl_u64("stats.mapped", 8), (unsigned long long)ctl_u64("stats.retained", 8),
-	    (unsigned long long)ctl_u64("stats.arenas.4096.tcache_bytes", 8), ctl_u64("opt.hpa", 1) ? "true" : "false");
+	    (unsigned long long)ctl_u64("stats.arenas.4096.tcache_bytes", 8), ctl_u64("opt.hpa", 1) ? "true" : "false",
+	    (unsigned long long)ctl_u64("opt.narenas", 4), (unsigned long long)ctl_u64("opt.oversize_threshold", 8));
 	put("\"bin_info\":[");
 	for (size_t j = 0; j < nbins; j++)
 		put("%s{\"size\":%llu,\"nregs\":%llu,\"slab_size\":%llu}", j ? "," : "",

@@ -51,7 +51,7 @@ sym() { nm lib/libjemalloc.so.2 | awk -v s="$1" '$3 == s {print "0x" $1}' | sed 
 	echo "		.layout = &je_layout_5_3_0,"
 	echo "		.rva = {"
 	for s in je_arenas narenas_total je_narenas_auto je_arena_emap_global je_sz_index2size_tab je_bin_infos \
-		je_arena_bin_offsets nbins_total je_nhbins je_opt_tcache je_opt_tcache_max je_opt_narenas \
+		je_arena_bin_offsets je_nhbins je_opt_tcache je_opt_tcache_max je_opt_narenas \
 		je_manual_arena_base je_opt_prof huge_arena_ind; do
 		echo "			[JE_SYM_$(echo "$s" | sed 's/^je_//' | tr a-z A-Z)] = $(sym "$s"),"
 	done

@@ -668,7 +668,8 @@ const struct memdbg_command memdbg_cmd_je_info = {
 		.summary = "jemalloc: version, where its state was found, arenas, configuration",
 		.usage = "je-info [--json]",
 		.help = "jemalloc is found through the executable's symbols (static links), the library's\n"
-			"symbols or its debug file, or memdbg's table of known stripped builds (by build-id).\n"
+			"symbols or its debug file, memdbg's table of known stripped builds (by build-id), or\n"
+			"its own mallctl name tree and the handlers' code (found_by: code search).\n"
 			"layout: DWARF when it describes jemalloc's types (struct offsets from there), else\n"
 			"the version's table.",
 	},

@@ -33,7 +33,6 @@ enum je_sym {
 	JE_SYM_SZ_INDEX2SIZE_TAB,
 	JE_SYM_BIN_INFOS,
 	JE_SYM_ARENA_BIN_OFFSETS,
-	JE_SYM_NBINS_TOTAL,
 	JE_SYM_NHBINS,
 	JE_SYM_OPT_TCACHE,
 	JE_SYM_OPT_TCACHE_MAX,
@@ -115,6 +114,15 @@ struct je_heap {
 	size_t ncached;
 	size_t tcache_inconsistent;
 };
+
+/*
+ * The globals of a stripped library or executable (elf, loaded at base),
+ * from its mallctl name tree and the handlers' code (h->l must be set).
+ * *missing names what was not found (NULL: everything was); counts no
+ * handler reads are set in h directly.
+ */
+struct memdbg_error *je_ctl_search(struct memdbg_target *t, const struct memdbg_elf *elf, uint64_t base,
+				   struct je_heap *h, const char **missing);
 
 /* The jemalloc heap of the target, located and walked (cached per core; live: per command). */
 struct memdbg_error *je_get(struct memdbg_target *t, struct je_heap **ret);

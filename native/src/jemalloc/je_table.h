@@ -77,7 +77,6 @@ static const struct je_build je_builds[] = {
 			[JE_SYM_SZ_INDEX2SIZE_TAB] = 0x2ebac0,
 			[JE_SYM_BIN_INFOS] = 0x2d5c00,
 			[JE_SYM_ARENA_BIN_OFFSETS] = 0xd5820,
-			[JE_SYM_NBINS_TOTAL] = 0x2d5b24,
 			[JE_SYM_NHBINS] = 0x2ec890,
 			[JE_SYM_OPT_TCACHE] = 0xcd5f8,
 			[JE_SYM_OPT_TCACHE_MAX] = 0xcd5f0,

@@ -1,9 +1,10 @@
 /*
  * locate.c - finding jemalloc's hidden state in a target, in order: the
  * executable's symbols (static links), the library's own .symtab or its
- * debug file, then the table of known stripped builds keyed by build-id.
- * Whatever is found is checked against the invariants of the allocator
- * before anything is decoded.
+ * debug file, the table of known stripped builds keyed by build-id, then
+ * the library's mallctl name tree (ctl_search.c).  Whatever is found is
+ * checked against the invariants of the allocator before anything is
+ * decoded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,6 @@ static const char *const sym_names[JE_NSYMS] = {
 	[JE_SYM_SZ_INDEX2SIZE_TAB] = "je_sz_index2size_tab",
 	[JE_SYM_BIN_INFOS] = "je_bin_infos",
 	[JE_SYM_ARENA_BIN_OFFSETS] = "je_arena_bin_offsets",
-	[JE_SYM_NBINS_TOTAL] = "nbins_total",
 	[JE_SYM_NHBINS] = "je_nhbins",
 	[JE_SYM_OPT_TCACHE] = "je_opt_tcache",
 	[JE_SYM_OPT_TCACHE_MAX] = "je_opt_tcache_max",
@@ -142,6 +142,15 @@ static struct memdbg_error *choose_lib_layout(struct je_heap *h, const struct al
 	return err;
 }
 
+static void exe_identity(struct memdbg_target *t, struct je_heap *h)
+{
+	snprintf(h->where, sizeof(h->where), "%s (static)", t->exe_path);
+	size_t len;
+	const uint8_t *id = memdbg_elf_build_id(t->exe, &len);
+	if (id && len <= 40)
+		alloc_hex(h->build_id, id, len);
+}
+
 static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct je_heap *h)
 {
 	for (int s = 0; s < JE_NSYMS; s++) {
@@ -150,12 +159,8 @@ static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct je_
 						   "the executable links jemalloc statically but has no symbol %s",
 						   sym_names[s]);
 	}
-	snprintf(h->where, sizeof(h->where), "%s (static)", t->exe_path);
+	exe_identity(t, h);
 	h->source = memdbg_elf_has_symtab(t->exe) ? "symbol table" : "DWARF";
-	size_t len;
-	const uint8_t *id = memdbg_elf_build_id(t->exe, &len);
-	if (id && len <= 40)
-		alloc_hex(h->build_id, id, len);
 	if (!alloc_find_version(t->exe_path, h->version, sizeof(h->version)))
 		snprintf(h->version, sizeof(h->version), "unknown");
 	return choose_layout(h, t->dwarf);
@@ -169,13 +174,13 @@ static const struct je_build *known_build(const char *build_id)
 	return NULL;
 }
 
-static struct memdbg_error *unknown_build(const struct alloc_lib *lib, const char *version)
+static struct memdbg_error *unknown_build(const struct alloc_lib *lib, const char *version, const char *missing)
 {
 	return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-				   "%s (jemalloc %s, build-id %s) is not a known build and has no symbols: install its "
-				   "debug file as /usr/lib/debug/.build-id/%.2s/%s.debug, or add it to the table with "
-				   "setup/allocators/je-table.sh",
-				   lib->path, version, lib->build_id[0] ? lib->build_id : "none",
+				   "%s (jemalloc %s, build-id %s) is not a known build, has no symbols and its mallctl "
+				   "tree gave no %s: install its debug file as /usr/lib/debug/.build-id/%.2s/%s.debug, "
+				   "or add it to the table with setup/allocators/je-table.sh",
+				   lib->path, version, lib->build_id[0] ? lib->build_id : "none", missing,
 				   lib->build_id[0] ? lib->build_id : "xx", lib->build_id[0] ? lib->build_id + 2 : "yy");
 }
 
@@ -192,7 +197,10 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct je_
 		snprintf(h->version, sizeof(h->version), "unknown");
 	uint64_t addr;
 	const struct je_build *b;
-	if (alloc_lib_symbol(&lib, sym_names[JE_SYM_ARENAS], &addr)) {
+	const char *missing;
+	if ((err = choose_lib_layout(h, &lib))) {
+		/* a version without a layout */
+	} else if (alloc_lib_symbol(&lib, sym_names[JE_SYM_ARENAS], &addr)) {
 		h->source = lib.debug ? "debug file symbols" : "symbol table";
 		for (int s = 0; s < JE_NSYMS && !err; s++)
 			if (!alloc_lib_symbol(&lib, sym_names[s], &h->sym[s]) && !sym_optional(s))
@@ -202,18 +210,18 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct je_
 		h->source = "build-id table";
 		for (int s = 0; s < JE_NSYMS; s++)
 			h->sym[s] = b->rva[s] ? lib.base + b->rva[s] : 0;
-	} else {
-		err = unknown_build(&lib, h->version);
+	} else if (!(err = je_ctl_search(t, lib.elf, lib.base, h, &missing))) {
+		if (missing)
+			err = unknown_build(&lib, h->version, missing);
+		h->source = "code search (mallctl tree)";
 	}
-	if (!err)
-		err = choose_lib_layout(h, &lib);
 	alloc_lib_close(&lib);
 	return err;
 }
 
+/* A u32 global; one without an address (absent, or set by the search) keeps its value. */
 static struct memdbg_error *read_u32_at(struct memdbg_target *t, uint64_t addr, uint32_t *v)
 {
-	*v = 0;
 	return addr ? memdbg_read_u32(t, addr, v) : NULL;
 }
 
@@ -256,9 +264,8 @@ static struct memdbg_error *read_globals(struct memdbg_target *t, struct je_heap
 {
 	const struct je_layout *l = h->l;
 	struct memdbg_error *err;
-	if ((err = memdbg_read_u32(t, h->sym[JE_SYM_NARENAS_TOTAL], &h->narenas_total)) ||
-	    (err = memdbg_read_u32(t, h->sym[JE_SYM_NARENAS_AUTO], &h->narenas_auto)) ||
-	    (err = memdbg_read_u32(t, h->sym[JE_SYM_NBINS_TOTAL], &h->nbins)) ||
+	if ((err = read_u32_at(t, h->sym[JE_SYM_NARENAS_TOTAL], &h->narenas_total)) ||
+	    (err = read_u32_at(t, h->sym[JE_SYM_NARENAS_AUTO], &h->narenas_auto)) ||
 	    (err = memdbg_read_u32(t, h->sym[JE_SYM_NHBINS], &h->nhbins)) ||
 	    (err = memdbg_read_u32(t, h->sym[JE_SYM_OPT_NARENAS], &h->opt_narenas)) ||
 	    (err = read_u32_at(t, h->sym[JE_SYM_MANUAL_ARENA_BASE], &h->manual_arena_base)) ||
@@ -270,7 +277,7 @@ static struct memdbg_error *read_globals(struct memdbg_target *t, struct je_heap
 	if (h->narenas_total == 0)
 		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "jemalloc in %s is not initialized (no arenas)",
 					   h->where);
-	h->nbins = (uint32_t)l->nbins;  /* nbins_total counts shards; the size classes are fixed */
+	h->nbins = (uint32_t)l->nbins;
 	if (h->narenas_total > l->arenas_max || h->narenas_auto == 0 || h->narenas_auto > h->narenas_total ||
 	    h->nhbins < h->nbins || h->nhbins > l->nsizes || l->nsizes > JE_MAX_SIZES || l->nbins > JE_MAX_BINS)
 		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
@@ -311,6 +318,25 @@ static struct memdbg_error *read_globals(struct memdbg_target *t, struct je_heap
 	return NULL;
 }
 
+/* A stripped executable with jemalloc's version string linked in: its mallctl tree. */
+static struct memdbg_error *search_stripped_exe(struct memdbg_target *t, struct je_heap *h, bool *found)
+{
+	const char *missing;
+	struct memdbg_error *err;
+	if (!(*found = alloc_find_version(t->exe_path, h->version, sizeof(h->version))))
+		return NULL;
+	exe_identity(t, h);
+	if ((err = choose_layout(h, t->dwarf)) || (err = je_ctl_search(t, t->exe, t->bias, h, &missing)))
+		return err;
+	h->source = "code search (mallctl tree)";
+	if (missing)
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+					   "%s links jemalloc %s statically without symbols, and its mallctl tree gave no "
+					   "%s: run memdbg on the unstripped executable (--exe)",
+					   t->exe_path, h->version, missing);
+	return NULL;
+}
+
 struct memdbg_error *je_locate(struct memdbg_target *t, struct je_heap *h)
 {
 	struct memdbg_error *err;
@@ -320,6 +346,8 @@ struct memdbg_error *je_locate(struct memdbg_target *t, struct je_heap *h)
 	} else {
 		bool found;
 		err = symbols_from_lib(t, h, &found);
+		if (!err && !found)
+			err = search_stripped_exe(t, h, &found);
 		if (!err && !found)
 			return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
 						   "no jemalloc in this target: no libjemalloc is mapped and the "

@@ -442,7 +442,8 @@ const struct memdbg_command memdbg_cmd_tc_info = {
 		.summary = "TCMalloc: version, where its state was found, size classes, spans, thread caches",
 		.usage = "tc-info [--json]",
 		.help = "TCMalloc (gperftools 2.10) is found through the executable's symbols (static links), the\n"
-			"library's symbols or its debug file, or memdbg's table of known stripped builds.",
+			"library's symbols or its debug file, memdbg's table of known stripped builds, or its\n"
+			"own InitStaticVars code (found_by: code search).",
 	},
 	.needs_target = true,
 	.run = run_tc_info,
