@@ -347,6 +347,35 @@ def test_damaged_metadata(tmp_path, seed):
             assert p.stderr.count("\n") == 1 and p.stderr.startswith("memdbg: "), (cmd, p.stderr)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_damaged_name_tree(tmp_path, seed):
+    """An unknown build's mallctl tree (its relocated read-only data, in the core) damaged: the code
+    search gives figures or one line, never a crash or a hang."""
+    import random
+    c = _core("je-unknown", "kernel")
+    rng = random.Random(seed)
+    base = int(al.cli_json(c, "je-info")["load_base"], 16)
+    lib = al.variant_dir(c.variant) / "lib" / "libjemalloc.so.2"
+    out = subprocess.run(["readelf", "-lW", str(lib)], capture_output=True, text=True, check=True).stdout
+    relro = next(line.split() for line in out.splitlines() if line.split()[:1] == ["GNU_RELRO"])
+    lo, size = base + int(relro[2], 16), int(relro[5], 16)
+    loads = al.core_loads(c.core)
+    damaged = tmp_path / "core"
+    shutil.copyfile(c.core, damaged)
+    with open(damaged, "r+b") as f:
+        for _ in range(40):
+            off = al.file_offset(loads, lo + rng.randrange(0, size - 8) // 8 * 8)
+            assert off is not None
+            f.seek(off)
+            f.write(rng.choice([b"\xff" * 8, b"\0" * 8, rng.randbytes(8), (lo + rng.randrange(size)).to_bytes(8, "little")]))
+    for cmd in ("je-info", "je-stats"):
+        p = samples.run_cli(["core", damaged, "--exe", c.exe, "-c", cmd], timeout=120)
+        assert p.returncode in (0, 1), (cmd, p.returncode, p.stderr[-2000:])
+        assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, (cmd, p.stderr[-2000:])
+        if p.returncode == 1:
+            assert p.stderr.count("\n") == 1 and p.stderr.startswith("memdbg: "), (cmd, p.stderr)
+
+
 def test_cgo_two_heaps():
     """A Go program whose C side allocates from jemalloc: each address resolves in its own heap, and
     references cross them (Go objects hold C blocks, C blocks form a chain, Go objects a list)."""
