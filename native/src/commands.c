@@ -183,6 +183,19 @@ struct memdbg_error *memdbg_arg_u64(struct memdbg_args *a, const char *name, uin
 	return NULL;
 }
 
+struct memdbg_error *memdbg_arg_address(struct memdbg_args *a, uint64_t *ret)
+{
+	const char *name = a->cmd->info.name, *v = a->npositional ? a->positional[0] : NULL;
+	if (!v)
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: usage: %s", name, a->cmd->info.usage);
+	char *end;
+	errno = 0;
+	*ret = strtoull(v, &end, 0);
+	if (errno || end == v || *end || v[0] == '-')
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: '%s' is not an address", name, v);
+	return NULL;
+}
+
 struct memdbg_error *memdbg_arg_double(struct memdbg_args *a, const char *name, double def, double *ret)
 {
 	const char *v = arg_lookup(a, name);

@@ -159,6 +159,14 @@ struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uin
 void *memdbg_target_cache_get(struct memdbg_target *t, enum memdbg_cache_id id);
 void memdbg_target_cache_put(struct memdbg_target *t, enum memdbg_cache_id id, void *state,
 			     void (*destroy)(void *state));
+/*
+ * The cached state, or a new one: `size` zeroed bytes that build fills (on
+ * error destroy frees them), then cached until the target drops it.
+ */
+typedef struct memdbg_error *(*memdbg_cache_build_fn)(struct memdbg_target *t, void *state, void *arg);
+struct memdbg_error *memdbg_target_cache_build(struct memdbg_target *t, enum memdbg_cache_id id, size_t size,
+					       memdbg_cache_build_fn build, void *arg, void (*destroy)(void *state),
+					       void **ret);
 /* The target's file mappings, in address order (re-read for live targets). */
 struct memdbg_error *memdbg_target_mappings(struct memdbg_target *t, const struct memdbg_mapping **ret, size_t *n);
 /*
@@ -254,6 +262,8 @@ bool memdbg_arg_flag(struct memdbg_args *a, const char *name);
 const char *memdbg_arg_value(struct memdbg_args *a, const char *name);
 struct memdbg_error *memdbg_arg_u64(struct memdbg_args *a, const char *name, uint64_t def, uint64_t max,
 				    uint64_t *ret);
+/* The address that is the command's one positional argument. */
+struct memdbg_error *memdbg_arg_address(struct memdbg_args *a, uint64_t *ret);
 struct memdbg_error *memdbg_arg_double(struct memdbg_args *a, const char *name, double def, double *ret);
 size_t memdbg_arg_positional_count(struct memdbg_args *a);
 const char *memdbg_arg_positional(struct memdbg_args *a, size_t i);

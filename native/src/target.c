@@ -699,6 +699,27 @@ void memdbg_target_cache_put(struct memdbg_target *t, enum memdbg_cache_id id, v
 	*c = (struct memdbg_cache){ state, destroy };
 }
 
+struct memdbg_error *memdbg_target_cache_build(struct memdbg_target *t, enum memdbg_cache_id id, size_t size,
+					       memdbg_cache_build_fn build, void *arg, void (*destroy)(void *state),
+					       void **ret)
+{
+	void *state = memdbg_target_cache_get(t, id);
+	if (state) {
+		*ret = state;
+		return NULL;
+	}
+	if (!(state = calloc(1, size)))
+		return memdbg_enomem;
+	struct memdbg_error *err = build(t, state, arg);
+	if (err) {
+		destroy(state);
+		return err;
+	}
+	memdbg_target_cache_put(t, id, state, destroy);
+	*ret = state;
+	return NULL;
+}
+
 static void drop_caches(struct memdbg_target *t)
 {
 	for (int i = 0; i < MEMDBG_CACHE_COUNT; i++)

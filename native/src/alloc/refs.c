@@ -42,20 +42,14 @@ struct ref_index {
 	bool placing, overflow;
 };
 
-static void index_free(struct ref_index *x)
+static void index_destroy(void *state)
 {
-	if (!x)
-		return;
+	struct ref_index *x = state;
 	free(x->refs);
 	free(x->ranges);
 	free(x->bucket);
 	free(x->limit);
 	free(x);
-}
-
-static void index_destroy(void *x)
-{
-	index_free(x);
 }
 
 static int range_cmp(const void *a, const void *b)
@@ -298,42 +292,30 @@ static struct memdbg_error *build_index(struct memdbg_target *t, struct memdbg_p
 	return NULL;
 }
 
+struct index_args {
+	struct memdbg_printer *p;
+	const struct alloc_heaps *h;
+};
+
+static struct memdbg_error *index_build(struct memdbg_target *t, void *x, void *arg)
+{
+	const struct index_args *a = arg;
+	struct ref_index *index = x;
+	struct memdbg_error *err = heap_ranges(a->h, index);
+	if (!err && index->nranges)
+		err = build_index(t, a->p, index);
+	return err;
+}
+
 static struct memdbg_error *index_get(struct memdbg_target *t, struct memdbg_printer *p, const struct alloc_heaps *h,
 				      struct ref_index **ret)
 {
-	struct ref_index *x = memdbg_target_cache_get(t, MEMDBG_CACHE_REFS);
-	if (x) {
-		*ret = x;
-		return NULL;
-	}
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return memdbg_enomem;
-	struct memdbg_error *err = heap_ranges(h, x);
-	if (!err && x->nranges)
-		err = build_index(t, p, x);
-	if (err) {
-		index_free(x);
-		return err;
-	}
-	memdbg_target_cache_put(t, MEMDBG_CACHE_REFS, x, index_destroy);
-	*ret = x;
-	return NULL;
+	struct index_args a = { p, h };
+	return memdbg_target_cache_build(t, MEMDBG_CACHE_REFS, sizeof(**ret), index_build, &a, index_destroy,
+					 (void **)ret);
 }
 
 /* ---- arguments ---- */
-
-static struct memdbg_error *addr_arg(struct memdbg_args *a, const char *cmd, uint64_t *ret)
-{
-	const char *s = memdbg_arg_positional(a, 0);
-	char *end;
-	if (!s || memdbg_arg_positional_count(a) != 1)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s wants one address", cmd);
-	*ret = strtoull(s, &end, 0);
-	if (end == s || *end)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: '%s' is not an address", cmd, s);
-	return NULL;
-}
 
 static void block_fields(struct memdbg_printer *p, uint64_t addr, const struct alloc_block *b)
 {
@@ -350,9 +332,9 @@ static void block_fields(struct memdbg_printer *p, uint64_t addr, const struct a
 
 static struct memdbg_error *run_heap_block(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
-	uint64_t addr = 0;
+	uint64_t addr;
 	struct alloc_heaps h;
-	struct memdbg_error *err = addr_arg(a, "heap-block", &addr);
+	struct memdbg_error *err = memdbg_arg_address(a, &addr);
 	if (err || (err = alloc_heaps_open(t, p, &h)))
 		return err;
 	struct alloc_block b;
@@ -403,9 +385,9 @@ static void describe(struct memdbg_target *t, const struct alloc_heaps *h, uint6
 
 static struct memdbg_error *run_find_refs(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
-	uint64_t addr = 0, limit;
+	uint64_t addr, limit;
 	struct alloc_heaps h;
-	struct memdbg_error *err = addr_arg(a, "find-refs", &addr);
+	struct memdbg_error *err = memdbg_arg_address(a, &addr);
 	if (err || (err = memdbg_arg_u64(a, "--limit", 100, UINT64_MAX, &limit)) || (err = alloc_heaps_open(t, p, &h)))
 		return err;
 	struct alloc_block b;

@@ -26,18 +26,6 @@ static struct memdbg_error *open_graph(struct memdbg_target *t, struct memdbg_pr
 	return go_graph_get(t, c->go, c->o, p, &c->g);
 }
 
-static struct memdbg_error *parse_addr(struct memdbg_args *a, const char *cmd, uint64_t *addr)
-{
-	const char *arg = memdbg_arg_positional(a, 0);
-	char *end;
-	if (!arg)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: usage: %s ADDR", cmd, cmd);
-	*addr = strtoull(arg, &end, 0);
-	if (*end || end == arg)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: '%s' is not an address", cmd, arg);
-	return NULL;
-}
-
 /* The heap object containing addr, or a one-line error saying what is there instead. */
 static struct memdbg_error *target_object(struct ctx *c, const char *cmd, uint64_t addr, uint64_t *id)
 {
@@ -338,7 +326,7 @@ static struct memdbg_error *run_who_holds(struct memdbg_target *t, struct memdbg
 	struct ctx c;
 	uint64_t addr, id, npaths, max_depth;
 	struct memdbg_error *err;
-	if ((err = parse_addr(a, "who-holds", &addr)) ||
+	if ((err = memdbg_arg_address(a, &addr)) ||
 	    (err = memdbg_arg_u64(a, "--paths", 3, MAX_PATHS, &npaths)) ||
 	    (err = memdbg_arg_u64(a, "--max-depth", UINT32_MAX, UINT32_MAX, &max_depth)) ||
 	    (err = open_graph(t, p, &c)) || (err = target_object(&c, "who-holds", addr, &id)))
@@ -447,7 +435,7 @@ static struct memdbg_error *run_retained(struct memdbg_target *t, struct memdbg_
 	struct ctx c;
 	uint64_t addr, id;
 	struct memdbg_error *err;
-	if ((err = parse_addr(a, "retained", &addr)) || (err = open_graph(t, p, &c)) ||
+	if ((err = memdbg_arg_address(a, &addr)) || (err = open_graph(t, p, &c)) ||
 	    (err = target_object(&c, "retained", addr, &id)))
 		return err;
 	const struct go_graph *g = c.g;

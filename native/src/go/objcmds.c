@@ -272,17 +272,11 @@ static void print_fields(struct memdbg_target *t, struct memdbg_go *go, const st
 
 static struct memdbg_error *run_object(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
-	const char *arg = memdbg_arg_positional(a, 0);
-	if (!arg || memdbg_arg_positional_count(a) != 1)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "object: usage: object ADDR");
-	char *end;
-	uint64_t addr = strtoull(arg, &end, 0);
-	if (*end || end == arg)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "object: '%s' is not an address", arg);
+	uint64_t addr;
 	struct memdbg_go *go;
 	struct go_objects *o;
-	struct memdbg_error *err = open_objects(t, p, &go, &o);
-	if (err)
+	struct memdbg_error *err = memdbg_arg_address(a, &addr);
+	if (err || (err = open_objects(t, p, &go, &o)))
 		return err;
 	const struct go_heap_span *h;
 	uint64_t slot;

@@ -552,23 +552,11 @@ static struct memdbg_error *run_je_extents(struct memdbg_target *t, struct memdb
 
 /* ---- je-block ---- */
 
-static struct memdbg_error *addr_arg(struct memdbg_args *a, const char *cmd, uint64_t *ret)
-{
-	const char *s = memdbg_arg_positional(a, 0);
-	char *end;
-	if (!s || memdbg_arg_positional_count(a) != 1)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s wants one address", cmd);
-	*ret = strtoull(s, &end, 0);
-	if (end == s || *end)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: '%s' is not an address", cmd, s);
-	return NULL;
-}
-
 static struct memdbg_error *run_je_block(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
 	struct je_heap *h;
-	uint64_t addr = 0;
-	struct memdbg_error *err = addr_arg(a, "je-block", &addr);
+	uint64_t addr;
+	struct memdbg_error *err = memdbg_arg_address(a, &addr);
 	if (err || (err = open_heap(t, &h)))
 		return err;
 	struct alloc_block b;

@@ -128,7 +128,6 @@ struct memdbg_error *je_ctl_search(struct memdbg_target *t, const struct memdbg_
 struct memdbg_error *je_get(struct memdbg_target *t, struct je_heap **ret);
 /* Locate only: no walk. */
 struct memdbg_error *je_locate(struct memdbg_target *t, struct je_heap *h);
-void je_heap_free(struct je_heap *h);
 
 /* Walk the emap and the thread caches (je_get does it). */
 struct memdbg_error *je_walk(struct memdbg_target *t, struct je_heap *h);

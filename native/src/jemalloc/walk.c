@@ -352,10 +352,9 @@ struct memdbg_error *je_region_free(struct memdbg_target *t, const struct je_hea
 	return err;
 }
 
-void je_heap_free(struct je_heap *h)
+static void destroy(void *state)
 {
-	if (!h)
-		return;
+	struct je_heap *h = state;
 	free(h->arenas);
 	free(h->ext);
 	free(h->tcaches);
@@ -363,29 +362,13 @@ void je_heap_free(struct je_heap *h)
 	free(h);
 }
 
-static void destroy(void *h)
+static struct memdbg_error *build(struct memdbg_target *t, void *h, void *arg)
 {
-	je_heap_free(h);
+	struct memdbg_error *err = je_locate(t, h);
+	return err ? err : je_walk(t, h);
 }
 
 struct memdbg_error *je_get(struct memdbg_target *t, struct je_heap **ret)
 {
-	struct je_heap *h = memdbg_target_cache_get(t, MEMDBG_CACHE_JEMALLOC);
-	if (h) {
-		*ret = h;
-		return NULL;
-	}
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return memdbg_enomem;
-	struct memdbg_error *err = je_locate(t, h);
-	if (!err)
-		err = je_walk(t, h);
-	if (err) {
-		je_heap_free(h);
-		return err;
-	}
-	memdbg_target_cache_put(t, MEMDBG_CACHE_JEMALLOC, h, destroy);
-	*ret = h;
-	return NULL;
+	return memdbg_target_cache_build(t, MEMDBG_CACHE_JEMALLOC, sizeof(**ret), build, NULL, destroy, (void **)ret);
 }

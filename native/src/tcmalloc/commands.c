@@ -391,16 +391,10 @@ struct memdbg_error *tc_block_at(struct memdbg_target *t, struct tc_heap *h, uin
 
 static struct memdbg_error *run_tc_block(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
-	const char *arg = memdbg_arg_positional(a, 0);
-	char *end;
-	if (!arg || memdbg_arg_positional_count(a) != 1)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "tc-block wants one address");
-	uint64_t addr = strtoull(arg, &end, 0);
-	if (end == arg || *end)
-		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "tc-block: '%s' is not an address", arg);
+	uint64_t addr;
 	struct tc_heap *h;
-	struct memdbg_error *err = tc_get(t, &h);
-	if (err)
+	struct memdbg_error *err = memdbg_arg_address(a, &addr);
+	if (err || (err = tc_get(t, &h)))
 		return err;
 	struct alloc_block b;
 	const struct tc_span *s;

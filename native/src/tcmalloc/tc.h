@@ -90,7 +90,6 @@ struct tc_heap {
 
 struct memdbg_error *tc_get(struct memdbg_target *t, struct tc_heap **ret);
 struct memdbg_error *tc_locate(struct memdbg_target *t, struct tc_heap *h);
-void tc_heap_free(struct tc_heap *h);
 
 const char *tc_location_name(unsigned loc);
 const struct tc_span *tc_span_at(const struct tc_heap *h, uint64_t addr);

@@ -343,39 +343,22 @@ struct memdbg_error *tc_span_free_list(struct memdbg_target *t, const struct tc_
 	return NULL;
 }
 
-void tc_heap_free(struct tc_heap *h)
+static void destroy(void *state)
 {
-	if (!h)
-		return;
+	struct tc_heap *h = state;
 	free(h->spans);
 	free(h->threads);
 	free(h->cached);
 	free(h);
 }
 
-static void destroy(void *h)
+static struct memdbg_error *build(struct memdbg_target *t, void *h, void *arg)
 {
-	tc_heap_free(h);
+	struct memdbg_error *err = tc_locate(t, h);
+	return err ? err : tc_walk(t, h);
 }
 
 struct memdbg_error *tc_get(struct memdbg_target *t, struct tc_heap **ret)
 {
-	struct tc_heap *h = memdbg_target_cache_get(t, MEMDBG_CACHE_TCMALLOC);
-	if (h) {
-		*ret = h;
-		return NULL;
-	}
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return memdbg_enomem;
-	struct memdbg_error *err = tc_locate(t, h);
-	if (!err)
-		err = tc_walk(t, h);
-	if (err) {
-		tc_heap_free(h);
-		return err;
-	}
-	memdbg_target_cache_put(t, MEMDBG_CACHE_TCMALLOC, h, destroy);
-	*ret = h;
-	return NULL;
+	return memdbg_target_cache_build(t, MEMDBG_CACHE_TCMALLOC, sizeof(**ret), build, NULL, destroy, (void **)ret);
 }
