@@ -45,7 +45,7 @@ GOCACHE = Path(os.environ.get("MEMDBG_GOCACHE", Path.home() / ".cache" / "memdbg
 
 # Bump when the way cores are made changes, to invalidate caches.
 FIXTURE_VERSION = "2"
-SHARED_GO = REPO / "samples" / "threads"
+SHARED_GO = REPO / "samples" / "kit"
 # Configs that also get a gcore (oldest and newest default toolchain).
 GCORE_CONFIGS = ("go1.22.12", "go1.26.8")
 KINDS = ("kernel", "gcore")
@@ -211,7 +211,7 @@ def sample_key_of(sample, cfg):
 
 def hash_sources(h, root):
     """Feed the fixture version, every file under root, and the shared module
-    samples/threads (imported through a replace directive), into the hash h."""
+    samples/kit (imported through a replace directive), into the hash h."""
     h.update(f"fixture {FIXTURE_VERSION}\n".encode())
     for r in (root, SHARED_GO):
         for p in sorted(r.rglob("*")):

@@ -10,15 +10,15 @@
 //	MEMDBG_ORACLE       where to write the oracle JSON (default: oracle.json)
 //
 // Between runtime.ReadMemStats and the stop nothing may allocate on the heap:
-// the oracle is encoded with strconv.Append* into a buffer allocated up
+// the oracle is encoded (package oracle) into a buffer allocated up
 // front and written with raw system calls (threads.WriteAll) to a file opened
 // up front.
 package main
 
 import (
 	"fmt"
-	"memdbg.example/threads"
-	"os"
+	"memdbg.example/kit/oracle"
+	"memdbg.example/kit/threads"
 	"reflect"
 	"runtime"
 	"runtime/debug"
@@ -57,8 +57,7 @@ var (
 	setupStats runtime.MemStats
 	afterStats runtime.MemStats
 
-	oracleBuf []byte
-	oracleFd  int
+	oracleFd int
 
 	// Everything below is kept reachable until the stop.
 	noscanBySize [][]byte
@@ -80,7 +79,6 @@ var (
 	nGarbage, nBlockers                                          int
 	gomaxprocs                                                   int
 	experiment                                                   string
-	mode                                                         string
 	mapEntries                                                   int
 )
 
@@ -208,48 +206,6 @@ func makeGarbage() {
 	sink = nil
 }
 
-// ---- allocation-free JSON encoding into oracleBuf ----
-
-func putStr(s string) {
-	oracleBuf = append(oracleBuf, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '"' || c == '\\' || c < 0x20 {
-			c = '?'
-		}
-		oracleBuf = append(oracleBuf, c)
-	}
-	oracleBuf = append(oracleBuf, '"')
-}
-
-func key(k string) {
-	if n := len(oracleBuf); n > 0 && oracleBuf[n-1] != '{' && oracleBuf[n-1] != '[' {
-		oracleBuf = append(oracleBuf, ',', '\n')
-	}
-	putStr(k)
-	oracleBuf = append(oracleBuf, ':', ' ')
-}
-
-func u64(k string, v uint64) { key(k); oracleBuf = strconv.AppendUint(oracleBuf, v, 10) }
-func i64(k string, v int64)  { key(k); oracleBuf = strconv.AppendInt(oracleBuf, v, 10) }
-func str(k string, v string) { key(k); putStr(v) }
-func boolean(k string, v bool) {
-	key(k)
-	oracleBuf = strconv.AppendBool(oracleBuf, v)
-}
-
-func u64list(k string, v []uint64) {
-	key(k)
-	oracleBuf = append(oracleBuf, '[')
-	for i, x := range v {
-		if i > 0 {
-			oracleBuf = append(oracleBuf, ',')
-		}
-		oracleBuf = strconv.AppendUint(oracleBuf, x, 10)
-	}
-	oracleBuf = append(oracleBuf, ']')
-}
-
 // encodedFields lists the MemStats fields encodeOracle writes; mode=check
 // compares it with reflection so a field can't be forgotten.
 var encodedFields = []string{
@@ -262,138 +218,98 @@ var encodedFields = []string{
 }
 
 func encodeOracle(m *runtime.MemStats, numGoroutine int) {
-	oracleBuf = append(oracleBuf, '{')
-	u64("Alloc", m.Alloc)
-	u64("TotalAlloc", m.TotalAlloc)
-	u64("Sys", m.Sys)
-	u64("Lookups", m.Lookups)
-	u64("Mallocs", m.Mallocs)
-	u64("Frees", m.Frees)
-	u64("HeapAlloc", m.HeapAlloc)
-	u64("HeapSys", m.HeapSys)
-	u64("HeapIdle", m.HeapIdle)
-	u64("HeapInuse", m.HeapInuse)
-	u64("HeapReleased", m.HeapReleased)
-	u64("HeapObjects", m.HeapObjects)
-	u64("StackInuse", m.StackInuse)
-	u64("StackSys", m.StackSys)
-	u64("MSpanInuse", m.MSpanInuse)
-	u64("MSpanSys", m.MSpanSys)
-	u64("MCacheInuse", m.MCacheInuse)
-	u64("MCacheSys", m.MCacheSys)
-	u64("BuckHashSys", m.BuckHashSys)
-	u64("GCSys", m.GCSys)
-	u64("OtherSys", m.OtherSys)
-	u64("NextGC", m.NextGC)
-	u64("LastGC", m.LastGC)
-	u64("PauseTotalNs", m.PauseTotalNs)
-	u64list("PauseNs", m.PauseNs[:])
-	u64list("PauseEnd", m.PauseEnd[:])
-	u64("NumGC", uint64(m.NumGC))
-	u64("NumForcedGC", uint64(m.NumForcedGC))
-	key("GCCPUFraction")
-	oracleBuf = strconv.AppendFloat(oracleBuf, m.GCCPUFraction, 'g', -1, 64)
-	boolean("EnableGC", m.EnableGC)
-	boolean("DebugGC", m.DebugGC)
-	key("BySize")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Open('{')
+	oracle.U64("Alloc", m.Alloc)
+	oracle.U64("TotalAlloc", m.TotalAlloc)
+	oracle.U64("Sys", m.Sys)
+	oracle.U64("Lookups", m.Lookups)
+	oracle.U64("Mallocs", m.Mallocs)
+	oracle.U64("Frees", m.Frees)
+	oracle.U64("HeapAlloc", m.HeapAlloc)
+	oracle.U64("HeapSys", m.HeapSys)
+	oracle.U64("HeapIdle", m.HeapIdle)
+	oracle.U64("HeapInuse", m.HeapInuse)
+	oracle.U64("HeapReleased", m.HeapReleased)
+	oracle.U64("HeapObjects", m.HeapObjects)
+	oracle.U64("StackInuse", m.StackInuse)
+	oracle.U64("StackSys", m.StackSys)
+	oracle.U64("MSpanInuse", m.MSpanInuse)
+	oracle.U64("MSpanSys", m.MSpanSys)
+	oracle.U64("MCacheInuse", m.MCacheInuse)
+	oracle.U64("MCacheSys", m.MCacheSys)
+	oracle.U64("BuckHashSys", m.BuckHashSys)
+	oracle.U64("GCSys", m.GCSys)
+	oracle.U64("OtherSys", m.OtherSys)
+	oracle.U64("NextGC", m.NextGC)
+	oracle.U64("LastGC", m.LastGC)
+	oracle.U64("PauseTotalNs", m.PauseTotalNs)
+	oracle.U64s("PauseNs", m.PauseNs[:])
+	oracle.U64s("PauseEnd", m.PauseEnd[:])
+	oracle.U64("NumGC", uint64(m.NumGC))
+	oracle.U64("NumForcedGC", uint64(m.NumForcedGC))
+	oracle.Float("GCCPUFraction", m.GCCPUFraction)
+	oracle.Bool("EnableGC", m.EnableGC)
+	oracle.Bool("DebugGC", m.DebugGC)
+	oracle.Key("BySize")
+	oracle.Open('[')
 	for i := range m.BySize {
-		if i > 0 {
-			oracleBuf = append(oracleBuf, ',', '\n')
-		}
-		oracleBuf = append(oracleBuf, '{')
-		u64("Size", uint64(m.BySize[i].Size))
-		u64("Mallocs", m.BySize[i].Mallocs)
-		u64("Frees", m.BySize[i].Frees)
-		oracleBuf = append(oracleBuf, '}')
+		oracle.Open('{')
+		oracle.U64("Size", uint64(m.BySize[i].Size))
+		oracle.U64("Mallocs", m.BySize[i].Mallocs)
+		oracle.U64("Frees", m.BySize[i].Frees)
+		oracle.Close('}')
 	}
-	oracleBuf = append(oracleBuf, ']')
+	oracle.Close(']')
 
-	i64("NumGoroutine", int64(numGoroutine))
-	i64("GOMAXPROCS", int64(gomaxprocs))
-	str("GoVersion", runtime.Version())
-	str("GOEXPERIMENT", experiment)
-	str("Mode", mode)
-	i64("Pid", int64(syscall.Getpid()))
+	oracle.I64("NumGoroutine", int64(numGoroutine))
+	oracle.I64("GOMAXPROCS", int64(gomaxprocs))
+	oracle.Str("GoVersion", runtime.Version())
+	oracle.Str("GOEXPERIMENT", experiment)
+	oracle.Str("Mode", oracle.Mode)
+	oracle.I64("Pid", int64(syscall.Getpid()))
 
 	// What the program itself made.
-	key("Sample")
-	oracleBuf = append(oracleBuf, '{')
-	i64("Goroutines", int64(nBlockers))
-	i64("NoscanSmallObjects", int64(nNoscanBySize))
-	i64("ScanSmallObjects", int64(nScanBySize))
-	i64("TinyStrings", numTinyStr)
-	i64("TinyInt64s", numTinyInt)
-	i64("ListNodes", listLen)
-	i64("LargeObjects", int64(nLarge))
-	i64("LargeScanObjects", int64(nLargeScan))
-	i64("LargeNoscanObjects", int64(nLargeNoscan))
-	i64("MapEntries", int64(mapEntries))
-	i64("GarbageObjects", int64(nGarbage))
-	u64("GarbageNumGC", uint64(setupStats.NumGC))
+	oracle.Key("Sample")
+	oracle.Open('{')
+	oracle.I64("Goroutines", int64(nBlockers))
+	oracle.I64("NoscanSmallObjects", int64(nNoscanBySize))
+	oracle.I64("ScanSmallObjects", int64(nScanBySize))
+	oracle.I64("TinyStrings", numTinyStr)
+	oracle.I64("TinyInt64s", numTinyInt)
+	oracle.I64("ListNodes", listLen)
+	oracle.I64("LargeObjects", int64(nLarge))
+	oracle.I64("LargeScanObjects", int64(nLargeScan))
+	oracle.I64("LargeNoscanObjects", int64(nLargeNoscan))
+	oracle.I64("MapEntries", int64(mapEntries))
+	oracle.I64("GarbageObjects", int64(nGarbage))
+	oracle.U64("GarbageNumGC", uint64(setupStats.NumGC))
 	// Addresses and sizes of a few known objects.
-	key("Objects")
-	oracleBuf = append(oracleBuf, '[')
-	for i, b := range largeNoscan {
-		if i > 0 {
-			oracleBuf = append(oracleBuf, ',', '\n')
-		}
-		oracleBuf = append(oracleBuf, '{')
-		str("Kind", "large-noscan")
-		u64("Addr", uint64(uintptr(unsafe.Pointer(&b[0]))))
-		u64("Len", uint64(len(b)))
-		oracleBuf = append(oracleBuf, '}')
+	oracle.Key("Objects")
+	oracle.Open('[')
+	for _, b := range largeNoscan {
+		object("large-noscan", uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	}
 	for _, p := range largeScan {
-		oracleBuf = append(oracleBuf, ',', '\n', '{')
-		str("Kind", "large-scan")
-		u64("Addr", uint64(uintptr(unsafe.Pointer(p))))
-		u64("Len", uint64(unsafe.Sizeof(*p)))
-		oracleBuf = append(oracleBuf, '}')
+		object("large-scan", uintptr(unsafe.Pointer(p)), unsafe.Sizeof(*p))
 	}
-	oracleBuf = append(oracleBuf, ',', '\n', '{')
-	str("Kind", "list-head")
-	u64("Addr", uint64(uintptr(unsafe.Pointer(list))))
-	u64("Len", uint64(unsafe.Sizeof(*list)))
-	oracleBuf = append(oracleBuf, '}', ']')
-	oracleBuf = append(oracleBuf, '}')
-
-	oracleBuf = append(oracleBuf, '}', '\n')
+	object("list-head", uintptr(unsafe.Pointer(list)), unsafe.Sizeof(*list))
+	oracle.Close(']')
+	oracle.Close('}')
+	oracle.Close('}')
 }
 
-func fail(format string, args ...interface{}) {
-	fmt.Fprintf(os.Stderr, "goheap: "+format+"\n", args...)
-	os.Exit(1)
+func object(kind string, addr, size uintptr) {
+	oracle.Open('{')
+	oracle.Str("Kind", kind)
+	oracle.U64("Addr", uint64(addr))
+	oracle.U64("Len", uint64(size))
+	oracle.Close('}')
 }
 
 func main() {
-	mode = os.Getenv("MEMDBG_SAMPLE_MODE")
-	switch mode {
-	case "crash":
-		debug.SetTraceback("crash")
-	case "stop", "check":
-	default:
-		fail("MEMDBG_SAMPLE_MODE must be crash, stop or check (got %q)", mode)
-	}
-	path := os.Getenv("MEMDBG_ORACLE")
-	if path == "" {
-		path = "oracle.json"
-	}
-	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
-	if err != nil {
-		fail("open %s: %v", path, err)
-	}
-	oracleFd = fd
-	oracleBuf = make([]byte, 0, 1<<20)
+	oracleFd, _ = oracle.Begin("goheap", 1<<20, false)
 	gomaxprocs = runtime.GOMAXPROCS(0)
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "GOEXPERIMENT" {
-				experiment = s.Value
-			}
-		}
-	}
-	self := syscall.Getpid()
+	experiment = oracle.Experiment()
 	runtime.LockOSThread()
 
 	buildHeap()
@@ -410,20 +326,20 @@ func main() {
 	runtime.ReadMemStats(&dumpStats)
 	n := runtime.NumGoroutine()
 	encodeOracle(&dumpStats, n)
-	ok := len(oracleBuf) < cap(oracleBuf) && threads.WriteAll(oracleFd, oracleBuf) && threads.Close(oracleFd)
+	ok := oracle.Write(oracleFd) && threads.Close(oracleFd)
 	gcDuringGarbage := dumpStats.NumGC != setupStats.NumGC
 
-	if mode == "check" {
+	if oracle.Mode == "check" {
 		runtime.ReadMemStats(&afterStats)
 		if !ok {
-			fail("writing the oracle failed")
+			oracle.Fail("writing the oracle failed")
 		}
 		if gcDuringGarbage {
-			fail("a GC ran while the garbage was made (NumGC %d -> %d)", setupStats.NumGC, dumpStats.NumGC)
+			oracle.Fail("a GC ran while the garbage was made (NumGC %d -> %d)", setupStats.NumGC, dumpStats.NumGC)
 		}
 		if afterStats.Mallocs != dumpStats.Mallocs || afterStats.TotalAlloc != dumpStats.TotalAlloc ||
 			afterStats.HeapAlloc != dumpStats.HeapAlloc {
-			fail("the encoder allocated: Mallocs %d -> %d, TotalAlloc %d -> %d, HeapAlloc %d -> %d",
+			oracle.Fail("the encoder allocated: Mallocs %d -> %d, TotalAlloc %d -> %d, HeapAlloc %d -> %d",
 				dumpStats.Mallocs, afterStats.Mallocs, dumpStats.TotalAlloc, afterStats.TotalAlloc,
 				dumpStats.HeapAlloc, afterStats.HeapAlloc)
 		}
@@ -440,12 +356,12 @@ func main() {
 			{"Sys", a.Sys, b.Sys}, {"NumGC", uint64(a.NumGC), uint64(b.NumGC)},
 		} {
 			if f.x != f.y {
-				fail("MemStats.%s changed after the oracle was taken: %d -> %d", f.name, f.x, f.y)
+				oracle.Fail("MemStats.%s changed after the oracle was taken: %d -> %d", f.name, f.x, f.y)
 			}
 		}
 		for i := range a.BySize {
 			if a.BySize[i] != b.BySize[i] {
-				fail("MemStats.BySize[%d] changed after the oracle was taken", i)
+				oracle.Fail("MemStats.BySize[%d] changed after the oracle was taken", i)
 			}
 		}
 		want := map[string]bool{}
@@ -455,27 +371,13 @@ func main() {
 		t := reflect.TypeOf(dumpStats)
 		for i := 0; i < t.NumField(); i++ {
 			if !want[t.Field(i).Name] {
-				fail("MemStats field %s is not encoded", t.Field(i).Name)
+				oracle.Fail("MemStats field %s is not encoded", t.Field(i).Name)
 			}
 		}
 		fmt.Printf("ok: no allocation while encoding (Mallocs %d, HeapAlloc %d, %d bytes of oracle)\n",
-			dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracleBuf))
+			dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracle.Buf))
 		return
 	}
-	if !ok || gcDuringGarbage {
-		// No core: the oracle would not describe it.
-		syscall.Write(2, []byte("goheap: oracle write failed or a GC ran during the garbage phase\n"))
-		syscall.Exit(3)
-	}
-	if mode == "crash" {
-		// Thread-directed, so the Go signal handler runs right here (on
-		// the locked thread) and crashes with a core before anything else.
-		syscall.Tgkill(self, syscall.Gettid(), syscall.SIGABRT)
-		for {
-		}
-	}
-	for {
-		// Stop; stop again whenever continued, so the heap never changes.
-		syscall.Kill(self, syscall.SIGSTOP)
-	}
+	// The handler of a thread-directed SIGABRT runs on this locked thread, before anything else.
+	oracle.End(ok && !gcDuringGarbage, "oracle write failed or a GC ran during the garbage phase")
 }

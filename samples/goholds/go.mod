@@ -2,6 +2,6 @@ module memdbg.example/goholds
 
 go 1.22
 
-require memdbg.example/threads v0.0.0
+require memdbg.example/kit v0.0.0
 
-replace memdbg.example/threads => ../threads
+replace memdbg.example/kit => ../kit

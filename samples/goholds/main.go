@@ -31,14 +31,14 @@
 // a stale copy of a pointer in a dead slot of a live frame would be a root.
 // The sample keeps its pointers off the stacks that stay alive: every stack
 // is grown to its final size before any sample object exists, the work is
-// done in callees that have returned, and scrub() zeroes 16 KiB below the
+// done in callees that have returned, and oracle.Scrub() zeroes 16 KiB below the
 // live frames before a goroutine parks and before the process stops.
 package main
 
 import (
 	"fmt"
-	"memdbg.example/threads"
-	"os"
+	"memdbg.example/kit/oracle"
+	"memdbg.example/kit/threads"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -179,37 +179,14 @@ var (
 	leafAddrs, dataAddrs        [nLeaf]uintptr
 	weakAddr                    uintptr // 0 before go1.24
 
-	scrubSink uintptr
-
 	dumpStats, beforeStats, setupStats, afterStats runtime.MemStats
 	gcBeforeVictim, gcAfterVictim                  uint32
-	oracleBuf                                      []byte
 	oracleFd, dumpFd                               int
-	mode, experiment                               string
+	experiment                                     string
 	numGoroutine                                   int
 )
 
 // ---- stacks ----
-
-//go:noinline
-func sumWords(b []uintptr) uintptr {
-	var s uintptr
-	for _, w := range b {
-		s += w
-	}
-	return s
-}
-
-// scrub zeroes 16 KiB of stack below its caller (its own frame) and returns.
-//
-//go:noinline
-func scrub() {
-	var b [2048]uintptr
-	for i := range b {
-		b[i] = 0
-	}
-	scrubSink += sumWords(b[:])
-}
 
 // goid parses "goroutine N [" from runtime.Stack of the calling goroutine.
 func goid() int64 {
@@ -242,11 +219,11 @@ func newStackHeld() *StackHeld {
 //
 //go:noinline
 func holdOnStack() {
-	scrub() // grow the stack to its final size before x exists
+	oracle.Scrub() // grow the stack to its final size before x exists
 	stackGoid = goid()
 	x := newStackHeld()
 	stackAddr = uintptr(unsafe.Pointer(x))
-	scrub()
+	oracle.Scrub()
 	readyCh <- struct{}{}
 	<-blockCh
 	runtime.KeepAlive(x)
@@ -427,77 +404,28 @@ func buildHeap() {
 	startHolder()
 }
 
-// ---- allocation-free JSON encoding into oracleBuf ----
-
-func sep() {
-	if n := len(oracleBuf); n > 0 {
-		switch oracleBuf[n-1] {
-		case '{', '[', ' ':
-		default:
-			oracleBuf = append(oracleBuf, ',', '\n')
-		}
-	}
-}
-
-func putStr(s string) {
-	oracleBuf = append(oracleBuf, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			oracleBuf = append(oracleBuf, '\\', c)
-		case c < 0x20:
-			oracleBuf = append(oracleBuf, '?')
-		default:
-			oracleBuf = append(oracleBuf, c)
-		}
-	}
-	oracleBuf = append(oracleBuf, '"')
-}
-
-func key(k string) {
-	sep()
-	putStr(k)
-	oracleBuf = append(oracleBuf, ':', ' ')
-}
-
-func u64(k string, v uint64) { key(k); oracleBuf = strconv.AppendUint(oracleBuf, v, 10) }
-func i64(k string, v int64)  { key(k); oracleBuf = strconv.AppendInt(oracleBuf, v, 10) }
-func str(k string, v string) { key(k); putStr(v) }
-func open(c byte)            { sep(); oracleBuf = append(oracleBuf, c) }
-func close(c byte)           { oracleBuf = append(oracleBuf, c) }
-
-func addrElem(p uintptr) { sep(); oracleBuf = strconv.AppendUint(oracleBuf, uint64(p), 10) }
-
-func addrs(k string, ps []uintptr) {
-	key(k)
-	oracleBuf = append(oracleBuf, '[')
-	for _, p := range ps {
-		addrElem(p)
-	}
-	close(']')
-}
+// ---- the oracle ----
 
 // rootName: "goroutine N frame main.holdOnStack", "finalizer of 0x...", ...
 // written straight into the buffer.
 func putGoroutineRoot() {
-	oracleBuf = append(oracleBuf, `"goroutine `...)
-	oracleBuf = strconv.AppendInt(oracleBuf, stackGoid, 10)
-	oracleBuf = append(oracleBuf, ` frame main.holdOnStack"`...)
+	oracle.Buf = append(oracle.Buf, `"goroutine `...)
+	oracle.Buf = strconv.AppendInt(oracle.Buf, stackGoid, 10)
+	oracle.Buf = append(oracle.Buf, ` frame main.holdOnStack"`...)
 }
 
 func putFinalizerRoot() {
-	oracleBuf = append(oracleBuf, `"finalizer of 0x`...)
-	oracleBuf = strconv.AppendUint(oracleBuf, uint64(finObjAddr), 16)
-	oracleBuf = append(oracleBuf, '"')
+	oracle.Buf = append(oracle.Buf, `"finalizer of 0x`...)
+	oracle.Buf = strconv.AppendUint(oracle.Buf, uint64(finObjAddr), 16)
+	oracle.Buf = append(oracle.Buf, '"')
 }
 
 func putPoolRoot(name string, p int) {
-	oracleBuf = append(oracleBuf, `"sync.Pool `...)
-	oracleBuf = append(oracleBuf, name...)
-	oracleBuf = append(oracleBuf, ", P"...)
-	oracleBuf = strconv.AppendInt(oracleBuf, int64(p), 10)
-	oracleBuf = append(oracleBuf, '"')
+	oracle.Buf = append(oracle.Buf, `"sync.Pool `...)
+	oracle.Buf = append(oracle.Buf, name...)
+	oracle.Buf = append(oracle.Buf, ", P"...)
+	oracle.Buf = strconv.AppendInt(oracle.Buf, int64(p), 10)
+	oracle.Buf = append(oracle.Buf, '"')
 }
 
 // Root name kinds for scenario().
@@ -511,7 +439,7 @@ const (
 )
 
 func putRoot(kind int, global string) {
-	sep()
+	oracle.Sep()
 	switch kind {
 	case rootStack:
 		putGoroutineRoot()
@@ -522,7 +450,7 @@ func putRoot(kind int, global string) {
 	case rootVictim:
 		putPoolRoot("main.victimPool", victimP)
 	default:
-		putStr(global)
+		oracle.PutStr(global)
 	}
 }
 
@@ -544,25 +472,25 @@ func hops(hs ...hop) []hop { return hs }
 //	object first, target last), HopsExact (false: Hops is only the path's tail).
 func scenario(name string, target uintptr, typ, status string, rootKind int, roots []string,
 	npaths int, hs []hop, exact bool) {
-	open('{')
-	str("Name", name)
-	u64("Target", uint64(target))
-	str("Type", typ)
-	str("Status", status)
+	oracle.Open('{')
+	oracle.Str("Name", name)
+	oracle.U64("Target", uint64(target))
+	oracle.Str("Type", typ)
+	oracle.Str("Status", status)
 	switch rootKind {
 	case rootGlobal:
-		str("RootKind", "global")
+		oracle.Str("RootKind", "global")
 	case rootStack:
-		str("RootKind", "stack")
+		oracle.Str("RootKind", "stack")
 	case rootFinalizer:
-		str("RootKind", "finalizer")
+		oracle.Str("RootKind", "finalizer")
 	case rootPool, rootVictim:
-		str("RootKind", "pool")
+		oracle.Str("RootKind", "pool")
 	default:
-		str("RootKind", "")
+		oracle.Str("RootKind", "")
 	}
-	key("Roots")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Key("Roots")
+	oracle.Buf = append(oracle.Buf, '[')
 	if rootKind != rootNone {
 		if len(roots) == 0 {
 			putRoot(rootKind, "")
@@ -571,21 +499,21 @@ func scenario(name string, target uintptr, typ, status string, rootKind int, roo
 			putRoot(rootKind, r)
 		}
 	}
-	close(']')
-	i64("Paths", int64(npaths))
-	key("Hops")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Close(']')
+	oracle.I64("Paths", int64(npaths))
+	oracle.Key("Hops")
+	oracle.Buf = append(oracle.Buf, '[')
 	for _, h := range hs {
-		open('{')
-		u64("Addr", uint64(h.addr))
-		str("Type", h.typ)
-		str("Via", h.via)
-		close('}')
+		oracle.Open('{')
+		oracle.U64("Addr", uint64(h.addr))
+		oracle.Str("Type", h.typ)
+		oracle.Str("Via", h.via)
+		oracle.Close('}')
 	}
-	close(']')
-	key("HopsExact")
-	oracleBuf = strconv.AppendBool(oracleBuf, exact)
-	close('}')
+	oracle.Close(']')
+	oracle.Key("HopsExact")
+	oracle.Buf = strconv.AppendBool(oracle.Buf, exact)
+	oracle.Close('}')
 }
 
 // retained writes one retained-size expectation: Exclusive = the objects only
@@ -594,55 +522,36 @@ func scenario(name string, target uintptr, typ, status string, rootKind int, roo
 // Root = prefix of the root's name ("" = dominated by the root set only).
 func retained(name string, addr uintptr, typ string, exclusive []uintptr, extra []uintptr,
 	doms []uintptr, checkDoms bool, rootKind int, global string) {
-	open('{')
-	str("Name", name)
-	u64("Addr", uint64(addr))
-	str("Type", typ)
-	key("Exclusive")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Open('{')
+	oracle.Str("Name", name)
+	oracle.U64("Addr", uint64(addr))
+	oracle.Str("Type", typ)
+	oracle.Key("Exclusive")
+	oracle.Buf = append(oracle.Buf, '[')
 	for _, p := range exclusive {
-		addrElem(p)
+		oracle.Elem(uint64(p))
 	}
 	for _, p := range extra {
-		addrElem(p)
+		oracle.Elem(uint64(p))
 	}
-	close(']')
-	key("Dominators")
+	oracle.Close(']')
+	oracle.Key("Dominators")
 	if checkDoms {
-		oracleBuf = append(oracleBuf, '[')
+		oracle.Buf = append(oracle.Buf, '[')
 		for _, p := range doms {
-			addrElem(p)
+			oracle.Elem(uint64(p))
 		}
-		close(']')
+		oracle.Close(']')
 	} else {
-		oracleBuf = append(oracleBuf, "null"...)
+		oracle.Buf = append(oracle.Buf, "null"...)
 	}
-	key("Root")
+	oracle.Key("Root")
 	if rootKind == rootNone {
-		putStr("")
+		oracle.PutStr("")
 	} else {
 		putRoot(rootKind, global)
 	}
-	close('}')
-}
-
-func memstats(name string, m *runtime.MemStats) {
-	key(name)
-	open('{')
-	u64("Alloc", m.Alloc)
-	u64("TotalAlloc", m.TotalAlloc)
-	u64("Sys", m.Sys)
-	u64("Mallocs", m.Mallocs)
-	u64("Frees", m.Frees)
-	u64("HeapAlloc", m.HeapAlloc)
-	u64("HeapSys", m.HeapSys)
-	u64("HeapIdle", m.HeapIdle)
-	u64("HeapInuse", m.HeapInuse)
-	u64("HeapReleased", m.HeapReleased)
-	u64("HeapObjects", m.HeapObjects)
-	u64("StackInuse", m.StackInuse)
-	u64("NumGC", uint64(m.NumGC))
-	close('}')
+	oracle.Close('}')
 }
 
 var (
@@ -672,83 +581,83 @@ func prepareStrings() {
 }
 
 func encodeOracle() {
-	oracleBuf = append(oracleBuf, '{')
-	memstats("MemStats", &dumpStats)
-	u64("HeapAlloc", dumpStats.HeapAlloc)
-	u64("HeapObjects", dumpStats.HeapObjects)
-	u64("NumGC", uint64(dumpStats.NumGC))
-	i64("NumGoroutine", int64(numGoroutine))
-	i64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
-	str("GoVersion", runtime.Version())
-	str("GOEXPERIMENT", experiment)
-	str("Mode", mode)
-	i64("Pid", int64(syscall.Getpid()))
-	str("HeapDump", "heapdump")
-	u64("GarbageNumGC", uint64(setupStats.NumGC))
+	oracle.Buf = append(oracle.Buf, '{')
+	oracle.MemStats("MemStats", &dumpStats)
+	oracle.U64("HeapAlloc", dumpStats.HeapAlloc)
+	oracle.U64("HeapObjects", dumpStats.HeapObjects)
+	oracle.U64("NumGC", uint64(dumpStats.NumGC))
+	oracle.I64("NumGoroutine", int64(numGoroutine))
+	oracle.I64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
+	oracle.Str("GoVersion", runtime.Version())
+	oracle.Str("GOEXPERIMENT", experiment)
+	oracle.Str("Mode", oracle.Mode)
+	oracle.I64("Pid", int64(syscall.Getpid()))
+	oracle.Str("HeapDump", "heapdump")
+	oracle.U64("GarbageNumGC", uint64(setupStats.NumGC))
 
 	// Raw facts.
-	addrs("Chain", hopAddrs[:])
-	addrs("Cycle", cycAddrs[:])
-	key("Twin")
-	open('{')
-	u64("Addr", uint64(twinAddr))
-	u64("Child", uint64(twinChildAddr))
-	close('}')
-	key("Interface")
-	open('{')
-	u64("Addr", uint64(ifaceAddr))
-	u64("Boxed", uint64(ifaceValAddr))
-	close('}')
-	key("Stack")
-	open('{')
-	i64("Goroutine", stackGoid)
-	str("Func", "main.holdOnStack")
-	u64("Addr", uint64(stackAddr))
-	close('}')
-	key("Finalizer")
-	open('{')
-	u64("Object", uint64(finObjAddr))
-	u64("Closure", uint64(finClosureAddr))
-	str("ClosureFunc", finClosureFunc)
-	u64("Held", uint64(finHeldAddr))
-	close('}')
-	key("Pool")
-	open('{')
-	u64("Item", uint64(poolAddr))
-	u64("Local", uint64(poolLocalAddr))
-	i64("P", int64(poolP))
-	str("Slot", poolSlot)
-	u64("VictimItem", uint64(victimAddr))
-	u64("VictimLocal", uint64(victimLocalAddr))
-	i64("VictimP", int64(victimP))
-	str("VictimSlot", victimSlot)
-	close('}')
-	key("Map")
-	open('{')
-	key("Keys")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Addrs("Chain", hopAddrs[:])
+	oracle.Addrs("Cycle", cycAddrs[:])
+	oracle.Key("Twin")
+	oracle.Open('{')
+	oracle.U64("Addr", uint64(twinAddr))
+	oracle.U64("Child", uint64(twinChildAddr))
+	oracle.Close('}')
+	oracle.Key("Interface")
+	oracle.Open('{')
+	oracle.U64("Addr", uint64(ifaceAddr))
+	oracle.U64("Boxed", uint64(ifaceValAddr))
+	oracle.Close('}')
+	oracle.Key("Stack")
+	oracle.Open('{')
+	oracle.I64("Goroutine", stackGoid)
+	oracle.Str("Func", "main.holdOnStack")
+	oracle.U64("Addr", uint64(stackAddr))
+	oracle.Close('}')
+	oracle.Key("Finalizer")
+	oracle.Open('{')
+	oracle.U64("Object", uint64(finObjAddr))
+	oracle.U64("Closure", uint64(finClosureAddr))
+	oracle.Str("ClosureFunc", finClosureFunc)
+	oracle.U64("Held", uint64(finHeldAddr))
+	oracle.Close('}')
+	oracle.Key("Pool")
+	oracle.Open('{')
+	oracle.U64("Item", uint64(poolAddr))
+	oracle.U64("Local", uint64(poolLocalAddr))
+	oracle.I64("P", int64(poolP))
+	oracle.Str("Slot", poolSlot)
+	oracle.U64("VictimItem", uint64(victimAddr))
+	oracle.U64("VictimLocal", uint64(victimLocalAddr))
+	oracle.I64("VictimP", int64(victimP))
+	oracle.Str("VictimSlot", victimSlot)
+	oracle.Close('}')
+	oracle.Key("Map")
+	oracle.Open('{')
+	oracle.Key("Keys")
+	oracle.Buf = append(oracle.Buf, '[')
 	for i := 0; i < nVals; i++ {
-		sep()
-		oracleBuf = append(oracleBuf, `"k`...)
-		oracleBuf = strconv.AppendInt(oracleBuf, int64(i), 10)
-		oracleBuf = append(oracleBuf, '"')
+		oracle.Sep()
+		oracle.Buf = append(oracle.Buf, `"k`...)
+		oracle.Buf = strconv.AppendInt(oracle.Buf, int64(i), 10)
+		oracle.Buf = append(oracle.Buf, '"')
 	}
-	close(']')
-	addrs("Values", valAddrs[:])
-	close('}')
-	key("Tree")
-	open('{')
-	u64("Root", uint64(treeAddr))
-	u64("Kids", uint64(kidsAddr))
-	addrs("Leaves", leafAddrs[:])
-	addrs("Data", dataAddrs[:])
-	close('}')
-	addrs("Garbage", junkAddrs[:])
-	u64("Weak", uint64(weakAddr))
+	oracle.Close(']')
+	oracle.Addrs("Values", valAddrs[:])
+	oracle.Close('}')
+	oracle.Key("Tree")
+	oracle.Open('{')
+	oracle.U64("Root", uint64(treeAddr))
+	oracle.U64("Kids", uint64(kidsAddr))
+	oracle.Addrs("Leaves", leafAddrs[:])
+	oracle.Addrs("Data", dataAddrs[:])
+	oracle.Close('}')
+	oracle.Addrs("Garbage", junkAddrs[:])
+	oracle.U64("Weak", uint64(weakAddr))
 
 	// who-holds expectations.
-	key("Holds")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Key("Holds")
+	oracle.Buf = append(oracle.Buf, '[')
 	scenario("chain", hopAddrs[4], "main.Hop5", "reachable", rootGlobal, strChainRoot, 1, hops(
 		hop{hopAddrs[0], "main.Hop1", ""}, hop{hopAddrs[1], "main.Hop2", ".next"},
 		hop{hopAddrs[2], "main.Hop3", ".next"}, hop{hopAddrs[3], "main.Hop4", ".next"},
@@ -793,11 +702,11 @@ func encodeOracle() {
 	if weakAddr != 0 {
 		scenario("weak", weakAddr, "main.WeakOnly", "weak-only", rootNone, strNone, 0, nil, true)
 	}
-	close(']')
+	oracle.Close(']')
 
 	// retained expectations.
-	key("Retained")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Key("Retained")
+	oracle.Buf = append(oracle.Buf, '[')
 	retained("tree", treeAddr, "main.Tree", treeExcl[:], nil, nil, true, rootGlobal, "main.treeRoot")
 	retained("tree-kids", kidsAddr, "[1000]*main.Leaf", treeExcl[1:], nil,
 		[]uintptr{treeAddr}, true, rootGlobal, "main.treeRoot")
@@ -826,67 +735,27 @@ func encodeOracle() {
 	retained("interface", ifaceAddr, "main.Iface", []uintptr{ifaceAddr, ifaceValAddr}, nil,
 		nil, true, rootGlobal, "main.anyRoot")
 	retained("pool", poolAddr, "main.PoolItem", []uintptr{poolAddr}, nil, nil, false, rootPool, "")
-	close(']')
-	oracleBuf = append(oracleBuf, '}', '\n')
+	oracle.Close(']')
+	oracle.Close('}')
 }
 
 // ---- main ----
-
-func fail(format string, args ...interface{}) {
-	fmt.Fprintf(os.Stderr, "goholds: "+format+"\n", args...)
-	os.Exit(1)
-}
-
-func dir(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[:i+1]
-		}
-	}
-	return ""
-}
 
 // setup opens the files, builds the heap, collects, and makes what must be
 // made after the last GC (the pool item, the garbage, the weak-only object).
 //
 //go:noinline
 func setup() {
-	mode = os.Getenv("MEMDBG_SAMPLE_MODE")
-	switch mode {
-	case "crash":
-		debug.SetTraceback("crash")
-	case "stop", "check":
-	default:
-		fail("MEMDBG_SAMPLE_MODE must be crash, stop or check (got %q)", mode)
-	}
-	path := os.Getenv("MEMDBG_ORACLE")
-	if path == "" {
-		path = "oracle.json"
-	}
-	flags := syscall.O_WRONLY | syscall.O_CREAT | syscall.O_TRUNC | syscall.O_CLOEXEC
-	var err error
-	if oracleFd, err = syscall.Open(path, flags, 0o644); err != nil {
-		fail("open %s: %v", path, err)
-	}
-	if dumpFd, err = syscall.Open(dir(path)+"heapdump", flags, 0o644); err != nil {
-		fail("open heapdump: %v", err)
-	}
-	oracleBuf = make([]byte, 0, 256<<10)
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "GOEXPERIMENT" {
-				experiment = s.Value
-			}
-		}
-	}
+	oracleFd, dumpFd = oracle.Begin("goholds", 256<<10, true)
+	experiment = oracle.Experiment()
 	if unsafe.Sizeof(poolMirror{}) != unsafe.Sizeof(sync.Pool{}) {
-		fail("sync.Pool is %d bytes, the mirror %d: sync/pool.go changed", unsafe.Sizeof(sync.Pool{}),
+		oracle.Fail("sync.Pool is %d bytes, the mirror %d: sync/pool.go changed", unsafe.Sizeof(sync.Pool{}),
 			unsafe.Sizeof(poolMirror{}))
 	}
 
 	buildHeap()
 	if stackGoid <= 1 {
-		fail("could not read the holder goroutine's id (%d)", stackGoid)
+		oracle.Fail("could not read the holder goroutine's id (%d)", stackGoid)
 	}
 	threads.Spare()
 	runtime.GC()
@@ -902,7 +771,7 @@ func setup() {
 	victimLocalAddr = uintptr(vp.victim)
 	victimP, victimSlot = findInPool(vp.victim, vp.victimSize, victimAddr)
 	if vp.local != nil || victimP < 0 {
-		fail("victimPool: item %#x not in its victim cache (local %p, victim P %d, GCs %d -> %d)",
+		oracle.Fail("victimPool: item %#x not in its victim cache (local %p, victim P %d, GCs %d -> %d)",
 			victimAddr, vp.local, victimP, gcBeforeVictim, gcAfterVictim)
 	}
 	runtime.ReadMemStats(&setupStats)
@@ -912,7 +781,7 @@ func setup() {
 	poolLocalAddr = uintptr(pp.local)
 	poolP, poolSlot = findInPool(pp.local, pp.localSize, poolAddr)
 	if poolP < 0 || poolSlot != "private" {
-		fail("pool: item %#x not in a private slot (P %d, %q)", poolAddr, poolP, poolSlot)
+		oracle.Fail("pool: item %#x not in a private slot (P %d, %q)", poolAddr, poolP, poolSlot)
 	}
 	makeGarbage()
 	weakAddr = makeWeak()
@@ -920,11 +789,10 @@ func setup() {
 }
 
 func main() {
-	scrub() // main's stack at its final size before any sample object exists
-	self := syscall.Getpid()
+	oracle.Scrub() // main's stack at its final size before any sample object exists
 	runtime.LockOSThread()
 	setup()
-	scrub()
+	oracle.Scrub()
 
 	// ---- no heap allocation from here on ----
 	runtime.ReadMemStats(&beforeStats)
@@ -932,26 +800,25 @@ func main() {
 	runtime.ReadMemStats(&dumpStats)
 	numGoroutine = runtime.NumGoroutine()
 	encodeOracle()
-	ok := len(oracleBuf) < cap(oracleBuf) && threads.WriteAll(oracleFd, oracleBuf) && threads.Close(oracleFd) &&
-		threads.Close(dumpFd)
+	ok := oracle.Write(oracleFd) && threads.Close(oracleFd) && threads.Close(dumpFd)
 	gcAfterSetup := dumpStats.NumGC != setupStats.NumGC
 	dumpAllocated := beforeStats.Mallocs != dumpStats.Mallocs || beforeStats.Frees != dumpStats.Frees ||
 		beforeStats.HeapAlloc != dumpStats.HeapAlloc || beforeStats.TotalAlloc != dumpStats.TotalAlloc
-	scrub()
+	oracle.Scrub()
 
-	if mode == "check" {
+	if oracle.Mode == "check" {
 		runtime.ReadMemStats(&afterStats)
 		if !ok {
-			fail("writing the oracle or the heap dump failed (oracle %d of %d bytes)", len(oracleBuf), cap(oracleBuf))
+			oracle.Fail("writing the oracle or the heap dump failed (oracle %d of %d bytes)", len(oracle.Buf), cap(oracle.Buf))
 		}
 		if gcAfterSetup {
-			fail("a GC ran after the last one of setup (NumGC %d -> %d)", setupStats.NumGC, dumpStats.NumGC)
+			oracle.Fail("a GC ran after the last one of setup (NumGC %d -> %d)", setupStats.NumGC, dumpStats.NumGC)
 		}
 		if gcAfterVictim != gcBeforeVictim+1 {
-			fail("FreeOSMemory ran %d GCs, want 1", gcAfterVictim-gcBeforeVictim)
+			oracle.Fail("FreeOSMemory ran %d GCs, want 1", gcAfterVictim-gcBeforeVictim)
 		}
 		if dumpAllocated {
-			fail("WriteHeapDump allocated: Mallocs %d -> %d, Frees %d -> %d, HeapAlloc %d -> %d",
+			oracle.Fail("WriteHeapDump allocated: Mallocs %d -> %d, Frees %d -> %d, HeapAlloc %d -> %d",
 				beforeStats.Mallocs, dumpStats.Mallocs, beforeStats.Frees, dumpStats.Frees,
 				beforeStats.HeapAlloc, dumpStats.HeapAlloc)
 		}
@@ -966,25 +833,15 @@ func main() {
 			{"StackInuse", a.StackInuse, b.StackInuse}, {"NumGC", uint64(a.NumGC), uint64(b.NumGC)},
 		} {
 			if f.x != f.y {
-				fail("MemStats.%s changed after the heap dump: %d -> %d", f.name, f.x, f.y)
+				oracle.Fail("MemStats.%s changed after the heap dump: %d -> %d", f.name, f.x, f.y)
 			}
 		}
 		fmt.Printf("ok: no allocation from the heap dump on (Mallocs %d, HeapAlloc %d, %d bytes of oracle; "+
 			"holder goroutine %d, pool P%d %s, victim P%d %s, finalizer closure %s, weak %#x)\n",
-			dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracleBuf), stackGoid, poolP, poolSlot,
+			dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracle.Buf), stackGoid, poolP, poolSlot,
 			victimP, victimSlot, finClosureFunc, weakAddr)
 		return
 	}
-	if !ok || gcAfterSetup || dumpAllocated {
-		syscall.Write(2, []byte("goholds: oracle/heap dump write failed, a GC ran after setup, or the heap dump allocated\n"))
-		syscall.Exit(3)
-	}
-	if mode == "crash" {
-		syscall.Tgkill(self, syscall.Gettid(), syscall.SIGABRT)
-		for {
-		}
-	}
-	for {
-		syscall.Kill(self, syscall.SIGSTOP)
-	}
+	oracle.End(ok && !gcAfterSetup && !dumpAllocated,
+		"oracle/heap dump write failed, a GC ran after setup, or the heap dump allocated")
 }

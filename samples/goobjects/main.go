@@ -24,8 +24,8 @@ package main
 
 import (
 	"fmt"
-	"memdbg.example/threads"
-	"os"
+	"memdbg.example/kit/oracle"
+	"memdbg.example/kit/threads"
 	"reflect"
 	"runtime"
 	"runtime/debug"
@@ -207,9 +207,8 @@ var (
 	betaLen     = 7
 
 	dumpStats, beforeStats, setupStats, afterStats runtime.MemStats
-	oracleBuf                                      []byte
 	oracleFd, dumpFd                               int
-	mode, experiment                               string
+	experiment                                     string
 	numGoroutine                                   int
 )
 
@@ -382,105 +381,49 @@ func makeGarbage() {
 	sink = nil
 }
 
-// ---- allocation-free JSON encoding into oracleBuf ----
-
-func putStr(s string) {
-	oracleBuf = append(oracleBuf, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '"' || c == '\\' || c < 0x20 {
-			c = '?'
-		}
-		oracleBuf = append(oracleBuf, c)
-	}
-	oracleBuf = append(oracleBuf, '"')
-}
-
-func key(k string) {
-	if n := len(oracleBuf); n > 0 && oracleBuf[n-1] != '{' && oracleBuf[n-1] != '[' {
-		oracleBuf = append(oracleBuf, ',', '\n')
-	}
-	putStr(k)
-	oracleBuf = append(oracleBuf, ':', ' ')
-}
-
-func u64(k string, v uint64) { key(k); oracleBuf = strconv.AppendUint(oracleBuf, v, 10) }
-func i64(k string, v int64)  { key(k); oracleBuf = strconv.AppendInt(oracleBuf, v, 10) }
-func str(k string, v string) { key(k); putStr(v) }
-func boolean(k string, v bool) {
-	key(k)
-	oracleBuf = strconv.AppendBool(oracleBuf, v)
-}
-
-func open(c byte) {
-	if n := len(oracleBuf); n > 0 && oracleBuf[n-1] != '{' && oracleBuf[n-1] != '[' && oracleBuf[n-1] != ' ' {
-		oracleBuf = append(oracleBuf, ',', '\n')
-	}
-	oracleBuf = append(oracleBuf, c)
-}
-
-func close(c byte) { oracleBuf = append(oracleBuf, c) }
+// ---- the oracle ----
 
 // typ records one type the sample made: Count objects of exactly this type
 // (as the runtime names it), Live of them reachable.  Exact is false where
 // the count of heap objects is not a property of the program (tiny blocks).
 func typ(name string, count, live int, size uintptr, exact bool, how string) {
-	open('{')
-	str("Type", name)
-	i64("Count", int64(count))
-	i64("Live", int64(live))
-	u64("Size", uint64(size))
-	boolean("Exact", exact)
-	str("How", how)
-	close('}')
+	oracle.Open('{')
+	oracle.Str("Type", name)
+	oracle.I64("Count", int64(count))
+	oracle.I64("Live", int64(live))
+	oracle.U64("Size", uint64(size))
+	oracle.Bool("Exact", exact)
+	oracle.Str("How", how)
+	oracle.Close('}')
 }
 
 func obj(kind, typeName string, p uintptr) {
-	open('{')
-	str("Kind", kind)
-	str("Type", typeName)
-	u64("Addr", uint64(p))
-	close('}')
-}
-
-func memstats(name string, m *runtime.MemStats) {
-	key(name)
-	open('{')
-	u64("Alloc", m.Alloc)
-	u64("TotalAlloc", m.TotalAlloc)
-	u64("Sys", m.Sys)
-	u64("Mallocs", m.Mallocs)
-	u64("Frees", m.Frees)
-	u64("HeapAlloc", m.HeapAlloc)
-	u64("HeapSys", m.HeapSys)
-	u64("HeapIdle", m.HeapIdle)
-	u64("HeapInuse", m.HeapInuse)
-	u64("HeapReleased", m.HeapReleased)
-	u64("HeapObjects", m.HeapObjects)
-	u64("StackInuse", m.StackInuse)
-	u64("NumGC", uint64(m.NumGC))
-	close('}')
+	oracle.Open('{')
+	oracle.Str("Kind", kind)
+	oracle.Str("Type", typeName)
+	oracle.U64("Addr", uint64(p))
+	oracle.Close('}')
 }
 
 func encodeOracle() {
-	oracleBuf = append(oracleBuf, '{')
-	memstats("MemStats", &dumpStats)
+	oracle.Open('{')
+	oracle.MemStats("MemStats", &dumpStats)
 	// For convenience the goheap names at top level too.
-	u64("HeapAlloc", dumpStats.HeapAlloc)
-	u64("HeapObjects", dumpStats.HeapObjects)
-	u64("HeapInuse", dumpStats.HeapInuse)
-	u64("NumGC", uint64(dumpStats.NumGC))
-	i64("NumGoroutine", int64(numGoroutine))
-	i64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
-	str("GoVersion", runtime.Version())
-	str("GOEXPERIMENT", experiment)
-	str("Mode", mode)
-	i64("Pid", int64(syscall.Getpid()))
-	str("HeapDump", "heapdump")
-	u64("GarbageNumGC", uint64(setupStats.NumGC))
+	oracle.U64("HeapAlloc", dumpStats.HeapAlloc)
+	oracle.U64("HeapObjects", dumpStats.HeapObjects)
+	oracle.U64("HeapInuse", dumpStats.HeapInuse)
+	oracle.U64("NumGC", uint64(dumpStats.NumGC))
+	oracle.I64("NumGoroutine", int64(numGoroutine))
+	oracle.I64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
+	oracle.Str("GoVersion", runtime.Version())
+	oracle.Str("GOEXPERIMENT", experiment)
+	oracle.Str("Mode", oracle.Mode)
+	oracle.I64("Pid", int64(syscall.Getpid()))
+	oracle.Str("HeapDump", "heapdump")
+	oracle.U64("GarbageNumGC", uint64(setupStats.NumGC))
 
-	key("Types")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Key("Types")
+	oracle.Open('[')
 	typ("main.Alpha", nAlpha, nAlpha, unsafe.Sizeof(Alpha{}), true, "linked list from a global, 32 B with pointers")
 	typ("main.Beta", nBeta, nBeta, unsafe.Sizeof(Beta{}), true, "new, 48 B noscan, from a pointer slice")
 	typ("[50]*main.Beta", 1, 1, unsafe.Sizeof([nBeta]*Beta{}), true, "make([]*Beta, 50)")
@@ -510,25 +453,25 @@ func encodeOracle() {
 	typ("main.Pi", nOmicron, nOmicron, unsafe.Sizeof(Pi{}), true, "only from a finalizer's closure")
 	typ("main.Rho", nRho, 0, unsafe.Sizeof(Rho{}), true, "garbage made after the last GC")
 	typ("main.Tiny8", nTiny, nTiny, unsafe.Sizeof(Tiny8{}), false, "tiny allocator: two per 16 B block")
-	close(']')
+	oracle.Close(']')
 
-	key("Sample")
-	open('{')
-	i64("Goroutines", nXi)
-	i64("ZetaMapEntries", int64(len(zetaMap)))
-	i64("IntMapEntries", int64(len(intMap)))
-	i64("Strings", nStrings)
-	i64("StringLen", int64(len(strs[0])))
-	i64("NuBuffered", int64(len(nuCh)))
-	i64("MuBuffered", int64(len(muCh)))
-	i64("Finalizers", nOmicron)
-	str("ClosureType", closureType)
-	u64("ClosureSize", uint64(closureSize))
-	close('}')
+	oracle.Key("Sample")
+	oracle.Open('{')
+	oracle.I64("Goroutines", nXi)
+	oracle.I64("ZetaMapEntries", int64(len(zetaMap)))
+	oracle.I64("IntMapEntries", int64(len(intMap)))
+	oracle.I64("Strings", nStrings)
+	oracle.I64("StringLen", int64(len(strs[0])))
+	oracle.I64("NuBuffered", int64(len(nuCh)))
+	oracle.I64("MuBuffered", int64(len(muCh)))
+	oracle.I64("Finalizers", nOmicron)
+	oracle.Str("ClosureType", closureType)
+	oracle.U64("ClosureSize", uint64(closureSize))
+	oracle.Close('}')
 
 	// Addresses (pointer values as the program holds them).
-	key("Objects")
-	open('[')
+	oracle.Key("Objects")
+	oracle.Open('[')
 	obj("alpha-head", "main.Alpha", uintptr(unsafe.Pointer(alphaHead)))
 	obj("alpha-head-next", "main.Alpha", uintptr(unsafe.Pointer(alphaHead.next)))
 	obj("beta", "main.Beta", uintptr(unsafe.Pointer(betas[0])))
@@ -550,59 +493,18 @@ func encodeOracle() {
 		obj("pi", "main.Pi", piAddrs[i])
 	}
 	obj("omicron", "main.Omicron", uintptr(unsafe.Pointer(omicrons[0])))
-	close(']')
-	oracleBuf = append(oracleBuf, '}', '\n')
-}
-
-func fail(format string, args ...interface{}) {
-	fmt.Fprintf(os.Stderr, "goobjects: "+format+"\n", args...)
-	os.Exit(1)
-}
-
-func dir(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[:i+1]
-		}
-	}
-	return ""
+	oracle.Close(']')
+	oracle.Close('}')
 }
 
 func main() {
-	mode = os.Getenv("MEMDBG_SAMPLE_MODE")
-	switch mode {
-	case "crash":
-		debug.SetTraceback("crash")
-	case "stop", "check":
-	default:
-		fail("MEMDBG_SAMPLE_MODE must be crash, stop or check (got %q)", mode)
-	}
-	path := os.Getenv("MEMDBG_ORACLE")
-	if path == "" {
-		path = "oracle.json"
-	}
-	flags := syscall.O_WRONLY | syscall.O_CREAT | syscall.O_TRUNC | syscall.O_CLOEXEC
-	var err error
-	if oracleFd, err = syscall.Open(path, flags, 0o644); err != nil {
-		fail("open %s: %v", path, err)
-	}
-	if dumpFd, err = syscall.Open(dir(path)+"heapdump", flags, 0o644); err != nil {
-		fail("open heapdump: %v", err)
-	}
-	oracleBuf = make([]byte, 0, 1<<20)
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "GOEXPERIMENT" {
-				experiment = s.Value
-			}
-		}
-	}
-	self := syscall.Getpid()
+	oracleFd, dumpFd = oracle.Begin("goobjects", 1<<20, true)
+	experiment = oracle.Experiment()
 	runtime.LockOSThread()
 
 	buildHeap()
 	if closureSize != 8+5*128+8 {
-		fail("closure type %q has size %d, want %d (captures changed?)", closureType, closureSize, 8+5*128+8)
+		oracle.Fail("closure type %q has size %d, want %d (captures changed?)", closureType, closureSize, 8+5*128+8)
 	}
 	threads.Spare()
 	runtime.GC()
@@ -616,22 +518,21 @@ func main() {
 	runtime.ReadMemStats(&dumpStats)
 	numGoroutine = runtime.NumGoroutine()
 	encodeOracle()
-	ok := len(oracleBuf) < cap(oracleBuf) && threads.WriteAll(oracleFd, oracleBuf) && threads.Close(oracleFd) &&
-		threads.Close(dumpFd)
+	ok := oracle.Write(oracleFd) && threads.Close(oracleFd) && threads.Close(dumpFd)
 	gcDuringGarbage := dumpStats.NumGC != setupStats.NumGC
 	dumpAllocated := beforeStats.Mallocs != dumpStats.Mallocs || beforeStats.Frees != dumpStats.Frees ||
 		beforeStats.HeapAlloc != dumpStats.HeapAlloc || beforeStats.TotalAlloc != dumpStats.TotalAlloc
 
-	if mode == "check" {
+	if oracle.Mode == "check" {
 		runtime.ReadMemStats(&afterStats)
 		if !ok {
-			fail("writing the oracle or the heap dump failed")
+			oracle.Fail("writing the oracle or the heap dump failed")
 		}
 		if gcDuringGarbage {
-			fail("a GC ran while the garbage was made (NumGC %d -> %d)", setupStats.NumGC, dumpStats.NumGC)
+			oracle.Fail("a GC ran while the garbage was made (NumGC %d -> %d)", setupStats.NumGC, dumpStats.NumGC)
 		}
 		if dumpAllocated {
-			fail("WriteHeapDump allocated: Mallocs %d -> %d, Frees %d -> %d, HeapAlloc %d -> %d",
+			oracle.Fail("WriteHeapDump allocated: Mallocs %d -> %d, Frees %d -> %d, HeapAlloc %d -> %d",
 				beforeStats.Mallocs, dumpStats.Mallocs, beforeStats.Frees, dumpStats.Frees,
 				beforeStats.HeapAlloc, dumpStats.HeapAlloc)
 		}
@@ -646,23 +547,13 @@ func main() {
 			{"StackInuse", a.StackInuse, b.StackInuse}, {"NumGC", uint64(a.NumGC), uint64(b.NumGC)},
 		} {
 			if f.x != f.y {
-				fail("MemStats.%s changed after the heap dump: %d -> %d", f.name, f.x, f.y)
+				oracle.Fail("MemStats.%s changed after the heap dump: %d -> %d", f.name, f.x, f.y)
 			}
 		}
 		fmt.Printf("ok: no allocation from the heap dump on (Mallocs %d, HeapAlloc %d, %d bytes of oracle, closure %s)\n",
-			dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracleBuf), closureType)
+			dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracle.Buf), closureType)
 		return
 	}
-	if !ok || gcDuringGarbage || dumpAllocated {
-		syscall.Write(2, []byte("goobjects: oracle/heap dump write failed, a GC ran during the garbage phase, or the heap dump allocated\n"))
-		syscall.Exit(3)
-	}
-	if mode == "crash" {
-		syscall.Tgkill(self, syscall.Gettid(), syscall.SIGABRT)
-		for {
-		}
-	}
-	for {
-		syscall.Kill(self, syscall.SIGSTOP)
-	}
+	oracle.End(ok && !gcDuringGarbage && !dumpAllocated,
+		"oracle/heap dump write failed, a GC ran during the garbage phase, or the heap dump allocated")
 }

@@ -27,11 +27,10 @@ package main
 
 import (
 	"fmt"
-	"memdbg.example/threads"
-	"os"
+	"memdbg.example/kit/oracle"
+	"memdbg.example/kit/threads"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -93,36 +92,11 @@ var (
 	holderAddr   uintptr
 	bigAddr      uintptr
 
-	scrubSink uintptr
-
 	dumpStats, beforeStats, setupStats, afterStats runtime.MemStats
 	gcBeforeVictim, gcAfterVictim                  uint32
-	oracleBuf                                      []byte
 	oracleFd, dumpFd                               int
-	mode, experiment                               string
+	experiment                                     string
 )
-
-// ---- stacks ----
-
-//go:noinline
-func sumWords(b []uintptr) uintptr {
-	var s uintptr
-	for _, w := range b {
-		s += w
-	}
-	return s
-}
-
-// scrub zeroes 16 KiB of stack below its caller and returns.
-//
-//go:noinline
-func scrub() {
-	var b [2048]uintptr
-	for i := range b {
-		b[i] = 0
-	}
-	scrubSink += sumWords(b[:])
-}
 
 // ---- building ----
 
@@ -288,7 +262,7 @@ func record(r *poolRecord, name string, p *sync.Pool) {
 // private first, then shared in Put order.
 func expect(r *poolRecord, cache string, private uintptr, shared []uintptr) {
 	if r.nentries != 1+len(shared) || r.nentries > len(r.entries) || r.ninternal > len(r.internals) {
-		fail("%s: %d objects in the pool, want %d", r.name, r.nentries, 1+len(shared))
+		oracle.Fail("%s: %d objects in the pool, want %d", r.name, r.nentries, 1+len(shared))
 	}
 	p := r.entries[0].p
 	for i := 0; i < r.nentries; i++ {
@@ -298,7 +272,7 @@ func expect(r *poolRecord, cache string, private uintptr, shared []uintptr) {
 			want, slot = shared[i-1], "shared"
 		}
 		if e.p != p || e.cache != cache || e.slot != slot || e.addr != want {
-			fail("%s: object %d is %#x on P%d %s %s, want %#x on P%d %s %s", r.name, i, e.addr, e.p,
+			oracle.Fail("%s: object %d is %#x on P%d %s %s, want %#x on P%d %s %s", r.name, i, e.addr, e.p,
 				e.cache, e.slot, want, p, cache, slot)
 		}
 	}
@@ -330,179 +304,74 @@ func typeOf(addr uintptr) string {
 	return "?"
 }
 
-// ---- allocation-free JSON encoding into oracleBuf ----
-
-func sep() {
-	if n := len(oracleBuf); n > 0 {
-		switch oracleBuf[n-1] {
-		case '{', '[', ' ':
-		default:
-			oracleBuf = append(oracleBuf, ',', '\n')
-		}
-	}
-}
-
-func putStr(s string) {
-	oracleBuf = append(oracleBuf, '"')
-	oracleBuf = append(oracleBuf, s...) // the sample's strings need no escaping
-	oracleBuf = append(oracleBuf, '"')
-}
-
-func key(k string) {
-	sep()
-	putStr(k)
-	oracleBuf = append(oracleBuf, ':', ' ')
-}
-
-func u64(k string, v uint64) { key(k); oracleBuf = strconv.AppendUint(oracleBuf, v, 10) }
-func i64(k string, v int64)  { key(k); oracleBuf = strconv.AppendInt(oracleBuf, v, 10) }
-func str(k string, v string) { key(k); putStr(v) }
-func open(c byte)            { sep(); oracleBuf = append(oracleBuf, c) }
-func close(c byte)           { oracleBuf = append(oracleBuf, c) }
-
-func addrs(k string, ps []uintptr) {
-	key(k)
-	oracleBuf = append(oracleBuf, '[')
-	for _, p := range ps {
-		sep()
-		oracleBuf = strconv.AppendUint(oracleBuf, uint64(p), 10)
-	}
-	close(']')
-}
-
-func memstats(name string, m *runtime.MemStats) {
-	key(name)
-	open('{')
-	u64("Alloc", m.Alloc)
-	u64("TotalAlloc", m.TotalAlloc)
-	u64("Mallocs", m.Mallocs)
-	u64("Frees", m.Frees)
-	u64("HeapAlloc", m.HeapAlloc)
-	u64("HeapSys", m.HeapSys)
-	u64("HeapIdle", m.HeapIdle)
-	u64("HeapInuse", m.HeapInuse)
-	u64("HeapReleased", m.HeapReleased)
-	u64("HeapObjects", m.HeapObjects)
-	u64("NumGC", uint64(m.NumGC))
-	key("BySize")
-	oracleBuf = append(oracleBuf, '[')
-	for i := range m.BySize {
-		open('{')
-		u64("Size", uint64(m.BySize[i].Size))
-		u64("Mallocs", m.BySize[i].Mallocs)
-		u64("Frees", m.BySize[i].Frees)
-		close('}')
-	}
-	close(']')
-	close('}')
-}
+// ---- the oracle ----
 
 func encodePool(r *poolRecord) {
-	open('{')
-	str("Name", r.name)
-	u64("Addr", uint64(r.addr))
-	u64("Local", uint64(r.local))
-	u64("LocalSize", uint64(r.localSize))
-	u64("Victim", uint64(r.victim))
-	u64("VictimSize", uint64(r.vicSize))
-	addrs("Internals", r.internals[:r.ninternal])
-	key("Entries")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Open('{')
+	oracle.Str("Name", r.name)
+	oracle.U64("Addr", uint64(r.addr))
+	oracle.U64("Local", uint64(r.local))
+	oracle.U64("LocalSize", uint64(r.localSize))
+	oracle.U64("Victim", uint64(r.victim))
+	oracle.U64("VictimSize", uint64(r.vicSize))
+	oracle.Addrs("Internals", r.internals[:r.ninternal])
+	oracle.Key("Entries")
+	oracle.Buf = append(oracle.Buf, '[')
 	for i := 0; i < r.nentries; i++ {
 		e := &r.entries[i]
-		open('{')
-		i64("P", int64(e.p))
-		str("Cache", e.cache)
-		str("Slot", e.slot)
-		u64("Addr", uint64(e.addr))
-		str("Type", typeOf(e.addr))
-		close('}')
+		oracle.Open('{')
+		oracle.I64("P", int64(e.p))
+		oracle.Str("Cache", e.cache)
+		oracle.Str("Slot", e.slot)
+		oracle.U64("Addr", uint64(e.addr))
+		oracle.Str("Type", typeOf(e.addr))
+		oracle.Close('}')
 	}
-	close(']')
-	close('}')
+	oracle.Close(']')
+	oracle.Close('}')
 }
 
 func encodeOracle() {
-	oracleBuf = append(oracleBuf, '{')
-	memstats("MemStats", &dumpStats)
-	i64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
-	str("GoVersion", runtime.Version())
-	str("GOEXPERIMENT", experiment)
-	str("Mode", mode)
-	i64("Pid", int64(syscall.Getpid()))
-	str("HeapDump", "heapdump")
-	key("Pools")
-	oracleBuf = append(oracleBuf, '[')
+	oracle.Buf = append(oracle.Buf, '{')
+	oracle.MemStats("MemStats", &dumpStats)
+	oracle.I64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
+	oracle.Str("GoVersion", runtime.Version())
+	oracle.Str("GOEXPERIMENT", experiment)
+	oracle.Str("Mode", oracle.Mode)
+	oracle.I64("Pid", int64(syscall.Getpid()))
+	oracle.Str("HeapDump", "heapdump")
+	oracle.Key("Pools")
+	oracle.Buf = append(oracle.Buf, '[')
 	for i := range pools {
 		encodePool(&pools[i])
 	}
-	close(']')
-	u64("AlsoHeld", uint64(sharedAddrs[alsoIx]))
-	addrs("Payloads", payloadAddrs[:])
-	u64("Holder", uint64(holderAddr))
-	key("Churn")
-	open('{')
-	key("Kept")
-	open('{')
-	u64("24", uint64(len(keepA)))
-	u64("288", uint64(len(keepB)))
-	u64("1024", uint64(len(keepC)))
-	close('}')
-	u64("Allocated", nChurn)
-	u64("Big", uint64(bigAddr))
-	u64("BigSize", bigSize)
-	close('}')
-	oracleBuf = append(oracleBuf, '}', '\n')
+	oracle.Close(']')
+	oracle.U64("AlsoHeld", uint64(sharedAddrs[alsoIx]))
+	oracle.Addrs("Payloads", payloadAddrs[:])
+	oracle.U64("Holder", uint64(holderAddr))
+	oracle.Key("Churn")
+	oracle.Open('{')
+	oracle.Key("Kept")
+	oracle.Open('{')
+	oracle.U64("24", uint64(len(keepA)))
+	oracle.U64("288", uint64(len(keepB)))
+	oracle.U64("1024", uint64(len(keepC)))
+	oracle.Close('}')
+	oracle.U64("Allocated", nChurn)
+	oracle.U64("Big", uint64(bigAddr))
+	oracle.U64("BigSize", bigSize)
+	oracle.Close('}')
+	oracle.Close('}')
 }
 
 // ---- main ----
 
-func fail(format string, args ...interface{}) {
-	fmt.Fprintf(os.Stderr, "gopool: "+format+"\n", args...)
-	os.Exit(1)
-}
-
-func dir(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[:i+1]
-		}
-	}
-	return ""
-}
-
 //go:noinline
 func setup() {
-	mode = os.Getenv("MEMDBG_SAMPLE_MODE")
-	switch mode {
-	case "crash":
-		debug.SetTraceback("crash")
-	case "stop", "check":
-	default:
-		fail("MEMDBG_SAMPLE_MODE must be crash, stop or check (got %q)", mode)
-	}
-	path := os.Getenv("MEMDBG_ORACLE")
-	if path == "" {
-		path = "oracle.json"
-	}
-	flags := syscall.O_WRONLY | syscall.O_CREAT | syscall.O_TRUNC | syscall.O_CLOEXEC
-	var err error
-	if oracleFd, err = syscall.Open(path, flags, 0o644); err != nil {
-		fail("open %s: %v", path, err)
-	}
-	if dumpFd, err = syscall.Open(dir(path)+"heapdump", flags, 0o644); err != nil {
-		fail("open heapdump: %v", err)
-	}
-	oracleBuf = make([]byte, 0, 256<<10)
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "GOEXPERIMENT" {
-				experiment = s.Value
-			}
-		}
-	}
+	oracleFd, dumpFd = oracle.Begin("gopool", 256<<10, true)
+	experiment = oracle.Experiment()
 	if unsafe.Sizeof(poolMirror{}) != unsafe.Sizeof(sync.Pool{}) {
-		fail("sync.Pool is %d bytes, the mirror %d: sync/pool.go changed", unsafe.Sizeof(sync.Pool{}),
+		oracle.Fail("sync.Pool is %d bytes, the mirror %d: sync/pool.go changed", unsafe.Sizeof(sync.Pool{}),
 			unsafe.Sizeof(poolMirror{}))
 	}
 
@@ -528,23 +397,22 @@ func setup() {
 	expect(&pools[2], "victim", vPrivAddr, vSharedAddrs[:])
 	expect(&pools[3], "local", heldAddrs[0], heldAddrs[1:])
 	if pools[2].local != 0 {
-		fail("victimPool: a local cache after the last GC")
+		oracle.Fail("victimPool: a local cache after the last GC")
 	}
 }
 
 func main() {
-	scrub()
-	self := syscall.Getpid()
+	oracle.Scrub()
 	runtime.LockOSThread()
 	setup()
-	scrub()
+	oracle.Scrub()
 
 	// ---- no heap allocation from here on ----
 	runtime.ReadMemStats(&beforeStats)
 	debug.WriteHeapDump(uintptr(dumpFd))
 	runtime.ReadMemStats(&dumpStats)
 	encodeOracle()
-	ok := len(oracleBuf) < cap(oracleBuf) && threads.WriteAll(oracleFd, oracleBuf) && threads.Close(dumpFd)
+	ok := oracle.Write(oracleFd) && threads.Close(dumpFd)
 	// Should the runtime still move pages after the dump (a thread's or a
 	// stack's from heap pages), read MemStats again and rewrite the oracle
 	// until it describes the heap as it stays.
@@ -555,52 +423,42 @@ func main() {
 			break
 		}
 		dumpStats = afterStats
-		oracleBuf = oracleBuf[:0]
+		oracle.Buf = oracle.Buf[:0]
 		encodeOracle()
-		ok = len(oracleBuf) < cap(oracleBuf) && threads.Rewind(oracleFd) && threads.WriteAll(oracleFd, oracleBuf)
+		ok = threads.Rewind(oracleFd) && oracle.Write(oracleFd)
 	}
 	ok = ok && threads.Close(oracleFd)
 	gcAfterSetup := dumpStats.NumGC != setupStats.NumGC
 	dumpAllocated := beforeStats.Mallocs != dumpStats.Mallocs || beforeStats.Frees != dumpStats.Frees ||
 		beforeStats.HeapAlloc != dumpStats.HeapAlloc || beforeStats.TotalAlloc != dumpStats.TotalAlloc
-	scrub()
+	oracle.Scrub()
 
-	if mode == "check" {
+	if oracle.Mode == "check" {
 		runtime.ReadMemStats(&afterStats)
 		if !ok {
-			fail("writing the oracle or the heap dump failed (oracle %d of %d bytes)", len(oracleBuf), cap(oracleBuf))
+			oracle.Fail("writing the oracle or the heap dump failed (oracle %d of %d bytes)", len(oracle.Buf), cap(oracle.Buf))
 		}
 		if gcAfterSetup {
-			fail("a GC ran after the last one of setup (NumGC %d -> %d)", setupStats.NumGC, dumpStats.NumGC)
+			oracle.Fail("a GC ran after the last one of setup (NumGC %d -> %d)", setupStats.NumGC, dumpStats.NumGC)
 		}
 		if gcAfterVictim != gcBeforeVictim+1 {
-			fail("FreeOSMemory ran %d GCs, want 1", gcAfterVictim-gcBeforeVictim)
+			oracle.Fail("FreeOSMemory ran %d GCs, want 1", gcAfterVictim-gcBeforeVictim)
 		}
 		if dumpAllocated {
-			fail("WriteHeapDump allocated: Mallocs %d -> %d", beforeStats.Mallocs, dumpStats.Mallocs)
+			oracle.Fail("WriteHeapDump allocated: Mallocs %d -> %d", beforeStats.Mallocs, dumpStats.Mallocs)
 		}
 		a, b := &dumpStats, &afterStats
 		if a.Mallocs != b.Mallocs || a.Frees != b.Frees || a.HeapAlloc != b.HeapAlloc ||
 			a.HeapIdle != b.HeapIdle || a.HeapReleased != b.HeapReleased {
-			fail("MemStats changed after the heap dump: Mallocs %d -> %d, Frees %d -> %d, HeapAlloc %d -> %d, "+
+			oracle.Fail("MemStats changed after the heap dump: Mallocs %d -> %d, Frees %d -> %d, HeapAlloc %d -> %d, "+
 				"HeapIdle %d -> %d, HeapReleased %d -> %d", a.Mallocs, b.Mallocs, a.Frees, b.Frees,
 				a.HeapAlloc, b.HeapAlloc, a.HeapIdle, b.HeapIdle, a.HeapReleased, b.HeapReleased)
 		}
 		fmt.Printf("ok: no allocation from the heap dump on (Mallocs %d, HeapAlloc %d, %d bytes of oracle; "+
-			"pools on P%d, victim on P%d)\n", dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracleBuf),
+			"pools on P%d, victim on P%d)\n", dumpStats.Mallocs, dumpStats.HeapAlloc, len(oracle.Buf),
 			pools[1].entries[0].p, pools[2].entries[0].p)
 		return
 	}
-	if !ok || gcAfterSetup || dumpAllocated {
-		syscall.Write(2, []byte("gopool: oracle/heap dump write failed, a GC ran after setup, or the heap dump allocated\n"))
-		syscall.Exit(3)
-	}
-	if mode == "crash" {
-		syscall.Tgkill(self, syscall.Gettid(), syscall.SIGABRT)
-		for {
-		}
-	}
-	for {
-		syscall.Kill(self, syscall.SIGSTOP)
-	}
+	oracle.End(ok && !gcAfterSetup && !dumpAllocated,
+		"oracle/heap dump write failed, a GC ran after setup, or the heap dump allocated")
 }

@@ -28,6 +28,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -52,11 +53,11 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	hand()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
-	harness.U64("Box", boxAddr)
-	harness.U64("LiveObj", liveAddr)
-	harness.U64("FreeObj", dropped)
-	harness.Str("LiveHolder", "main.liveObj")
+	oracle.U64("Box", boxAddr)
+	oracle.U64("LiveObj", liveAddr)
+	oracle.U64("FreeObj", dropped)
+	oracle.Str("LiveHolder", "main.liveObj")
 	harness.Finish()
 }

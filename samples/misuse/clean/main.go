@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -50,8 +51,8 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	build()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
-	harness.Str("Scenario", "clean")
+	oracle.Str("Scenario", "clean")
 	harness.Finish()
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -47,13 +48,13 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	record()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
 	revive()
-	harness.U64("View", uint64(uintptr(unsafe.Pointer(view))))
-	harness.U64("DataField", uint64(uintptr(unsafe.Pointer(&view.hdr.Data))))
-	harness.U64("Buffer", uint64(view.hdr.Data))
-	harness.Str("Holder", "main.view")
-	harness.U64("SliceField", uint64(uintptr(unsafe.Pointer(&holder.data))))
+	oracle.U64("View", uint64(uintptr(unsafe.Pointer(view))))
+	oracle.U64("DataField", uint64(uintptr(unsafe.Pointer(&view.hdr.Data))))
+	oracle.U64("Buffer", uint64(view.hdr.Data))
+	oracle.Str("Holder", "main.view")
+	oracle.U64("SliceField", uint64(uintptr(unsafe.Pointer(&holder.data))))
 	harness.Finish()
 }

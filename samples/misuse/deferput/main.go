@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -38,12 +39,12 @@ func main() {
 	harness.Begin()
 	harness.Settle()
 	lastReply = handle(1)
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Mark()
-	harness.U64("Buffer", uint64(uintptr(unsafe.Pointer(unsafe.SliceData(lastReply.body)))))
-	harness.U64("Reply", uint64(uintptr(unsafe.Pointer(lastReply))))
-	harness.U64("BodyField", uint64(uintptr(unsafe.Pointer(&lastReply.body))))
-	harness.Str("Pool", "main.bufPool")
-	harness.Str("Holder", "main.lastReply")
+	oracle.U64("Buffer", uint64(uintptr(unsafe.Pointer(unsafe.SliceData(lastReply.body)))))
+	oracle.U64("Reply", uint64(uintptr(unsafe.Pointer(lastReply))))
+	oracle.U64("BodyField", uint64(uintptr(unsafe.Pointer(&lastReply.body))))
+	oracle.Str("Pool", "main.bufPool")
+	oracle.Str("Holder", "main.lastReply")
 	harness.Finish()
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -38,10 +39,10 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	build()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
-	harness.U64("Heavy", heavy)
-	harness.U64("HeavyBytes", 1<<20)
-	harness.U64("Self", self)
+	oracle.U64("Heavy", heavy)
+	oracle.U64("HeavyBytes", 1<<20)
+	oracle.U64("Self", self)
 	harness.Finish()
 }

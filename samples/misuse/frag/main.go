@@ -6,6 +6,7 @@ package main
 import (
 	"runtime"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -33,10 +34,10 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	churn()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
-	harness.U64("ElemSize", 256)
-	harness.U64("Allocated", nRecs)
-	harness.U64("Kept", nRecs/every)
+	oracle.U64("ElemSize", 256)
+	oracle.U64("Allocated", nRecs)
+	oracle.U64("Kept", nRecs/every)
 	harness.Finish()
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -43,11 +44,11 @@ func main() {
 	started.Add(nLeaks)
 	startLeaks()
 	started.Wait()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
-	harness.U64("Goroutines", nLeaks)
-	harness.U64("BufSize", bufSize)
-	harness.List("Buffers", bufs[:])
-	harness.Str("Function", "main.startLeaks.func1")
+	oracle.U64("Goroutines", nLeaks)
+	oracle.U64("BufSize", bufSize)
+	oracle.U64s("Buffers", bufs[:])
+	oracle.Str("Function", "main.startLeaks.func1")
 	harness.Finish()
 }

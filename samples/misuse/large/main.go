@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -32,13 +33,13 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	build()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
-	harness.List("Buffers", bufAddrs[:])
-	harness.U64("BufSize", 1<<20)
-	harness.U64("Table", uint64(uintptr(unsafe.Pointer(bigTable))))
-	harness.U64("TableSize", uint64(unsafe.Sizeof(BigTable{})))
-	harness.Str("BufHolder", "main.cache")
-	harness.Str("TableHolder", "main.bigTable")
+	oracle.U64s("Buffers", bufAddrs[:])
+	oracle.U64("BufSize", 1<<20)
+	oracle.U64("Table", uint64(uintptr(unsafe.Pointer(bigTable))))
+	oracle.U64("TableSize", uint64(unsafe.Sizeof(BigTable{})))
+	oracle.Str("BufHolder", "main.cache")
+	oracle.Str("TableHolder", "main.bigTable")
 	harness.Finish()
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -33,10 +34,10 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	build()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
-	harness.U64("Map", uint64(*(*uintptr)(unsafe.Pointer(&registry))))
-	harness.U64("Entries", nSessions)
-	harness.Str("Holder", "main.registry")
+	oracle.U64("Map", uint64(*(*uintptr)(unsafe.Pointer(&registry))))
+	oracle.U64("Entries", nSessions)
+	oracle.Str("Holder", "main.registry")
 	harness.Finish()
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -43,11 +44,11 @@ func main() {
 	harness.Begin()
 	harness.Settle()
 	burst()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Mark()
-	harness.U64("ItemSize", itemSize)
-	harness.List("Items", items[:])
-	harness.U64("AfterPut", uint64(uintptr(unsafe.Pointer(afterPut))))
-	harness.Str("Holder", "main.thePool")
+	oracle.U64("ItemSize", itemSize)
+	oracle.U64s("Items", items[:])
+	oracle.U64("AfterPut", uint64(uintptr(unsafe.Pointer(afterPut))))
+	oracle.Str("Holder", "main.thePool")
 	harness.Finish()
 }

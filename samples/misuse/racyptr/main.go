@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -63,10 +64,10 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	launch()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
-	harness.U64("Msg", msgAt)
-	harness.U64("DataField", msgAt+uint64(unsafe.Offsetof(Msg{}.data)))
-	harness.U64("Blob", blobAt)
+	oracle.U64("Msg", msgAt)
+	oracle.U64("DataField", msgAt+uint64(unsafe.Offsetof(Msg{}.data)))
+	oracle.U64("Blob", blobAt)
 	harness.Finish()
 }

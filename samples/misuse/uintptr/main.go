@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"memdbg.example/kit/oracle"
 	"misuse/harness"
 )
 
@@ -63,19 +64,19 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	build()
-	harness.Scrub()
+	oracle.Scrub()
 	harness.Settle()
 	dangle()
 	t := uintptr(unsafe.Pointer(table))
-	harness.U64("Table", uint64(t))
-	harness.U64("LiveField", uint64(uintptr(unsafe.Pointer(&table.live.ptr))))
-	harness.U64("LiveBlob", uint64(table.live.ptr))
-	harness.U64("FreeField", uint64(uintptr(unsafe.Pointer(&table.freed.ptr))))
-	harness.U64("FreeBlob", uint64(table.freed.ptr))
-	harness.U64("GlobalBlob", uint64(hidden))
-	harness.Str("Holder", "main.table")
-	harness.Str("Global", "main.hidden")
-	harness.U64("DanglingField", uint64(uintptr(unsafe.Pointer(&holder.blob))))
-	harness.U64("DanglingValue", uint64(table.freed.ptr))
+	oracle.U64("Table", uint64(t))
+	oracle.U64("LiveField", uint64(uintptr(unsafe.Pointer(&table.live.ptr))))
+	oracle.U64("LiveBlob", uint64(table.live.ptr))
+	oracle.U64("FreeField", uint64(uintptr(unsafe.Pointer(&table.freed.ptr))))
+	oracle.U64("FreeBlob", uint64(table.freed.ptr))
+	oracle.U64("GlobalBlob", uint64(hidden))
+	oracle.Str("Holder", "main.table")
+	oracle.Str("Global", "main.hidden")
+	oracle.U64("DanglingField", uint64(uintptr(unsafe.Pointer(&holder.blob))))
+	oracle.U64("DanglingValue", uint64(table.freed.ptr))
 	harness.Finish()
 }

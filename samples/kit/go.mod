@@ -1,0 +1,3 @@
+module memdbg.example/kit
+
+go 1.22

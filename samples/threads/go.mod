@@ -1,3 +1,0 @@
-module memdbg.example/threads
-
-go 1.22
