@@ -17,7 +17,7 @@
 #include "jemalloc/je.h"
 
 #define NODE_SIZE 40        /* ctl_named_node_t: named, name, nchildren, children, ctl */
-#define MAX_CHILDREN 128    /* root_node has 13, the largest ("opt") about 80 */
+#define MAX_CHILDREN 128    /* root_node has 13 children, "opt" (the most) 65 in 5.3 */
 #define MAX_RELRO (4u << 20)
 #define CODE_WINDOW 4096    /* a handler and what the compiler put after it */
 #define MAX_REFS 256
@@ -275,7 +275,7 @@ static struct memdbg_error *derive_counts(struct ctl_tree *c, struct je_heap *h,
 struct memdbg_error *je_ctl_search(struct memdbg_target *t, const struct memdbg_elf *elf, uint64_t base,
 				   struct je_heap *h, const char **missing)
 {
-	struct ctl_tree c = { .t = t, .h = h, .missing = "the name tree" };
+	struct ctl_tree c = { .t = t, .h = h, .missing = "root node" };
 	uint64_t addr, size;
 	struct memdbg_error *err = NULL;
 	*missing = c.missing;

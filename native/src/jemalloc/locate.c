@@ -184,6 +184,33 @@ static struct memdbg_error *unknown_build(const struct alloc_lib *lib, const cha
 				   lib->build_id[0] ? lib->build_id : "xx", lib->build_id[0] ? lib->build_id + 2 : "yy");
 }
 
+/* The library's globals: its symbols, the table's row for its build-id, or its name tree. */
+static struct memdbg_error *lib_globals(struct memdbg_target *t, const struct alloc_lib *lib, struct je_heap *h)
+{
+	uint64_t addr;
+	const struct je_build *b;
+	const char *missing;
+	struct memdbg_error *err;
+	if (alloc_lib_symbol(lib, sym_names[JE_SYM_ARENAS], &addr)) {
+		h->source = lib->debug ? "debug file symbols" : "symbol table";
+		for (int s = 0; s < JE_NSYMS; s++)
+			if (!alloc_lib_symbol(lib, sym_names[s], &h->sym[s]) && !sym_optional(s))
+				return memdbg_error_format(MEMDBG_ERROR_LOOKUP, "%s has no symbol %s", lib->path,
+							   sym_names[s]);
+		return NULL;
+	}
+	if ((b = known_build(lib->build_id))) {
+		h->source = "build-id table";
+		for (int s = 0; s < JE_NSYMS; s++)
+			h->sym[s] = b->rva[s] ? lib->base + b->rva[s] : 0;
+		return NULL;
+	}
+	h->source = "code search (mallctl tree)";
+	if ((err = je_ctl_search(t, lib->elf, lib->base, h, &missing)))
+		return err;
+	return missing ? unknown_build(lib, h->version, missing) : NULL;
+}
+
 static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct je_heap *h, bool *found)
 {
 	struct alloc_lib lib;
@@ -195,26 +222,8 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct je_
 	h->base = lib.base;
 	if (!alloc_find_version(lib.path, h->version, sizeof(h->version)))
 		snprintf(h->version, sizeof(h->version), "unknown");
-	uint64_t addr;
-	const struct je_build *b;
-	const char *missing;
-	if ((err = choose_lib_layout(h, &lib))) {
-		/* a version without a layout */
-	} else if (alloc_lib_symbol(&lib, sym_names[JE_SYM_ARENAS], &addr)) {
-		h->source = lib.debug ? "debug file symbols" : "symbol table";
-		for (int s = 0; s < JE_NSYMS && !err; s++)
-			if (!alloc_lib_symbol(&lib, sym_names[s], &h->sym[s]) && !sym_optional(s))
-				err = memdbg_error_format(MEMDBG_ERROR_LOOKUP, "%s has no symbol %s", lib.path,
-							  sym_names[s]);
-	} else if ((b = known_build(lib.build_id))) {
-		h->source = "build-id table";
-		for (int s = 0; s < JE_NSYMS; s++)
-			h->sym[s] = b->rva[s] ? lib.base + b->rva[s] : 0;
-	} else if (!(err = je_ctl_search(t, lib.elf, lib.base, h, &missing))) {
-		if (missing)
-			err = unknown_build(&lib, h->version, missing);
-		h->source = "code search (mallctl tree)";
-	}
+	if (!(err = choose_lib_layout(h, &lib)))
+		err = lib_globals(t, &lib, h);
 	alloc_lib_close(&lib);
 	return err;
 }
