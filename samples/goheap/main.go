@@ -250,16 +250,7 @@ func encodeOracle(m *runtime.MemStats, numGoroutine int) {
 	oracle.Float("GCCPUFraction", m.GCCPUFraction)
 	oracle.Bool("EnableGC", m.EnableGC)
 	oracle.Bool("DebugGC", m.DebugGC)
-	oracle.Key("BySize")
-	oracle.Open('[')
-	for i := range m.BySize {
-		oracle.Open('{')
-		oracle.U64("Size", uint64(m.BySize[i].Size))
-		oracle.U64("Mallocs", m.BySize[i].Mallocs)
-		oracle.U64("Frees", m.BySize[i].Frees)
-		oracle.Close('}')
-	}
-	oracle.Close(']')
+	oracle.BySize(m)
 
 	oracle.I64("NumGoroutine", int64(numGoroutine))
 	oracle.I64("GOMAXPROCS", int64(gomaxprocs))

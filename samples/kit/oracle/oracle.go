@@ -168,7 +168,7 @@ func Addrs(k string, ps []uintptr) {
 	Close(']')
 }
 
-// MemStats records the MemStats fields the tests compare.
+// MemStats records the MemStats fields the tests compare, BySize included.
 func MemStats(k string, m *runtime.MemStats) {
 	Key(k)
 	Open('{')
@@ -185,7 +185,22 @@ func MemStats(k string, m *runtime.MemStats) {
 	U64("HeapObjects", m.HeapObjects)
 	U64("StackInuse", m.StackInuse)
 	U64("NumGC", uint64(m.NumGC))
+	BySize(m)
 	Close('}')
+}
+
+// BySize records MemStats.BySize: per size class, its size and counts.
+func BySize(m *runtime.MemStats) {
+	Key("BySize")
+	Open('[')
+	for i := range m.BySize {
+		Open('{')
+		U64("Size", uint64(m.BySize[i].Size))
+		U64("Mallocs", m.BySize[i].Mallocs)
+		U64("Frees", m.BySize[i].Frees)
+		Close('}')
+	}
+	Close(']')
 }
 
 // Write ends the document with a newline and writes it to fd; false when
