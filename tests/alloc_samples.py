@@ -74,6 +74,10 @@ VARIANTS = {v.name: v for v in (
     # struct fields away from the table's offsets: only a layout from DWARF decodes it).
     Variant("je-dwarf", JE_SRC, ("-lpthread", "-lm", "-ldl"), (), ("-DJEHEAP_PREFIX",),
             configure=("--enable-debug", "--with-jemalloc-prefix=je_", "--with-lg-page=12")),
+    # A release build with the je_ prefix, linked in statically (Redis's way), compiled at another
+    # optimization level than Debian's: stripped, its globals come from its own mallctl tree's code.
+    Variant("je-prefixed", JE_SRC, ("-lpthread", "-lm", "-ldl"), (), ("-DJEHEAP_PREFIX",),
+            configure=("--with-jemalloc-prefix=je_", "--with-lg-page=12")),
     # The hugepage allocator (HPA): small extents come from hpa_shard pageslabs.
     Variant("je-hpa", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
             env=(("MALLOC_CONF", "hpa:true"),)),

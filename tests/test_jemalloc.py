@@ -151,18 +151,21 @@ def test_unknown_build_is_one_clear_line():
     assert "je-table.sh" in line and "/usr/lib/debug/.build-id/" in line
 
 
+@pytest.mark.parametrize("variant", ("je-static", "je-prefixed"))
 @pytest.mark.parametrize("kind", KINDS)
-def test_stripped_static_found_by_code_search(tmp_path, kind):
-    """A static link stripped of every symbol: the mallctl tree in the executable gives the globals,
-    and the figures still equal mallctl's."""
-    c = _core("je-static", kind)
+def test_stripped_static_found_by_code_search(tmp_path, variant, kind):
+    """A static link stripped of every symbol (Debian's archive, or a -O1 build with the je_ prefix):
+    the mallctl tree in the executable gives the globals, and the figures still equal mallctl's."""
+    c = _core(variant, kind)
     exe = tmp_path / "exe"
     subprocess.run(["strip", "--strip-all", "-o", str(exe), str(c.exe)], check=True)
     p = samples.run_cli(["core", c.core, "--exe", exe, "-c", "je-info --json", "-c", "je-stats --json"])
     assert p.returncode == 0, p.stderr
     info, stats = (json.loads(line) for line in p.stdout.splitlines())
     o = c.oracle
-    assert info["found_by"] == "code search (mallctl tree)" and info["arenas"] == o["narenas"]
+    assert info["found_by"] == "code search (mallctl tree)" and info["layout"] == "table"
+    assert (info["arenas"], info["arenas_automatic"], info["nhbins"], info["tcache_max"]) == \
+        (o["narenas"], o["opt_narenas"], o["nhbins"], o["tcache_max"])
     assert (stats["allocated"], stats["active"], stats["tcache_bytes"]) == \
         (o["allocated"], o["active"], o["tcache_bytes"])
 
