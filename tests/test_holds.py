@@ -122,16 +122,19 @@ def scenario(sc, name):
 
 def test_check_mode(go_config):
     """Neither WriteHeapDump nor the oracle encoder allocates; the sample's own checks pass."""
-    # Rarely (2 of ~30 runs, go1.22 and go1.23) a few runtime allocations land
-    # between the heap dump and the check's last ReadMemStats, from a goroutine
-    # of the runtime's.  Each core is checked against its own heap dump by the
-    # tests below, so a clean run out of three is what this test asks.
+    # Rarely a runtime goroutine allocates around the heap dump: one 16-byte
+    # object in about 1.5% of go1.24's runs and 0.5% of go1.23's and go1.26's
+    # (2026-11-26; on go1.24 it is the finalizer goroutine's first argument
+    # frame), or a few objects after it (go1.22, go1.23).  Each core is checked
+    # against its own heap dump by the tests below, so a clean run out of
+    # three is what this test asks.
     for attempt in range(3):
         try:
             p, oracle, dump_ok = holds_samples.run_check_mode(go_config)
         except samples.ToolchainUnavailable as e:
             pytest.skip(str(e))
-        if p.returncode == 0 or "changed after the heap dump" not in p.stderr:
+        if p.returncode == 0 or not ("changed after the heap dump" in p.stderr or
+                                     "WriteHeapDump allocated" in p.stderr):
             break
     assert p.returncode == 0, p.stdout + p.stderr
     assert dump_ok
