@@ -24,6 +24,8 @@
 #define GLOBALS_SPAN (256ull << 20)
 #define TCACHE_MAX_LIMIT (8ull << 20)  /* TCACHE_MAXCLASS_LIMIT */
 
+const char je_ctl_no_root[] = "root node";
+
 struct ctl_tree {
 	struct memdbg_target *t;
 	const struct je_heap *h;
@@ -275,7 +277,7 @@ static struct memdbg_error *derive_counts(struct ctl_tree *c, struct je_heap *h,
 struct memdbg_error *je_ctl_search(struct memdbg_target *t, const struct memdbg_elf *elf, uint64_t base,
 				   struct je_heap *h, const char **missing)
 {
-	struct ctl_tree c = { .t = t, .h = h, .missing = "root node" };
+	struct ctl_tree c = { .t = t, .h = h, .missing = je_ctl_no_root };
 	uint64_t addr, size;
 	struct memdbg_error *err = NULL;
 	*missing = c.missing;

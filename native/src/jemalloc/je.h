@@ -118,9 +118,10 @@ struct je_heap {
 /*
  * The globals of a stripped library or executable (elf, loaded at base),
  * from its mallctl name tree and the handlers' code (h->l must be set).
- * *missing names what was not found (NULL: everything was); counts no
- * handler reads are set in h directly.
+ * *missing names what was not found (NULL: everything was; je_ctl_no_root:
+ * not even the tree); counts no handler reads are set in h directly.
  */
+extern const char je_ctl_no_root[];
 struct memdbg_error *je_ctl_search(struct memdbg_target *t, const struct memdbg_elf *elf, uint64_t base,
 				   struct je_heap *h, const char **missing);
 

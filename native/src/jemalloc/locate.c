@@ -327,18 +327,24 @@ static struct memdbg_error *read_globals(struct memdbg_target *t, struct je_heap
 	return NULL;
 }
 
-/* A stripped executable with jemalloc's version string linked in: its mallctl tree. */
+/*
+ * A stripped executable with the version string of a jemalloc memdbg knows:
+ * its mallctl tree.  Without a tree the string was something else's (*found
+ * false: no jemalloc).
+ */
 static struct memdbg_error *search_stripped_exe(struct memdbg_target *t, struct je_heap *h, bool *found)
 {
 	const char *missing;
 	struct memdbg_error *err;
-	if (!(*found = alloc_find_version(t->exe_path, h->version, sizeof(h->version))))
+	if (!(*found = alloc_find_version(t->exe_path, h->version, sizeof(h->version)) && layout_for(h->version)))
 		return NULL;
 	exe_identity(t, h);
 	if ((err = choose_layout(h, t->dwarf)) || (err = je_ctl_search(t, t->exe, t->bias, h, &missing)))
 		return err;
 	h->source = "code search (mallctl tree)";
-	if (missing)
+	if (missing == je_ctl_no_root)
+		*found = false;
+	else if (missing)
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
 					   "%s links jemalloc %s statically without symbols, and its mallctl tree gave no "
 					   "%s: run memdbg on the unstripped executable (--exe)",
