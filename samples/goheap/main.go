@@ -24,7 +24,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
-	"syscall"
 	"unsafe"
 )
 
@@ -77,8 +76,6 @@ var (
 	// Counts the program knows it made.
 	nNoscanBySize, nScanBySize, nLarge, nLargeScan, nLargeNoscan int
 	nGarbage, nBlockers                                          int
-	gomaxprocs                                                   int
-	experiment                                                   string
 	mapEntries                                                   int
 )
 
@@ -253,11 +250,7 @@ func encodeOracle(m *runtime.MemStats, numGoroutine int) {
 	oracle.BySize(m)
 
 	oracle.I64("NumGoroutine", int64(numGoroutine))
-	oracle.I64("GOMAXPROCS", int64(gomaxprocs))
-	oracle.Str("GoVersion", runtime.Version())
-	oracle.Str("GOEXPERIMENT", experiment)
-	oracle.Str("Mode", oracle.Mode)
-	oracle.I64("Pid", int64(syscall.Getpid()))
+	oracle.Process()
 
 	// What the program itself made.
 	oracle.Key("Sample")
@@ -299,8 +292,6 @@ func object(kind string, addr, size uintptr) {
 
 func main() {
 	oracleFd, _ = oracle.Begin("goheap", 1<<20, false)
-	gomaxprocs = runtime.GOMAXPROCS(0)
-	experiment = oracle.Experiment()
 	runtime.LockOSThread()
 
 	buildHeap()

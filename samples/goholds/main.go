@@ -43,7 +43,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
-	"syscall"
 	"unsafe"
 )
 
@@ -182,7 +181,6 @@ var (
 	dumpStats, beforeStats, setupStats, afterStats runtime.MemStats
 	gcBeforeVictim, gcAfterVictim                  uint32
 	oracleFd, dumpFd                               int
-	experiment                                     string
 	numGoroutine                                   int
 )
 
@@ -587,11 +585,7 @@ func encodeOracle() {
 	oracle.U64("HeapObjects", dumpStats.HeapObjects)
 	oracle.U64("NumGC", uint64(dumpStats.NumGC))
 	oracle.I64("NumGoroutine", int64(numGoroutine))
-	oracle.I64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
-	oracle.Str("GoVersion", runtime.Version())
-	oracle.Str("GOEXPERIMENT", experiment)
-	oracle.Str("Mode", oracle.Mode)
-	oracle.I64("Pid", int64(syscall.Getpid()))
+	oracle.Process()
 	oracle.Str("HeapDump", "heapdump")
 	oracle.U64("GarbageNumGC", uint64(setupStats.NumGC))
 
@@ -747,7 +741,6 @@ func encodeOracle() {
 //go:noinline
 func setup() {
 	oracleFd, dumpFd = oracle.Begin("goholds", 256<<10, true)
-	experiment = oracle.Experiment()
 	if unsafe.Sizeof(poolMirror{}) != unsafe.Sizeof(sync.Pool{}) {
 		oracle.Fail("sync.Pool is %d bytes, the mirror %d: sync/pool.go changed", unsafe.Sizeof(sync.Pool{}),
 			unsafe.Sizeof(poolMirror{}))

@@ -30,7 +30,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"syscall"
 	"unsafe"
 )
 
@@ -208,7 +207,6 @@ var (
 
 	dumpStats, beforeStats, setupStats, afterStats runtime.MemStats
 	oracleFd, dumpFd                               int
-	experiment                                     string
 	numGoroutine                                   int
 )
 
@@ -414,11 +412,7 @@ func encodeOracle() {
 	oracle.U64("HeapInuse", dumpStats.HeapInuse)
 	oracle.U64("NumGC", uint64(dumpStats.NumGC))
 	oracle.I64("NumGoroutine", int64(numGoroutine))
-	oracle.I64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
-	oracle.Str("GoVersion", runtime.Version())
-	oracle.Str("GOEXPERIMENT", experiment)
-	oracle.Str("Mode", oracle.Mode)
-	oracle.I64("Pid", int64(syscall.Getpid()))
+	oracle.Process()
 	oracle.Str("HeapDump", "heapdump")
 	oracle.U64("GarbageNumGC", uint64(setupStats.NumGC))
 
@@ -499,7 +493,6 @@ func encodeOracle() {
 
 func main() {
 	oracleFd, dumpFd = oracle.Begin("goobjects", 1<<20, true)
-	experiment = oracle.Experiment()
 	runtime.LockOSThread()
 
 	buildHeap()

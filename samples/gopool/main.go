@@ -32,7 +32,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
-	"syscall"
 	"unsafe"
 )
 
@@ -95,7 +94,6 @@ var (
 	dumpStats, beforeStats, setupStats, afterStats runtime.MemStats
 	gcBeforeVictim, gcAfterVictim                  uint32
 	oracleFd, dumpFd                               int
-	experiment                                     string
 )
 
 // ---- building ----
@@ -334,11 +332,7 @@ func encodePool(r *poolRecord) {
 func encodeOracle() {
 	oracle.Buf = append(oracle.Buf, '{')
 	oracle.MemStats("MemStats", &dumpStats)
-	oracle.I64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
-	oracle.Str("GoVersion", runtime.Version())
-	oracle.Str("GOEXPERIMENT", experiment)
-	oracle.Str("Mode", oracle.Mode)
-	oracle.I64("Pid", int64(syscall.Getpid()))
+	oracle.Process()
 	oracle.Str("HeapDump", "heapdump")
 	oracle.Key("Pools")
 	oracle.Buf = append(oracle.Buf, '[')
@@ -369,7 +363,6 @@ func encodeOracle() {
 //go:noinline
 func setup() {
 	oracleFd, dumpFd = oracle.Begin("gopool", 256<<10, true)
-	experiment = oracle.Experiment()
 	if unsafe.Sizeof(poolMirror{}) != unsafe.Sizeof(sync.Pool{}) {
 		oracle.Fail("sync.Pool is %d bytes, the mirror %d: sync/pool.go changed", unsafe.Sizeof(sync.Pool{}),
 			unsafe.Sizeof(poolMirror{}))

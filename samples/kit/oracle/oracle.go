@@ -22,9 +22,10 @@ var (
 	// Mode is MEMDBG_SAMPLE_MODE: crash, stop or check.
 	Mode string
 	// Buf is the document; samples may append to it directly for pieces of their own.
-	Buf    []byte
-	sample string
-	sink   uintptr
+	Buf        []byte
+	sample     string
+	experiment string // GOEXPERIMENT the program was built with (read up front: it allocates)
+	sink       uintptr
 )
 
 // Fail prints one line naming the sample and exits 1 (only before the oracle is taken: it allocates).
@@ -67,11 +68,11 @@ func Begin(name string, capacity int, dump bool) (oracleFd, dumpFd int) {
 		}
 	}
 	Buf = make([]byte, 0, capacity)
+	experiment = buildExperiment()
 	return oracleFd, dumpFd
 }
 
-// Experiment is the GOEXPERIMENT the program was built with ("" for the default).
-func Experiment() string {
+func buildExperiment() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "GOEXPERIMENT" {
@@ -156,6 +157,15 @@ func U64s(k string, v []uint64) {
 		Elem(x)
 	}
 	Close(']')
+}
+
+// Process records what the program ran as: GOMAXPROCS, the Go version, GOEXPERIMENT, the mode and the pid.
+func Process() {
+	I64("GOMAXPROCS", int64(runtime.GOMAXPROCS(0)))
+	Str("GoVersion", runtime.Version())
+	Str("GOEXPERIMENT", experiment)
+	Str("Mode", Mode)
+	I64("Pid", int64(syscall.Getpid()))
 }
 
 // Addrs records addresses as an array of numbers.
