@@ -270,4 +270,11 @@ const char *memdbg_arg_positional(struct memdbg_args *a, size_t i);
 
 #define MEMDBG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* qsort/bsearch order of uint64_t values. */
+static inline int memdbg_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 #endif /* MEMDBG_INTERNAL_H */

@@ -311,12 +311,6 @@ struct memdbg_error *go_read_slice(struct memdbg_target *t, uint64_t addr, uint6
 	return NULL;
 }
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 struct memdbg_error *go_heap_arenas(struct memdbg_target *t, struct memdbg_go *go, uint64_t **idx, size_t *n)
 {
 	uint64_t array, len;
@@ -334,7 +328,7 @@ struct memdbg_error *go_heap_arenas(struct memdbg_target *t, struct memdbg_go *g
 		free(v);
 		return memdbg_error_prefix(err, "reading mheap_.allArenas");
 	}
-	qsort(v, len, sizeof(uint64_t), u64_cmp);
+	qsort(v, len, sizeof(uint64_t), memdbg_u64_cmp);
 	*idx = v;
 	*n = len;
 	return NULL;
@@ -343,7 +337,7 @@ struct memdbg_error *go_heap_arenas(struct memdbg_target *t, struct memdbg_go *g
 size_t go_arena_find(const struct memdbg_go *go, const uint64_t *idx, size_t n, uint64_t addr)
 {
 	uint64_t a = (addr - go->l.arena_base_offset) / go->l.arena_bytes;  /* wraps, as arenaIndex does */
-	const uint64_t *hit = bsearch(&a, idx, n, sizeof(uint64_t), u64_cmp);
+	const uint64_t *hit = bsearch(&a, idx, n, sizeof(uint64_t), memdbg_u64_cmp);
 	return hit ? (size_t)(hit - idx) : n;
 }
 

@@ -266,12 +266,6 @@ struct bin_walk {
 	uint64_t slabs, regs, nonfull, tcached;
 };
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Every bin shard's slabcur: a non-full slabcur is not in the non-full heap. */
 static struct memdbg_error *read_slabcurs(struct memdbg_target *t, const struct je_heap *h, uint64_t **ret,
 					  size_t *n)
@@ -298,7 +292,7 @@ static struct memdbg_error *read_slabcurs(struct memdbg_target *t, const struct 
 			}
 		}
 	}
-	qsort(v, *n, sizeof(*v), u64_cmp);
+	qsort(v, *n, sizeof(*v), memdbg_u64_cmp);
 	*ret = v;
 	return NULL;
 }
@@ -314,7 +308,7 @@ static void walk_bins(const struct je_heap *h, uint32_t arena, const uint64_t *s
 		struct bin_walk *b = &w[e->szind];
 		b->slabs++;
 		b->regs += h->bin[e->szind].nregs - e->nfree;
-		if (e->nfree && !bsearch(&e->edata, slabcur, ncur, sizeof(*slabcur), u64_cmp))
+		if (e->nfree && !bsearch(&e->edata, slabcur, ncur, sizeof(*slabcur), memdbg_u64_cmp))
 			b->nonfull++;
 	}
 	for (size_t i = 0; i < h->ncached; i++) {

@@ -34,12 +34,6 @@ static uint64_t leaf_edata(uint64_t le)
 	return (uint64_t)((int64_t)(le << 16) >> 16) & ~(uint64_t)0x7f;
 }
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 struct edata_list {
 	uint64_t *v;
 	size_t n, cap;
@@ -97,7 +91,7 @@ static struct memdbg_error *collect_edata(struct memdbg_target *t, struct je_hea
 		}
 	}
 	if (!err && out->n) {
-		qsort(out->v, out->n, sizeof(*out->v), u64_cmp);
+		qsort(out->v, out->n, sizeof(*out->v), memdbg_u64_cmp);
 		size_t k = 1;
 		for (size_t i = 1; i < out->n; i++)
 			if (out->v[i] != out->v[k - 1])

@@ -339,12 +339,6 @@ static struct memdbg_error *run_tc_caches(struct memdbg_target *t, struct memdbg
 
 /* ---- tc-block ---- */
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 struct memdbg_error *tc_block_at(struct memdbg_target *t, struct tc_heap *h, uint64_t addr, struct alloc_block *b,
 				 const struct tc_span **span)
 {
@@ -381,7 +375,7 @@ struct memdbg_error *tc_block_at(struct memdbg_target *t, struct tc_heap *h, uin
 	struct memdbg_error *err = tc_span_free_list(t, h, s, &list, &n);
 	if (err)
 		return err;
-	bool on_span = bsearch(&b->start, list, n, sizeof(*list), u64_cmp) != NULL;
+	bool on_span = bsearch(&b->start, list, n, sizeof(*list), memdbg_u64_cmp) != NULL;
 	free(list);
 	b->state = on_span ? ALLOC_FREE : c ? ALLOC_CACHED : ALLOC_ALLOCATED;
 	snprintf(b->detail, sizeof(b->detail), "object %" PRIu64 " of span 0x%" PRIx64 " (class %u, size %" PRIu64 ")", i,

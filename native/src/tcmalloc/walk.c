@@ -311,12 +311,6 @@ const struct tc_cached *tc_cached_at(const struct tc_heap *h, uint64_t ptr)
 	return bsearch(&key, h->cached, h->ncached, sizeof(key), cached_cmp);
 }
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 struct memdbg_error *tc_span_free_list(struct memdbg_target *t, const struct tc_heap *h, const struct tc_span *s,
 				       uint64_t **ret, size_t *n)
 {
@@ -337,7 +331,7 @@ struct memdbg_error *tc_span_free_list(struct memdbg_target *t, const struct tc_
 		v[i] = p;
 		p = next;
 	}
-	qsort(v, i, sizeof(*v), u64_cmp);
+	qsort(v, i, sizeof(*v), memdbg_u64_cmp);
 	*ret = v;
 	*n = i;
 	return NULL;
