@@ -155,13 +155,10 @@ bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n);
 const void *memdbg_peek(struct memdbg_target *t, uint64_t addr, size_t n);
 struct memdbg_error *memdbg_read_u64(struct memdbg_target *t, uint64_t addr, uint64_t *ret);
 struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uint32_t *ret);
-/* A decoder's cached state for this target, or NULL; put replaces (and destroys) what was there. */
-void *memdbg_target_cache_get(struct memdbg_target *t, enum memdbg_cache_id id);
-void memdbg_target_cache_put(struct memdbg_target *t, enum memdbg_cache_id id, void *state,
-			     void (*destroy)(void *state));
 /*
- * The cached state, or a new one: `size` zeroed bytes that build fills (on
- * error destroy frees them), then cached until the target drops it.
+ * A decoder's cached state for this target, or a new one: `size` zeroed
+ * bytes that build fills (on error destroy frees them), then cached until
+ * the target drops it.
  */
 typedef struct memdbg_error *(*memdbg_cache_build_fn)(struct memdbg_target *t, void *state, void *arg);
 struct memdbg_error *memdbg_target_cache_build(struct memdbg_target *t, enum memdbg_cache_id id, size_t size,

@@ -149,11 +149,9 @@ static void close_to(struct memdbg_printer *p, int depth)
 
 void memdbg_printer_fail(struct memdbg_printer *p, const char *message)
 {
-	if (!p->out->json)
-		return;
 	/* Close whatever the command left open, so the document stays well formed. */
-	close_to(p, 1);
-	memdbg_field_str(p, "error", message);
+	if (p->out->json)
+		memdbg_printer_unwind(p, 1, message);
 }
 
 int memdbg_printer_depth(const struct memdbg_printer *p)

@@ -685,13 +685,8 @@ fail:
 	return err;
 }
 
-void *memdbg_target_cache_get(struct memdbg_target *t, enum memdbg_cache_id id)
-{
-	return t->caches[id].state;
-}
-
-void memdbg_target_cache_put(struct memdbg_target *t, enum memdbg_cache_id id, void *state,
-			     void (*destroy)(void *state))
+/* Replaces (and destroys) the cached state of that id. */
+static void cache_set(struct memdbg_target *t, enum memdbg_cache_id id, void *state, void (*destroy)(void *state))
 {
 	struct memdbg_cache *c = &t->caches[id];
 	if (c->state && c->state != state)
@@ -703,7 +698,7 @@ struct memdbg_error *memdbg_target_cache_build(struct memdbg_target *t, enum mem
 					       memdbg_cache_build_fn build, void *arg, void (*destroy)(void *state),
 					       void **ret)
 {
-	void *state = memdbg_target_cache_get(t, id);
+	void *state = t->caches[id].state;
 	if (state) {
 		*ret = state;
 		return NULL;
@@ -715,7 +710,7 @@ struct memdbg_error *memdbg_target_cache_build(struct memdbg_target *t, enum mem
 		destroy(state);
 		return err;
 	}
-	memdbg_target_cache_put(t, id, state, destroy);
+	cache_set(t, id, state, destroy);
 	*ret = state;
 	return NULL;
 }
@@ -723,7 +718,7 @@ struct memdbg_error *memdbg_target_cache_build(struct memdbg_target *t, enum mem
 static void drop_caches(struct memdbg_target *t)
 {
 	for (int i = 0; i < MEMDBG_CACHE_COUNT; i++)
-		memdbg_target_cache_put(t, (enum memdbg_cache_id)i, NULL, NULL);
+		cache_set(t, (enum memdbg_cache_id)i, NULL, NULL);
 }
 
 void memdbg_target_destroy(struct memdbg_target *t)
