@@ -25,6 +25,12 @@ static void figures(const struct tc_heap *h, struct tc_figures *f)
 			       h->free_bytes - h->unmapped_bytes;
 }
 
+/* Where a span counts, in tc-pageheap's order. */
+enum span_state { SPAN_SMALL, SPAN_LARGE, SPAN_FREE, SPAN_RETURNED, SPAN_SAMPLED, SPAN_STATES };
+
+static const char *const span_state_names[SPAN_STATES] = { "in use (small)", "in use (large)", "free", "returned",
+							   "in use (sampled)" };
+
 /* What the page map says, per class and in total. */
 struct class_walk {
 	uint64_t spans, refcount;
@@ -33,15 +39,8 @@ struct class_walk {
 
 struct pagemap_walk {
 	struct class_walk cls[TC_MAX_CLASSES];
-	uint64_t large_spans, large_bytes, free_spans, free_bytes, returned_spans, returned_bytes;
-	uint64_t small_spans, small_bytes, sampled_spans, sampled_bytes;
+	uint64_t spans[SPAN_STATES], bytes[SPAN_STATES];
 };
-
-/* Where a span counts, in tc-pageheap's order. */
-enum span_state { SPAN_SMALL, SPAN_LARGE, SPAN_FREE, SPAN_RETURNED, SPAN_SAMPLED, SPAN_STATES };
-
-static const char *const span_state_names[SPAN_STATES] = { "in use (small)", "in use (large)", "free", "returned",
-							   "in use (sampled)" };
 
 static enum span_state span_state(const struct tc_span *s)
 {
@@ -59,28 +58,12 @@ static void walk_spans(const struct tc_heap *h, struct pagemap_walk *w)
 	memset(w, 0, sizeof(*w));
 	for (size_t i = 0; i < h->nspans; i++) {
 		const struct tc_span *s = &h->spans[i];
-		uint64_t bytes = s->npages << h->l->page_shift;
-		switch (span_state(s)) {
-		case SPAN_FREE:
-			w->free_spans++;
-			w->free_bytes += bytes;
-			break;
-		case SPAN_RETURNED:
-			w->returned_spans++;
-			w->returned_bytes += bytes;
-			break;
-		case SPAN_LARGE:
-			w->large_spans++;
-			w->large_bytes += bytes;
-			break;
-		case SPAN_SAMPLED:
-			w->sampled_spans++;
-			w->sampled_bytes += bytes;
+		enum span_state k = span_state(s);
+		w->spans[k]++;
+		w->bytes[k] += s->npages << h->l->page_shift;
+		if (k == SPAN_SAMPLED) {
 			w->cls[s->sample_class].sampled++;
-			break;
-		default:
-			w->small_spans++;
-			w->small_bytes += bytes;
+		} else if (k == SPAN_SMALL) {
 			w->cls[s->sizeclass].spans++;
 			w->cls[s->sizeclass].refcount += s->refcount;
 		}
@@ -145,20 +128,20 @@ static struct memdbg_error *run_tc_stats(struct memdbg_target *t, struct memdbg_
 	memdbg_field_u64(p, "transfer_cache_free_bytes", f.transfer_bytes);
 	memdbg_field_u64(p, "thread_cache_free_bytes", f.thread_bytes);
 	memdbg_field_u64(p, "slack_bytes", h->free_bytes + h->unmapped_bytes);
-	uint64_t in_use = w->large_bytes + w->sampled_bytes, cached_bytes = 0;
+	uint64_t in_use = w->bytes[SPAN_LARGE] + w->bytes[SPAN_SAMPLED], cached_bytes = 0;
 	for (uint32_t c = 1; c < h->nclasses; c++) {
 		in_use += w->cls[c].refcount * h->cls[c].size;
 		cached_bytes += (h->cls[c].thread_objects + h->cls[c].transfer_objects) * h->cls[c].size;
 	}
 	memdbg_begin_object(p, "walk", "From the page map and the free lists");
 	memdbg_field_u64(p, "allocated_bytes", in_use - cached_bytes);
-	memdbg_field_u64(p, "free_bytes", w->free_bytes);
-	memdbg_field_u64(p, "unmapped_bytes", w->returned_bytes);
-	memdbg_field_u64(p, "small_spans", w->small_spans);
-	memdbg_field_u64(p, "large_spans", w->large_spans);
-	memdbg_field_u64(p, "large_bytes", w->large_bytes);
-	memdbg_field_u64(p, "sampled_spans", w->sampled_spans);
-	memdbg_field_u64(p, "sampled_bytes", w->sampled_bytes);
+	memdbg_field_u64(p, "free_bytes", w->bytes[SPAN_FREE]);
+	memdbg_field_u64(p, "unmapped_bytes", w->bytes[SPAN_RETURNED]);
+	memdbg_field_u64(p, "small_spans", w->spans[SPAN_SMALL]);
+	memdbg_field_u64(p, "large_spans", w->spans[SPAN_LARGE]);
+	memdbg_field_u64(p, "large_bytes", w->bytes[SPAN_LARGE]);
+	memdbg_field_u64(p, "sampled_spans", w->spans[SPAN_SAMPLED]);
+	memdbg_field_u64(p, "sampled_bytes", w->bytes[SPAN_SAMPLED]);
 	memdbg_field_u64(p, "thread_cached_objects", h->ncached);
 	memdbg_end_object(p);
 	free(w);
