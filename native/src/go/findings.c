@@ -1286,6 +1286,18 @@ void findings_default_opts(struct findings_opts *o)
 				     .min_frag_bytes = 1 << 20, .min_finalizer_bytes = 64 << 10 };
 }
 
+static struct memdbg_error *print_sections(struct fctx *c)
+{
+	struct memdbg_error *err;
+	memdbg_begin_array(c->p, "sections", NULL);
+	if (!(err = section_leaks(c)) && !(err = section_maps(c)) && !(err = section_pools(c)) &&
+	    !(err = section_after_put(c)) && !(err = section_refs(c)) && !(err = section_outside(c)) &&
+	    !(err = section_large(c)) && !(err = section_frag(c)))
+		err = section_finalizers(c);
+	memdbg_end_array(c->p);
+	return err;
+}
+
 struct memdbg_error *findings_print(struct memdbg_target *t, struct memdbg_printer *p, const struct findings_opts *opt,
 				    size_t *total)
 {
@@ -1294,19 +1306,10 @@ struct memdbg_error *findings_print(struct memdbg_target *t, struct memdbg_print
 	if ((err = memdbg_go_get(t, &c.go)) || (err = go_objects_get(t, c.go, p, &c.o)) ||
 	    (err = go_graph_get(t, c.go, c.o, p, &c.g)))
 		return err;
-	if ((err = load_held(&c))) {
-		free(c.arenas);
-		free(c.held);
-		return err;
-	}
 	c.heap_lo = c.o->nhs ? c.o->hs[0].start : 0;
 	c.heap_hi = c.o->nhs ? c.o->hs[c.o->nhs - 1].end : 0;
-	memdbg_begin_array(p, "sections", NULL);
-	if (!(err = section_leaks(&c)) && !(err = section_maps(&c)) && !(err = section_pools(&c)) &&
-	    !(err = section_after_put(&c)) && !(err = section_refs(&c)) && !(err = section_outside(&c)) && !(err = section_large(&c)) &&
-	    !(err = section_frag(&c)))
-		err = section_finalizers(&c);
-	memdbg_end_array(p);
+	if (!(err = load_held(&c)))
+		err = print_sections(&c);
 	free(c.arenas);
 	free(c.held);
 	if (err)
