@@ -1,16 +1,17 @@
 """Go sample programs, their cores and oracles, and helpers to run memdbg.
 
-Everything is cached under build/cores/<config-id>/ and keyed by a hash of
-the sample's source, the toolchain line and FIXTURE_VERSION, so reruns are
-fast.  Layout of one config directory:
+Everything is cached under build/cores/<config-id>/<key>/, where <key> is
+a hash of the sample's source, the toolchain line and FIXTURE_VERSION, so
+reruns are fast and checkouts with different samples can share one cache
+(MEMDBG_CORES_DIR) without wiping each other's cores.  Layout of one config
+directory (D = build/cores/<id>/<key>):
 
-    build/cores/<id>/key            hash the contents below were made with
-    build/cores/<id>/goheap         the sample executable
-    build/cores/<id>/kernel/core.kernel   kernel core (SIGABRT, GOTRACEBACK=crash)
-    build/cores/<id>/kernel/oracle.json   the runtime's own figures for that core
-    build/cores/<id>/kernel/stderr.txt    the Go crash traceback
-    build/cores/<id>/gcore/core.gcore     gdb gcore of the stopped process
-    build/cores/<id>/gcore/oracle.json
+    D/goheap                the sample executable
+    D/kernel/core.kernel    kernel core (SIGABRT, GOTRACEBACK=crash)
+    D/kernel/oracle.json    the runtime's own figures for that core
+    D/kernel/stderr.txt     the Go crash traceback
+    D/gcore/core.gcore      gdb gcore of the stopped process
+    D/gcore/oracle.json
 
 Each core has its own oracle.json (each comes from its own run).  gcores are
 ~1.3 GB (made sparse with `fallocate --dig-holes` when available), so they
@@ -174,8 +175,8 @@ def ensure_toolchain(cfg):
 class Sample:
     """A Go sample program: its source dir and where its cores are cached.
 
-    The default sample (goheap) caches in CORES_DIR/<id>/; any other sample
-    in CORES_DIR/<name>/<id>/ (see other_sample).  The functions below that
+    The default sample (goheap) caches in CORES_DIR/<id>/<key>/; any other
+    sample in CORES_DIR/<name>/<id>/<key>/ (see other_sample).  The functions below that
     take no `sample` work on goheap, as they always did.
     """
     name: str
@@ -192,15 +193,11 @@ def goheap_sample():
 
 
 def other_sample(name):
-    """samples/<name>, cached in CORES_DIR/<name>/<config-id>/."""
+    """samples/<name>, cached in CORES_DIR/<name>/<config-id>/<key>/."""
     return Sample(name, REPO / "samples" / name, CORES_DIR / name)
 
 
 # ---------------------------------------------------------------- caching
-
-def sample_key(cfg):
-    return sample_key_of(goheap_sample(), cfg)
-
 
 def sample_key_of(sample, cfg):
     h = hashlib.sha256()
@@ -224,7 +221,10 @@ def config_dir(cfg):
 
 
 def config_dir_of(sample, cfg):
-    return sample.cores / get_config(cfg).id
+    """The cache directory of one sample and config: named by the key, so a
+    change of the sources gets a new directory instead of wiping the old one."""
+    cfg = get_config(cfg)
+    return sample.cores / cfg.id / sample_key_of(sample, cfg)[:16]
 
 
 @contextlib.contextmanager
@@ -240,25 +240,11 @@ def _locked(cfg, sample=None):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _check_key(cfg, sample=None):
-    """Wipe the config dir when it was made from other sources."""
-    sample = sample or goheap_sample()
-    d = config_dir_of(sample, cfg)
-    key = sample_key_of(sample, cfg)
-    kf = d / "key"
-    if kf.exists() and kf.read_text().strip() == key:
-        return
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
-    kf.write_text(key + "\n")
-
-
 # ---------------------------------------------------------------- building
 
 def _build_locked(cfg, sample=None):
     sample = sample or goheap_sample()
-    _check_key(cfg, sample)
+    config_dir_of(sample, cfg).mkdir(parents=True, exist_ok=True)
     exe = config_dir_of(sample, cfg) / sample.name
     if exe.exists():
         return exe
