@@ -4,10 +4,10 @@ Each variant is one sample source built one way (Debian's shared library, or
 its static archive).  Everything is cached under build/cores/alloc/<variant>/,
 keyed by a hash of the source and the build line:
 
-    <variant>/exe                 the sample
-    <variant>/kernel/core.kernel  kernel core (the sample aborts)
-    <variant>/gcore/core.gcore    gcore of the SIGSTOPped sample
-    <variant>/<kind>/oracle.json  the allocator's own figures, written right before
+    <variant>/<key>/exe                 the sample
+    <variant>/<key>/kernel/core.kernel  kernel core (the sample aborts)
+    <variant>/<key>/gcore/core.gcore    gcore of the SIGSTOPped sample
+    <variant>/<key>/<kind>/oracle.json  the allocator's own figures, written right before
 
 The samples read MEMDBG_SAMPLE_MODE (stop|crash) and MEMDBG_ORACLE like the Go
 sample, so the process helpers of samples.py are reused.
@@ -73,11 +73,15 @@ VARIANTS = {v.name: v for v in (
     # Redis-like: jemalloc linked in with its own prefix, built with -g and --enable-debug (which moves
     # struct fields away from the table's offsets: only a layout from DWARF decodes it).
     Variant("je-dwarf", JE_SRC, ("-lpthread", "-lm", "-ldl"), (), ("-DJEHEAP_PREFIX",),
-            configure=("--enable-debug", "--with-jemalloc-prefix=je_", "--with-lg-page=12")),
+            configure=("--enable-debug", "--with-jemalloc-prefix=je_", "--with-lg-page=12", "--with-lg-vaddr=48")),
+    # The same for 57-bit virtual addresses, as configure chooses on a CPU with 5-level paging: the
+    # emap's radix tree has 3 levels and two-word leaves, which only its DWARF describes.
+    Variant("je-vaddr57", JE_SRC, ("-lpthread", "-lm", "-ldl"), (), ("-DJEHEAP_PREFIX",),
+            configure=("--enable-debug", "--with-jemalloc-prefix=je_", "--with-lg-page=12", "--with-lg-vaddr=57")),
     # A release build with the je_ prefix, linked in statically (Redis's way), compiled at another
     # optimization level than Debian's: stripped, its globals come from its own mallctl tree's code.
     Variant("je-prefixed", JE_SRC, ("-lpthread", "-lm", "-ldl"), (), ("-DJEHEAP_PREFIX",),
-            configure=("--with-jemalloc-prefix=je_", "--with-lg-page=12")),
+            configure=("--with-jemalloc-prefix=je_", "--with-lg-page=12", "--with-lg-vaddr=48")),
     # The hugepage allocator (HPA): small extents come from hpa_shard pageslabs.
     Variant("je-hpa", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",),
             env=(("MALLOC_CONF", "hpa:true"),)),
@@ -96,7 +100,8 @@ VARIANTS = {v.name: v for v in (
 
 
 def variant_dir(v):
-    return ALLOC_DIR / v.name
+    """Named by the key, like the Go samples' directories (samples.config_dir_of)."""
+    return ALLOC_DIR / v.name / _key(v)[:16]
 
 
 def _key(v):
@@ -133,17 +138,6 @@ def _locked(v):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _check_key(v):
-    d, key = variant_dir(v), _key(v)
-    kf = d / "key"
-    if kf.exists() and kf.read_text().strip() == key:
-        return
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
-    kf.write_text(key + "\n")
-
-
 def _patched_lib_dir(v, d):
     """A copy of the library whose build-id note has other bytes (an unknown build), and v.patch_bytes."""
     libdir = d / "lib"
@@ -169,27 +163,55 @@ def _patched_lib_dir(v, d):
     return libdir
 
 
+# The jemalloc source the from-source variants build, pinned: Debian 12's package version, the
+# upstream tarball's sha256, and everything configure would otherwise take from the building machine
+# (the CPU's virtual-address width, /proc/meminfo's huge page size, the environment's compiler flags).
+JE_SOURCE_PACKAGE = "jemalloc=5.3.0-1"
+JE_TARBALL = "jemalloc_5.3.0.orig.tar.bz2"
+JE_TARBALL_SHA256 = "2db82d1e7119df3e71b7640219b6dfe84789bc0537983c3b7ac4f7189aecfeaa"
+JE_PINNED_CONFIGURE = ("--with-lg-hugepage=21",)
+JE_CFLAGS = "-g -O1"
+
+
+def _pinned_defines(configure):
+    """The jemalloc_internal_defs.h lines the configure flags pin (e.g. LG_VADDR 48)."""
+    names = {"--with-lg-page": "LG_PAGE", "--with-lg-vaddr": "LG_VADDR", "--with-lg-hugepage": "LG_HUGEPAGE"}
+    return {names[k]: v for k, _, v in (f.partition("=") for f in configure) if k in names}
+
+
 def jemalloc_from_source(configure):
-    """Debian's jemalloc 5.3.0 source (apt-get source), configured with `configure` and built with -g
-    as a static archive; returns the source tree (include/, lib/libjemalloc.a).  Cached under
-    ALLOC_DIR/jemalloc-src-<hash of the flags>/."""
-    d = ALLOC_DIR / ("jemalloc-src-" + hashlib.sha256(repr(configure).encode()).hexdigest()[:12])
+    """Debian's jemalloc 5.3.0 source (apt-get source, checked by hash), configured with `configure`
+    and built with -g as a static archive; returns the source tree (include/, lib/libjemalloc.a).
+    Cached under ALLOC_DIR/jemalloc-src-<hash of the flags>/.  A pinned input that differs (the
+    tarball, or a machine-dependent value configure chose) is an error, never a different build."""
+    configure = (*configure, *JE_PINNED_CONFIGURE)
+    pin = repr((JE_SOURCE_PACKAGE, JE_TARBALL_SHA256, JE_CFLAGS, configure))
+    d = ALLOC_DIR / ("jemalloc-src-" + hashlib.sha256(pin.encode()).hexdigest()[:12])
     tree = d / "jemalloc-5.3.0"
     if (tree / "lib" / "libjemalloc.a").exists():
         return tree
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "LC_ALL": "C", "CC": "gcc",
+           "CFLAGS": JE_CFLAGS}
 
     def run(argv, cwd, timeout=900, env=None):
         p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
         if p.returncode != 0:
             raise samples.SampleError(f"{' '.join(argv)} failed (setup/install.sh adds the deb-src line):\n"
                                       f"{p.stdout[-2000:]}{p.stderr[-2000:]}")
-    run(["apt-get", "source", "--download-only", "jemalloc=5.3.0-1"], d)
-    run(["tar", "xjf", next(d.glob("jemalloc_5.3.0.orig.tar.*")).name], d)
-    run(["./configure", *configure], tree, env=dict(os.environ, CFLAGS="-g -O1"))
-    run(["make", f"-j{os.cpu_count() or 2}", "lib/libjemalloc.a"], tree, timeout=1800)
+    run(["apt-get", "source", "--download-only", JE_SOURCE_PACKAGE], d)
+    digest = hashlib.sha256((d / JE_TARBALL).read_bytes()).hexdigest()
+    if digest != JE_TARBALL_SHA256:
+        raise samples.SampleError(f"{JE_TARBALL}: sha256 {digest}, pinned {JE_TARBALL_SHA256}")
+    run(["tar", "xjf", JE_TARBALL], d)
+    run(["./configure", *configure], tree, env=env)
+    defs = (tree / "include/jemalloc/internal/jemalloc_internal_defs.h").read_text()
+    for name, want in _pinned_defines(configure).items():
+        if f"#define {name} {want}\n" not in defs:
+            raise samples.SampleError(f"jemalloc's configure did not take {name}={want} from {configure}")
+    run(["make", f"-j{os.cpu_count() or 2}", "lib/libjemalloc.a"], tree, timeout=1800, env=env)
     return tree
 
 
@@ -197,8 +219,8 @@ def _build_locked(v):
     for f in v.needs:
         if not Path(f).exists():
             raise Unavailable(f"{v.name}: {f} is missing (setup/install.sh installs it)")
-    _check_key(v)
     d = variant_dir(v)
+    d.mkdir(parents=True, exist_ok=True)
     exe = d / "exe"
     if v.patch_lib:
         _patched_lib_dir(v, d)

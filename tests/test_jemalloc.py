@@ -12,8 +12,10 @@ import pytest
 import alloc_samples as al
 import samples
 
-VARIANTS = ("je-shared", "je-static", "je-hpa", "je-dwarf", "je-unknown")
-FOUND_BY = {"je-static": "symbol table", "je-dwarf": "symbol table", "je-unknown": "code search (mallctl tree)"}
+VARIANTS = ("je-shared", "je-static", "je-hpa", "je-dwarf", "je-vaddr57", "je-unknown")
+FOUND_BY = {"je-static": "symbol table", "je-dwarf": "symbol table", "je-vaddr57": "symbol table",
+            "je-unknown": "code search (mallctl tree)"}
+FROM_DWARF = ("je-dwarf", "je-vaddr57")
 KINDS = ("kernel", "gcore")
 
 
@@ -44,7 +46,7 @@ def test_info(je_core):
     assert d["found_by"] == FOUND_BY.get(je_core.variant.name, "build-id table")
     assert d["arenas_automatic"] == o["opt_narenas"]
     assert d.get("huge_arena") == (o["opt_narenas"] if o["oversize_threshold"] else None)
-    assert d["layout"] == ("DWARF" if je_core.variant.name == "je-dwarf" else "table")
+    assert d["layout"] == ("DWARF" if je_core.variant.name in FROM_DWARF else "table")
     assert d["extents_inconsistent"] == 0 and d["extents_unreadable"] == 0 and d["tcache_inconsistent"] == 0
     assert d["thread_caches"] == 4  # main thread and three workers
 
@@ -170,9 +172,10 @@ def test_stripped_static_found_by_code_search(tmp_path, variant, kind):
         (o["allocated"], o["active"], o["tcache_bytes"])
 
 
-def test_debug_build_needs_its_dwarf(tmp_path):
+@pytest.mark.parametrize("variant", FROM_DWARF)
+def test_debug_build_needs_its_dwarf(tmp_path, variant):
     """Without its DWARF, the --enable-debug build's layout is not the table's: one clear line, no figures."""
-    c = _core("je-dwarf", "kernel")
+    c = _core(variant, "kernel")
     exe = tmp_path / "exe"
     subprocess.run(["objcopy", "--strip-debug", str(c.exe), str(exe)], check=True)
     p = samples.run_cli(["core", c.core, "--exe", exe, "-c", "je-stats"])

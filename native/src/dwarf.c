@@ -270,6 +270,23 @@ bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value
 	return true;
 }
 
+static bool is_variable_or_constant_tag(int tag)
+{
+	return tag == DW_TAG_constant || tag == DW_TAG_variable;
+}
+
+size_t memdbg_dwarf_const_block(struct memdbg_dwarf *d, const char *name, void *buf, size_t cap)
+{
+	Dwarf_Die die;
+	Dwarf_Attribute at;
+	Dwarf_Block block;
+	if (!d || !dwarf_find(d, name, is_variable_or_constant_tag, &die) ||
+	    !dwarf_attr(&die, DW_AT_const_value, &at) || dwarf_formblock(&at, &block) != 0 || block.length > cap)
+		return 0;
+	memcpy(buf, block.data, block.length);
+	return block.length;
+}
+
 #define DW_AT_go_runtime_type 0x2904
 
 static bool die_runtime_type_here(Dwarf_Die *die, uint64_t *off);

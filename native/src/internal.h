@@ -62,6 +62,9 @@ bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *p
 			 uint64_t *size);
 /* Value of a DW_TAG_constant. */
 bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value);
+/* The bytes of a constant or variable's DW_AT_const_value block (a C static const array); 0 when
+ * absent or longer than cap. */
+size_t memdbg_dwarf_const_block(struct memdbg_dwarf *d, const char *name, void *buf, size_t cap);
 /* DW_AT_go_runtime_type of a named type: its abi.Type's offset from runtime.types. */
 bool memdbg_dwarf_runtime_type(struct memdbg_dwarf *d, const char *type, uint64_t *off);
 

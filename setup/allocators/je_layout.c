@@ -66,9 +66,12 @@ int main(void)
 	NAMED("cache_bin_stack_head", offsetof(cache_bin_t, stack_head));
 	NAMED("cache_bin_low_bits_empty", offsetof(cache_bin_t, low_bits_empty));
 	NAMED("rtree_root", offsetof(rtree_t, root));
-	NAMED("rtree_leaf_bits", RTREE_NSB - rtree_levels[0].bits);
-	NAMED("rtree_root_bits", rtree_levels[0].bits);
-	NAMED("rtree_levels", RTREE_HEIGHT);
+	NAMED("rtree_height", RTREE_HEIGHT);
+	printf("\t.rtree_bits = {");
+	for (int i = 0; i < 3; i++)
+		printf(" %u,", i < RTREE_HEIGHT ? rtree_levels[i].bits : 0);
+	printf(" },\n");
+	NAMED("rtree_leaf_elm_size", sizeof(rtree_leaf_elm_t));
 	NAMED("lg_page", LG_PAGE);
 	NAMED("nbins", SC_NBINS);
 	NAMED("nsizes", SC_NSIZES);

@@ -20,7 +20,9 @@ struct je_layout {
 		edata_szind_shift, edata_szind_width, edata_nfree_shift, edata_nfree_width, edata_binshard_shift,
 		edata_binshard_width;
 	uint64_t descriptor_bins, cache_bin_size, cache_bin_stack_head, cache_bin_low_bits_empty;
-	uint64_t rtree_root, rtree_leaf_bits, rtree_root_bits, rtree_levels;
+	/* The emap's radix tree: 2 levels of 18 bits for 48-bit addresses (LG_VADDR), 3 of 15 for 57;
+	 * leaves are one word (pointer and size index) when the high bits leave room, else two. */
+	uint64_t rtree_root, rtree_height, rtree_bits[3], rtree_leaf_elm_size;
 	uint64_t lg_page, nbins, nsizes, arenas_max;
 };
 

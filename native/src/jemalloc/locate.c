@@ -96,6 +96,33 @@ static const struct dwarf_field dwarf_fields[] = {
 #undef F
 
 /*
+ * The emap radix tree's shape from DWARF: its levels from the static const
+ * rtree_levels[] ({bits, cumbits} each), the leaf element's size, and the
+ * root array's size, which must agree.  configure sets LG_VADDR from the
+ * building machine's CPU (48 or 57 bits), so two builds of one source differ.
+ */
+static struct memdbg_error *rtree_geometry(struct memdbg_dwarf *d, struct je_layout *l)
+{
+	uint32_t levels[2 * MEMDBG_ARRAY_SIZE(l->rtree_bits)];
+	uint64_t root_off, root_size, elm_size;
+	size_t n = memdbg_dwarf_const_block(d, "rtree_levels", levels, sizeof(levels)) / 8;
+	if (!n || !memdbg_dwarf_member(d, "rtree_t", "root", &root_off, &root_size) ||
+	    !memdbg_dwarf_type_size(d, "rtree_leaf_elm_t", &elm_size))
+		return NULL;  /* the table's shape, checked when the root is read */
+	l->rtree_height = n;
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(l->rtree_bits); i++)
+		l->rtree_bits[i] = i < n ? levels[2 * i] : 0;
+	l->rtree_leaf_elm_size = elm_size;
+	uint64_t root_elm = n == 1 ? elm_size : 8;
+	if (l->rtree_bits[0] > 24 || (elm_size != 8 && elm_size != 16) || root_size != root_elm << l->rtree_bits[0])
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+					   "jemalloc's DWARF describes an emap radix tree memdbg cannot read: %zu levels, "
+					   "%" PRIu64 " root bits in a %" PRIu64 "-byte root, %" PRIu64 "-byte leaves",
+					   n, l->rtree_bits[0], root_size, elm_size);
+	return NULL;
+}
+
+/*
  * The version's table, with every struct offset and size taken from DWARF
  * when d describes jemalloc's types (a static build with -g, a debug file):
  * a build configured differently (--enable-debug adds fields) then still
@@ -122,6 +149,9 @@ static struct memdbg_error *choose_layout(struct je_heap *h, struct memdbg_dwarf
 		memcpy((char *)&l + f->at, &v, sizeof(v));
 	}
 	if (d) {
+		struct memdbg_error *err = rtree_geometry(d, &l);
+		if (err)
+			return err;
 		h->layout = l;
 		h->layout_source = "DWARF";
 	}

@@ -57,39 +57,71 @@ static struct memdbg_error *push(struct edata_list *l, uint64_t v)
 	return NULL;
 }
 
+/* The edata_t pointer of a leaf element: compact (one word, see leaf_edata) or {edata, metadata}. */
+static uint64_t leaf_elm_edata(const struct je_layout *l, const uint8_t *elm)
+{
+	uint64_t w;
+	memcpy(&w, elm, 8);
+	return !w ? 0 : l->rtree_leaf_elm_size == 8 ? leaf_edata(w) : w;
+}
+
+/* The emap below one node: levels[level] holds the node's elements, read. */
+static struct memdbg_error *collect_level(struct memdbg_target *t, struct je_heap *h, uint8_t **levels,
+					  unsigned level, struct edata_list *out)
+{
+	const struct je_layout *l = h->l;
+	size_t n = (size_t)1 << l->rtree_bits[level];
+	struct memdbg_error *err = NULL;
+	if (level + 1 == l->rtree_height) {
+		for (size_t j = 0; j < n && !err; j++) {
+			uint64_t e = leaf_elm_edata(l, levels[level] + j * l->rtree_leaf_elm_size);
+			if (e)
+				err = push(out, e);
+		}
+		return err;
+	}
+	size_t child_bytes = ((size_t)1 << l->rtree_bits[level + 1]) *
+			     (level + 2 == l->rtree_height ? l->rtree_leaf_elm_size : 8);
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t child;
+		memcpy(&child, levels[level] + 8 * i, 8);
+		if (!child)
+			continue;
+		if (!alloc_read(t, child, levels[level + 1], child_bytes)) {
+			h->ext_unreadable++;
+			continue;
+		}
+		err = collect_level(t, h, levels, level + 1, out);
+	}
+	return err;
+}
+
+static size_t level_bytes(const struct je_layout *l, unsigned level)
+{
+	return ((size_t)1 << l->rtree_bits[level]) * (level + 1 == l->rtree_height ? l->rtree_leaf_elm_size : 8);
+}
+
 /* Every distinct edata_t the emap points to. */
 static struct memdbg_error *collect_edata(struct memdbg_target *t, struct je_heap *h, struct edata_list *out)
 {
 	const struct je_layout *l = h->l;
-	size_t nroot = 1ull << l->rtree_root_bits, nleaf = 1ull << l->rtree_leaf_bits;
-	uint64_t *root = malloc(nroot * 8), *leaf = malloc(nleaf * 8);
+	uint8_t *levels[MEMDBG_ARRAY_SIZE(l->rtree_bits)] = { NULL };
 	struct memdbg_error *err = NULL;
-	if (!root || !leaf) {
-		err = memdbg_enomem;
-		goto out;
+	if (!l->rtree_height || l->rtree_height > MEMDBG_ARRAY_SIZE(l->rtree_bits)) {
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "emap radix tree of %" PRIu64 " levels",
+					   l->rtree_height);
 	}
-	if (l->rtree_levels != 2) {
-		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "emap radix tree of %" PRIu64 " levels",
-					  l->rtree_levels);
-		goto out;
-	}
-	if ((err = memdbg_read(t, h->sym[JE_SYM_ARENA_EMAP_GLOBAL] + l->rtree_root, root, nroot * 8))) {
-		err = memdbg_error_prefix(err, "reading the emap root");
-		goto out;
-	}
-	for (size_t i = 0; i < nroot && !err; i++) {
-		if (!root[i])
-			continue;
-		if (!alloc_read(t, root[i], leaf, nleaf * 8)) {
-			h->ext_unreadable++;
-			continue;
-		}
-		for (size_t j = 0; j < nleaf && !err; j++) {
-			uint64_t e = leaf[j] ? leaf_edata(leaf[j]) : 0;
-			if (e)
-				err = push(out, e);
-		}
-	}
+	for (unsigned i = 0; i < l->rtree_height && !err; i++)
+		if (!(levels[i] = malloc(level_bytes(l, i))))
+			err = memdbg_enomem;
+	if (!err && (err = memdbg_read(t, h->sym[JE_SYM_ARENA_EMAP_GLOBAL] + l->rtree_root, levels[0],
+				       level_bytes(l, 0))))
+		err = memdbg_error_prefix(err, "reading the emap root (%" PRIu64 " levels, %" PRIu64
+					  " root bits, from the %s; a jemalloc configured for other address widths, "
+					  "--with-lg-vaddr, needs its DWARF)",
+					  l->rtree_height, l->rtree_bits[0], h->layout_source);
+	if (!err)
+		err = collect_level(t, h, levels, 0, out);
 	if (!err && out->n) {
 		qsort(out->v, out->n, sizeof(*out->v), memdbg_u64_cmp);
 		size_t k = 1;
@@ -98,9 +130,8 @@ static struct memdbg_error *collect_edata(struct memdbg_target *t, struct je_hea
 				out->v[k++] = out->v[i];
 		out->n = k;
 	}
-out:
-	free(root);
-	free(leaf);
+	for (unsigned i = 0; i < MEMDBG_ARRAY_SIZE(levels); i++)
+		free(levels[i]);
 	return err;
 }
 
