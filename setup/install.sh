@@ -38,15 +38,14 @@ EOF
 	apt-get update
 fi
 
-# 2. pytest.
+# 2. pytest: Debian's for the system Python, pip's for any other python3 first on PATH.
 if ! python3 -m pytest --version >/dev/null 2>&1; then
 	echo "install.sh: installing pytest"
-	if ! python3 -m pip --version >/dev/null 2>&1; then
-		apt-get install -y --no-install-recommends python3-pip || apt-get install -y python3-pytest
+	if [ "$(command -v python3)" = /usr/bin/python3 ]; then
+		apt-get install -y --no-install-recommends python3-pytest
+	else
+		python3 -m pip install pytest 2>/dev/null || python3 -m pip install --break-system-packages pytest
 	fi
-	python3 -m pytest --version >/dev/null 2>&1 ||
-		python3 -m pip install pytest 2>/dev/null ||
-		python3 -m pip install --break-system-packages pytest
 fi
 
 # 3. Go toolchains (cached in the module cache after the first fetch).
