@@ -3,25 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "go/go.h"
+#include "go/memstats.h"
 
 #define MAX_PS 65536
 #define MAX_ARENAS (1u << 22)
-
-/* Reads that accumulate the first error, so a block of reads checks once. */
-struct reader {
-	struct memdbg_target *t;
-	struct memdbg_error *err;
-};
-
-static uint64_t rd(struct reader *r, uint64_t addr, size_t size)
-{
-	uint64_t v = 0;
-	if (r->err)
-		return 0;
-	r->err = memdbg_read(r->t, addr, &v, size);
-	return v;
-}
 
 static struct memdbg_error *open_go(struct memdbg_target *t, struct memdbg_printer *p, bool spans,
 				    struct memdbg_go **ret)
@@ -43,32 +28,13 @@ static const char *gc_phase_name(const struct memdbg_go *go, uint64_t phase)
 	return "unknown";
 }
 
-/* runtime.NumGoroutine's arithmetic (gcount): all Gs minus free Gs minus system Gs. */
-static int64_t goroutine_count(struct reader *r, const struct memdbg_go *go, uint64_t allp, uint64_t nprocs)
-{
-	const struct go_layout *l = &go->l;
-	int64_t n = (int64_t)rd(r, go->sym.allglen, 8);
-	if (l->sched_gfree_split)
-		n -= (int32_t)rd(r, go->sym.sched + l->sched_gfree_stack, 4) +
-		     (int32_t)rd(r, go->sym.sched + l->sched_gfree_nostack, 4);
-	else
-		n -= (int32_t)rd(r, go->sym.sched + l->sched_gfree_n, 4);
-	n -= (int32_t)rd(r, go->sym.sched + l->sched_ngsys, 4);
-	for (uint64_t i = 0; i < nprocs && !r->err; i++) {
-		uint64_t pp = rd(r, allp + 8 * i, 8);
-		if (pp)
-			n -= (int32_t)rd(r, pp + l->p_gfree_n, 4);
-	}
-	return n < 1 ? 1 : n;
-}
-
 static int arena_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
 
-static void print_arenas(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p, struct reader *r)
+static void print_arenas(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p, struct go_reader *r)
 {
 	uint64_t array, len;
 	struct memdbg_error *err = go_read_slice(t, go->sym.mheap + go->l.mh_arena_list, &array, &len);
@@ -117,17 +83,17 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 	if (err)
 		return err;
 	const struct go_layout *l = &go->l;
-	struct reader r = { t };
+	struct go_reader r = { t };
 	uint64_t allp, nprocs;
 	if ((err = go_read_slice(t, go->sym.allp, &allp, &nprocs)))
 		return memdbg_error_prefix(err, "reading runtime.allp");
 	if (nprocs > MAX_PS)
 		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "runtime.allp has %" PRIu64 " entries", nprocs);
-	int32_t gomaxprocs = (int32_t)rd(&r, go->sym.gomaxprocs, 4);
-	uint64_t allglen = rd(&r, go->sym.allglen, 8);
-	int64_t goroutines = goroutine_count(&r, go, allp, nprocs);
-	uint32_t numgc = (uint32_t)rd(&r, go->sym.memstats + l->ms_numgc, 4);
-	uint32_t phase = (uint32_t)rd(&r, go->sym.gcphase, 4);
+	int32_t gomaxprocs = (int32_t)go_rd(&r, go->sym.gomaxprocs, 4);
+	uint64_t allglen = go_rd(&r, go->sym.allglen, 8);
+	int64_t goroutines = go_goroutine_count(&r, go, allp, nprocs);
+	uint32_t numgc = (uint32_t)go_rd(&r, go->sym.memstats + l->ms_numgc, 4);
+	uint32_t phase = (uint32_t)go_rd(&r, go->sym.gcphase, 4);
 	if (r.err)
 		return memdbg_error_prefix(r.err, "reading the scheduler (runtime.allp, runtime.sched, runtime.allglen)");
 
@@ -180,141 +146,36 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 
 /* ---- memstats ---- */
 
-struct heap_stats {
-	int64_t in_stacks, in_workbufs, in_ptrscalar;
-	uint64_t tiny_alloc_count, large_alloc, large_alloc_count, large_free, large_free_count;
-	uint64_t *small_alloc, *small_free;
-};
-
-/* consistentHeapStats.unsafeRead: the three generations summed. */
-static void read_heap_stats(struct reader *r, const struct memdbg_go *go, struct heap_stats *hs)
-{
-	const struct go_layout *l = &go->l;
-	for (int gen = 0; gen < 3; gen++) {
-		uint64_t d = go->sym.memstats + l->ms_heapstats + (uint64_t)gen * l->hsd_size;
-		hs->in_stacks += (int64_t)rd(r, d + l->hsd_in_stacks, 8);
-		hs->in_workbufs += (int64_t)rd(r, d + l->hsd_in_workbufs, 8);
-		if (l->has_in_ptrscalar)
-			hs->in_ptrscalar += (int64_t)rd(r, d + l->hsd_in_ptrscalar, 8);
-		hs->tiny_alloc_count += rd(r, d + l->hsd_tiny_alloc_count, 8);
-		hs->large_alloc += rd(r, d + l->hsd_large_alloc, 8);
-		hs->large_alloc_count += rd(r, d + l->hsd_large_alloc_count, 8);
-		hs->large_free += rd(r, d + l->hsd_large_free, 8);
-		hs->large_free_count += rd(r, d + l->hsd_large_free_count, 8);
-		for (uint64_t c = 0; c < l->num_size_classes; c++) {
-			hs->small_alloc[c] += rd(r, d + l->hsd_small_alloc_count + 8 * c, 8);
-			hs->small_free[c] += rd(r, d + l->hsd_small_free_count + 8 * c, 8);
-		}
-	}
-}
-
-/* gcControllerState.memoryLimitHeapGoal and heapGoalInternal, as the runtime computes NextGC. */
-static uint64_t heap_goal(struct reader *r, const struct memdbg_go *go)
-{
-	const struct go_layout *l = &go->l;
-	uint64_t c = go->sym.gc_controller;
-	uint64_t goal = rd(r, c + l->gcc_percent_heap_goal, 8);
-	uint64_t heap_free = rd(r, c + l->gcc_heap_free, 8);
-	uint64_t heap_alloc = rd(r, c + l->gcc_total_alloc, 8) - rd(r, c + l->gcc_total_free, 8);
-	uint64_t mapped_ready = rd(r, c + l->gcc_mapped_ready, 8);
-	uint64_t limit = rd(r, c + l->gcc_memory_limit, 8);
-	uint64_t heap_marked = rd(r, c + l->gcc_heap_marked, 8);
-
-	uint64_t limit_goal;
-	uint64_t non_heap = mapped_ready - heap_free - heap_alloc;
-	uint64_t overage = mapped_ready > limit ? mapped_ready - limit : 0;
-	if (non_heap + overage >= limit) {
-		limit_goal = heap_marked;
-	} else {
-		limit_goal = limit - (non_heap + overage);
-		uint64_t headroom = limit_goal / 100 * 3;  /* memoryLimitHeapGoalHeadroomPercent */
-		if (headroom < (1 << 20))                   /* memoryLimitMinHeapGoalHeadroom */
-			headroom = 1 << 20;
-		limit_goal = limit_goal < headroom || limit_goal - headroom < headroom ? headroom : limit_goal - headroom;
-		if (limit_goal < heap_marked)
-			limit_goal = heap_marked;
-	}
-	if (limit_goal < goal)
-		return limit_goal;
-	uint64_t sweep_dist = rd(r, c + l->gcc_sweep_dist_min_trigger, 8);
-	if (sweep_dist > goal)
-		goal = sweep_dist;
-	uint64_t triggered = rd(r, c + l->gcc_triggered, 8);
-	if (triggered != UINT64_MAX && goal < triggered + (64 << 10))  /* minRunway */
-		goal = triggered + (64 << 10);
-	return goal;
-}
-
 static struct memdbg_error *run_memstats(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
 	struct memdbg_go *go;
+	struct go_memstats ms;
 	struct memdbg_error *err = open_go(t, p, false, &go);
-	if (err)
+	if (err || (err = go_memstats_read(t, go, &ms)))
 		return err;
-	const struct go_layout *l = &go->l;
-	struct reader r = { t };
-	struct heap_stats hs = { 0 };
-	hs.small_alloc = calloc(l->num_size_classes, sizeof(uint64_t));
-	hs.small_free = calloc(l->num_size_classes, sizeof(uint64_t));
-	if (!hs.small_alloc || !hs.small_free) {
-		free(hs.small_alloc);
-		free(hs.small_free);
-		return memdbg_enomem;
-	}
-	read_heap_stats(&r, go, &hs);
-
-	uint64_t total_alloc = hs.large_alloc, total_free = hs.large_free;
-	uint64_t mallocs = hs.large_alloc_count, frees = hs.large_free_count;
-	for (uint64_t c = 0; c < l->num_size_classes; c++) {
-		total_alloc += hs.small_alloc[c] * go->class_to_size[c];
-		total_free += hs.small_free[c] * go->class_to_size[c];
-		mallocs += hs.small_alloc[c];
-		frees += hs.small_free[c];
-	}
-	/* MemStats counts tiny allocations as both a malloc and a free. */
-	mallocs += hs.tiny_alloc_count;
-	frees += hs.tiny_alloc_count;
-
-	uint64_t c = go->sym.gc_controller, m = go->sym.memstats;
-	uint64_t heap_inuse = rd(&r, c + l->gcc_heap_inuse, 8), heap_free = rd(&r, c + l->gcc_heap_free, 8),
-		 heap_released = rd(&r, c + l->gcc_heap_released, 8);
-	uint64_t stacks_sys = rd(&r, m + l->ms_stacks_sys, 8), mspan_sys = rd(&r, m + l->ms_mspan_sys, 8),
-		 mcache_sys = rd(&r, m + l->ms_mcache_sys, 8), buckhash_sys = rd(&r, m + l->ms_buckhash_sys, 8),
-		 gcmisc_sys = rd(&r, m + l->ms_gcmisc_sys, 8), other_sys = rd(&r, m + l->ms_other_sys, 8);
-	uint64_t stack_inuse = (uint64_t)hs.in_stacks, workbufs = (uint64_t)hs.in_workbufs,
-		 ptrscalar = (uint64_t)hs.in_ptrscalar;
-	uint64_t mspan_inuse = rd(&r, go->sym.mheap + l->mh_spanalloc_inuse, 8);
-	uint64_t mcache_inuse = rd(&r, go->sym.mheap + l->mh_cachealloc_inuse, 8);
-	uint32_t numgc = (uint32_t)rd(&r, m + l->ms_numgc, 4), numforcedgc = (uint32_t)rd(&r, m + l->ms_numforcedgc, 4);
-	uint64_t next_gc = heap_goal(&r, go);
-	if ((err = r.err))
-		goto out;
-
-	uint64_t sys = heap_inuse + heap_free + heap_released + stacks_sys + mspan_sys + mcache_sys + buckhash_sys +
-		       gcmisc_sys + other_sys + stack_inuse + workbufs + ptrscalar;
-	memdbg_field_u64(p, "Alloc", total_alloc - total_free);
-	memdbg_field_u64(p, "TotalAlloc", total_alloc);
-	memdbg_field_u64(p, "Sys", sys);
-	memdbg_field_u64(p, "Mallocs", mallocs);
-	memdbg_field_u64(p, "Frees", frees);
-	memdbg_field_u64(p, "HeapAlloc", total_alloc - total_free);
-	memdbg_field_u64(p, "HeapSys", heap_inuse + heap_free + heap_released);
-	memdbg_field_u64(p, "HeapIdle", heap_free + heap_released);
-	memdbg_field_u64(p, "HeapInuse", heap_inuse);
-	memdbg_field_u64(p, "HeapReleased", heap_released);
-	memdbg_field_u64(p, "HeapObjects", mallocs - frees);
-	memdbg_field_u64(p, "StackInuse", stack_inuse);
-	memdbg_field_u64(p, "StackSys", stack_inuse + stacks_sys);
-	memdbg_field_u64(p, "MSpanInuse", mspan_inuse);
-	memdbg_field_u64(p, "MSpanSys", mspan_sys);
-	memdbg_field_u64(p, "MCacheInuse", mcache_inuse);
-	memdbg_field_u64(p, "MCacheSys", mcache_sys);
-	memdbg_field_u64(p, "BuckHashSys", buckhash_sys);
-	memdbg_field_u64(p, "GCSys", gcmisc_sys + workbufs + ptrscalar);
-	memdbg_field_u64(p, "OtherSys", other_sys);
-	memdbg_field_u64(p, "NextGC", next_gc);
-	memdbg_field_u64(p, "NumGC", numgc);
-	memdbg_field_u64(p, "NumForcedGC", numforcedgc);
+	memdbg_field_u64(p, "Alloc", ms.Alloc);
+	memdbg_field_u64(p, "TotalAlloc", ms.TotalAlloc);
+	memdbg_field_u64(p, "Sys", ms.Sys);
+	memdbg_field_u64(p, "Mallocs", ms.Mallocs);
+	memdbg_field_u64(p, "Frees", ms.Frees);
+	memdbg_field_u64(p, "HeapAlloc", ms.HeapAlloc);
+	memdbg_field_u64(p, "HeapSys", ms.HeapSys);
+	memdbg_field_u64(p, "HeapIdle", ms.HeapIdle);
+	memdbg_field_u64(p, "HeapInuse", ms.HeapInuse);
+	memdbg_field_u64(p, "HeapReleased", ms.HeapReleased);
+	memdbg_field_u64(p, "HeapObjects", ms.HeapObjects);
+	memdbg_field_u64(p, "StackInuse", ms.StackInuse);
+	memdbg_field_u64(p, "StackSys", ms.StackSys);
+	memdbg_field_u64(p, "MSpanInuse", ms.MSpanInuse);
+	memdbg_field_u64(p, "MSpanSys", ms.MSpanSys);
+	memdbg_field_u64(p, "MCacheInuse", ms.MCacheInuse);
+	memdbg_field_u64(p, "MCacheSys", ms.MCacheSys);
+	memdbg_field_u64(p, "BuckHashSys", ms.BuckHashSys);
+	memdbg_field_u64(p, "GCSys", ms.GCSys);
+	memdbg_field_u64(p, "OtherSys", ms.OtherSys);
+	memdbg_field_u64(p, "NextGC", ms.NextGC);
+	memdbg_field_u64(p, "NumGC", ms.NumGC);
+	memdbg_field_u64(p, "NumForcedGC", ms.NumForcedGC);
 
 	static const struct memdbg_col cols[] = {
 		{ "Class", MEMDBG_COL_U64, 5 },
@@ -326,18 +187,15 @@ static struct memdbg_error *run_memstats(struct memdbg_target *t, struct memdbg_
 	};
 	memdbg_note(p, "%s", "");
 	memdbg_table_begin(p, "BySize", cols, MEMDBG_ARRAY_SIZE(cols));
-	for (uint64_t k = 0; k < l->num_size_classes; k++) {
-		uint64_t live = hs.small_alloc[k] - hs.small_free[k];
-		struct memdbg_val v[6] = { { .u = k }, { .u = go->class_to_size[k] }, { .u = hs.small_alloc[k] },
-					   { .u = hs.small_free[k] }, { .u = live }, { .u = live * go->class_to_size[k] } };
+	for (uint64_t k = 0; k < ms.nclasses; k++) {
+		uint64_t live = ms.class_mallocs[k] - ms.class_frees[k];
+		struct memdbg_val v[6] = { { .u = k }, { .u = ms.class_size[k] }, { .u = ms.class_mallocs[k] },
+					   { .u = ms.class_frees[k] }, { .u = live }, { .u = live * ms.class_size[k] } };
 		memdbg_table_row(p, v);
 	}
 	memdbg_table_end(p);
 	memdbg_note(p, "Class 0 holds large objects; they are counted in Mallocs and Frees, not in BySize.");
-out:
-	free(hs.small_alloc);
-	free(hs.small_free);
-	return err;
+	return NULL;
 }
 
 /* ---- mspan-walk ---- */
@@ -540,10 +398,10 @@ static struct memdbg_error *walk_span_set(struct memdbg_target *t, const struct 
 					  bool keep, struct span_set_stats *st)
 {
 	const struct go_layout *l = &go->l;
-	struct reader r = { t };
-	uint64_t spine = rd(&r, set + l->ss_spine, 8);
-	uint64_t spine_len = rd(&r, set + l->ss_spine_len, 8);
-	uint64_t index = rd(&r, set + l->ss_index, 8);
+	struct go_reader r = { t };
+	uint64_t spine = go_rd(&r, set + l->ss_spine, 8);
+	uint64_t spine_len = go_rd(&r, set + l->ss_spine_len, 8);
+	uint64_t index = go_rd(&r, set + l->ss_index, 8);
 	if (r.err)
 		return r.err;
 	uint64_t head = index >> 32, tail = (uint32_t)index;
@@ -552,12 +410,12 @@ static struct memdbg_error *walk_span_set(struct memdbg_target *t, const struct 
 					   "spanSet at 0x%" PRIx64 ": head %" PRIu64 " tail %" PRIu64 " spineLen %" PRIu64,
 					   set, head, tail, spine_len);
 	for (uint64_t i = head; i < tail; i++) {
-		uint64_t block = rd(&r, spine + 8 * (i / l->span_set_block_entries), 8);
+		uint64_t block = go_rd(&r, spine + 8 * (i / l->span_set_block_entries), 8);
 		if (r.err)
 			return r.err;
 		if (!block)
 			continue;
-		uint64_t span = rd(&r, block + l->ssb_spans + 8 * (i % l->span_set_block_entries), 8);
+		uint64_t span = go_rd(&r, block + l->ssb_spans + 8 * (i % l->span_set_block_entries), 8);
 		if (r.err)
 			return r.err;
 		if (!span)
@@ -687,20 +545,20 @@ static struct memdbg_error *run_mcache(struct memdbg_target *t, struct memdbg_ar
 		{ "slots", MEMDBG_COL_U64, 5 },
 		{ "free", MEMDBG_COL_U64, 5 },
 	};
-	struct reader r = { t };
+	struct go_reader r = { t };
 	uint64_t *alloc = malloc(l->num_span_classes * sizeof(*alloc));
 	if (!alloc)
 		return memdbg_enomem;
 	uint64_t cached_total = 0;
 	memdbg_begin_array(p, "ps", NULL);
 	for (uint64_t i = 0; i < nprocs; i++) {
-		uint64_t pp = rd(&r, allp + 8 * i, 8);
+		uint64_t pp = go_rd(&r, allp + 8 * i, 8);
 		if (r.err)
 			break;
 		if (!pp)
 			continue;
-		int32_t id = (int32_t)rd(&r, pp + l->p_id, 4);
-		uint64_t mc = rd(&r, pp + l->p_mcache, 8);
+		int32_t id = (int32_t)go_rd(&r, pp + l->p_id, 4);
+		uint64_t mc = go_rd(&r, pp + l->p_mcache, 8);
 		if (r.err)
 			break;
 		if (only != UINT64_MAX && (uint64_t)id != only)
@@ -714,8 +572,8 @@ static struct memdbg_error *run_mcache(struct memdbg_target *t, struct memdbg_ar
 			memdbg_end_object(p);
 			continue;
 		}
-		uint64_t tiny = rd(&r, mc + l->mc_tiny, 8), tinyoff = rd(&r, mc + l->mc_tinyoffset, 8),
-			 tinyallocs = rd(&r, mc + l->mc_tiny_allocs, 8);
+		uint64_t tiny = go_rd(&r, mc + l->mc_tiny, 8), tinyoff = go_rd(&r, mc + l->mc_tinyoffset, 8),
+			 tinyallocs = go_rd(&r, mc + l->mc_tiny_allocs, 8);
 		if (!r.err)
 			r.err = memdbg_read(t, mc + l->mc_alloc, alloc, l->num_span_classes * sizeof(*alloc));
 		if (r.err) {

@@ -15,7 +15,8 @@ struct go_layout {
 
 	/* runtime.mspan */
 	uint64_t mspan_size, sp_next, sp_start, sp_npages, sp_freeindex, sp_freeindex_size, sp_nelems, sp_nelems_size,
-		sp_alloc_bits, sp_gcmark_bits, sp_sweepgen, sp_alloc_count, sp_spanclass, sp_state, sp_elemsize;
+		sp_alloc_bits, sp_gcmark_bits, sp_sweepgen, sp_alloc_count, sp_spanclass, sp_state, sp_elemsize,
+		sp_alloc_count_before_cache;
 
 	/* runtime.mheap */
 	uint64_t mh_allspans, mh_arenas, mh_arena_list, mh_central, mh_central_size, mh_sweepgen,

@@ -31,6 +31,7 @@ static const struct layout_member members[] = {
 	M("runtime.mspan", "gcmarkBits", sp_gcmark_bits),
 	M("runtime.mspan", "sweepgen", sp_sweepgen),
 	M("runtime.mspan", "allocCount", sp_alloc_count),
+	M("runtime.mspan", "allocCountBeforeCache", sp_alloc_count_before_cache),
 	M("runtime.mspan", "spanclass", sp_spanclass),
 	M("runtime.mspan", "state", sp_state),
 	M("runtime.mspan", "elemsize", sp_elemsize),
