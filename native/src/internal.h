@@ -151,6 +151,14 @@ struct memdbg_target {
 	struct memdbg_cache caches[MEMDBG_CACHE_COUNT];
 };
 
+/*
+ * A live target opened without stopping it (watch): stop every thread for a
+ * few reads (ptrace seize and interrupt; the page cache starts empty), then
+ * let them go.  The kernel lets them go too should memdbg die in between.
+ */
+struct memdbg_error *memdbg_target_pause(struct memdbg_target *t);
+void memdbg_target_resume(struct memdbg_target *t);
+
 /* Copy exactly n bytes of target memory or fail with a FAULT error. */
 struct memdbg_error *memdbg_read(struct memdbg_target *t, uint64_t addr, void *buf, size_t n);
 bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n);
@@ -205,6 +213,10 @@ struct memdbg_printer;
 struct memdbg_printer *memdbg_printer_create(const struct memdbg_out *out);
 void memdbg_printer_destroy(struct memdbg_printer *p);
 bool memdbg_printer_json(const struct memdbg_printer *p);
+/* Hand what is buffered to the front end now (a command that streams, like watch). */
+void memdbg_printer_flush(struct memdbg_printer *p);
+/* JSON lines: end this document and start the next with its "command"; text: flush. */
+void memdbg_printer_next_document(struct memdbg_printer *p, const char *command);
 /* A command failed: JSON closes what is open and records "error"; text prints nothing. */
 void memdbg_printer_fail(struct memdbg_printer *p, const char *message);
 /* The depth of open containers, to come back to with memdbg_printer_unwind. */

@@ -190,6 +190,22 @@ void memdbg_printer_destroy(struct memdbg_printer *p)
 	free(p);
 }
 
+void memdbg_printer_flush(struct memdbg_printer *p)
+{
+	flush(p);
+}
+
+void memdbg_printer_next_document(struct memdbg_printer *p, const char *command)
+{
+	if (p->out->json) {
+		close_to(p, 1);
+		put(p, "}\n{", 3);
+		p->first[1] = true;
+		memdbg_field_str(p, "command", command);
+	}
+	flush(p);
+}
+
 bool memdbg_printer_json(const struct memdbg_printer *p)
 {
 	return p->out->json;

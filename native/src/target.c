@@ -568,15 +568,16 @@ static struct memdbg_error *read_auxv_entry(int pid, uint64_t *at_entry)
 	return NULL;
 }
 
-/* Wait (bounded) for a seized thread to report its interrupt stop. */
+/* Wait (bounded, about a second) for a seized thread to report its interrupt stop. */
 static void wait_stopped(pid_t tid)
 {
-	for (int i = 0; i < 200; i++) {
+	long ns = 10 * 1000;
+	for (long waited = 0; waited < 1000L * 1000 * 1000; waited += ns, ns = ns < 5 * 1000 * 1000 ? 2 * ns : ns) {
 		int status;
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 		if (r == tid || (r < 0 && errno != EINTR))
 			return;
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = { 0, ns };
 		nanosleep(&ts, NULL);
 	}
 }
@@ -608,8 +609,9 @@ static struct memdbg_error *stop_threads(struct memdbg_target *t)
 	for (int pass = 0; pass < 3; pass++) {
 		DIR *dir = opendir(path);
 		if (!dir)
-			return memdbg_error_os("cannot list threads in", path);
-		bool added = false;
+			return errno == ENOENT ? memdbg_error_format(MEMDBG_ERROR_OS, "process %d has exited", t->pid)
+					       : memdbg_error_os("cannot list threads in", path);
+		size_t before = t->nstopped;
 		struct dirent *de;
 		while ((de = readdir(dir))) {
 			pid_t tid = (pid_t)atoi(de->d_name);
@@ -638,14 +640,47 @@ static struct memdbg_error *stop_threads(struct memdbg_target *t)
 			t->stopped = s;
 			t->stopped[t->nstopped++] = tid;
 			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
-			wait_stopped(tid);
-			added = true;
 		}
 		closedir(dir);
-		if (!added)
+		/* Interrupted all at once, they stop in parallel. */
+		for (size_t i = before; i < t->nstopped; i++)
+			wait_stopped(t->stopped[i]);
+		if (t->nstopped == before)
 			break;
 	}
 	return NULL;
+}
+
+/* Let the threads we stopped go; a process that was stopped before we came stays stopped, as gdb leaves it. */
+static void release_threads(struct memdbg_target *t)
+{
+	for (size_t i = 0; i < t->nstopped; i++)
+		ptrace(PTRACE_DETACH, t->stopped[i], 0,
+		       (void *)(uintptr_t)(t->was_stopped && t->stopped[i] == t->pid ? SIGSTOP : 0));
+	t->nstopped = 0;
+}
+
+static void forget_pages(struct memdbg_target *t)
+{
+	for (size_t i = 0; i < PAGE_CACHE_SLOTS; i++)
+		t->pages[i].addr = 0;
+}
+
+struct memdbg_error *memdbg_target_pause(struct memdbg_target *t)
+{
+	if (!t->live || t->nstopped)
+		return NULL;
+	forget_pages(t);
+	struct memdbg_error *err = stop_threads(t);
+	if (err)
+		release_threads(t);
+	return err;
+}
+
+void memdbg_target_resume(struct memdbg_target *t)
+{
+	if (t->live)
+		release_threads(t);
 }
 
 struct memdbg_error *memdbg_target_open_pid(int pid, const char *exe_path, bool stop, struct memdbg_target **ret)
@@ -725,10 +760,7 @@ void memdbg_target_destroy(struct memdbg_target *t)
 {
 	if (!t)
 		return;
-	/* A process that was stopped before we came stays stopped, as gdb leaves it. */
-	for (size_t i = 0; i < t->nstopped; i++)
-		ptrace(PTRACE_DETACH, t->stopped[i], 0,
-		       (void *)(uintptr_t)(t->was_stopped && t->stopped[i] == t->pid ? SIGSTOP : 0));
+	release_threads(t);
 	free(t->stopped);
 	drop_caches(t);
 	memdbg_go_destroy(t->go);
@@ -751,7 +783,7 @@ void memdbg_target_invalidate(struct memdbg_target *t)
 {
 	if (!t || !t->live)
 		return;
-	memset(t->pages, 0, PAGE_CACHE_SLOTS * sizeof(*t->pages));
+	forget_pages(t);
 	memdbg_go_destroy(t->go);
 	t->go = NULL;
 	drop_caches(t);
