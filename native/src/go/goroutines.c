@@ -101,6 +101,19 @@ static struct memdbg_error *build_row(struct go_stack *s, const struct go_gorout
 	return NULL;
 }
 
+struct memdbg_error *go_goroutine_top(struct go_stack *s, const struct go_goroutine *g, const char **top,
+				      const char **start)
+{
+	struct row r;
+	struct memdbg_error *err = build_row(s, g, 0, &r);
+	free(r.frames);
+	if (err)
+		return err;
+	*top = r.has_top ? r.top.name : NULL;
+	*start = r.start;
+	return NULL;
+}
+
 static int row_cmp_id(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;

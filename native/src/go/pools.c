@@ -679,6 +679,36 @@ struct memdbg_error *go_pool_aliases(struct memdbg_target *t, struct memdbg_prin
 	return NULL;
 }
 
+struct memdbg_error *go_pool_totals(struct memdbg_target *t, struct memdbg_printer *p, struct go_pool_total **ret,
+				    size_t *nret)
+{
+	struct ctx c = { .t = t };
+	*ret = NULL;
+	*nret = 0;
+	struct memdbg_error *err = collect(&c, p);
+	if (err && c.no_layout) {
+		memdbg_error_destroy(err);
+		err = NULL;
+	}
+	struct go_pool_total *a = err ? NULL : calloc(c.npools ? c.npools : 1, sizeof(*a));
+	if (!err && !a)
+		err = memdbg_enomem;
+	for (size_t i = 0; i < c.npools && !err; i++) {
+		snprintf(a[i].name, sizeof(a[i].name), "%s", c.pools[i].name);
+		a[i].addr = c.pools[i].addr;
+		a[i].objects = c.pools[i].nents;
+		for (size_t k = 0; k < c.pools[i].nents; k++)
+			a[i].bytes += c.pools[i].ents[k].bytes;
+		a[i].retained = c.pools[i].retained;
+	}
+	free_ctx(&c);
+	if (err)
+		return err;
+	*ret = a;
+	*nret = c.npools;
+	return NULL;
+}
+
 static struct memdbg_error *run_pool_residue(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
 	uint64_t only = 0;

@@ -17,4 +17,15 @@ struct go_pool_alias {
 struct memdbg_error *go_pool_aliases(struct memdbg_target *t, struct memdbg_printer *p, struct go_pool_alias **ret,
 				     size_t *n);
 
+/* One sync.Pool's contents: entries (local and victim) and the bytes of their heap objects. */
+struct go_pool_total {
+	char name[256];
+	uint64_t addr, objects, bytes;
+	uint64_t retained;  /* bytes only the pool keeps alive */
+};
+
+/* Every sync.Pool with its totals; none when sync.Pool is not linked in. */
+struct memdbg_error *go_pool_totals(struct memdbg_target *t, struct memdbg_printer *p, struct go_pool_total **ret,
+				    size_t *n);
+
 #endif /* MEMDBG_GO_POOLS_H */

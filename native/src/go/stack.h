@@ -103,6 +103,13 @@ struct go_goroutine {
  * *skipped counts allgs entries that could not be read or made no sense.
  */
 struct memdbg_error *go_goroutines(struct go_stack *s, const struct go_goroutine **gs, size_t *n, size_t *skipped);
+/*
+ * What the goroutines command groups by (goroutines.c): the first logical
+ * frame outside the runtime (the innermost when all are runtime frames) and
+ * the function the goroutine started in; either may be NULL.
+ */
+struct memdbg_error *go_goroutine_top(struct go_stack *s, const struct go_goroutine *g, const char **top,
+				      const char **start);
 /* The runtime's "now" as best the target records it (nanotime), 0 when unknown. */
 int64_t go_stack_now(struct go_stack *s);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "go/graph.h"
+#include "go/html.h"
 #include "go/triage_html.h"
 
 /* commands.c: run another command inside p, as an object keyed by its name. */
@@ -339,37 +340,10 @@ static struct memdbg_error *print_span_map(struct memdbg_target *t, struct memdb
 
 /* ---- the HTML page ---- */
 
-struct buf {
-	char *d;
-	size_t len, cap;
-	bool oom;
-};
-
-static void buf_write(void *arg, const char *s, size_t n)
-{
-	struct buf *b = arg;
-	if (b->oom || !n)
-		return;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1 << 16;
-		while (cap < b->len + n)
-			cap *= 2;
-		char *nd = realloc(b->d, cap);
-		if (!nd) {
-			b->oom = true;
-			return;
-		}
-		b->d = nd;
-		b->cap = cap;
-	}
-	memcpy(b->d + b->len, s, n);
-	b->len += n;
-}
-
 /* The report as one JSON document, plus the flame graph's frames and the span map. */
-static struct memdbg_error *page_data(struct memdbg_target *t, struct buf *b)
+static struct memdbg_error *page_data(struct memdbg_target *t, struct html_buf *b)
 {
-	struct memdbg_out out = { .write = buf_write, .arg = b, .json = true };
+	struct memdbg_out out = { .write = html_buf_write, .arg = b, .json = true };
 	struct memdbg_printer *bp = memdbg_printer_create(&out);
 	if (!bp)
 		return memdbg_enomem;
@@ -387,53 +361,13 @@ static struct memdbg_error *page_data(struct memdbg_target *t, struct buf *b)
 	return err;
 }
 
-/*
- * The JSON goes into a <script type="application/json">: '<', '>' and '&'
- * (only ever inside JSON strings) become \u escapes, so no "</script>" or
- * "<!--" can end it early.
- */
-static bool write_escaped(FILE *fp, const char *s, size_t n)
-{
-	size_t from = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *esc = s[i] == '<' ? "\\u003c" : s[i] == '>' ? "\\u003e" : s[i] == '&' ? "\\u0026" : NULL;
-		if (!esc)
-			continue;
-		if (fwrite(s + from, 1, i - from, fp) != i - from || fputs(esc, fp) == EOF)
-			return false;
-		from = i + 1;
-	}
-	return fwrite(s + from, 1, n - from, fp) == n - from;
-}
-
 static struct memdbg_error *write_html(struct memdbg_target *t, const char *path)
 {
-	struct buf b = { 0 };
+	struct html_buf b = { 0 };
 	struct memdbg_error *err = page_data(t, &b);
-	if (err) {
-		free(b.d);
-		return err;
-	}
-	const char *mark = strstr(triage_html, TRIAGE_HTML_DATA);
-	if (!mark) {
-		free(b.d);
-		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "triage: the page template has no data mark");
-	}
-	FILE *fp = fopen(path, "w");
-	if (!fp) {
-		free(b.d);
-		return memdbg_error_os("cannot write", path);
-	}
-	size_t head = (size_t)(mark - triage_html);
-	const char *tail = mark + strlen(TRIAGE_HTML_DATA);
-	bool ok = fwrite(triage_html, 1, head, fp) == head && write_escaped(fp, b.d, b.len) && fputs(tail, fp) != EOF;
+	if (!err)
+		err = html_write(path, triage_html, b.d, b.len);
 	free(b.d);
-	if (fclose(fp) != 0)
-		ok = false;
-	if (!ok) {
-		err = memdbg_error_os("cannot write", path);
-		unlink(path);
-	}
 	return err;
 }
 

@@ -2,9 +2,7 @@
 #ifndef MEMDBG_GO_TRIAGE_HTML_H
 #define MEMDBG_GO_TRIAGE_HTML_H
 
-/* Where the report's JSON goes (its '<', '>' and '&' escaped as \u003c ...). */
-#define TRIAGE_HTML_DATA "@@TRIAGE_DATA@@"
-
+/* With html.h's style and data marks (html_write). */
 extern const char triage_html[];
 
 #endif /* MEMDBG_GO_TRIAGE_HTML_H */

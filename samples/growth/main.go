@@ -1,0 +1,228 @@
+// growth leaks known amounts per step, for memdbg's diff and watch
+// (tests/test_growth.py).
+//
+// MEMDBG_GROWTH=dump (the default) runs two steps.  Each step plants, unless
+// MEMDBG_GROWTH_FLAT=1 (then nothing is retained, only garbage made):
+//
+//	main.registry  a map (made with room for all entries, so its tables never
+//	               grow) gains 1000 *Record (64 B)
+//	leakyWorker    50 more goroutines blocked receiving from main.leakCh, each
+//	               holding one *Session (128 B) in a local
+//	main.bufPool   20 *Chunk (2048 B) Put after the step's GC (the previous
+//	               step's move to the victim cache at that GC and stay)
+//	main.payloads  200 more 3000-byte payloads ([]byte, 3072 B slots) in a slice
+//	               made with room for all of them
+//
+// then collects the garbage it made (runtime.GC), reads runtime.ReadMemStats,
+// writes the step's oracle (MEMDBG_ORACLE for step 1, MEMDBG_ORACLE2 for step 2:
+// MemStats and the sample's own counts) without allocating, and stops
+// (SIGSTOP) so a core can be taken; continued after step 1, it runs step 2;
+// after step 2 it stays stopped (kit/oracle's End).
+//
+// MEMDBG_GROWTH=watch runs ticks of MEMDBG_GROWTH_TICK_MS (default 10 ms):
+// each keeps MEMDBG_GROWTH_LEAK bytes (default 65536, in 4 KiB payloads) and
+// makes four times as much garbage, so the GC runs often and the heap goal
+// follows the live heap.  With MEMDBG_GROWTH_TICKS > 0 it stops after that
+// many ticks, collects, and prints its live-heap figures as one JSON line on
+// stdout; with 0 it grows until it is killed (by the OOM killer of a cgroup
+// with a memory limit).
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"memdbg.example/kit/oracle"
+	"memdbg.example/kit/threads"
+)
+
+type Record struct { // 64 B: class 64
+	ID   uint64
+	Next *Record
+	Data [48]byte
+}
+
+type Session struct { // 128 B: class 128
+	ID    uint64
+	Owner *Record
+	Buf   [112]byte
+}
+
+type Chunk struct { // 2048 B: class 2048
+	Next *Chunk
+	B    [2040]byte
+}
+
+const (
+	recordsPerStep  = 1000
+	workersPerStep  = 50
+	chunksPerStep   = 20
+	payloadsPerStep = 200
+	payloadLen      = 3000
+	steps           = 2
+)
+
+var (
+	registry = make(map[uint64]*Record, steps*recordsPerStep)
+	leakCh   = make(chan struct{})
+	bufPool  sync.Pool
+	payloads = make([][]byte, 0, steps*payloadsPerStep)
+	sink     []*Record // garbage made between steps
+
+	nRecords, nWorkers, nPooled, nPayloads int
+	started                                = make(chan struct{})
+)
+
+//go:noinline
+func leakyWorker(id uint64) {
+	s := &Session{ID: id}
+	started <- struct{}{}
+	<-leakCh
+	s.Buf[0]++ // s stays live across the receive
+}
+
+func garbage(n int) {
+	for i := 0; i < n; i++ {
+		sink = append(sink, &Record{ID: uint64(i)})
+	}
+	sink = nil
+}
+
+func plant() {
+	for i := 0; i < recordsPerStep; i++ {
+		id := uint64(nRecords)
+		registry[id] = &Record{ID: id}
+		nRecords++
+	}
+	for i := 0; i < workersPerStep; i++ {
+		go leakyWorker(uint64(nWorkers))
+		<-started
+		nWorkers++
+	}
+	for i := 0; i < payloadsPerStep; i++ {
+		payloads = append(payloads, make([]byte, payloadLen))
+		nPayloads++
+	}
+}
+
+//go:noinline
+func fillPool() {
+	for i := 0; i < chunksPerStep; i++ {
+		bufPool.Put(&Chunk{})
+		nPooled++
+	}
+}
+
+func dumpStep(step int, fd int, flat bool, m *runtime.MemStats) {
+	oracle.Buf = oracle.Buf[:0]
+	oracle.Open('{')
+	oracle.Process()
+	oracle.I64("Step", int64(step))
+	oracle.Bool("Flat", flat)
+	oracle.I64("Records", int64(nRecords))
+	oracle.I64("Workers", int64(nWorkers))
+	oracle.I64("Pooled", int64(nPooled))
+	oracle.I64("Payloads", int64(nPayloads))
+	oracle.I64("NumGoroutine", int64(runtime.NumGoroutine()))
+	oracle.U64("RecordSize", uint64(unsafe.Sizeof(Record{})))
+	oracle.U64("SessionSize", uint64(unsafe.Sizeof(Session{})))
+	oracle.U64("ChunkSize", uint64(unsafe.Sizeof(Chunk{})))
+	oracle.U64("PayloadLen", payloadLen)
+	oracle.MemStats("MemStats", m)
+	oracle.Close('}')
+	if !oracle.Write(fd) || !threads.Close(fd) {
+		oracle.End(false, "cannot write the oracle")
+	}
+}
+
+func dump() {
+	fd1, _ := oracle.Begin("growth", 1<<16, false)
+	path2 := os.Getenv("MEMDBG_ORACLE2")
+	if path2 == "" {
+		path2 = "oracle.2.json"
+	}
+	fd2, err := syscall.Open(path2, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		oracle.Fail("open %s: %v", path2, err)
+	}
+	flat := os.Getenv("MEMDBG_GROWTH_FLAT") == "1"
+	runtime.LockOSThread() // every Put from one P
+	threads.Spare()
+	var m runtime.MemStats
+	for step := 1; step <= steps; step++ {
+		garbage(5000)
+		if !flat {
+			plant()
+		}
+		runtime.GC()
+		if !flat {
+			fillPool()
+		}
+		oracle.Scrub()
+		runtime.ReadMemStats(&m)
+		fd := fd1
+		if step == 2 {
+			fd = fd2
+		}
+		dumpStep(step, fd, flat, &m)
+		if step < steps {
+			syscall.Kill(syscall.Getpid(), syscall.SIGSTOP) // a core is taken; continued, on to the next step
+		}
+	}
+	oracle.End(true, "")
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func watch() {
+	leak := envInt("MEMDBG_GROWTH_LEAK", 65536)
+	tick := time.Duration(envInt("MEMDBG_GROWTH_TICK_MS", 10)) * time.Millisecond
+	ticks := envInt("MEMDBG_GROWTH_TICKS", 0)
+	var kept [][]byte
+	var junk [][]byte
+	for i := 0; ticks == 0 || i < ticks; i++ {
+		for b := 0; b < leak; b += 4096 {
+			kept = append(kept, make([]byte, 4096))
+		}
+		junk = junk[:0]
+		for b := 0; b < 4*leak; b += 4096 {
+			junk = append(junk, make([]byte, 4096))
+		}
+		time.Sleep(tick)
+	}
+	junk = nil
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	out, _ := json.Marshal(map[string]uint64{
+		"Kept":         uint64(len(kept)),
+		"HeapAlloc":    m.HeapAlloc,
+		"HeapObjects":  m.HeapObjects,
+		"NumGoroutine": uint64(runtime.NumGoroutine()),
+	})
+	os.Stdout.Write(append(out, '\n'))
+	runtime.KeepAlive(kept)
+}
+
+func main() {
+	switch mode := os.Getenv("MEMDBG_GROWTH"); mode {
+	case "", "dump":
+		dump()
+	case "watch":
+		watch()
+	default:
+		os.Stderr.WriteString("growth: MEMDBG_GROWTH must be dump or watch\n")
+		os.Exit(2)
+	}
+}
