@@ -21,6 +21,7 @@ extern const struct memdbg_command memdbg_cmd_tc_info, memdbg_cmd_tc_stats, memd
 	memdbg_cmd_tc_pageheap, memdbg_cmd_tc_caches, memdbg_cmd_tc_block;
 extern const struct memdbg_command memdbg_cmd_heap_block, memdbg_cmd_find_refs;
 extern const struct memdbg_command memdbg_cmd_findings, memdbg_cmd_triage;
+extern const struct memdbg_command memdbg_cmd_diff, memdbg_cmd_watch;
 static const struct memdbg_command memdbg_cmd_help;
 
 static const struct memdbg_command *const commands[] = {
@@ -35,6 +36,7 @@ static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_tc_block,
 	&memdbg_cmd_heap_block, &memdbg_cmd_find_refs,
 	&memdbg_cmd_findings, &memdbg_cmd_triage,
+	&memdbg_cmd_diff, &memdbg_cmd_watch,
 };
 
 #define MAX_ARGS 64

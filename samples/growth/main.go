@@ -80,8 +80,11 @@ var (
 )
 
 //go:noinline
+func newSession(id uint64) *Session { return &Session{ID: id} }
+
+//go:noinline
 func leakyWorker(id uint64) {
-	s := &Session{ID: id}
+	s := newSession(id)
 	started <- struct{}{}
 	<-leakCh
 	s.Buf[0]++ // s stays live across the receive
