@@ -15,6 +15,8 @@
 static const char memdbg_usage[] =
 	"usage: memdbg core CORE [--exe EXE] [-c CMD]... [--json]\n"
 	"       memdbg attach PID [--exe EXE] [-c CMD]... [--json]\n"
+	"       memdbg diff BEFORE.core AFTER.core [--exe EXE] [--exe-b EXE] [DIFF OPTIONS] [--json]\n"
+	"       memdbg watch PID [WATCH OPTIONS] [--json]\n"
 	"       memdbg help [COMMAND]\n"
 	"       memdbg --help | --version\n"
 	"\n"
@@ -194,6 +196,72 @@ static int memdbg_help_main(int argc, char **argv)
 	return memdbg_cli_run_argv(&cli, argc - 1, argv + 1) ? 0 : 1;
 }
 
+/* "memdbg watch PID ...": the core's watch command; it opens the process itself. */
+static int memdbg_watch_main(int argc, char **argv)
+{
+	struct memdbg_cli cli = { 0 };
+
+	return memdbg_cli_run_argv(&cli, argc - 1, argv + 1) ? 0 : 1;
+}
+
+/*
+ * "memdbg diff BEFORE AFTER [--exe EXE] [--exe-b EXE] ...": AFTER is the
+ * target, BEFORE goes to diff --against; --exe names both executables
+ * unless --exe-b names AFTER's.  Other options go to the diff command.
+ */
+static int memdbg_diff_main(int argc, char **argv)
+{
+	const char *cores[2] = { NULL, NULL }, *exe = NULL, *exe_b = NULL, *value;
+	char **dargv = calloc(argc + 5, sizeof(*dargv));
+	struct memdbg_cli cli = { 0 };
+	struct memdbg_error *err;
+	int dargc = 0, ncores = 0, rc = 1;
+
+	if (!dargv) {
+		memdbg_cli_error("out of memory");
+		return 1;
+	}
+	dargv[dargc++] = "diff";
+	for (int i = 2; i < argc; i++) {
+		const char **slot = memdbg_opt_is(argv[i], "--exe", &value) ? &exe
+				    : memdbg_opt_is(argv[i], "--exe-b", &value) ? &exe_b : NULL;
+
+		if (slot) {
+			if (!value && i + 1 < argc)
+				value = argv[++i];
+			if (!value) {
+				free(dargv);
+				return memdbg_usage_error("option '%s' needs an argument", argv[i]);
+			}
+			*slot = value;
+		} else if (argv[i][0] != '-' && ncores < 2) {
+			cores[ncores++] = argv[i];
+		} else {
+			dargv[dargc++] = argv[i];  /* a diff option (and its value) */
+		}
+	}
+	if (ncores < 2) {
+		free(dargv);
+		return memdbg_usage_error("%s", "diff: needs two cores, BEFORE and AFTER");
+	}
+	dargv[dargc++] = "--against";
+	dargv[dargc++] = (char *)cores[0];
+	if (exe) {
+		dargv[dargc++] = "--against-exe";
+		dargv[dargc++] = (char *)exe;
+	}
+	err = memdbg_target_open_core(cores[1], exe_b ? exe_b : exe, &cli.target);
+	if (err) {
+		memdbg_cli_error("%s", memdbg_error_message(err));
+		memdbg_error_destroy(err);
+	} else {
+		rc = memdbg_cli_run_argv(&cli, dargc, dargv) ? 0 : 1;
+		memdbg_target_destroy(cli.target);
+	}
+	free(dargv);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -210,6 +278,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "help"))
 		return memdbg_help_main(argc, argv);
+	if (!strcmp(cmd, "watch"))
+		return memdbg_watch_main(argc, argv);
+	if (!strcmp(cmd, "diff"))
+		return memdbg_diff_main(argc, argv);
 	if (!strcmp(cmd, "core") || !strcmp(cmd, "attach"))
 		return memdbg_target_main(argc, argv);
 	if (cmd[0] == '-')

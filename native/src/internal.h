@@ -227,6 +227,8 @@ void memdbg_printer_unwind(struct memdbg_printer *p, int depth, const char *mess
 void memdbg_progress(struct memdbg_printer *p, const char *what, uint64_t done, uint64_t total);
 /* Poll the front end's interrupt callback: memdbg_interrupted when it fired. */
 struct memdbg_error *memdbg_check_interrupt(struct memdbg_printer *p);
+/* The same, asked now (a command that waits, like watch between samples). */
+struct memdbg_error *memdbg_poll_interrupt(struct memdbg_printer *p);
 
 /* key NULL: an element of the enclosing array.  Text mode prints "title:" and indents. */
 void memdbg_begin_object(struct memdbg_printer *p, const char *key, const char *title);

@@ -231,6 +231,11 @@ struct memdbg_error *memdbg_check_interrupt(struct memdbg_printer *p)
 	return p->out->interrupted(p->out->arg) ? memdbg_interrupted : NULL;
 }
 
+struct memdbg_error *memdbg_poll_interrupt(struct memdbg_printer *p)
+{
+	return p->out->interrupted && p->out->interrupted(p->out->arg) ? memdbg_interrupted : NULL;
+}
+
 void memdbg_begin_object(struct memdbg_printer *p, const char *key, const char *title)
 {
 	if (p->out->json) {
