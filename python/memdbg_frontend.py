@@ -11,8 +11,10 @@ import os
 import shlex
 import sys
 
-# Commands the debuggers already have; they stay reachable as "memdbg help".
-RESERVED = frozenset(["help"])
+# Commands the debuggers already have (gdb and lldb both have a "watch"); they
+# stay reachable as "memdbg help" and "memdbg watch", and need no target
+# (watch opens the process it is given itself).
+RESERVED = frozenset(["help", "watch"])
 
 
 class FrontendError(Exception):

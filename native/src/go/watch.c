@@ -244,7 +244,10 @@ static struct memdbg_error *explain_stop_error(int pid, struct memdbg_error *err
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	const char *tp = read_file(path, b, sizeof(b)) ? strstr(b, "TracerPid:") : NULL;
 	int tracer = tp ? atoi(tp + 10) : 0;
-	if (tracer == getpid()) {
+	/* lldb traces through its lldb-server, a child of the lldb process. */
+	snprintf(path, sizeof(path), "/proc/%d/status", tracer);
+	const char *pp = tracer && read_file(path, b, sizeof(b)) ? strstr(b, "PPid:") : NULL;
+	if (tracer && (tracer == getpid() || (pp && atoi(pp + 5) == getpid()))) {
 		memdbg_error_destroy(err);
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
 					   "watch: process %d is the one this debugger holds stopped; watch stops and "

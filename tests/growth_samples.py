@@ -1,0 +1,96 @@
+"""samples/growth: two gcores of one process, one step apart, and their oracles.
+
+The sample runs two steps (see the header of samples/growth/main.go); it
+stops itself after each, a gcore is taken, and it is continued.  Cached in
+CORES_DIR/growth/<config-id>/<key>/{grow,flat}/ with core.1, core.2,
+oracle.1.json, oracle.2.json.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import samples
+
+SAMPLE = samples.other_sample("growth")
+
+
+@dataclass
+class StepCores:
+    config: samples.GoConfig
+    exe: Path
+    cores: tuple             # (core.1, core.2)
+    oracles: tuple = field(repr=False)  # (dict, dict)
+
+
+def _wait_stopped(p, what):
+    deadline = time.monotonic() + samples.STOP_TIMEOUT
+    while samples._proc_state(p.pid) != "T":
+        if p.poll() is not None:
+            raise samples.SampleError(f"growth exited ({p.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise samples.SampleError(f"growth did not stop for {what}")
+        time.sleep(0.02)
+
+
+def _gcore(pid, dest):
+    g = subprocess.run(["gcore", "-o", str(dest), str(pid)], capture_output=True, text=True,
+                       timeout=samples.RUN_TIMEOUT)
+    made = Path(f"{dest}.{pid}")
+    if g.returncode != 0 or not made.exists():
+        raise samples.SampleError(f"gcore failed ({g.returncode}):\n{g.stdout}{g.stderr}")
+    if shutil.which("fallocate"):
+        subprocess.run(["fallocate", "--dig-holes", str(made)], capture_output=True)
+    made.rename(dest)
+
+
+def _make(cfg, exe, outdir, flat):
+    env = samples.sample_env("stop", outdir / "oracle.1.json")
+    env["MEMDBG_ORACLE2"] = str(outdir / "oracle.2.json")
+    env["MEMDBG_GROWTH"] = "dump"
+    if flat:
+        env["MEMDBG_GROWTH_FLAT"] = "1"
+    with open(outdir / "stderr.txt", "w") as err:
+        p = subprocess.Popen([str(exe)], cwd=outdir, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+    try:
+        _wait_stopped(p, "step 1")
+        _gcore(p.pid, outdir / "core.1")
+        os.kill(p.pid, signal.SIGCONT)
+        time.sleep(0.1)  # it re-stops itself after step 2 (and after any continue)
+        _wait_stopped(p, "step 2")
+        _gcore(p.pid, outdir / "core.2")
+    finally:
+        samples._kill(p)
+
+
+def step_cores(cfg, flat=False):
+    """The two cores of the growth sample (flat: nothing retained between them)."""
+    cfg = samples.get_config(cfg)
+    with samples._locked(cfg, SAMPLE):
+        exe = samples._build_locked(cfg, SAMPLE)
+        outdir = samples.config_dir_of(SAMPLE, cfg) / ("flat" if flat else "grow")
+        done = outdir / "done"
+        if not done.exists():
+            if outdir.exists():
+                shutil.rmtree(outdir)
+            outdir.mkdir(parents=True)
+            _make(cfg, exe, outdir, flat)
+            done.write_text("ok\n")
+        cores = (outdir / "core.1", outdir / "core.2")
+        oracles = tuple(samples.read_oracle(outdir / f"oracle.{i}.json") for i in (1, 2))
+        return StepCores(cfg, exe, cores, oracles)
+
+
+def build(cfg):
+    return samples.build_sample_of(SAMPLE, cfg)
+
+
+def watch_env(leak=65536, ticks=0, tick_ms=10):
+    env = samples.sample_env("stop", "/dev/null")
+    env.update(MEMDBG_GROWTH="watch", MEMDBG_GROWTH_LEAK=str(leak), MEMDBG_GROWTH_TICKS=str(ticks),
+               MEMDBG_GROWTH_TICK_MS=str(tick_ms))
+    return env
