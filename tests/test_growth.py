@@ -314,7 +314,7 @@ def _free_port():
 
 
 def test_watch_prometheus(watch_exe):
-    p = _start(watch_exe, leak=4096)
+    p = _start(watch_exe, leak=65536)
     port = _free_port()
     try:
         time.sleep(0.2)
@@ -379,7 +379,7 @@ def _make_cgroup():
     pytest.skip("no writable memory cgroup (v2 with the memory controller, or v1)")
 
 
-def test_watch_forecast_under_a_cgroup_limit(watch_exe):
+def test_watch_forecast_under_a_cgroup_limit(watch_exe, tmp_path):
     try:
         cg = _make_cgroup()
     except OSError as e:
@@ -391,11 +391,14 @@ def test_watch_forecast_under_a_cgroup_limit(watch_exe):
     try:
         time.sleep(0.2)
         t0 = time.monotonic()
-        w = subprocess.Popen([str(samples.memdbg_path()), "watch", str(p.pid), "--interval", "0.25", "--json",
-                              "--window", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        p.wait(timeout=300)
-        died = time.monotonic() - t0
-        out, err = w.communicate(timeout=60)
+        # A file, not a pipe nobody reads until the end: watch would block on a full pipe.
+        with open(tmp_path / "out", "w") as out_f, open(tmp_path / "err", "w") as err_f:
+            w = subprocess.Popen([str(samples.memdbg_path()), "watch", str(p.pid), "--interval", "0.25", "--json",
+                                  "--window", "20"], stdout=out_f, stderr=err_f)
+            p.wait(timeout=300)
+            died = time.monotonic() - t0
+            w.wait(timeout=60)
+        out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
     finally:
         if p.poll() is None:
             p.kill()
@@ -411,7 +414,7 @@ def test_watch_forecast_under_a_cgroup_limit(watch_exe):
     docs = [json.loads(line) for line in out.splitlines()]
     assert docs[0]["limits"][0] == {"name": "cgroup", "bytes": LIMIT}
     samples_ = docs[1:]
-    half = next(d for d in samples_ if [f for f in d["forecasts"] if f["limit"] == "cgroup"][0]["need_bytes"]
+    half = next(d for d in samples_ if [f for f in d["forecasts"] if f["limit"] == "cgroup"][0]["use_bytes"]
                 >= LIMIT / 2)
     fc = [f for f in half["forecasts"] if f["limit"] == "cgroup"][0]
     forecast = fc["seconds_ms"] / 1e3

@@ -20,7 +20,8 @@
 // after step 2 it stays stopped (kit/oracle's End).
 //
 // MEMDBG_GROWTH=watch runs ticks of MEMDBG_GROWTH_TICK_MS (default 10 ms):
-// each keeps MEMDBG_GROWTH_LEAK bytes (default 65536, in 4 KiB payloads) and
+// each keeps MEMDBG_GROWTH_LEAK bytes (default 65536, in 4 KiB payloads, by the
+// clock when the ticks are unbounded, so the leak is linear in time) and
 // makes four times as much garbage, so the GC runs often and the heap goal
 // follows the live heap.  With MEMDBG_GROWTH_TICKS > 0 it stops after that
 // many ticks, collects, and prints its live-heap figures as one JSON line on
@@ -188,19 +189,36 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// touched is a 4 KiB payload with every page under it written, as real data would be
+// (fresh pages from the OS are zero: untouched, they would never count in the RSS).
+func touched() []byte {
+	b := make([]byte, 4096)
+	for i := 0; i < len(b); i += 512 {
+		b[i] = 1
+	}
+	return b
+}
+
 func watch() {
 	leak := envInt("MEMDBG_GROWTH_LEAK", 65536)
 	tick := time.Duration(envInt("MEMDBG_GROWTH_TICK_MS", 10)) * time.Millisecond
 	ticks := envInt("MEMDBG_GROWTH_TICKS", 0)
 	var kept [][]byte
 	var junk [][]byte
+	start := time.Now()
 	for i := 0; ticks == 0 || i < ticks; i++ {
-		for b := 0; b < leak; b += 4096 {
-			kept = append(kept, make([]byte, 4096))
+		// Leak by the clock (leak bytes per tick of wall time) when ticks == 0, so a slower
+		// loop (a longer GC) does not slow the leak; by the tick count otherwise.
+		want := (i + 1) * leak / 4096
+		if ticks == 0 {
+			want = int(time.Since(start)/tick+1) * leak / 4096
+		}
+		for len(kept) < want {
+			kept = append(kept, touched())
 		}
 		junk = junk[:0]
 		for b := 0; b < 4*leak; b += 4096 {
-			junk = append(junk, make([]byte, 4096))
+			junk = append(junk, touched())
 		}
 		time.Sleep(tick)
 	}

@@ -10,11 +10,12 @@
  * Ctrl-C nor a kill of memdbg can leave the process stopped.
  *
  * The forecast: for each limit (the cgroup's, GOMEMLIMIT, the machine's),
- * the memory the limit is compared with, plus what the heap will still take
- * before the next GC (the heap goal beyond the heap's ready pages: the GC's
- * own headroom), fitted as a line over the last --window samples; the time
- * to the limit is where the line meets it, with the range the slope's 95%
- * interval gives.
+ * the memory the limit is compared with, fitted as a line over the last
+ * --window samples; the time to the limit is where the line meets it, with
+ * the range the slope's 95% interval gives.  The GC's own headroom, what the
+ * heap will still take before the next GC (the heap goal beyond the heap's
+ * ready pages), is reported beside it: a goal past the limit means the
+ * process can die before that GC.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,7 +51,8 @@ struct sample {
 	int64_t goroutines;
 	uint64_t rss, cg_usage, mem_available;
 	uint64_t limit[LIM_COUNT];   /* 0: none */
-	uint64_t need[LIM_COUNT];    /* what that limit is compared with, plus the GC headroom */
+	uint64_t use[LIM_COUNT];     /* what that limit is compared with */
+	uint64_t need[LIM_COUNT];    /* that, plus the GC headroom */
 };
 
 struct forecast {
@@ -72,7 +74,7 @@ struct watch {
 	struct memdbg_go *go;
 	struct cgroup cg;
 	uint64_t mem_total;
-	struct point *win[LIM_COUNT];
+	struct point *win[LIM_COUNT], *win_use[LIM_COUNT];
 	size_t nwin, window;
 	int listen_fd;
 	char metrics[8192];
@@ -237,6 +239,17 @@ static double now_s(void)
 
 /* ---- one sample ---- */
 
+/* Gone, or a zombie its parent has not reaped yet. */
+static bool process_gone(int pid)
+{
+	char path[64], b[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!read_file(path, b, sizeof(b)))
+		return true;
+	const char *paren = strrchr(b, ')');
+	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
 /* Why a seize failed, in words: another tracer holds the process, or no permission. */
 static struct memdbg_error *explain_stop_error(int pid, struct memdbg_error *err)
 {
@@ -269,7 +282,7 @@ static struct memdbg_error *take_sample(struct watch *w, double t0, struct sampl
 	double start = now_s();
 	struct memdbg_error *err = memdbg_target_pause(w->t);
 	if (err) {
-		if (kill(w->pid, 0) != 0 && errno == ESRCH) {
+		if (process_gone(w->pid)) {
 			memdbg_error_destroy(err);
 			return memdbg_error_format(MEMDBG_ERROR_OS, "watch: process %d has exited", w->pid);
 		}
@@ -282,7 +295,7 @@ static struct memdbg_error *take_sample(struct watch *w, double t0, struct sampl
 	memdbg_target_resume(w->t);
 	double end = now_s();
 	if (err || (err = r.err))
-		return kill(w->pid, 0) != 0 ? memdbg_error_format(MEMDBG_ERROR_OS, "watch: process %d has exited", w->pid)
+		return process_gone(w->pid) ? memdbg_error_format(MEMDBG_ERROR_OS, "watch: process %d has exited", w->pid)
 					    : memdbg_error_prefix(err, "watch: reading the runtime's statistics");
 	s->t = start - t0;
 	s->pause_ms = (end - start) * 1e3;
@@ -294,12 +307,14 @@ static struct memdbg_error *take_sample(struct watch *w, double t0, struct sampl
 	uint64_t heap_ready = m->HeapSys - m->HeapReleased;
 	uint64_t headroom = m->NextGC > heap_ready ? m->NextGC - heap_ready : 0;
 	s->limit[LIM_CGROUP] = cgroup_limit(&w->cg);
-	s->need[LIM_CGROUP] = s->cg_usage + headroom;
+	s->use[LIM_CGROUP] = s->cg_usage;
 	s->limit[LIM_GOMEMLIMIT] = m->memory_limit < UNLIMITED ? m->memory_limit : 0;
-	s->need[LIM_GOMEMLIMIT] = m->mapped_ready + headroom;
+	s->use[LIM_GOMEMLIMIT] = m->mapped_ready;
 	/* The machine: what this process has, plus what is still available to it. */
 	s->limit[LIM_MACHINE] = s->mem_available ? s->rss + s->mem_available : w->mem_total;
-	s->need[LIM_MACHINE] = s->rss + headroom;
+	s->use[LIM_MACHINE] = s->rss;
+	for (int k = 0; k < LIM_COUNT; k++)
+		s->need[k] = s->use[k] + headroom;
 	return NULL;
 }
 
@@ -607,7 +622,9 @@ static void print_sample(struct memdbg_printer *p, uint64_t i, const struct samp
 			memdbg_begin_object(p, NULL, NULL);
 			memdbg_field_str(p, "limit", limit_names[j]);
 			memdbg_field_u64(p, "limit_bytes", s->limit[j]);
+			memdbg_field_u64(p, "use_bytes", s->use[j]);
 			memdbg_field_u64(p, "need_bytes", s->need[j]);
+			memdbg_field_bool(p, "goal_past_limit", s->need[j] >= s->limit[j]);
 			memdbg_field_i64(p, "rate_bytes_per_s", (int64_t)fc[j].rate);
 			memdbg_field_i64(p, "rate_err_bytes_per_s", (int64_t)fc[j].rate_err);
 			memdbg_field_u64(p, "fit_samples", fc[j].n);
@@ -638,7 +655,8 @@ static void print_sample(struct memdbg_printer *p, uint64_t i, const struct samp
 		format_duration(fc[k].low, lo, sizeof(lo));
 		format_duration(fc[k].high, hi, sizeof(hi));
 		format_bytes(fc[k].rate, rate, sizeof(rate));
-		snprintf(fcs, sizeof(fcs), "%s limit in %s (95%%: %s..%s) at %s/s", limit_names[k], sec, lo, hi, rate);
+		snprintf(fcs, sizeof(fcs), "%s limit in %s (95%%: %s..%s) at %s/s%s", limit_names[k], sec, lo, hi, rate,
+			 s->need[k] >= s->limit[k] ? ", heap goal past it" : "");
 	} else if (fc[LIM_MACHINE].n < 3) {
 		snprintf(fcs, sizeof(fcs), "forecast after 3 samples");
 	}
@@ -697,8 +715,14 @@ static struct memdbg_error *watch_loop(struct watch *w, struct memdbg_printer *p
 		size_t keep = w->nwin < w->window ? w->nwin : w->window - 1;
 		for (int k = 0; k < LIM_COUNT; k++) {
 			memmove(w->win[k], w->win[k] + (w->nwin - keep), keep * sizeof(struct point));
+			memmove(w->win_use[k], w->win_use[k] + (w->nwin - keep), keep * sizeof(struct point));
 			w->win[k][keep] = (struct point){ s.t, (double)s.need[k] };
-			fc[k] = fit(w->win[k], keep + 1, (double)s.limit[k]);
+			w->win_use[k][keep] = (struct point){ s.t, (double)s.use[k] };
+			/*
+			 * The usage's line: peaks come at GCs, each at the last goal, so on average
+			 * the usage meets the limit when the goal does, not one GC earlier.
+			 */
+			fc[k] = fit(w->win_use[k], keep + 1, (double)s.limit[k]);
 		}
 		w->nwin = keep + 1;
 		int k = nearest(fc);
@@ -760,7 +784,8 @@ static struct memdbg_error *run_watch(struct memdbg_target *target, struct memdb
 	if (memdbg_arg_value(a, "--prometheus") && (err = listen_on(memdbg_arg_value(a, "--prometheus"), &w.listen_fd)))
 		return err;
 	for (int k = 0; k < LIM_COUNT && !err; k++)
-		if (!(w.win[k] = calloc(window, sizeof(struct point))))
+		if (!(w.win[k] = calloc(window, sizeof(struct point))) ||
+		    !(w.win_use[k] = calloc(window, sizeof(struct point))))
 			err = memdbg_enomem;
 	if (!err && (err = memdbg_target_open_pid(w.pid, memdbg_arg_value(a, "--exe"), false, &w.t)))
 		err = memdbg_error_prefix(err, "watch");
@@ -773,8 +798,10 @@ static struct memdbg_error *run_watch(struct memdbg_target *target, struct memdb
 		err = watch_loop(&w, p, &o);
 	}
 	memdbg_target_destroy(w.t);
-	for (int k = 0; k < LIM_COUNT; k++)
+	for (int k = 0; k < LIM_COUNT; k++) {
 		free(w.win[k]);
+		free(w.win_use[k]);
+	}
 	if (w.listen_fd >= 0)
 		close(w.listen_fd);
 	return err;
@@ -803,10 +830,10 @@ const struct memdbg_command memdbg_cmd_watch = {
 			"Limits: the cgroup's (memory.max, or v1 memory.limit_in_bytes, the least up the\n"
 			"hierarchy), GOMEMLIMIT (the runtime's gcController.memoryLimit) and the machine's\n"
 			"(this process's RSS plus MemAvailable).  Each is compared with what it counts\n"
-			"(cgroup usage, the runtime's mapped memory, RSS) plus the heap still to come\n"
-			"before the next GC (NextGC beyond the heap's ready pages); a line fitted over the\n"
-			"last --window samples gives the time to the nearest limit, with the range of the\n"
-			"slope's 95% interval.  The process is never left stopped: the kernel resumes it\n"
+			"(cgroup usage, the runtime's mapped memory, RSS): a line fitted over the last\n"
+			"--window samples gives the time to the nearest limit, with the range of the\n"
+			"slope's 95% interval.  The GC's headroom (NextGC beyond the heap's ready pages)\n"
+			"is added for need_bytes: a heap goal past the limit is flagged.  The process is never left stopped: the kernel resumes it\n"
 			"should memdbg be interrupted or killed.  Inside gdb or lldb, the process the\n"
 			"debugger holds cannot be watched (it must run between samples): detach and run\n"
 			"'memdbg watch PID' from a shell.  In gdb and lldb it is 'memdbg watch' (both\n"
