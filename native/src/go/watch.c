@@ -644,7 +644,7 @@ static void print_sample(struct memdbg_printer *p, uint64_t i, const struct samp
 		memdbg_field_bool(p, "alert", alert);
 		return;
 	}
-	char heap[32], goal[32], sys[32], rss[32], fcs[160] = "no growth toward a limit";
+	char heap[32], goal[32], sys[32], rss[32], fcs[256] = "no growth toward a limit";
 	format_bytes((double)m->HeapAlloc, heap, sizeof(heap));
 	format_bytes((double)m->NextGC, goal, sizeof(goal));
 	format_bytes((double)m->Sys, sys, sizeof(sys));
