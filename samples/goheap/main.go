@@ -300,6 +300,7 @@ func main() {
 	threads.Spare()
 	runtime.GC()
 	debug.FreeOSMemory()
+	oracle.AwaitIdle()
 	runtime.ReadMemStats(&setupStats)
 	// Garbage: allocated after the last GC, so still counted as allocated.
 	makeGarbage()

@@ -758,6 +758,7 @@ func setup() {
 	runtime.ReadMemStats(&ms)
 	gcBeforeVictim = ms.NumGC
 	debug.FreeOSMemory() // a GC (the last one), then the scavenger
+	oracle.AwaitIdle()
 	runtime.ReadMemStats(&ms)
 	gcAfterVictim = ms.NumGC
 	vp := (*poolMirror)(unsafe.Pointer(&victimPool))

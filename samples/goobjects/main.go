@@ -502,6 +502,7 @@ func main() {
 	threads.Spare()
 	runtime.GC()
 	debug.FreeOSMemory()
+	oracle.AwaitIdle()
 	runtime.ReadMemStats(&setupStats)
 	makeGarbage()
 

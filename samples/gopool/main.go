@@ -398,6 +398,7 @@ func main() {
 	oracle.Scrub()
 	runtime.LockOSThread()
 	setup()
+	oracle.AwaitIdle()
 	oracle.Scrub()
 
 	// ---- no heap allocation from here on ----

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"syscall"
+	"time"
 
 	"memdbg.example/kit/threads"
 )
@@ -95,6 +96,25 @@ func sum(b []uintptr) uintptr {
 // Scrub zeroes 16 KiB of stack below its caller, so no stale pointer stays there.
 //
 //go:noinline
+// AwaitIdle waits, after a GC, until the heap's idle pages stop moving: the
+// background sweeper returns the GC's work buffers (32 KiB spans) to the heap
+// a little after the GC ends, which on a loaded machine can fall between the
+// oracle and the core.  Bounded to about 2 s.
+func AwaitIdle() {
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	for i, steady := 0, 0; i < 400 && steady < 4; i++ {
+		time.Sleep(5 * time.Millisecond)
+		runtime.ReadMemStats(&b)
+		if b.HeapIdle == a.HeapIdle && b.HeapSys == a.HeapSys {
+			steady++
+		} else {
+			steady = 0
+		}
+		a = b
+	}
+}
+
 func Scrub() {
 	var b [2048]uintptr
 	for i := range b {

@@ -33,6 +33,7 @@ func Begin() {
 // Settle runs a GC (which sweeps fully) and starts counting allocations.
 func Settle() {
 	runtime.GC()
+	oracle.AwaitIdle()
 	Mark()
 }
 
