@@ -37,7 +37,7 @@ enum alloc_block_state { ALLOC_ALLOCATED, ALLOC_FREE, ALLOC_CACHED };
 struct alloc_block {
 	uint64_t start, size;
 	enum alloc_block_state state;
-	const char *heap;  /* "jemalloc", "tcmalloc", "go" */
+	const char *heap;  /* "jemalloc", "tcmalloc", "glibc", "go" */
 	char detail[256];  /* one line: extent/span, size class, which cache */
 };
 

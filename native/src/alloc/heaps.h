@@ -6,12 +6,14 @@
 
 struct je_heap;
 struct tc_heap;
+struct gl_heap;
 struct memdbg_go;
 struct go_span;
 
 struct alloc_heaps {
 	struct je_heap *je;  /* NULL when absent; owned by the per-target caches */
 	struct tc_heap *tc;
+	struct gl_heap *gl;
 	struct memdbg_go *go;
 	const struct go_span **go_spans;  /* in-use Go spans by start */
 	size_t ngo_spans;

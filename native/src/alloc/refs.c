@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "alloc/heaps.h"
+#include "glibc/gl.h"
 #include "go/go.h"
 #include "jemalloc/je.h"
 #include "tcmalloc/tc.h"
@@ -85,6 +86,8 @@ static struct memdbg_error *heap_ranges(const struct alloc_heaps *h, struct ref_
 			err = add_range(x, &cap, s->start << h->tc->l->page_shift,
 					(s->start + s->npages) << h->tc->l->page_shift);
 	}
+	for (size_t i = 0; h->gl && i < h->gl->nregions && !err; i++)
+		err = add_range(x, &cap, h->gl->regions[i].start, h->gl->regions[i].end);
 	for (size_t i = 0; i < h->ngo_spans && !err; i++)
 		err = add_range(x, &cap, h->go_spans[i]->start,
 				h->go_spans[i]->start + h->go_spans[i]->npages * h->go->l.page_size);
@@ -341,8 +344,9 @@ static struct memdbg_error *run_heap_block(struct memdbg_target *t, struct memdb
 	bool found;
 	err = alloc_resolve(t, &h, addr, &b, &found);
 	if (!err && !found)
-		err = memdbg_error_format(MEMDBG_ERROR_LOOKUP, "0x%" PRIx64 " is in no heap block (searched:%s%s%s)", addr,
-					  h.je ? " jemalloc" : "", h.tc ? " TCMalloc" : "", h.go ? " Go" : "");
+		err = memdbg_error_format(MEMDBG_ERROR_LOOKUP, "0x%" PRIx64 " is in no heap block (searched:%s%s%s%s)",
+					  addr, h.je ? " jemalloc" : "", h.tc ? " TCMalloc" : "", h.gl ? " glibc" : "",
+					  h.go ? " Go" : "");
 	if (!err)
 		block_fields(p, addr, &b);
 	alloc_heaps_close(&h);
@@ -451,7 +455,7 @@ static struct memdbg_error *run_find_refs(struct memdbg_target *t, struct memdbg
 const struct memdbg_command memdbg_cmd_heap_block = {
 	.info = {
 		.name = "heap-block",
-		.summary = "the heap block holding an address, in whichever heap has it (jemalloc, TCMalloc, Go)",
+		.summary = "the heap block holding an address, in whichever heap has it (jemalloc, TCMalloc, glibc, Go)",
 		.usage = "heap-block ADDR [--json]",
 		.help = "state is allocated, free, or cached (in an allocator's thread or transfer cache: free\n"
 			"to the program).  detail names the extent, slab or span and the size class.",
