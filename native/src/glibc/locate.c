@@ -255,15 +255,20 @@ static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct gl_
 	if (id && len <= 40)
 		alloc_hex(h->build_id, id, len);
 	read_version(t->exe_path, h);
-	if (!(h->l = layout_for(h->version)))
-		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s links glibc %s: memdbg knows glibc 2.31-2.40 only",
-					   t->exe_path, h->version);
-	uint64_t tls, tls_size, align = 64, value, size;
-	if (memdbg_elf_segment(t->exe, 7 /* PT_TLS */, &tls, &tls_size) &&
-	    memdbg_elf_symbol(t->exe, "tcache", &value, &size) && size == 8) {
-		uint64_t block = (tls_size + align - 1) & ~(align - 1);
-		h->tcache_tpoff = (int64_t)value - (int64_t)block;
+	uint64_t value, size, mp_size = 0, tls_size, align;
+	/* A static link rarely keeps the version string: mp_'s size tells 2.35+ (huge page fields) apart. */
+	if (strcmp(h->version, "unknown") == 0 && memdbg_elf_symbol(t->exe, "mp_", &value, &mp_size) &&
+	    mp_size == gl_layout_2_35.mp_size) {
+		snprintf(h->version, sizeof(h->version), "2.35+");
+		h->l = &gl_layout_2_35;
+	} else if (!(h->l = layout_for(h->version))) {
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s links glibc %s (mp_ of %" PRIu64 " bytes): memdbg "
+					   "knows glibc 2.31-2.40 only", t->exe_path, h->version, mp_size);
 	}
+	/* Variant II TLS: the executable's block ends at the thread pointer, its size rounded to its alignment. */
+	if (alloc_tls_segment(t->exe_path, &tls_size, &align) && memdbg_elf_symbol(t->exe, "tcache", &value, &size) &&
+	    size == 8)
+		h->tcache_tpoff = (int64_t)value - (int64_t)((tls_size + align - 1) / align * align);
 	return NULL;
 }
 
