@@ -59,6 +59,7 @@ class Variant:
 JE_SRC = "jemalloc/jeheap.c"
 CGO_SRC = "jemalloc/cgoheap"                 # a Go package: built with go build, cgo on
 TC_SRC = "tcmalloc/tcheap.cc"
+GL_SRC = "glibc/glheap.c"
 VARIANTS = {v.name: v for v in (
     Variant("je-shared", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",)),
     Variant("je-static", JE_SRC, (str(LIBDIR / "libjemalloc_pic.a"), "-lpthread", "-lstdc++", "-lm", "-ldl"),
@@ -94,6 +95,11 @@ VARIANTS = {v.name: v for v in (
     # Heap sampling on (every ~64 KiB allocated): sampled objects get spans of their own.
     Variant("tc-sampled", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",),
             env=(("TCMALLOC_SAMPLE_PARAMETER", "65536"),)),
+    # glibc's malloc: Debian's stripped libc.so.6 (tests hide libc6-dbg's debug file from memdbg), a copy
+    # whose build-id no table knows (found in its own code), and a static link (its symbols).
+    Variant("gl-shared", GL_SRC, ("-lpthread",), (LIBDIR / "libc.so.6",)),
+    Variant("gl-unknown", GL_SRC, ("-lpthread",), (LIBDIR / "libc.so.6",), patch_lib="libc.so.6"),
+    Variant("gl-static", GL_SRC, ("-static", "-lpthread"), (LIBDIR / "libc.a",)),
     Variant("tc-static", TC_SRC, ("-Wl,-Bstatic", "-ltcmalloc_minimal", "-Wl,-Bdynamic", "-lpthread"),
             (LIBDIR / "libtcmalloc_minimal.a",)),
 )}

@@ -323,7 +323,10 @@ static struct memdbg_error *index_get(struct memdbg_target *t, struct memdbg_pri
 static void block_fields(struct memdbg_printer *p, uint64_t addr, const struct alloc_block *b)
 {
 	memdbg_field_hex(p, "address", addr);
-	memdbg_field_str(p, "heap", b->heap);
+	if (b->heap)
+		memdbg_field_str(p, "heap", b->heap);
+	else
+		memdbg_field_null(p, "heap");
 	memdbg_field_hex(p, "start", b->start);
 	memdbg_field_u64(p, "size", b->size);
 	memdbg_field_u64(p, "offset", addr - b->start);

@@ -64,9 +64,9 @@ static struct memdbg_error *run_glibc_info(struct memdbg_target *t, struct memdb
 		return err;
 	memdbg_field_str(p, "allocator", "glibc");
 	memdbg_field_str(p, "version", h->version);
-	memdbg_field_str(p, "release", h->release[0] ? h->release : NULL);
+	memdbg_field_str(p, "release", h->release[0] ? h->release : "none");
 	memdbg_field_str(p, "library", h->where);
-	memdbg_field_str(p, "build_id", h->build_id[0] ? h->build_id : NULL);
+	memdbg_field_str(p, "build_id", h->build_id[0] ? h->build_id : "none");
 	memdbg_field_str(p, "found_by", h->source);
 	char layout[96];
 	snprintf(layout, sizeof(layout), "glibc %s (%s)", h->l->versions,
@@ -80,6 +80,7 @@ static struct memdbg_error *run_glibc_info(struct memdbg_target *t, struct memdb
 	else
 		memdbg_field_null(p, "tcache_tls_offset");
 	memdbg_field_hex(p, "sbrk_base", h->sbrk_base);
+	memdbg_field_bool(p, "initialized", !h->unused);
 	memdbg_field_u64(p, "arenas", h->narenas);
 	uint64_t heaps = 0;
 	for (size_t i = 0; i < h->narenas; i++)

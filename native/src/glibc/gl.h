@@ -100,6 +100,7 @@ struct gl_heap {
 	struct gl_thread *threads;
 	size_t nthreads;
 	const char *threads_note;  /* why no tcache is shown, or NULL */
+	bool unused;  /* malloc never initialized main_arena (another allocator serves the program) */
 	uint64_t mmapped_found, mmapped_found_bytes;
 
 	/* What could not be decoded: one line each, the rest decoded around them. */

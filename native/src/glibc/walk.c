@@ -133,6 +133,10 @@ static struct memdbg_error *read_arenas(struct memdbg_target *t, struct walk *w)
 						   " is inconsistent (system_mem %" PRIu64 ", top 0x%" PRIx64
 						   "): wrong build table entry?", a, ar->system_mem, ar->top);
 		h->narenas++;
+		if (a == main && !ar->top) {
+			h->unused = true;  /* ptmalloc_init never ran: no heap, no bins */
+			return NULL;
+		}
 		if (ar->next == main)
 			return NULL;
 		for (size_t k = 0; k < h->narenas; k++) {
@@ -498,6 +502,8 @@ struct memdbg_error *gl_walk(struct memdbg_target *t, struct gl_heap *h)
 {
 	struct walk w = { .h = h };
 	struct memdbg_error *err = read_arenas(t, &w);
+	if (!err && h->unused)
+		goto out;
 	if (!err)
 		err = main_heap(t, &w);
 	for (uint32_t a = 1; a < h->narenas && !err; a++)
