@@ -170,3 +170,16 @@ const char *alloc_state_name(enum alloc_block_state s)
 {
 	return s == ALLOC_ALLOCATED ? "allocated" : s == ALLOC_CACHED ? "cached" : "free";
 }
+
+bool alloc_block_name(struct memdbg_target *t, const struct alloc_heaps *h, uint64_t addr, char *out, size_t len)
+{
+	struct alloc_block b;
+	bool found = false;
+	struct memdbg_error *err = alloc_resolve(t, h, addr, &b, &found);
+	memdbg_error_destroy(err);
+	if (err || !found)
+		return false;
+	snprintf(out, len, "%s block 0x%" PRIx64 "+0x%" PRIx64 " (%s)", b.heap, b.start, addr - b.start,
+		 alloc_state_name(b.state));
+	return true;
+}

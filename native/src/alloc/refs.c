@@ -361,15 +361,8 @@ static struct memdbg_error *run_heap_block(struct memdbg_target *t, struct memdb
 /* What holds a reference: a heap block, a mapped file's data, or anonymous memory (stacks, mmaps). */
 static void describe(struct memdbg_target *t, const struct alloc_heaps *h, uint64_t where, char *out, size_t len)
 {
-	struct alloc_block b;
-	bool found = false;
-	struct memdbg_error *err = alloc_resolve(t, h, where, &b, &found);
-	memdbg_error_destroy(err);
-	if (!err && found) {
-		snprintf(out, len, "%s block 0x%" PRIx64 "+0x%" PRIx64 " (%s)", b.heap, b.start, where - b.start,
-			 alloc_state_name(b.state));
+	if (alloc_block_name(t, h, where, out, len))
 		return;
-	}
 	uint64_t off;
 	const char *sym = t->exe ? memdbg_elf_symbol_at(t->exe, where - t->bias, &off) : NULL;
 	if (sym) {
