@@ -15,12 +15,12 @@ import pytest
 import alloc_samples as al
 import samples
 
-VARIANTS = ("gl-shared", "gl-unknown", "gl-static")
+VARIANTS = ("gl-shared", "gl-unknown", "gl-static", "gl-cgo")
 KINDS = ("kernel", "gcore")
 # libc6-dbg's debug file is installed on Debian machines like this one: hide it, as production lacks it.
 NO_DEBUG = {**os.environ, "MEMDBG_DEBUG_FILE_DIRECTORY": "/nonexistent"}
 FOUND_BY = {"gl-shared": "build-id table", "gl-unknown": "code search (mallinfo2, malloc_stats)",
-            "gl-static": "symbol table"}
+            "gl-static": "symbol table", "gl-cgo": "build-id table"}
 
 
 def _core(variant, kind):
@@ -70,7 +70,9 @@ def test_info(gl_core):
     d = run(gl_core, "glibc-info")
     assert d["found_by"] == FOUND_BY[gl_core.variant.name]
     assert d["version"] == ("2.35+" if gl_core.variant.name == "gl-static" else "2.36")
-    assert d["arenas"] == 4 and d["threads"] == 4 and d["problems"] == 0 and d["initialized"], d
+    # cgo: the Go runtime's threads (Ms) malloc too, and get arenas of their own.
+    want = (lambda n: n >= 4) if gl_core.variant.name == "gl-cgo" else (lambda n: n == 4)
+    assert want(d["arenas"]) and want(d["threads"]) and d["problems"] == 0 and d["initialized"], d
     assert d["mmapped_chunks"] == gl_core.oracle["mallinfo2"]["hblks"]
     s = d["settings"]
     assert (s["tcache_bins"], s["tcache_count"], s["tcache_max_bytes"], s["max_fast"]) == (64, 7, 1032, 128)
@@ -80,7 +82,7 @@ def test_mallinfo2(gl_core):
     d = run(gl_core, "glibc-arenas")
     assert d["mallinfo2"] == gl_core.oracle["mallinfo2"]
     assert sum(r["system_bytes"] for r in d["arenas"]) == gl_core.oracle["mallinfo2"]["arena"]
-    assert all(r["tcache_chunks"] > 0 for r in d["arenas"])
+    assert sum(r["tcache_chunks"] > 0 for r in d["arenas"]) >= 4
 
 
 def _info_sizes(heap):
@@ -140,7 +142,8 @@ def test_chunks(gl_core):
 
 def _gdb_tcache_counts(core):
     """Each thread's tcache->counts, read by gdb through libc6-dbg's DWARF: {tid: {chunk size: count}}."""
-    g = samples.run_gdb(core.exe, core.core, "thread apply all p/x tcache->counts", load_memdbg=False)
+    g = samples.run_gdb(core.exe, core.core, "set language c", "thread apply all p/x tcache->counts",
+                        load_memdbg=False)
     out, tid = {}, None
     for line in g.stdout.splitlines():
         m = re.match(r"Thread \d+ \(.*LWP (\d+)\)", line)
@@ -161,14 +164,13 @@ def _gdb_tcache_counts(core):
 
 
 def test_tcache_matches_gdb(gl_core):
-    if gl_core.variant.name != "gl-shared" or not os.path.exists("/usr/lib/debug/.build-id"):
+    if gl_core.variant.name not in ("gl-shared", "gl-cgo") or not os.path.exists("/usr/lib/debug/.build-id"):
         pytest.skip("gdb reads tcache through libc6-dbg's DWARF (a static link or another build-id has none)")
-    want = _gdb_tcache_counts(gl_core)
+    want = {tid: c for tid, c in _gdb_tcache_counts(gl_core).items() if c}
     got = {t["tid"]: {int(k): int(v) for k, v in (b.split(":") for b in t["bins"].split())}
-           for t in run(gl_core, "glibc-bins")["tcache"]}
-    assert len(got) == 4 and got == want
-    tids = {t["tid"] for t in gl_core.oracle["threads"]}
-    assert set(got) == tids
+           for t in run(gl_core, "glibc-bins")["tcache"] if t["chunks"]}
+    assert len(got) >= 4 and got == want
+    assert {t["tid"] for t in gl_core.oracle["threads"]} <= set(got)
 
 
 def test_blocks(gl_core):

@@ -13,6 +13,7 @@
  * tcache, three to its arena's fastbin.  Nothing allocates after the oracle:
  * the XML stream was opened, with a static buffer, before the heap was built;
  * the JSON is formatted into static storage and written with write(2).
+ * Built with -DGLHEAP_CGO it is the C side of samples/glibc/cgoheap.
  */
 #include <fcntl.h>
 #include <malloc.h>
@@ -159,7 +160,11 @@ static void write_oracle(const char *path, const struct mallinfo2 *m)
 		abort();
 }
 
+#ifdef GLHEAP_CGO
+int glheap_main(void)  /* called by samples/glibc/cgoheap, a Go program */
+#else
 int main(void)
+#endif
 {
 	const char *mode = getenv("MEMDBG_SAMPLE_MODE"), *oracle = getenv("MEMDBG_ORACLE");
 	if (!mode || !oracle) {
