@@ -347,3 +347,114 @@ def test_damaged_arena_next(tmp_path):
     assert f"arena ring: arena 1 at {a1:#x} has next {a1:#x}, which does not lead back to main_arena" in p.stdout
     assert info["arenas"] == 4
     _all_commands_survive(c, damaged, c.oracle["chain"][3])
+
+
+# ---- a real program: memcached (Debian's, on glibc malloc) under load ----
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _load_memcached(port, clients=4, keys=600):
+    """Bounded load from several connections at once: sets of 10 B to 200 KB values, gets, deletes."""
+    import random
+    import socket
+    import threading
+
+    errors = []
+
+    def client(n):
+        rng = random.Random(n)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+                f = s.makefile("rwb")
+                for i in range(keys):
+                    size = rng.choice((10, 100, 700, 3000, 20000, 200000))
+                    f.write(b"set k%d_%d 0 0 %d\r\n%s\r\n" % (n, i, size, bytes([97 + i % 26]) * size))
+                    f.flush()
+                    assert f.readline() == b"STORED\r\n"
+                    if i % 5 == 0:
+                        f.write(b"delete k%d_%d\r\n" % (n, i // 2))
+                        f.flush()
+                        f.readline()
+                    if i % 7 == 0:
+                        f.write(b"get k%d_%d\r\n" % (n, i // 3))
+                        f.flush()
+                        while f.readline() not in (b"END\r\n", b""):
+                            pass
+                for cmd in (b"stats slabs", b"stats items", b"stats settings"):  # buffers built, then freed
+                    f.write(cmd + b"\r\n")
+                    f.flush()
+                    while f.readline() not in (b"END\r\n", b""):
+                        pass
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+
+
+def test_memcached_matches_its_malloc_info(tmp_path):
+    """Debian's memcached (stripped, glibc malloc, 4 worker threads) after a bounded load from four
+    connections: gdb -p calls its malloc_info() (a test-only write to its stdout) with the other threads
+    held, then takes a gcore; memdbg's figures on that core equal malloc_info's, heap by heap."""
+    import subprocess
+    import time
+    exe = shutil.which("memcached")
+    if not exe:
+        pytest.skip("memcached is not installed (setup/install.sh installs it)")
+    port = _free_port()
+    out = open(tmp_path / "stdout.txt", "wb")
+    p = subprocess.Popen([exe, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-t", "4", "-m", "64", "-u", "root"],
+                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                _load_memcached(port, clients=1, keys=1)
+                break
+            except AssertionError:
+                time.sleep(0.1)
+        _load_memcached(port)
+        _load_memcached(port, clients=40, keys=3)  # short-lived connections: their buffers are freed
+        core = tmp_path / "core"
+        g = samples.run_gdb(exe, p.pid, "set scheduler-locking on", "call (int)malloc_info(0, (void *)stdout)",
+                            "call (int)fflush((void *)stdout)", f"gcore {core}", load_memdbg=False, timeout=300)
+        assert core.exists(), g.stdout + g.stderr
+    finally:
+        p.kill()
+        p.wait()
+        out.close()
+    text = (tmp_path / "stdout.txt").read_text()
+    xml = ET.fromstring(text[text.index("<malloc"):text.index("</malloc>") + len("</malloc>")])
+
+    class Core:
+        pass
+    c = Core()
+    c.core, c.exe = core, exe
+    info = run(c, "glibc-info")
+    assert info["found_by"] == "build-id table" and info["problems"] == 0 and info["arenas"] >= 2
+    arenas = run(c, "glibc-arenas")["arenas"]
+    bins = run(c, "glibc-bins")["bins"]
+    heaps = xml.findall("heap")
+    assert len(heaps) == len(arenas)
+    for i, heap in enumerate(heaps):
+        a = arenas[i]
+        tot = {t.get("type"): (int(t.get("count")), int(t.get("size"))) for t in heap.findall("total")}
+        assert tot["fast"] == (a["fast_chunks"], a["fast_bytes"]), i
+        assert tot["rest"] == (1 + a["bin_chunks"], a["top_bytes"] + a["bin_bytes"] + a["bin_chunks"]), i
+        assert int(heap.find("system[@type='current']").get("size")) == a["system_bytes"], i
+        want = sorted((b["from"] - 15, b["to"], b["bytes"], b["count"]) if b["kind"] == "fast" else
+                      (b["from"] + 1, b["to"] + 1, b["bytes"] + b["count"], b["count"]) for b in bins if b["arena"] == i)
+        assert want == _info_sizes(heap), i
+    mm = {t.get("type"): (int(t.get("count")), int(t.get("size"))) for t in xml.findall("total")}
+    assert info["mmapped_chunks"] == mm["mmap"][0]
+    chunks = run(c, "glibc-chunks --in-use --min 100000")["totals"]
+    assert chunks["chunks"] >= mm["mmap"][0] > 0
+    assert sum(a["bin_chunks"] + a["fast_chunks"] + a["tcache_chunks"] for a in arenas) > 0
