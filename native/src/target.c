@@ -770,6 +770,21 @@ struct memdbg_error *memdbg_target_threads(struct memdbg_target *t, const struct
 	return NULL;
 }
 
+struct memdbg_error *memdbg_target_set_threads(struct memdbg_target *t, const int *tids, const uint64_t *fs_bases,
+					       size_t n)
+{
+	struct memdbg_thread_ptr *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return memdbg_enomem;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct memdbg_thread_ptr){ tids[i], fs_bases[i] };
+	free(t->threads);
+	t->threads = v;
+	t->nthreads = n;
+	t->threads_read = true;
+	return NULL;
+}
+
 /* Replaces (and destroys) the cached state of that id. */
 static void cache_set(struct memdbg_target *t, enum memdbg_cache_id id, void *state, void (*destroy)(void *state))
 {

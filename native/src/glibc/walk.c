@@ -454,6 +454,12 @@ static void mark_tcache(struct memdbg_target *t, struct gl_heap *h, uint32_t ti)
 	}
 }
 
+static int tid_cmp(const void *a, const void *b)
+{
+	const struct memdbg_thread_ptr *x = a, *y = b;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
 static struct memdbg_error *read_threads(struct memdbg_target *t, struct gl_heap *h)
 {
 	const struct memdbg_thread_ptr *tp;
@@ -466,12 +472,18 @@ static struct memdbg_error *read_threads(struct memdbg_target *t, struct gl_heap
 		return NULL;
 	}
 	if (!n) {
-		h->threads_note = "tcache not shown: the threads' pointers of a live process another debugger holds are "
-				  "not known (their chunks count as in use)";
+		h->threads_note = "tcache not shown: the threads' pointers (fs_base) of a live process held by a debugger "
+				  "that does not give them (lldb) are not known; tcache chunks count as in use";
 		return NULL;
 	}
-	if (!(h->threads = calloc(n, sizeof(*h->threads))))
+	struct memdbg_thread_ptr *sorted = malloc(n * sizeof(*sorted));
+	if (!sorted || !(h->threads = calloc(n, sizeof(*h->threads)))) {
+		free(sorted);
 		return memdbg_enomem;
+	}
+	memcpy(sorted, tp, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), tid_cmp);  /* the same order from a core, ptrace or a debugger */
+	tp = sorted;
 	for (size_t i = 0; i < n; i++) {
 		struct gl_thread *th = &h->threads[h->nthreads];
 		th->tid = tp[i].tid;
@@ -484,6 +496,7 @@ static struct memdbg_error *read_threads(struct memdbg_target *t, struct gl_heap
 		if (th->tcache)
 			mark_tcache(t, h, (uint32_t)(h->nthreads - 1));
 	}
+	free(sorted);
 	return NULL;
 }
 
