@@ -76,7 +76,6 @@ fi
 	echo "static const struct gl_layout gl_layout_2_35 = {"
 	echo "	.versions = \"2.35-2.40\","
 	echo "	.checked = true,"
-	echo "	.safe_linking = true,"
 	echo "	.arena_size = $(v mstate_size),"
 	for k in ar_flags ar_have_fastchunks ar_fastbins ar_top ar_last_remainder ar_bins ar_next ar_next_free \
 		 ar_attached_threads ar_system_mem ar_max_system_mem; do echo "	.$k = $(v $k),"; done

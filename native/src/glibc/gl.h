@@ -10,7 +10,6 @@
 struct gl_layout {
 	const char *versions;  /* "2.35-2.40" */
 	bool checked;          /* compared with a debug build's DWARF */
-	bool safe_linking;     /* tcache and fastbin next pointers are stored as (&next >> 12) ^ next (2.32+) */
 	/* struct malloc_state */
 	uint64_t arena_size, ar_flags, ar_have_fastchunks, ar_fastbins, ar_top, ar_last_remainder, ar_bins, ar_next,
 		ar_next_free, ar_attached_threads, ar_system_mem, ar_max_system_mem;
@@ -85,6 +84,7 @@ struct gl_heap {
 	const char *source;
 	uint64_t base;
 	int64_t tcache_tpoff;  /* the TLS variable tcache, from the thread pointer; 0 when unknown */
+	bool safe_linking;     /* tcache and fastbin links are stored as (&next >> 12) ^ next (2.32+) */
 
 	/* mp_ */
 	uint64_t trim_threshold, top_pad, mmap_threshold, arena_test, arena_max, mmapped_mem, max_mmapped_mem,

@@ -5,7 +5,6 @@
 static const struct gl_layout gl_layout_2_35 = {
 	.versions = "2.35-2.40",
 	.checked = true,
-	.safe_linking = true,
 	.arena_size = 2200,
 	.ar_flags = 4,
 	.ar_have_fastchunks = 8,
@@ -46,55 +45,10 @@ static const struct gl_layout gl_layout_2_35 = {
 };
 
 /* glibc 2.31-2.34 (written by hand, unchecked: no debug build of these versions is reachable here).
- * malloc_state is 2.36's; malloc_par lacks the 2.35 huge page fields and heap_info its pagesize;
- * 2.31 stores tcache and fastbin links in the clear (safe-linking came in 2.32). */
-static const struct gl_layout gl_layout_2_32 = {
-	.versions = "2.32-2.34",
-	.checked = false,
-	.safe_linking = true,
-	.arena_size = 2200,
-	.ar_flags = 4,
-	.ar_have_fastchunks = 8,
-	.ar_fastbins = 16,
-	.ar_top = 96,
-	.ar_last_remainder = 104,
-	.ar_bins = 112,
-	.ar_next = 2160,
-	.ar_next_free = 2168,
-	.ar_attached_threads = 2176,
-	.ar_system_mem = 2184,
-	.ar_max_system_mem = 2192,
-	.mp_size = 112,
-	.mp_trim_threshold = 0,
-	.mp_top_pad = 8,
-	.mp_mmap_threshold = 16,
-	.mp_arena_test = 24,
-	.mp_arena_max = 32,
-	.mp_n_mmaps = 40,
-	.mp_n_mmaps_max = 44,
-	.mp_max_n_mmaps = 48,
-	.mp_no_dyn_threshold = 52,
-	.mp_mmapped_mem = 56,
-	.mp_max_mmapped_mem = 64,
-	.mp_sbrk_base = 72,
-	.mp_tcache_bins = 80,
-	.mp_tcache_max_bytes = 88,
-	.mp_tcache_count = 96,
-	.mp_tcache_unsorted_limit = 104,
-	.heap_info_size = 32,
-	.hi_ar_ptr = 0,
-	.hi_prev = 8,
-	.hi_size = 16,
-	.hi_mprotect_size = 24,
-	.tcache_size = 640,
-	.tcache_counts = 0,
-	.tcache_entries = 128,
-};
-
+ * malloc_state is 2.36's; malloc_par lacks the 2.35 huge page fields and heap_info its pagesize. */
 static const struct gl_layout gl_layout_2_31 = {
-	.versions = "2.31",
+	.versions = "2.31-2.34",
 	.checked = false,
-	.safe_linking = false,
 	.arena_size = 2200,
 	.ar_flags = 4,
 	.ar_have_fastchunks = 8,

@@ -51,16 +51,16 @@ static void read_version(const char *path, struct gl_heap *h)
 	}
 }
 
-static const struct gl_layout *layout_for(const char *version)
+/* The layout of a version, and whether its links are safe-linked (2.32+). */
+static const struct gl_layout *layout_for(const char *version, bool *safe_linking)
 {
 	unsigned major, minor;
 	if (sscanf(version, "%u.%u", &major, &minor) != 2 || major != 2)
 		return NULL;
+	*safe_linking = minor >= 32;
 	if (minor >= 35 && minor <= 40)
 		return &gl_layout_2_35;
-	if (minor >= 32 && minor <= 34)
-		return &gl_layout_2_32;
-	return minor == 31 ? &gl_layout_2_31 : NULL;
+	return minor >= 31 && minor <= 34 ? &gl_layout_2_31 : NULL;
 }
 
 /* One RIP-relative instruction: REX (optional), opcode, ModRM 00 reg 101, disp32. */
@@ -202,7 +202,7 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct gl_
 	snprintf(h->build_id, sizeof(h->build_id), "%s", lib.build_id);
 	h->base = lib.base;
 	read_version(lib.path, h);
-	if (!(h->l = layout_for(h->version))) {
+	if (!(h->l = layout_for(h->version, &h->safe_linking))) {
 		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
 					  "%s is glibc %s (build-id %s): memdbg knows the malloc of glibc 2.31-2.40 only",
 					  lib.path, h->version, lib.build_id[0] ? lib.build_id : "none");
@@ -261,7 +261,8 @@ static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct gl_
 	    mp_size == gl_layout_2_35.mp_size) {
 		snprintf(h->version, sizeof(h->version), "2.35+");
 		h->l = &gl_layout_2_35;
-	} else if (!(h->l = layout_for(h->version))) {
+		h->safe_linking = true;
+	} else if (!(h->l = layout_for(h->version, &h->safe_linking))) {
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s links glibc %s (mp_ of %" PRIu64 " bytes): memdbg "
 					   "knows glibc 2.31-2.40 only", t->exe_path, h->version, mp_size);
 	}

@@ -384,7 +384,7 @@ static void mark_bin(struct memdbg_target *t, struct walk *w, uint32_t a, unsign
 
 static uint64_t reveal(const struct gl_heap *h, uint64_t at, uint64_t stored)
 {
-	return h->l->safe_linking ? (at >> 12) ^ stored : stored;
+	return h->safe_linking ? (at >> 12) ^ stored : stored;
 }
 
 /* A singly linked fastbin: chunks of (i + 2) * 16 bytes that look in use to the heap walk. */
