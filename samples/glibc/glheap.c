@@ -14,6 +14,8 @@
  * the XML stream was opened, with a static buffer, before the heap was built;
  * the JSON is formatted into static storage and written with write(2).
  * Built with -DGLHEAP_CGO it is the C side of samples/glibc/cgoheap.
+ * GLHEAP_BLOCKS=N makes a benchmark heap of about N small blocks (16-256 bytes)
+ * instead.
  */
 #include <fcntl.h>
 #include <malloc.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,7 +39,11 @@
 #define CHAIN_LEN 100
 
 static const size_t sizes[] = { 8, 24, 40, 56, 100, 120, 200, 500, 1000, 1500, 3000, 5000, 10000, 30000, 70000 };
-#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+/* Benchmark heaps (GLHEAP_BLOCKS): small blocks only. */
+static const size_t bench_sizes[] = { 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256 };
+static const size_t *use_sizes = sizes;
+static size_t nsizes = sizeof(sizes) / sizeof(sizes[0]);
+static long per_size = PER_SIZE;
 #define MMAPPED_SIZE (200 << 10)
 
 struct thread_blocks {
@@ -78,12 +85,15 @@ static void fill(int slot, unsigned seed)
 	struct thread_blocks *b = &tb[slot];
 	void *prev = NULL;
 	b->tid = syscall(SYS_gettid);
-	void *all[PER_SIZE * NSIZES];
-	size_t n = 0;
-	for (int i = 0; i < PER_SIZE; i++) {
-		for (size_t s = 0; s < NSIZES; s++) {
+	/* Outside the malloc heap, so keeping the list changes nothing the oracle sees. */
+	size_t cap = (size_t)per_size * nsizes, n = 0;
+	void **all = mmap(NULL, cap * sizeof(*all), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (all == MAP_FAILED)
+		abort();
+	for (long i = 0; i < per_size; i++) {
+		for (size_t s = 0; s < nsizes; s++) {
 			seed = seed * 1103515245u + 12345u;
-			size_t size = sizes[s] - (sizes[s] > 8 ? (seed >> 16) % 8 : 0);
+			size_t size = use_sizes[s] - (use_sizes[s] > 8 ? (seed >> 16) % 8 : 0);
 			void *p = malloc(size);
 			memset(p, 0x5a, size < 64 ? size : 64);
 			*(void **)p = prev;  /* a heap full of pointers */
@@ -95,11 +105,13 @@ static void fill(int slot, unsigned seed)
 	for (size_t i = 0; i < n; i++) {
 		if (i % 3 == 0) {
 			free(all[i]);
-			b->freed[b->nfreed++] = (uintptr_t)all[i];
-		} else {
+			if (b->nfreed < MAX_BLOCKS)
+				b->freed[b->nfreed++] = (uintptr_t)all[i];
+		} else if (b->nheld < MAX_BLOCKS - 8) {
 			b->held[b->nheld++] = (uintptr_t)all[i];
 		}
 	}
+	munmap(all, cap * sizeof(*all));
 	/* A request no tcache serves: malloc sorts the unsorted chunks into small and large bins. */
 	b->held[b->nheld++] = (uintptr_t)malloc(2000);
 	for (int i = 0; i < 2; i++)
@@ -170,6 +182,13 @@ int main(void)
 	if (!mode || !oracle) {
 		fprintf(stderr, "usage: MEMDBG_SAMPLE_MODE=stop|crash MEMDBG_ORACLE=PATH glheap\n");
 		return 2;
+	}
+	const char *scale = getenv("GLHEAP_BLOCKS");
+	if (scale) {
+		use_sizes = bench_sizes;
+		nsizes = sizeof(bench_sizes) / sizeof(bench_sizes[0]);
+		/* Two thirds of the blocks are kept: allocate 1.5 times what is to be kept. */
+		per_size = atol(scale) * 3 / 2 / (long)nsizes / NTHREADS + 1;
 	}
 	char xml_path[4096];
 	snprintf(xml_path, sizeof(xml_path), "%s.xml", oracle);
