@@ -163,7 +163,6 @@ struct memdbg_error *alloc_resolve(struct memdbg_target *t, const struct alloc_h
 		return err;
 	}
 	return NULL;
-	return NULL;
 }
 
 const char *alloc_state_name(enum alloc_block_state s)

@@ -225,7 +225,13 @@ static struct memdbg_error *main_heap(struct memdbg_target *t, struct walk *w)
 			   " (its chunks are not walked)", ar->top, start);
 		return NULL;
 	}
-	uint64_t end = ar->top + (top[1] & ~SIZE_BITS);
+	uint64_t top_size = top[1] & ~SIZE_BITS;
+	if (top_size > ar->system_mem) {
+		gl_problem(h, "main arena: its top chunk 0x%" PRIx64 " says size 0x%" PRIx64 ", more than the arena's %" PRIu64
+			   " bytes (top is not counted)", ar->top, top[1], ar->system_mem);
+		top_size = 0;
+	}
+	uint64_t end = ar->top + top_size;
 	struct gl_region r = { .start = start, .end = end, .size = end - start, .mprotect_size = end - start, .arena = 0 };
 	ar->heaps = 1;
 	ar->heap_bytes = ar->heap_mprotect_bytes = ar->system_mem;
@@ -247,6 +253,13 @@ static struct memdbg_error *arena_heaps(struct memdbg_target *t, struct walk *w,
 			return NULL;
 		}
 		uint64_t owner = hi[l->hi_ar_ptr / 8], prev = hi[l->hi_prev / 8], size = hi[l->hi_size / 8];
+		for (size_t k = 0; k < h->nregions; k++) {
+			if (h->regions[k].heap == heap) {
+				gl_problem(h, "arena %u: the heap_info chain comes back to 0x%" PRIx64 " (a loop: the heaps before "
+					   "it are not walked)", a, heap);
+				return NULL;
+			}
+		}
 		if (owner != ar->addr || size > GL_HEAP_MAX || size < l->heap_info_size || prev % GL_HEAP_MAX) {
 			gl_problem(h, "arena %u: the heap_info at 0x%" PRIx64 " names arena 0x%" PRIx64 " with size 0x%" PRIx64
 				   " (this heap and those before it are not walked)", a, heap, owner, size);
