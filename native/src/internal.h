@@ -175,6 +175,12 @@ struct memdbg_error *memdbg_read(struct memdbg_target *t, uint64_t addr, void *b
 bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n);
 /* Zero-copy view of n bytes of a core's memory, or NULL (live target, gap, segment edge). */
 const void *memdbg_peek(struct memdbg_target *t, uint64_t addr, size_t n);
+/*
+ * Drop a core's pages of [lo, hi) from this process (the core is mapped
+ * read-only: a later read faults them back in), so a walk that touches a
+ * whole heap once does not keep it resident.  Nothing for a live target.
+ */
+void memdbg_release(struct memdbg_target *t, uint64_t lo, uint64_t hi);
 struct memdbg_error *memdbg_read_u64(struct memdbg_target *t, uint64_t addr, uint64_t *ret);
 struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uint32_t *ret);
 /*

@@ -918,6 +918,23 @@ const void *memdbg_peek(struct memdbg_target *t, uint64_t addr, size_t n)
 	return s->data + (addr - s->start);
 }
 
+void memdbg_release(struct memdbg_target *t, uint64_t lo, uint64_t hi)
+{
+	if (t->live)
+		return;
+	for (size_t i = 0; i < t->nsegs; i++) {
+		const struct memdbg_segment *s = &t->segs[i];
+		if (!s->data || s->end <= lo || s->start >= hi)
+			continue;
+		uintptr_t a = (uintptr_t)(s->data + ((lo > s->start ? lo : s->start) - s->start));
+		uintptr_t b = (uintptr_t)(s->data + ((hi < s->end ? hi : s->end) - s->start));
+		a = (a + 4095) & ~(uintptr_t)4095;
+		b &= ~(uintptr_t)4095;
+		if (b > a)
+			madvise((void *)a, b - a, MADV_DONTNEED);
+	}
+}
+
 bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n)
 {
 	if (t->live) {

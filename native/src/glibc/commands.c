@@ -278,7 +278,7 @@ static struct memdbg_error *run_glibc_chunks(struct memdbg_target *t, struct mem
 			continue;
 		shown++;
 		struct memdbg_val v[5] = { { .u = c->addr }, { .u = c->size },
-					   { .u = c->arena == UINT32_MAX ? (uint64_t)-1 : c->arena }, { .u = used },
+					   { .u = c->arena == GL_NO_ARENA ? (uint64_t)-1 : c->arena }, { .u = used },
 					   { .s = gl_where_name(c->where) } };
 		memdbg_table_row(p, v);
 	}
@@ -312,7 +312,7 @@ struct memdbg_error *gl_block_at(const struct gl_heap *h, uint64_t addr, struct 
 	b->size = size;
 	b->state = c->where == GL_IN_USE || c->where == GL_MMAPPED ? ALLOC_ALLOCATED
 		   : c->where == GL_TCACHE || c->where == GL_FASTBIN ? ALLOC_CACHED : ALLOC_FREE;
-	if (c->arena == UINT32_MAX)
+	if (c->arena == GL_NO_ARENA)
 		snprintf(b->detail, sizeof(b->detail), "mmapped chunk 0x%" PRIx64 " (%" PRIu64 " bytes)", c->addr, c->size);
 	else
 		snprintf(b->detail, sizeof(b->detail), "chunk 0x%" PRIx64 " (%" PRIu64 " bytes) of arena %u, %s", c->addr,
@@ -340,7 +340,7 @@ static struct memdbg_error *run_glibc_block(struct memdbg_target *t, struct memd
 	bool used = c->where == GL_IN_USE || c->where == GL_MMAPPED;
 	memdbg_field_bool(p, "in_use", used);
 	memdbg_field_str(p, "where", gl_where_name(c->where));
-	if (c->arena == UINT32_MAX) {
+	if (c->arena == GL_NO_ARENA) {
 		memdbg_field_null(p, "arena");
 	} else {
 		memdbg_field_u64(p, "arena", c->arena);

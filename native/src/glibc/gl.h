@@ -42,12 +42,14 @@ struct gl_build {
 enum gl_where { GL_IN_USE, GL_TCACHE, GL_FASTBIN, GL_UNSORTED, GL_SMALLBIN, GL_LARGEBIN, GL_TOP, GL_MMAPPED,
 		GL_FREE_UNLISTED, GL_WHERE_COUNT };
 
-struct gl_chunk {
+#define GL_NO_ARENA UINT16_MAX  /* an mmapped chunk's arena */
+
+struct gl_chunk {  /* 24 bytes: a heap may hold tens of millions */
 	uint64_t addr, size;  /* the chunk header and chunksize() */
-	uint32_t arena;       /* index in gl_heap.arenas; UINT32_MAX for an mmapped chunk */
-	uint16_t bin;         /* bin or fastbin index, or tcache index */
-	uint8_t where;        /* enum gl_where */
 	uint32_t thread;      /* the tcache's thread (index in gl_heap.threads) */
+	uint16_t arena;       /* index in gl_heap.arenas, or GL_NO_ARENA */
+	uint8_t bin;          /* bin or fastbin index, or tcache index */
+	uint8_t where;        /* enum gl_where */
 };
 
 /* One contiguous run of chunks: the brk heap, a non-main heap, or an mmapped chunk. */
@@ -55,7 +57,7 @@ struct gl_region {
 	uint64_t start, end;   /* [first chunk, end of the last) */
 	uint64_t heap;         /* heap_info, or 0 for the main heap and mmapped chunks */
 	uint64_t size, mprotect_size;  /* heap_info's */
-	uint32_t arena;
+	uint16_t arena;  /* GL_NO_ARENA for an mmapped chunk */
 };
 
 struct gl_arena {

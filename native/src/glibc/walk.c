@@ -16,9 +16,10 @@
 #include "alloc/alloc.h"
 #include "glibc/gl.h"
 
-#define MAX_ARENAS 4096
+#define MAX_ARENAS 4096  /* < GL_NO_ARENA */
 #define MAX_HEAPS_PER_ARENA 4096
 #define MAX_CHUNKS (256u << 20)
+#define RELEASE_EVERY (64u << 20)  /* bytes of heap walked between releases of the core's pages */
 #define PREV_INUSE 1ull
 #define IS_MMAPPED 2ull
 #define NON_MAIN_ARENA 4ull
@@ -46,13 +47,33 @@ static bool read_words(struct memdbg_target *t, uint64_t addr, uint64_t *w, size
 	return alloc_read(t, addr, w, n * 8);
 }
 
-struct walk {
-	struct gl_heap *h;
-	size_t cap_chunks, cap_regions;
-	uint8_t *arena_bytes;  /* each arena's malloc_state, as read */
+/* A free chunk's forward link, read while the walk has its page at hand (the bins follow them later). */
+struct free_link {
+	uint64_t addr, fd;
 };
 
-static struct memdbg_error *push_chunk(struct walk *w, uint64_t addr, uint64_t size, uint32_t arena, uint8_t where)
+struct walk {
+	struct gl_heap *h;
+	size_t cap_chunks, cap_regions, cap_links;
+	uint8_t *arena_bytes;  /* each arena's malloc_state, as read */
+	struct free_link *links;  /* by address */
+	size_t nlinks;
+};
+
+static struct memdbg_error *push_link(struct walk *w, uint64_t addr, uint64_t fd)
+{
+	if (w->nlinks == w->cap_links) {
+		w->cap_links = w->cap_links ? 2 * w->cap_links : 4096;
+		struct free_link *v = realloc(w->links, w->cap_links * sizeof(*v));
+		if (!v)
+			return memdbg_enomem;
+		w->links = v;
+	}
+	w->links[w->nlinks++] = (struct free_link){ addr, fd };
+	return NULL;
+}
+
+static struct memdbg_error *push_chunk(struct walk *w, uint64_t addr, uint64_t size, uint16_t arena, uint8_t where)
 {
 	struct gl_heap *h = w->h;
 	if (h->nchunks == w->cap_chunks) {
@@ -158,12 +179,12 @@ static struct memdbg_error *read_arenas(struct memdbg_target *t, struct walk *w)
  * heap holding it; other heaps end at their fenceposts (chunks of 16 or 0
  * bytes).  A chunk in use is one whose successor has PREV_INUSE.
  */
-static struct memdbg_error *walk_region(struct memdbg_target *t, struct walk *w, uint32_t a, uint64_t start,
+static struct memdbg_error *walk_region(struct memdbg_target *t, struct walk *w, uint16_t a, uint64_t start,
 					uint64_t end)
 {
 	struct gl_heap *h = w->h;
 	struct gl_arena *ar = &h->arenas[a];
-	uint64_t p = start, hdr[2];
+	uint64_t p = start, hdr[2], released = start;
 	struct memdbg_error *err;
 	if (!read_words(t, p, hdr, 2)) {
 		gl_problem(h, "arena %u: its heap at 0x%" PRIx64 " is not readable", a, p);
@@ -191,12 +212,19 @@ static struct memdbg_error *walk_region(struct memdbg_target *t, struct walk *w,
 			next[1] = PREV_INUSE;
 			end = p + size;
 		}
-		if ((err = push_chunk(w, p, size, a, (next[1] & PREV_INUSE) ? GL_IN_USE : GL_FREE_UNLISTED)))
+		bool in_use = next[1] & PREV_INUSE;
+		uint64_t fd;
+		if ((err = push_chunk(w, p, size, a, in_use ? GL_IN_USE : GL_FREE_UNLISTED)) ||
+		    (!in_use && read_words(t, p + 16, &fd, 1) && (err = push_link(w, p, fd))))
 			return err;
 		ar->walked_bytes += size;
 		p += size;
 		hdr[0] = next[0];
 		hdr[1] = next[1];
+		if (p - released >= RELEASE_EVERY) {
+			memdbg_release(t, released, p);
+			released = p;
+		}
 	}
 	return NULL;
 }
@@ -235,8 +263,7 @@ static struct memdbg_error *main_heap(struct memdbg_target *t, struct walk *w)
 	struct gl_region r = { .start = start, .end = end, .size = end - start, .mprotect_size = end - start, .arena = 0 };
 	ar->heaps = 1;
 	ar->heap_bytes = ar->heap_mprotect_bytes = ar->system_mem;
-	struct memdbg_error *err = push_region(w, &r);
-	return err ? err : walk_region(t, w, 0, start, end);
+	return push_region(w, &r);
 }
 
 /* A non-main arena's heaps, from the one holding top back through prev. */
@@ -279,9 +306,9 @@ static struct memdbg_error *arena_heaps(struct memdbg_target *t, struct walk *w,
 				end = heap + size;
 		}
 		struct gl_region r = { .start = start, .end = end, .heap = heap, .size = size,
-				       .mprotect_size = hi[l->hi_mprotect_size / 8], .arena = a };
+				       .mprotect_size = hi[l->hi_mprotect_size / 8], .arena = (uint16_t)a };
 		struct memdbg_error *err = push_region(w, &r);
-		if (err || (err = walk_region(t, w, a, start, end)))
+		if (err)
 			return err;
 		ar->heaps++;
 		ar->heap_bytes += size;
@@ -321,9 +348,9 @@ static struct memdbg_error *scan_mmapped(void *arg, uint64_t lo, uint64_t hi, bo
 		if (gap >= 4096 || gap % 16 || (hdr[1] & SIZE_BITS) != IS_MMAPPED || size < 4096 || (size + gap) % 4096 ||
 		    size + gap > hi - p)
 			break;
-		struct gl_region r = { .start = p + gap, .end = p + gap + size, .arena = UINT32_MAX };
+		struct gl_region r = { .start = p + gap, .end = p + gap + size, .arena = GL_NO_ARENA };
 		struct memdbg_error *err = push_region(s->w, &r);
-		if (err || (err = push_chunk(s->w, p + gap, size, UINT32_MAX, GL_MMAPPED)))
+		if (err)
 			return err;
 		h->mmapped_found++;
 		h->mmapped_found_bytes += size + gap;
@@ -344,6 +371,39 @@ static int region_cmp(const void *a, const void *b)
 {
 	const struct gl_region *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int link_cmp(const void *a, const void *b)
+{
+	const struct free_link *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static bool chunks_sorted(const struct gl_heap *h)
+{
+	for (size_t i = 1; i < h->nchunks; i++)
+		if (h->chunks[i - 1].addr >= h->chunks[i].addr)
+			return false;
+	return true;
+}
+
+/* Every region in address order, so the chunks come out sorted (unless damaged regions overlap). */
+static struct memdbg_error *walk_regions(struct memdbg_target *t, struct walk *w)
+{
+	struct gl_heap *h = w->h;
+	qsort(h->regions, h->nregions, sizeof(*h->regions), region_cmp);
+	struct memdbg_error *err = NULL;
+	for (size_t i = 0; i < h->nregions && !err; i++) {
+		const struct gl_region *r = &h->regions[i];
+		err = r->arena == GL_NO_ARENA ? push_chunk(w, r->start, r->end - r->start, GL_NO_ARENA, GL_MMAPPED)
+					      : walk_region(t, w, r->arena, r->start, r->end);
+		memdbg_release(t, r->start, r->end);
+	}
+	if (!err && !chunks_sorted(h)) {
+		qsort(h->chunks, h->nchunks, sizeof(*h->chunks), chunk_cmp);
+		qsort(w->links, w->nlinks, sizeof(*w->links), link_cmp);
+	}
+	return err;
 }
 
 static struct gl_chunk *chunk_exact(struct gl_heap *h, uint64_t addr)
@@ -380,18 +440,20 @@ static void mark_bin(struct memdbg_target *t, struct walk *w, uint32_t a, unsign
 			return;
 		}
 		c->where = (uint8_t)bin_kind(i);
-		c->bin = (uint16_t)i;
+		c->bin = (uint8_t)i;
 		ar->bin_count[i]++;
 		ar->bin_bytes[i] += c->size;
 		if (!ar->bin_min[i] || c->size < ar->bin_min[i])
 			ar->bin_min[i] = c->size;
 		if (c->size > ar->bin_max[i])
 			ar->bin_max[i] = c->size;
-		if (!read_words(t, p + 16, &p, 1)) {
+		struct free_link key = { .addr = c->addr }, *l = bsearch(&key, w->links, w->nlinks, sizeof(key), link_cmp);
+		if (!l) {
 			gl_problem(h, "arena %u %s: the link of 0x%" PRIx64 " is not readable", a,
 				   bin_label(i, label, sizeof(label)), c->addr);
 			return;
 		}
+		p = l->fd;
 	}
 }
 
@@ -415,7 +477,7 @@ static void mark_fastbin(struct memdbg_target *t, struct walk *w, uint32_t a, un
 			return;
 		}
 		c->where = GL_FASTBIN;
-		c->bin = (uint16_t)i;
+		c->bin = (uint8_t)i;
 		ar->fast_count[i]++;
 		ar->fast_bytes[i] += c->size;
 		uint64_t next;
@@ -452,7 +514,7 @@ static void mark_tcache(struct memdbg_target *t, struct gl_heap *h, uint32_t ti)
 				break;
 			}
 			c->where = GL_TCACHE;
-			c->bin = (uint16_t)i;
+			c->bin = (uint8_t)i;
 			c->thread = ti;
 			th->count[i]++;
 			th->chunks++;
@@ -517,7 +579,7 @@ static void tally(struct gl_heap *h)
 {
 	for (size_t i = 0; i < h->nchunks; i++) {
 		const struct gl_chunk *c = &h->chunks[i];
-		if (c->arena == UINT32_MAX)
+		if (c->arena == GL_NO_ARENA)
 			continue;
 		h->arenas[c->arena].count[c->where]++;
 		h->arenas[c->arena].bytes[c->where] += c->size;
@@ -537,10 +599,8 @@ struct memdbg_error *gl_walk(struct memdbg_target *t, struct gl_heap *h)
 	struct mmap_scan s = { t, &w };
 	if (!err)
 		err = memdbg_target_data_regions(t, scan_mmapped, &s);
-	if (err)
+	if (err || (err = walk_regions(t, &w)))
 		goto out;
-	qsort(h->chunks, h->nchunks, sizeof(*h->chunks), chunk_cmp);
-	qsort(h->regions, h->nregions, sizeof(*h->regions), region_cmp);
 	for (uint32_t a = 0; a < h->narenas; a++) {
 		for (unsigned i = 0; i < GL_NFASTBINS; i++)
 			mark_fastbin(t, &w, a, i);
@@ -555,6 +615,7 @@ struct memdbg_error *gl_walk(struct memdbg_target *t, struct gl_heap *h)
 			   h->mmapped_found, h->n_mmaps);
 out:
 	free(w.arena_bytes);
+	free(w.links);
 	return err;
 }
 
