@@ -105,6 +105,9 @@ def test_malloc_info(gl_core):
         assert tot["rest"] == (1 + a["bin_chunks"], a["top_bytes"] + a["bin_bytes"] + a["bin_chunks"]), i
         system = {s.get("type"): int(s.get("size")) for s in heap.findall("system")}
         assert system["current"] == a["system_bytes"], i
+        aspace = {s.get("type"): int(s.get("size")) for s in heap.findall("aspace")}
+        assert aspace["total"] == a["heap_bytes"], i
+        assert aspace.get("subheaps", 1) == a["heaps"], i
         want = []
         for b in bins:
             if b["arena"] != i:
@@ -453,6 +456,7 @@ def test_memcached_matches_its_malloc_info(tmp_path):
         assert tot["fast"] == (a["fast_chunks"], a["fast_bytes"]), i
         assert tot["rest"] == (1 + a["bin_chunks"], a["top_bytes"] + a["bin_bytes"] + a["bin_chunks"]), i
         assert int(heap.find("system[@type='current']").get("size")) == a["system_bytes"], i
+        assert int(heap.find("aspace[@type='total']").get("size")) == a["heap_bytes"], i
         want = sorted((b["from"] - 15, b["to"], b["bytes"], b["count"]) if b["kind"] == "fast" else
                       (b["from"] + 1, b["to"] + 1, b["bytes"] + b["count"], b["count"]) for b in bins if b["arena"] == i)
         assert want == _info_sizes(heap), i

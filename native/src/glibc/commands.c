@@ -123,6 +123,7 @@ static struct memdbg_error *run_glibc_arenas(struct memdbg_target *t, struct mem
 		{ "arena", MEMDBG_COL_U64, 5 },
 		{ "address", MEMDBG_COL_HEX, 14 },
 		{ "heaps", MEMDBG_COL_U64, 5 },
+		{ "heap_bytes", MEMDBG_COL_U64, 12 },
 		{ "system_bytes", MEMDBG_COL_U64, 12 },
 		{ "in_use_bytes", MEMDBG_COL_U64, 12 },
 		{ "in_use_chunks", MEMDBG_COL_U64, 13 },
@@ -143,8 +144,8 @@ static struct memdbg_error *run_glibc_arenas(struct memdbg_target *t, struct mem
 		const struct gl_arena *ar = &h->arenas[i];
 		uint64_t fn, fb, bn, bb;
 		arena_free(ar, &fn, &fb, &bn, &bb);
-		struct memdbg_val v[17] = {
-			{ .u = i }, { .u = ar->addr }, { .u = ar->heaps }, { .u = ar->system_mem },
+		struct memdbg_val v[18] = {
+			{ .u = i }, { .u = ar->addr }, { .u = ar->heaps }, { .u = ar->heap_bytes }, { .u = ar->system_mem },
 			{ .u = ar->system_mem - ar->top_size - fb - bb }, { .u = ar->count[GL_IN_USE] }, { .u = ar->top_size },
 			{ .u = fn }, { .u = fb }, { .u = bn }, { .u = bb }, { .u = ar->bytes[GL_UNSORTED] },
 			{ .u = ar->bytes[GL_SMALLBIN] }, { .u = ar->bytes[GL_LARGEBIN] }, { .u = ar->count[GL_TCACHE] },
@@ -377,10 +378,11 @@ const struct memdbg_command memdbg_cmd_glibc_arenas = {
 		.name = "glibc-arenas",
 		.summary = "glibc malloc: per arena, system bytes, in use, top, and free bytes by bin kind",
 		.usage = "glibc-arenas [--json]",
-		.help = "in_use_bytes is system_bytes less top and the fastbins and bins (mallinfo2's uordblks:\n"
-			"it counts headers, tcache chunks and heap_info).  in_use_chunks counts the chunks the\n"
-			"heap walk found in use and in no fastbin or tcache.  mallinfo2 sums the arenas as\n"
-			"glibc's mallinfo2() does.",
+		.help = "heap_bytes is the address space of the arena's heaps (their heap_info sizes; the brk\n"
+			"heap's system bytes).  in_use_bytes is system_bytes less top, the fastbins and the bins\n"
+			"(mallinfo2's uordblks: it counts headers, tcache chunks and heap_info).  in_use_chunks\n"
+			"counts the chunks the heap walk found in use and in no fastbin or tcache.  mallinfo2\n"
+			"sums the arenas as glibc's mallinfo2() does.",
 	},
 	.needs_target = true,
 	.run = run_glibc_arenas,

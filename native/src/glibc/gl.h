@@ -66,7 +66,6 @@ struct gl_arena {
 	uint64_t count[GL_WHERE_COUNT], bytes[GL_WHERE_COUNT];  /* from the walk and the lists */
 	uint64_t fast_count[GL_NFASTBINS], fast_bytes[GL_NFASTBINS];
 	uint64_t bin_count[GL_NBINS], bin_bytes[GL_NBINS], bin_min[GL_NBINS], bin_max[GL_NBINS];
-	uint64_t walked_bytes;  /* the chunks the walk covered, top included */
 };
 
 struct gl_thread {

@@ -194,7 +194,6 @@ static struct memdbg_error *walk_region(struct memdbg_target *t, struct walk *w,
 		uint64_t size = hdr[1] & ~SIZE_BITS;
 		if (p == ar->top) {
 			ar->top_size = size;
-			ar->walked_bytes += size;
 			return push_chunk(w, p, size, a, GL_TOP);
 		}
 		if (size <= 16 && p + 16 <= end)
@@ -217,7 +216,6 @@ static struct memdbg_error *walk_region(struct memdbg_target *t, struct walk *w,
 		if ((err = push_chunk(w, p, size, a, in_use ? GL_IN_USE : GL_FREE_UNLISTED)) ||
 		    (!in_use && read_words(t, p + 16, &fd, 1) && (err = push_link(w, p, fd))))
 			return err;
-		ar->walked_bytes += size;
 		p += size;
 		hdr[0] = next[0];
 		hdr[1] = next[1];
