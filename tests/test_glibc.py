@@ -227,10 +227,12 @@ def test_frontends_agree():
     c = _core("gl-shared", "kernel")
     want = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "glibc-arenas --json"], env=NO_DEBUG).stdout
     assert json.loads(want)["mallinfo2"] == c.oracle["mallinfo2"]
-    g = samples.run_gdb(c.exe, c.core, "glibc-arenas --json", env=NO_DEBUG)
-    assert want.strip() in g.stdout, g.stderr
-    lo = samples.run_lldb(c.exe, c.core, "glibc-arenas --json", env=NO_DEBUG)
-    assert want.strip() in lo.stdout, lo.stderr
+    bins = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "glibc-bins --json"], env=NO_DEBUG).stdout
+    assert len(json.loads(bins)["tcache"]) == 4
+    g = samples.run_gdb(c.exe, c.core, "glibc-arenas --json", "glibc-bins --json", env=NO_DEBUG)
+    assert want.strip() in g.stdout and bins.strip() in g.stdout, g.stderr
+    lo = samples.run_lldb(c.exe, c.core, "glibc-arenas --json", "glibc-bins --json", env=NO_DEBUG)
+    assert want.strip() in lo.stdout and bins.strip() in lo.stdout, lo.stderr
 
 
 @pytest.mark.parametrize("variant", ("gl-shared", "gl-static"))
