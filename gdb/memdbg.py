@@ -45,6 +45,23 @@ def _locate():
     raise fe.FrontendError("the %s target is not supported: memdbg reads a local core file or process" % kind)
 
 
+def _threads():
+    """(tid, fs_base) of each thread of the selected inferior; the selected thread stays selected."""
+    inf = gdb.selected_inferior()
+    selected = gdb.selected_thread()
+    out = []
+    try:
+        for th in inf.threads():
+            th.switch()
+            out.append((th.ptid[1], int(gdb.parse_and_eval("$fs_base")) & (2**64 - 1)))
+    except gdb.error:
+        return []  # no fs_base register here: tcache is not shown
+    finally:
+        if selected is not None and selected.is_valid():
+            selected.switch()
+    return out
+
+
 def _split_for_completion(text, word):
     """Words before the cursor, and the partial word being completed."""
     words = text.split()
@@ -71,7 +88,7 @@ class _MemdbgCommand(gdb.Command):
     def invoke(self, arg, from_tty):
         self.dont_repeat()  # an empty line must not rerun a whole-heap walk
         line = arg if self.prefix is None else self.prefix + " " + arg
-        err = self.frontend.execute_line(line, _locate, gdb.write)
+        err = self.frontend.execute_line(line, _locate, gdb.write, threads=_threads)
         if err:
             raise gdb.GdbError(err)
 

@@ -132,6 +132,16 @@ def _emit(text, debugger, result):
     result.Print(text)
 
 
+def _threads(debugger, exe_ctx):
+    """(tid, fs_base) of each thread of the selected process."""
+    out = []
+    for th in _selected(debugger, exe_ctx).GetProcess():
+        reg = th.GetFrameAtIndex(0).FindRegister("fs_base")
+        if reg.IsValid():
+            out.append((th.GetThreadID(), reg.GetValueAsUnsigned()))
+    return out
+
+
 def _run(line, debugger, exe_ctx, result):
     if _frontend is None:
         result.SetError(_load_error)
@@ -141,7 +151,7 @@ def _run(line, debugger, exe_ctx, result):
     interpreter = debugger.GetCommandInterpreter()
     try:
         err = _frontend.execute_line(line, lambda: _locate(debugger, exe_ctx), chunks.append,
-                                     interpreter.WasInterrupted)
+                                     interpreter.WasInterrupted, threads=lambda: _threads(debugger, exe_ctx))
     except KeyboardInterrupt:
         # lldb drops an interrupted command's result: say it on the error stream.
         f = debugger.GetErrorFile()

@@ -123,8 +123,9 @@ class Frontend:
             self.target.close()
         self.key = self.target = None
 
-    def open(self, spec):
-        """spec is None (no target) or (kind, what, exe) with kind "core" or "pid"."""
+    def open(self, spec, threads=None):
+        """spec is None (no target) or (kind, what, exe) with kind "core" or "pid"; threads(), for a
+        process, lists its (tid, fs_base) pairs as the debugger sees them."""
         if spec is None:
             return None
         if spec != self.key:
@@ -138,9 +139,11 @@ class Frontend:
         elif spec[0] == "pid":
             # The debugger may have let the process run since the last command.
             self.target.invalidate()
+        if spec[0] == "pid" and threads is not None:
+            self.target.set_threads(threads())
         return self.target
 
-    def execute(self, argv, locate, write, interrupted=None):
+    def execute(self, argv, locate, write, interrupted=None, threads=None):
         """Run argv against the target locate() describes.
 
         Output goes to write(str); interrupted(), when given, is polled during
@@ -151,7 +154,7 @@ class Frontend:
             argv = ["help"]
         sink = _Sink(write)
         try:
-            target = None if argv[0] in RESERVED else self.open(locate())
+            target = None if argv[0] in RESERVED else self.open(locate(), threads)
             self.mod.run(target, argv, sink.write, interrupted=interrupted)
         except (FrontendError, self.mod.Error) as e:
             sink.finish()
@@ -159,9 +162,9 @@ class Frontend:
         sink.finish()
         return None
 
-    def execute_line(self, line, locate, write, interrupted=None):
+    def execute_line(self, line, locate, write, interrupted=None, threads=None):
         try:
             argv = split(line)
         except FrontendError as e:
             return error_line(e)
-        return self.execute(argv, locate, write, interrupted)
+        return self.execute(argv, locate, write, interrupted, threads)

@@ -51,6 +51,7 @@ class Variant:
     patch_lib: str = ""      # run against a copy of this library with its build-id changed
     patch_bytes: tuple = ()  # and these (old, new) byte strings replaced in that copy, each found once
     configure: tuple = ()    # link a jemalloc built from Debian's source with these configure flags
+    deps: tuple = ()         # other files under samples/ the source includes
 
     def __str__(self):
         return self.name
@@ -59,6 +60,7 @@ class Variant:
 JE_SRC = "jemalloc/jeheap.c"
 CGO_SRC = "jemalloc/cgoheap"                 # a Go package: built with go build, cgo on
 TC_SRC = "tcmalloc/tcheap.cc"
+GL_SRC = "glibc/glheap.c"
 VARIANTS = {v.name: v for v in (
     Variant("je-shared", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",)),
     Variant("je-static", JE_SRC, (str(LIBDIR / "libjemalloc_pic.a"), "-lpthread", "-lstdc++", "-lm", "-ldl"),
@@ -94,6 +96,12 @@ VARIANTS = {v.name: v for v in (
     # Heap sampling on (every ~64 KiB allocated): sampled objects get spans of their own.
     Variant("tc-sampled", TC_SRC, ("-ltcmalloc", "-lpthread"), (LIBDIR / "libtcmalloc.so.4",),
             env=(("TCMALLOC_SAMPLE_PARAMETER", "65536"),)),
+    # glibc's malloc: Debian's stripped libc.so.6 (tests hide libc6-dbg's debug file from memdbg), a copy
+    # whose build-id no table knows (found in its own code), and a static link (its symbols).
+    Variant("gl-shared", GL_SRC, ("-lpthread",), (LIBDIR / "libc.so.6",)),
+    Variant("gl-unknown", GL_SRC, ("-lpthread",), (LIBDIR / "libc.so.6",), patch_lib="libc.so.6"),
+    Variant("gl-cgo", "glibc/cgoheap", (), (LIBDIR / "libc.so.6",), deps=(GL_SRC,)),
+    Variant("gl-static", GL_SRC, ("-static", "-lpthread"), (LIBDIR / "libc.a",)),
     Variant("tc-static", TC_SRC, ("-Wl,-Bstatic", "-ltcmalloc_minimal", "-Wl,-Bdynamic", "-lpthread"),
             (LIBDIR / "libtcmalloc_minimal.a",)),
 )}
@@ -108,7 +116,7 @@ def _key(v):
     h = hashlib.sha256()
     h.update(f"{FIXTURE_VERSION}\n{v!r}\n".encode())
     src = REPO / "samples" / v.src
-    for p in sorted(src.rglob("*")) if src.is_dir() else [src]:
+    for p in [*(sorted(src.rglob("*")) if src.is_dir() else [src]), *(REPO / "samples" / d for d in v.deps)]:
         if p.is_file():
             h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()

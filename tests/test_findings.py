@@ -215,6 +215,7 @@ def test_outside_heap_cgo(go_config):
     assert live, s["items"]
     assert h(live["at"]) == o["Box"] and live["target_state"] == "live"
     assert live["target_type"] == "main.Payload" and live["go_holder"] == o["LiveHolder"]
+    assert live["c_block"] == f"glibc block {o['Box']:#x}+0x0 (allocated)", live  # C's malloc'd box
     freed = by_value.get(o["FreeObj"])
     assert freed and h(freed["at"]) == o["Box"] + 8 and freed["target_state"] == "free slot"
 
@@ -238,6 +239,7 @@ def test_outside_heap_cgo_live(go_config, tmp_path):
     by_value = {h(i["value"]): i for i in s["items"]}
     live = by_value.get(o["LiveObj"])
     assert live and h(live["at"]) == o["Box"] and live["go_holder"] == o["LiveHolder"], s["items"]
+    assert live["c_block"] == f"glibc block {o['Box']:#x}+0x0 (allocated)", live
     freed = by_value.get(o["FreeObj"])
     assert freed and h(freed["at"]) == o["Box"] + 8 and freed["target_state"] == "free slot"
 

@@ -65,6 +65,15 @@ MEMDBG_PUBLIC void memdbg_target_destroy(struct memdbg_target *target);
 /* Drop everything cached from target memory (live targets, before each command). */
 MEMDBG_PUBLIC void memdbg_target_invalidate(struct memdbg_target *target);
 
+/*
+ * A live target's threads and their thread pointers (x86-64 fs_base), from a
+ * debugger that holds the process: memdbg cannot read registers of threads it
+ * does not trace itself (glibc's per-thread tcache needs them).  Replaces what
+ * was set before; cores have them in their notes.
+ */
+MEMDBG_PUBLIC struct memdbg_error *memdbg_target_set_threads(struct memdbg_target *target, const int *tids,
+							      const uint64_t *fs_bases, size_t n);
+
 /* Where command output goes.  Only write is required. */
 struct memdbg_out {
 	void (*write)(void *arg, const char *buf, size_t len);

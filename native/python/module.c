@@ -290,6 +290,40 @@ static PyObject *memdbg_py_target_run(struct memdbg_py_target *self, PyObject *a
 	return memdbg_py_run_on(self->target, argv, write, json, interrupted);
 }
 
+static PyObject *memdbg_py_target_set_threads(struct memdbg_py_target *self, PyObject *arg)
+{
+	if (!memdbg_py_target_get(self))
+		return NULL;
+	PyObject *seq = PySequence_Fast(arg, "set_threads takes a sequence of (tid, fs_base) pairs");
+	if (!seq)
+		return NULL;
+	Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+	int *tids = PyMem_Calloc((size_t)n + 1, sizeof(*tids));
+	uint64_t *bases = PyMem_Calloc((size_t)n + 1, sizeof(*bases));
+	PyObject *ret = NULL;
+	if (!tids || !bases) {
+		PyErr_NoMemory();
+		goto out;
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		unsigned long long base;
+		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iK:set_threads", &tids[i], &base))
+			goto out;
+		bases[i] = base;
+	}
+	struct memdbg_error *err = memdbg_target_set_threads(self->target, tids, bases, (size_t)n);
+	if (err) {
+		memdbg_py_raise(err);
+		goto out;
+	}
+	ret = Py_NewRef(Py_None);
+out:
+	PyMem_Free(tids);
+	PyMem_Free(bases);
+	Py_DECREF(seq);
+	return ret;
+}
+
 static PyObject *memdbg_py_target_invalidate(struct memdbg_py_target *self, PyObject *unused)
 {
 	if (!memdbg_py_target_get(self))
@@ -336,6 +370,8 @@ static PyMethodDef memdbg_py_target_methods[] = {
 	{ "run", (PyCFunction)(void (*)(void))memdbg_py_target_run, METH_VARARGS | METH_KEYWORDS,
 	  "run(argv, write, json=False, interrupted=None)\n\nRun one command; write(str) receives the output;\n"
 	  "interrupted(), when given, is polled and a true result stops the command." },
+	{ "set_threads", (PyCFunction)memdbg_py_target_set_threads, METH_O,
+	  "set_threads([(tid, fs_base), ...])\n\nA live target's thread pointers, from the debugger that holds it." },
 	{ "invalidate", (PyCFunction)memdbg_py_target_invalidate, METH_NOARGS,
 	  "invalidate()\n\nForget everything cached from target memory." },
 	{ "close", (PyCFunction)memdbg_py_target_close, METH_NOARGS,

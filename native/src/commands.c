@@ -19,6 +19,8 @@ extern const struct memdbg_command memdbg_cmd_je_info, memdbg_cmd_je_arenas, mem
 	memdbg_cmd_je_extents, memdbg_cmd_je_block;
 extern const struct memdbg_command memdbg_cmd_tc_info, memdbg_cmd_tc_stats, memdbg_cmd_tc_classes,
 	memdbg_cmd_tc_pageheap, memdbg_cmd_tc_caches, memdbg_cmd_tc_block;
+extern const struct memdbg_command memdbg_cmd_glibc_info, memdbg_cmd_glibc_arenas, memdbg_cmd_glibc_bins,
+	memdbg_cmd_glibc_chunks, memdbg_cmd_glibc_block;
 extern const struct memdbg_command memdbg_cmd_heap_block, memdbg_cmd_find_refs;
 extern const struct memdbg_command memdbg_cmd_findings, memdbg_cmd_triage;
 extern const struct memdbg_command memdbg_cmd_diff, memdbg_cmd_watch;
@@ -34,6 +36,8 @@ static const struct memdbg_command *const commands[] = {
 	&memdbg_cmd_je_block,
 	&memdbg_cmd_tc_info, &memdbg_cmd_tc_stats, &memdbg_cmd_tc_classes, &memdbg_cmd_tc_pageheap, &memdbg_cmd_tc_caches,
 	&memdbg_cmd_tc_block,
+	&memdbg_cmd_glibc_info, &memdbg_cmd_glibc_arenas, &memdbg_cmd_glibc_bins, &memdbg_cmd_glibc_chunks,
+	&memdbg_cmd_glibc_block,
 	&memdbg_cmd_heap_block, &memdbg_cmd_find_refs,
 	&memdbg_cmd_findings, &memdbg_cmd_triage,
 	&memdbg_cmd_diff, &memdbg_cmd_watch,

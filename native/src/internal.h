@@ -109,11 +109,18 @@ struct memdbg_segment {
 struct memdbg_go;
 
 /* Decoder state kept per target (built on first use, dropped when live memory may have changed). */
-enum memdbg_cache_id { MEMDBG_CACHE_JEMALLOC, MEMDBG_CACHE_TCMALLOC, MEMDBG_CACHE_REFS, MEMDBG_CACHE_COUNT };
+enum memdbg_cache_id { MEMDBG_CACHE_JEMALLOC, MEMDBG_CACHE_TCMALLOC, MEMDBG_CACHE_GLIBC, MEMDBG_CACHE_REFS,
+		       MEMDBG_CACHE_COUNT };
 
 struct memdbg_cache {
 	void *state;
 	void (*destroy)(void *state);
+};
+
+/* A thread of the target and its thread pointer (x86-64 fs_base). */
+struct memdbg_thread_ptr {
+	int tid;
+	uint64_t fs_base;
 };
 
 /* A file mapped into the target: [start, end) holds the file from offset. */
@@ -147,6 +154,10 @@ struct memdbg_target {
 	struct memdbg_mapping *mappings;  /* file mappings (NT_FILE, or /proc/PID/maps when live) */
 	size_t nmappings;
 
+	struct memdbg_thread_ptr *threads;  /* core: NT_PRSTATUS; live: read on first use */
+	size_t nthreads;
+	bool threads_read;
+
 	struct memdbg_go *go;  /* Go runtime state, built on first use */
 	struct memdbg_cache caches[MEMDBG_CACHE_COUNT];
 };
@@ -164,6 +175,12 @@ struct memdbg_error *memdbg_read(struct memdbg_target *t, uint64_t addr, void *b
 bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n);
 /* Zero-copy view of n bytes of a core's memory, or NULL (live target, gap, segment edge). */
 const void *memdbg_peek(struct memdbg_target *t, uint64_t addr, size_t n);
+/*
+ * Drop a core's pages of [lo, hi) from this process (the core is mapped
+ * read-only: a later read faults them back in), so a walk that touches a
+ * whole heap once does not keep it resident.  Nothing for a live target.
+ */
+void memdbg_release(struct memdbg_target *t, uint64_t lo, uint64_t hi);
 struct memdbg_error *memdbg_read_u64(struct memdbg_target *t, uint64_t addr, uint64_t *ret);
 struct memdbg_error *memdbg_read_u32(struct memdbg_target *t, uint64_t addr, uint32_t *ret);
 /*
@@ -184,6 +201,12 @@ struct memdbg_error *memdbg_target_mappings(struct memdbg_target *t, const struc
  */
 typedef struct memdbg_error *(*memdbg_region_fn)(void *arg, uint64_t lo, uint64_t hi, bool anon);
 struct memdbg_error *memdbg_target_data_regions(struct memdbg_target *t, memdbg_region_fn fn, void *arg);
+/*
+ * Each thread and its thread pointer: a core's NT_PRSTATUS notes, or ptrace
+ * for the threads a live target holds stopped.  *n is 0 when they cannot be
+ * known (a live process that another debugger holds).
+ */
+struct memdbg_error *memdbg_target_threads(struct memdbg_target *t, const struct memdbg_thread_ptr **ret, size_t *n);
 /* A symbol's address in the target (bias applied), from .symtab or DWARF. */
 bool memdbg_target_symbol(struct memdbg_target *t, const char *name, uint64_t *addr, uint64_t *size);
 

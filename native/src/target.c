@@ -21,6 +21,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +48,29 @@ struct core_notes {
 	size_t nfiles;
 	uint64_t at_entry;
 	int pid;
+	struct memdbg_thread_ptr *threads;
+	size_t nthreads;
 };
+
+/* struct elf_prstatus (x86-64): pr_pid, and pr_reg (user_regs_struct) whose fs_base is word 21. */
+#define PRSTATUS_PID 32
+#define PRSTATUS_FS_BASE (112 + 21 * 8)
+
+static struct memdbg_error *add_prstatus(struct core_notes *n, const uint8_t *desc, size_t len)
+{
+	if (len < PRSTATUS_FS_BASE + 8)
+		return NULL;
+	struct memdbg_thread_ptr *v = realloc(n->threads, (n->nthreads + 1) * sizeof(*v));
+	if (!v)
+		return memdbg_enomem;
+	n->threads = v;
+	int32_t tid;
+	memcpy(&tid, desc + PRSTATUS_PID, 4);
+	v[n->nthreads].tid = tid;
+	memcpy(&v[n->nthreads].fs_base, desc + PRSTATUS_FS_BASE, 8);
+	n->nthreads++;
+	return NULL;
+}
 
 static struct memdbg_error *map_file(struct memdbg_target *t, const char *path, const uint8_t **data, size_t *len)
 {
@@ -171,6 +194,10 @@ static struct memdbg_error *parse_core_notes(const uint8_t *core, size_t core_le
 					if (type == AT_ENTRY)
 						n->at_entry = val;
 				}
+			} else if (nh.n_type == NT_PRSTATUS) {
+				struct memdbg_error *err = add_prstatus(n, desc, nh.n_descsz);
+				if (err)
+					return err;
 			} else if (nh.n_type == NT_PRPSINFO && nh.n_descsz >= 28) {
 				int32_t pid;
 				memcpy(&pid, desc + 24, 4);  /* struct elf_prpsinfo: pr_pid after 3 chars + flag */
@@ -515,6 +542,10 @@ struct memdbg_error *memdbg_target_open_core(const char *core_path, const char *
 		goto out;
 	t->bias = exe_bias(t, notes.at_entry);
 	t->pid = notes.pid;
+	t->threads = notes.threads;
+	t->nthreads = notes.nthreads;
+	t->threads_read = true;
+	notes.threads = NULL;
 
 	size_t phnum, cap = 0;
 	elf_getphdrnum(elf, &phnum);
@@ -546,6 +577,7 @@ out:
 	if (elf)
 		elf_end(elf);
 	free(notes.files);
+	free(notes.threads);
 	memdbg_target_destroy(t);
 	return err;
 }
@@ -720,6 +752,39 @@ fail:
 	return err;
 }
 
+struct memdbg_error *memdbg_target_threads(struct memdbg_target *t, const struct memdbg_thread_ptr **ret, size_t *n)
+{
+	if (!t->threads_read && t->nstopped) {
+		if (!(t->threads = calloc(t->nstopped, sizeof(*t->threads))))
+			return memdbg_enomem;
+		for (size_t i = 0; i < t->nstopped; i++) {
+			struct user_regs_struct regs;
+			if (ptrace(PTRACE_GETREGS, t->stopped[i], 0, &regs) != 0)
+				continue;  /* exited since */
+			t->threads[t->nthreads++] = (struct memdbg_thread_ptr){ t->stopped[i], regs.fs_base };
+		}
+	}
+	t->threads_read = true;
+	*ret = t->threads;
+	*n = t->nthreads;
+	return NULL;
+}
+
+struct memdbg_error *memdbg_target_set_threads(struct memdbg_target *t, const int *tids, const uint64_t *fs_bases,
+					       size_t n)
+{
+	struct memdbg_thread_ptr *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return memdbg_enomem;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct memdbg_thread_ptr){ tids[i], fs_bases[i] };
+	free(t->threads);
+	t->threads = v;
+	t->nthreads = n;
+	t->threads_read = true;
+	return NULL;
+}
+
 /* Replaces (and destroys) the cached state of that id. */
 static void cache_set(struct memdbg_target *t, enum memdbg_cache_id id, void *state, void (*destroy)(void *state))
 {
@@ -762,6 +827,7 @@ void memdbg_target_destroy(struct memdbg_target *t)
 		return;
 	release_threads(t);
 	free(t->stopped);
+	free(t->threads);
 	drop_caches(t);
 	memdbg_go_destroy(t->go);
 	memdbg_dwarf_destroy(t->dwarf);
@@ -850,6 +916,23 @@ const void *memdbg_peek(struct memdbg_target *t, uint64_t addr, size_t n)
 	if (!s || !s->data || s->end - addr < n)
 		return NULL;
 	return s->data + (addr - s->start);
+}
+
+void memdbg_release(struct memdbg_target *t, uint64_t lo, uint64_t hi)
+{
+	if (t->live)
+		return;
+	for (size_t i = 0; i < t->nsegs; i++) {
+		const struct memdbg_segment *s = &t->segs[i];
+		if (!s->data || s->end <= lo || s->start >= hi)
+			continue;
+		uintptr_t a = (uintptr_t)(s->data + ((lo > s->start ? lo : s->start) - s->start));
+		uintptr_t b = (uintptr_t)(s->data + ((hi < s->end ? hi : s->end) - s->start));
+		a = (a + 4095) & ~(uintptr_t)4095;
+		b &= ~(uintptr_t)4095;
+		if (b > a)
+			madvise((void *)a, b - a, MADV_DONTNEED);
+	}
 }
 
 bool memdbg_readable(struct memdbg_target *t, uint64_t addr, size_t n)

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Benchmark memdbg on big jemalloc and TCMalloc heaps: the full walk and find-refs.
+"""Benchmark memdbg on big jemalloc, TCMalloc and glibc malloc heaps: the full walk and find-refs.
 
-Builds samples/jemalloc/jeheap.c and samples/tcmalloc/tcheap.cc against Debian's
-shared libraries, runs each with JEHEAP_BLOCKS / TCHEAP_BLOCKS=N (N small blocks of
+Builds samples/jemalloc/jeheap.c, samples/tcmalloc/tcheap.cc and samples/glibc/glheap.c against
+Debian's shared libraries, runs each with JEHEAP_BLOCKS / TCHEAP_BLOCKS / GLHEAP_BLOCKS=N (N small blocks of
 16-256 bytes, each pointing to the one before, in four threads) until it aborts
 into a kernel core (cached in build/bench-alloc/<allocator>-<N>/), then times
 each command with /usr/bin/time (wall seconds and peak RSS), median of --runs:
 
-    python3 setup/allocators/bench.py [--blocks 10000000] [--runs 3] [--only je|tc] [--live]
+    python3 setup/allocators/bench.py [--blocks 10000000] [--runs 3] [--only je|tc|gl] [--live]
 
 --live also times the same commands on the live process (memdbg attach) stopped
 right after it wrote its oracle.  Prints a markdown table.
@@ -34,6 +34,8 @@ ALLOCATORS = {
                walk=["je-stats", "je-bins", "je-extents --limit 0"], stats="je-stats"),
     "tc": dict(src="samples/tcmalloc/tcheap.cc", cc="g++", libs=["-ltcmalloc_minimal", "-lpthread"],
                env="TCHEAP_BLOCKS", walk=["tc-stats", "tc-classes", "tc-pageheap"], stats="tc-stats"),
+    "gl": dict(src="samples/glibc/glheap.c", cc="gcc", libs=["-lpthread"], env="GLHEAP_BLOCKS",
+               walk=["glibc-arenas", "glibc-bins", "glibc-chunks --limit 0"], stats="glibc-arenas"),
 }
 
 
@@ -131,7 +133,7 @@ def main():
         stats = json.loads(subprocess.run([MEMDBG, "core", core, "--exe", exe, "-c",
                                            ALLOCATORS[kind]["stats"] + " --json"],
                                           capture_output=True, text=True).stdout)
-        allocated = stats.get("allocated", stats.get("current_allocated_bytes"))
+        allocated = stats.get("allocated", stats.get("current_allocated_bytes")) or stats["mallinfo2"]["uordblks"]
         desc = f"{kind}: {allocated / 2**30:.2f} GiB allocated, core {core.stat().st_size / 2**30:.2f} GiB, made in {made:.1f} s"
         target = ["core", core, "--exe", exe]
         base = measure(target, [[]], args.runs)[0]

@@ -27,6 +27,8 @@ bool alloc_lib_symbol(const struct alloc_lib *lib, const char *name, uint64_t *a
 bool alloc_find_version(const char *path, char *out, size_t outlen);
 bool alloc_dynsym(const char *path, const char *name, uint64_t *value);
 bool alloc_find_string(const char *path, const char *prefix, char *out, size_t outlen);
+/* The PT_TLS segment's memory size and alignment of the file at path; false when it has none. */
+bool alloc_tls_segment(const char *path, uint64_t *memsz, uint64_t *align);
 /* Read exactly n bytes; false (the error dropped) when any is missing: for walks that count what they skip. */
 bool alloc_read(struct memdbg_target *t, uint64_t addr, void *buf, size_t n);
 void alloc_hex(char *out, const uint8_t *b, size_t n);
@@ -37,7 +39,7 @@ enum alloc_block_state { ALLOC_ALLOCATED, ALLOC_FREE, ALLOC_CACHED };
 struct alloc_block {
 	uint64_t start, size;
 	enum alloc_block_state state;
-	const char *heap;  /* "jemalloc", "tcmalloc", "go" */
+	const char *heap;  /* "jemalloc", "tcmalloc", "glibc", "go" */
 	char detail[256];  /* one line: extent/span, size class, which cache */
 };
 

@@ -255,3 +255,29 @@ bool alloc_dynsym(const char *path, const char *name, uint64_t *value)
 	close(fd);
 	return found;
 }
+
+/* The PT_TLS segment's memory size and alignment of the file at path. */
+bool alloc_tls_segment(const char *path, uint64_t *memsz, uint64_t *align)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	size_t n = 0;
+	bool found = false;
+	if (elf && elf_getphdrnum(elf, &n) == 0) {
+		for (size_t i = 0; i < n && !found; i++) {
+			GElf_Phdr ph;
+			if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS) {
+				*memsz = ph.p_memsz;
+				*align = ph.p_align ? ph.p_align : 1;
+				found = true;
+			}
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return found;
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc/heaps.h"
+#include "glibc/gl.h"
 #include "go/go.h"
 #include "jemalloc/je.h"
 #include "tcmalloc/tc.h"
@@ -16,6 +17,7 @@ static bool absent(const struct memdbg_error *err)
 {
 	const char *m = memdbg_error_message(err);
 	return strstr(m, "no jemalloc in this target") || strstr(m, "no TCMalloc in this target") ||
+	       strstr(m, "no glibc malloc in this target") ||
 	       strstr(m, "is not a Go program");
 }
 
@@ -58,6 +60,10 @@ struct memdbg_error *alloc_heaps_open(struct memdbg_target *t, struct memdbg_pri
 		keep_reason(h, "TCMalloc", err);
 		h->tc = NULL;
 	}
+	if ((err = gl_get(t, &h->gl))) {
+		keep_reason(h, "glibc malloc", err);
+		h->gl = NULL;
+	}
 	struct memdbg_go *go;
 	if ((err = memdbg_go_get(t, &go)) || (err = memdbg_go_load_spans(t, go, p))) {
 		keep_reason(h, "Go", err);
@@ -66,10 +72,11 @@ struct memdbg_error *alloc_heaps_open(struct memdbg_target *t, struct memdbg_pri
 		if ((err = index_go(h)))
 			return err;
 	}
-	if (!h->je && !h->tc && !h->go)
+	if (!h->je && !h->tc && !h->gl && !h->go)
 		return h->broken[0] ? memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s", h->broken)
 				    : memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-							  "no heap memdbg knows in this target (jemalloc, TCMalloc, Go)");
+							  "no heap memdbg knows in this target (jemalloc, TCMalloc, "
+							  "glibc malloc, Go)");
 	return NULL;
 }
 
@@ -141,12 +148,37 @@ struct memdbg_error *alloc_resolve(struct memdbg_target *t, const struct alloc_h
 			*found = true;
 		return err;
 	}
-	if (h->go)
-		return go_block_at(t, h, addr, b, found);
+	if (h->go) {
+		if ((err = go_block_at(t, h, addr, b, found)) || *found)
+			return err;
+	}
+	if (h->gl && gl_region_at(h->gl, addr)) {
+		const struct gl_chunk *c;
+		if ((err = gl_block_at(h->gl, addr, b, &c)) == NULL)
+			*found = true;
+		else if (memdbg_error_code(err) == MEMDBG_ERROR_LOOKUP) {
+			memdbg_error_destroy(err);
+			err = NULL;
+		}
+		return err;
+	}
 	return NULL;
 }
 
 const char *alloc_state_name(enum alloc_block_state s)
 {
 	return s == ALLOC_ALLOCATED ? "allocated" : s == ALLOC_CACHED ? "cached" : "free";
+}
+
+bool alloc_block_name(struct memdbg_target *t, const struct alloc_heaps *h, uint64_t addr, char *out, size_t len)
+{
+	struct alloc_block b;
+	bool found = false;
+	struct memdbg_error *err = alloc_resolve(t, h, addr, &b, &found);
+	memdbg_error_destroy(err);
+	if (err || !found)
+		return false;
+	snprintf(out, len, "%s block 0x%" PRIx64 "+0x%" PRIx64 " (%s)", b.heap, b.start, addr - b.start,
+		 alloc_state_name(b.state));
+	return true;
 }

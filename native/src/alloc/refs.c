@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "alloc/heaps.h"
+#include "glibc/gl.h"
 #include "go/go.h"
 #include "jemalloc/je.h"
 #include "tcmalloc/tc.h"
@@ -85,6 +86,8 @@ static struct memdbg_error *heap_ranges(const struct alloc_heaps *h, struct ref_
 			err = add_range(x, &cap, s->start << h->tc->l->page_shift,
 					(s->start + s->npages) << h->tc->l->page_shift);
 	}
+	for (size_t i = 0; h->gl && i < h->gl->nregions && !err; i++)
+		err = add_range(x, &cap, h->gl->regions[i].start, h->gl->regions[i].end);
 	for (size_t i = 0; i < h->ngo_spans && !err; i++)
 		err = add_range(x, &cap, h->go_spans[i]->start,
 				h->go_spans[i]->start + h->go_spans[i]->npages * h->go->l.page_size);
@@ -320,7 +323,10 @@ static struct memdbg_error *index_get(struct memdbg_target *t, struct memdbg_pri
 static void block_fields(struct memdbg_printer *p, uint64_t addr, const struct alloc_block *b)
 {
 	memdbg_field_hex(p, "address", addr);
-	memdbg_field_str(p, "heap", b->heap);
+	if (b->heap)
+		memdbg_field_str(p, "heap", b->heap);
+	else
+		memdbg_field_null(p, "heap");
 	memdbg_field_hex(p, "start", b->start);
 	memdbg_field_u64(p, "size", b->size);
 	memdbg_field_u64(p, "offset", addr - b->start);
@@ -341,8 +347,9 @@ static struct memdbg_error *run_heap_block(struct memdbg_target *t, struct memdb
 	bool found;
 	err = alloc_resolve(t, &h, addr, &b, &found);
 	if (!err && !found)
-		err = memdbg_error_format(MEMDBG_ERROR_LOOKUP, "0x%" PRIx64 " is in no heap block (searched:%s%s%s)", addr,
-					  h.je ? " jemalloc" : "", h.tc ? " TCMalloc" : "", h.go ? " Go" : "");
+		err = memdbg_error_format(MEMDBG_ERROR_LOOKUP, "0x%" PRIx64 " is in no heap block (searched:%s%s%s%s)",
+					  addr, h.je ? " jemalloc" : "", h.tc ? " TCMalloc" : "", h.gl ? " glibc" : "",
+					  h.go ? " Go" : "");
 	if (!err)
 		block_fields(p, addr, &b);
 	alloc_heaps_close(&h);
@@ -354,15 +361,8 @@ static struct memdbg_error *run_heap_block(struct memdbg_target *t, struct memdb
 /* What holds a reference: a heap block, a mapped file's data, or anonymous memory (stacks, mmaps). */
 static void describe(struct memdbg_target *t, const struct alloc_heaps *h, uint64_t where, char *out, size_t len)
 {
-	struct alloc_block b;
-	bool found = false;
-	struct memdbg_error *err = alloc_resolve(t, h, where, &b, &found);
-	memdbg_error_destroy(err);
-	if (!err && found) {
-		snprintf(out, len, "%s block 0x%" PRIx64 "+0x%" PRIx64 " (%s)", b.heap, b.start, where - b.start,
-			 alloc_state_name(b.state));
+	if (alloc_block_name(t, h, where, out, len))
 		return;
-	}
 	uint64_t off;
 	const char *sym = t->exe ? memdbg_elf_symbol_at(t->exe, where - t->bias, &off) : NULL;
 	if (sym) {
@@ -451,7 +451,7 @@ static struct memdbg_error *run_find_refs(struct memdbg_target *t, struct memdbg
 const struct memdbg_command memdbg_cmd_heap_block = {
 	.info = {
 		.name = "heap-block",
-		.summary = "the heap block holding an address, in whichever heap has it (jemalloc, TCMalloc, Go)",
+		.summary = "the heap block holding an address, in whichever heap has it (jemalloc, TCMalloc, glibc, Go)",
 		.usage = "heap-block ADDR [--json]",
 		.help = "state is allocated, free, or cached (in an allocator's thread or transfer cache: free\n"
 			"to the program).  detail names the extent, slab or span and the size class.",

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc/heaps.h"
 #include "go/findings.h"
 #include "go/pools.h"
 #include "go/stack.h"
@@ -1086,6 +1087,11 @@ static struct memdbg_error *section_outside(struct fctx *c)
 			      "the GC does not see them (cgo)");
 		memdbg_field_bool(c->p, "cgo", iscgo != 0);
 		memdbg_field_u64(c->p, "regions_scanned", os.regions);
+		/* The C heap block holding each word (a glibc chunk, a jemalloc or TCMalloc block). */
+		struct alloc_heaps heaps;
+		struct memdbg_error *herr = found.n ? alloc_heaps_open(c->t, c->p, &heaps) : NULL;
+		bool have_heaps = found.n && !herr;
+		memdbg_error_destroy(herr);
 		memdbg_begin_array(c->p, "items", NULL);
 		for (size_t i = 0; i < found.n && i < MAX_ITEMS; i++) {
 			const struct ref *x = &found.v[i];
@@ -1095,6 +1101,11 @@ static struct memdbg_error *section_outside(struct fctx *c)
 				 type_or(c, x->target));
 			memdbg_begin_object(c->p, NULL, title);
 			memdbg_field_hex(c->p, "at", x->at);
+			char block[128];
+			if (have_heaps && alloc_block_name(c->t, &heaps, x->at, block, sizeof(block)))
+				memdbg_field_str(c->p, "c_block", block);
+			else
+				memdbg_field_null(c->p, "c_block");
 			memdbg_field_hex(c->p, "value", x->value);
 			memdbg_field_str(c->p, "target_state", state);
 			memdbg_field_hex(c->p, "target", obj_base(c, x->target));
@@ -1110,6 +1121,8 @@ static struct memdbg_error *section_outside(struct fctx *c)
 			memdbg_end_object(c->p);
 		}
 		memdbg_end_array(c->p);
+		if (have_heaps)
+			alloc_heaps_close(&heaps);
 		if (!iscgo)
 			memdbg_note(c->p, "    (not a cgo program: no C code to hold Go pointers)");
 		end_section(c, found.n, refs_bytes(c, &found));

@@ -1,0 +1,3 @@
+module cgoheap
+
+go 1.22
