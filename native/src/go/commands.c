@@ -195,6 +195,10 @@ static struct memdbg_error *run_memstats(struct memdbg_target *t, struct memdbg_
 	}
 	memdbg_table_end(p);
 	memdbg_note(p, "Class 0 holds large objects; they are counted in Mallocs and Frees, not in BySize.");
+	memdbg_field_u64(p, "unread_mcaches", ms.unread_mcaches);
+	if (ms.unread_mcaches)
+		memdbg_note(p, "The mcaches of %" PRIu64 " Ps are not in the %s: what they allocated since their last "
+			    "refill or flush is not counted.", ms.unread_mcaches, t->live ? "process" : "core");
 	return NULL;
 }
 

@@ -37,6 +37,8 @@ static void read_heap_stats(struct go_reader *r, const struct memdbg_go *go, str
 /*
  * What flushallmcaches would add: per cached span, the slots allocated since
  * refill (allocCount - allocCountBeforeCache), and each mcache's tinyAllocs.
+ * allp and the p structs live in the heap: a P whose mcache cannot be read (a core
+ * without the heap's pages) is counted in unread_mcaches and left out.
  */
 static void add_mcaches(struct go_reader *r, const struct memdbg_go *go, struct go_memstats *ms, uint64_t *tiny)
 {
@@ -51,22 +53,31 @@ static void add_mcaches(struct go_reader *r, const struct memdbg_go *go, struct 
 	uint64_t spans[512];
 	uint64_t nspc = l->num_span_classes < 512 ? l->num_span_classes : 512;
 	for (uint64_t i = 0; i < nprocs && !r->err; i++) {
-		uint64_t pp = go_rd(r, allp + 8 * i, 8);
-		uint64_t mc = pp ? go_rd(r, pp + l->p_mcache, 8) : 0;
-		if (!mc)
-			continue;
-		*tiny += go_rd(r, mc + l->mc_tiny_allocs, 8);
-		if (r->err || (r->err = memdbg_read(r->t, mc + l->mc_alloc, spans, 8 * nspc)))
-			return;
-		for (uint64_t spc = 0; spc < nspc; spc++) {
+		struct go_reader pr = { r->t };
+		uint64_t pp = go_rd(&pr, allp + 8 * i, 8);
+		uint64_t mc = pp ? go_rd(&pr, pp + l->p_mcache, 8) : 0;
+		uint64_t tiny_allocs = mc ? go_rd(&pr, mc + l->mc_tiny_allocs, 8) : 0;
+		if (mc && !pr.err)
+			pr.err = memdbg_read(r->t, mc + l->mc_alloc, spans, 8 * nspc);
+		uint64_t counts[512] = { 0 };
+		for (uint64_t spc = 0; mc && spc < nspc && !pr.err; spc++) {
 			if (!spans[spc] || spans[spc] == go->sym.emptymspan)
 				continue;
-			uint16_t count = (uint16_t)go_rd(r, spans[spc] + l->sp_alloc_count, 2);
-			uint16_t before = (uint16_t)go_rd(r, spans[spc] + l->sp_alloc_count_before_cache, 2);
+			uint16_t count = (uint16_t)go_rd(&pr, spans[spc] + l->sp_alloc_count, 2);
+			uint16_t before = (uint16_t)go_rd(&pr, spans[spc] + l->sp_alloc_count_before_cache, 2);
+			counts[spc] = count > before ? (uint64_t)(count - before) : 0;
+		}
+		if (pr.err) {
+			memdbg_error_destroy(pr.err);
+			ms->unread_mcaches++;
+			continue;
+		}
+		*tiny += tiny_allocs;
+		for (uint64_t spc = 0; spc < nspc; spc++) {
 			uint64_t cls = go_size_class((uint8_t)spc);
-			if (count > before && cls < ms->nclasses) {
-				ms->class_mallocs[cls] += (uint64_t)(count - before);
-				ms->cached_objects += (uint64_t)(count - before);
+			if (counts[spc] && cls < ms->nclasses) {
+				ms->class_mallocs[cls] += counts[spc];
+				ms->cached_objects += counts[spc];
 			}
 		}
 	}

@@ -37,8 +37,9 @@ struct go_memstats {
 	uint64_t large_alloc, large_alloc_count, large_free, large_free_count;
 	/* the GC controller: GOMEMLIMIT (math.MaxInt64 when unset), the last mark's live heap, mapped memory */
 	uint64_t memory_limit, heap_marked, mapped_ready;
-	/* objects allocated from spans cached in mcaches, added as ReadMemStats' flush would */
-	uint64_t cached_objects;
+	/* objects allocated from spans cached in mcaches, added as ReadMemStats' flush would; Ps whose
+	 * mcache could not be read (their p struct is in heap pages a core left out) */
+	uint64_t cached_objects, unread_mcaches;
 };
 
 /* Read the runtime's statistics; the target must be stopped (or a core). */
