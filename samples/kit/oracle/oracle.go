@@ -93,9 +93,6 @@ func sum(b []uintptr) uintptr {
 	return s
 }
 
-// Scrub zeroes 16 KiB of stack below its caller, so no stale pointer stays there.
-//
-//go:noinline
 // AwaitIdle waits, after a GC, until the heap's idle pages stop moving: the
 // background sweeper returns the GC's work buffers (32 KiB spans) to the heap
 // a little after the GC ends, which on a loaded machine can fall between the
@@ -115,6 +112,9 @@ func AwaitIdle() {
 	}
 }
 
+// Scrub zeroes 16 KiB of stack below its caller, so no stale pointer stays there.
+//
+//go:noinline
 func Scrub() {
 	var b [2048]uintptr
 	for i := range b {
