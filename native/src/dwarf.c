@@ -487,10 +487,16 @@ static int64_t sleb(const uint8_t **p, const uint8_t *end)
  * list or a block.  Go's frame base is the CFA, and a register argument
  * spilled to its slot at the CFA is located by a bare DW_OP_call_frame_cfa.
  */
-static bool var_fbreg(Dwarf_Attribute *at, uint64_t pc, int64_t *off)
+/*
+ * Where a variable lives at pc: CFA + *off.  A composite location (the
+ * compiler spilled some words and kept others in registers) gives only its
+ * first piece here: *piece is that piece's size, 0 when the whole variable is there.
+ */
+static bool var_fbreg(Dwarf_Attribute *at, uint64_t pc, int64_t *off, uint64_t *piece)
 {
 	Dwarf_Op *expr;
 	size_t len;
+	*piece = 0;
 	if (dwarf_getlocation_addr(at, pc, &expr, &len, 1) == 1 && len >= 1) {
 		if (expr[0].atom == DW_OP_call_frame_cfa && len == 1) {
 			*off = 0;
@@ -499,6 +505,8 @@ static bool var_fbreg(Dwarf_Attribute *at, uint64_t pc, int64_t *off)
 		if (expr[0].atom != DW_OP_fbreg)
 			return false;
 		*off = (int64_t)expr[0].number;
+		if (len > 1 && expr[1].atom == DW_OP_piece)
+			*piece = expr[1].number ? expr[1].number : 1;
 		return true;
 	}
 	Dwarf_Block block;
@@ -542,9 +550,15 @@ static struct memdbg_error *visit_vars(Dwarf_Die *scope, uint64_t pc, memdbg_fra
 			continue;
 		Dwarf_Attribute at;
 		struct memdbg_frame_var v = { .name = dwarf_diename(&child) };
-		if (!v.name || !dwarf_attr(&child, DW_AT_location, &at) || !var_fbreg(&at, pc, &v.cfa_offset))
+		uint64_t piece;
+		if (!v.name || !dwarf_attr(&child, DW_AT_location, &at) || !var_fbreg(&at, pc, &v.cfa_offset, &piece))
 			continue;
 		var_type(&child, &v);
+		if (piece && piece < v.size) {
+			/* Only the first piece is in the frame: a value read whole from there would be wrong. */
+			v.size = piece;
+			v.has_runtime_type = v.has_runtime_type && v.shape == MEMDBG_GLOBAL_POINTER_TO && piece >= 8;
+		}
 		struct memdbg_error *err = fn(arg, &v);
 		if (err)
 			return err;
