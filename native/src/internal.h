@@ -223,7 +223,13 @@ struct memdbg_col {
 	const char *name;  /* JSON key; the text header is the same */
 	enum memdbg_col_kind kind;
 	int width;         /* text width; negative: left-aligned */
+	int elide;         /* text: strings longer than this lose their middle to "..." (0: never) */
 };
+
+/* Text width of a name (a Go type: generics get long) before its middle is elided. */
+#define MEMDBG_NAME_WIDTH 72
+/* s, or its first and last characters around "..." when longer than max (buf holds max + 1). */
+const char *memdbg_elide(const char *s, size_t max, char *buf, size_t size);
 
 struct memdbg_val {
 	uint64_t u;  /* U64, HEX, BOOL; I64 through a cast */

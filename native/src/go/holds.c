@@ -9,6 +9,7 @@
 
 #define MAX_PATHS 100
 #define VIA_MAX 256
+#define KEY_MAX 48  /* bytes of a string map key shown in a hop */
 
 struct ctx {
 	struct memdbg_target *t;
@@ -83,15 +84,8 @@ static void append_key(struct ctx *c, const struct go_type *kt, uint64_t at, cha
 		return;
 	}
 	if (kt->kind == GO_KIND_STRING) {
-		char s[64];
-		size_t n = w[1] < sizeof(s) - 1 ? (size_t)w[1] : sizeof(s) - 1;
-		err = memdbg_read(c->t, w[0], s, n);
-		if (err) {
-			memdbg_error_destroy(err);
-			n = 0;
-		}
-		s[n] = '\0';
-		appendf(buf, len, "\"%s\"", s);
+		char s[4 * KEY_MAX + 40];
+		appendf(buf, len, "%s", go_quote_string(c->t, w[0], w[1], KEY_MAX, s, sizeof(s)) ? s : "?");
 	} else if (kt->size <= 8) {
 		uint64_t v = kt->size == 8 ? w[0] : w[0] & ((1ull << (8 * kt->size)) - 1);
 		appendf(buf, len, "%" PRId64, (int64_t)v);
@@ -153,32 +147,6 @@ static bool describe_map_slot(struct ctx *c, const struct go_type *ty, uint64_t 
 	return true;
 }
 
-/* ".field[3].sub" for offset off inside a value of type ty. */
-static void describe_offset(struct ctx *c, const struct go_type *ty, uint64_t off, char *buf, size_t *len, int depth)
-{
-	if (!ty || depth > 16)
-		return;
-	if (ty->kind == GO_KIND_ARRAY) {
-		const struct go_type *elem = go_type_at(c->t, c->go, ty->elem, NULL);
-		if (!elem || !elem->size)
-			return;
-		appendf(buf, len, "[%" PRIu64 "]", off / elem->size);
-		describe_offset(c, elem, off % elem->size, buf, len, depth + 1);
-		return;
-	}
-	if (ty->kind != GO_KIND_STRUCT)
-		return;
-	for (size_t i = 0; i < ty->nfields; i++) {
-		const struct go_field *f = &ty->fields[i];
-		const struct go_type *ft = go_type_at(c->t, c->go, f->type, NULL);
-		if (!ft || off < f->offset || off >= f->offset + ft->size)
-			continue;
-		appendf(buf, len, ".%s", f->name ? f->name : "?");
-		describe_offset(c, ft, off - f->offset, buf, len, depth + 1);
-		return;
-	}
-}
-
 /* How object holder points to object target: ".next", "[3]", "map value (key \"k\")", "closure var". */
 static void describe_via(struct ctx *c, uint64_t holder, uint64_t target, char *buf)
 {
@@ -214,7 +182,8 @@ static void describe_via(struct ctx *c, uint64_t holder, uint64_t target, char *
 		appendf(buf, &len, "[%" PRIu64 "]", off / ty->size);
 		off %= ty->size;
 	}
-	describe_offset(c, ty, off, buf, &len, 0);
+	go_type_field_path(c->t, c->go, ty, off, buf, VIA_MAX);
+	len = strlen(buf);
 	if (!len)
 		appendf(buf, &len, "%s", ty->kind == GO_KIND_INTERFACE ? "interface" : "");
 }

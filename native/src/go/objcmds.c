@@ -40,6 +40,8 @@ static void print_problems(const struct go_objects *o, struct memdbg_printer *p)
 	memdbg_field_u64(p, "bad_types", o->bad_types);
 	memdbg_field_u64(p, "unreadable_bitmaps", o->unreadable_bits);
 	memdbg_field_u64(p, "unscanned_stacks", o->conservative_stacks);
+	memdbg_field_u64(p, "rejected_types", o->rejected_types);
+	memdbg_field_u64(p, "rejected_objects", o->rejected_objects);
 	memdbg_end_object(p);
 }
 
@@ -223,6 +225,17 @@ static uint64_t peek_word(struct memdbg_target *t, uint64_t addr, bool *ok)
 	return v;
 }
 
+/* A string's bytes as text: "text" (quoted, escaped, cut at STRING_SHOWN bytes) and "len". */
+#define STRING_SHOWN 64
+static void print_string(struct memdbg_target *t, struct memdbg_printer *p, uint64_t data, uint64_t len, bool ok)
+{
+	char text[4 * STRING_SHOWN + 40];
+	if (!ok || (len && !go_quote_string(t, data, len, STRING_SHOWN, text, sizeof(text))))
+		return;
+	memdbg_field_str(p, "text", len ? text : "\"\"");
+	memdbg_field_u64(p, "len", len);
+}
+
 /* Fields of a typed object: one entry per struct field (arrays: the first elements). */
 static void print_fields(struct memdbg_target *t, struct memdbg_go *go, const struct go_objects *o,
 			 struct memdbg_printer *p, const struct go_type *ty, uint64_t addr, uint64_t size)
@@ -245,6 +258,8 @@ static void print_fields(struct memdbg_target *t, struct memdbg_go *go, const st
 			memdbg_field_hex(p, "value", v & ((1ull << (8 * fsize)) - 1));
 		else
 			memdbg_field_hex(p, "value", v);
+		if (ok && ft && ft->kind == GO_KIND_STRING)
+			print_string(t, p, v, peek_word(t, addr + f->offset + 8, &ok), ok);
 		if (ok && ft && ft->ptrbytes)
 			print_pointer_target(t, o, p, v);
 		memdbg_end_object(p);
@@ -266,6 +281,27 @@ static void print_fields(struct memdbg_target *t, struct memdbg_go *go, const st
 				print_pointer_target(t, o, p, v);
 			memdbg_end_object(p);
 		}
+	}
+	memdbg_end_array(p);
+}
+
+/* Where the object's type came from, and the candidates the GC's metadata refused. */
+static void print_type_evidence(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o,
+				struct memdbg_printer *p, uint64_t id)
+{
+	char src[512];
+	go_type_source(t, go, o, id, src, sizeof(src));
+	memdbg_field_str(p, "type_source", src);
+	memdbg_begin_array(p, "rejected_types", "Rejected types");
+	for (size_t i = 0; i < o->nrejections; i++) {
+		const struct go_rejection *r = &o->rejections[i];
+		if (r->id != id)
+			continue;
+		memdbg_begin_object(p, NULL, r->name);
+		memdbg_field_str(p, "type", r->name);
+		memdbg_field_u64(p, "count", r->count);
+		memdbg_field_hex(p, "from", r->from);
+		memdbg_end_object(p);
 	}
 	memdbg_end_array(p);
 }
@@ -303,10 +339,20 @@ static struct memdbg_error *run_object(struct memdbg_target *t, struct memdbg_ar
 	memdbg_field_bool(p, "allocated", go_bit(o->alloc, id));
 	memdbg_field_bool(p, "live", go_bit(o->live, id));
 	const char *name = go_objtype_name(o, id);
-	if (name)
-		memdbg_field_str(p, "type", name);
-	else
+	char text[512];
+	bool json = memdbg_printer_json(p);
+	if (name) {
+		memdbg_field_str(p, "type", json ? name : memdbg_elide(name, MEMDBG_NAME_WIDTH, text, sizeof(text)));
+	} else if (go_bit(o->alloc, id)) {
+		go_unknown_name(t, go, o, id, text, sizeof(text));
+		if (json)
+			memdbg_field_null(p, "type");
+		memdbg_field_str(p, json ? "unknown" : "type", text);
+	} else {
 		memdbg_field_null(p, "type");
+	}
+	if (go_bit(o->alloc, id) && (json || memdbg_arg_flag(a, "--why")))
+		print_type_evidence(t, go, o, p, id);
 	memdbg_begin_object(p, "span", "Span");
 	memdbg_field_hex(p, "start", s->start);
 	memdbg_field_u64(p, "pages", s->npages);
@@ -319,6 +365,12 @@ static struct memdbg_error *run_object(struct memdbg_target *t, struct memdbg_ar
 	const struct go_objtype *ot = o->type[id] ? &o->otypes[o->type[id]] : NULL;
 	const struct go_type *ty = ot && ot->type ? go_type_at(t, go, ot->type, NULL) : NULL;
 	uint64_t data = base + (h->header ? 8 : 0);
+	if (ot && !ot->type && !strcmp(ot->name, "string data") && o->src[id] != GO_SRC_NONE) {
+		/* The string header that typed it has the length. */
+		bool ok;
+		uint64_t len = peek_word(t, o->src_from[id] + 8, &ok);
+		print_string(t, p, data, len, ok && len <= h->elemsize);
+	}
 	if (ty && !ot->count)
 		print_fields(t, go, o, p, ty, data, h->elemsize);
 	else
@@ -421,13 +473,26 @@ const struct memdbg_command memdbg_cmd_objects = {
 	.run = run_objects,
 };
 
+static const struct memdbg_opt object_opts[] = {
+	{ "--why", NULL, "say where the type came from and which candidate types were refused" },
+	{ NULL },
+};
+
 const struct memdbg_command memdbg_cmd_object = {
 	.info = {
 		.name = "object",
 		.summary = "what is at an address: heap object (span, base, size, type, fields) or other",
-		.usage = "object ADDR [--json]",
-		.help = "Interior addresses are fine.  Pointer fields name the object they point to.",
+		.usage = "object ADDR [--why] [--json]",
+		.help = "Interior addresses are fine.  Pointer fields name the object they point to; string\n"
+			"fields and string data show their text.  A type is only ever one the runtime's\n"
+			"own record of the slot agrees with (malloc header, largeType, span heap bits,\n"
+			"noscan); an object without one is named by what the runtime knows of it\n"
+			"('noscan 112 B', 'tiny block', 'unknown (48 B, ptr mask 0b1011)').  --why\n"
+			"(always in JSON: type_source, rejected_types) says where the type came from:\n"
+			"header, large_type, or the typed word that pointed here with the evidence that\n"
+			"confirmed it ('heap bits + referrer 0x... field .next', 'noscan + global main.buf').",
 	},
+	.opts = object_opts,
 	.max_args = 1,
 	.needs_target = true,
 	.run = run_object,

@@ -53,4 +53,16 @@ uint64_t go_iface_type(struct memdbg_target *t, struct memdbg_go *go, const stru
 bool go_swiss_maps(struct memdbg_target *t, struct memdbg_go *go);
 void go_types_destroy(struct go_types *types);
 
+/* Appends ".field[3].sub", the path to offset off inside a value of type ty, to the string in buf. */
+void go_type_field_path(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty, uint64_t off,
+			char *buf, size_t size);
+/*
+ * A Go string as text for people: quoted, escaped, at most max bytes of it
+ * and then its length ("abc"... (1234 bytes)).  buf wants 4 * max + 40 bytes.
+ * False when its bytes cannot be read.
+ */
+#define GO_QUOTE_MAX 256
+bool go_quote_string(struct memdbg_target *t, uint64_t data, uint64_t len, size_t max, char *buf, size_t size);
+void go_quote_bytes(const uint8_t *s, size_t n, uint64_t total, char *buf, size_t size);
+
 #endif /* MEMDBG_GO_TYPES_H */
