@@ -9,7 +9,8 @@
 
 #define MAX_PATHS 100
 #define VIA_MAX 256
-#define KEY_MAX 48  /* bytes of a string map key shown in a hop */
+#define KEY_MAX 48
+#define HOP_TEXT 64  /* bytes of string data shown in a hop */  /* bytes of a string map key shown in a hop */
 
 struct ctx {
 	struct memdbg_target *t;
@@ -273,14 +274,22 @@ static struct memdbg_error *print_path(struct ctx *c, struct memdbg_printer *p, 
 		if (i)
 			describe_via(c, ids[i - 1], ids[i], via);
 		const char *type = go_objtype_name(c->o, ids[i]);
+		char name[MEMDBG_NAME_WIDTH + 1], text[4 * HOP_TEXT + 40] = "";
+		uint64_t len;
+		if (go_string_data_len(c->t, c->o, ids[i], &len) &&
+		    !go_quote_string(c->t, obj_base(c, ids[i]), len, HOP_TEXT, text, sizeof(text)))
+			text[0] = '\0';
 		if (json) {
 			memdbg_begin_object(p, NULL, NULL);
 			print_object_ref(c, p, ids[i]);
 			memdbg_field_str(p, "via", via);
+			if (text[0])
+				memdbg_field_str(p, "text", text);
 			memdbg_end_object(p);
 		} else {
-			memdbg_note(p, "    %s%s0x%" PRIx64 " %s", via, via[0] ? " -> " : "", obj_base(c, ids[i]),
-				    type ? type : "(unknown type)");
+			memdbg_note(p, "    %s%s0x%" PRIx64 " %s%s%s", via, via[0] ? " -> " : "", obj_base(c, ids[i]),
+				    type ? memdbg_elide(type, MEMDBG_NAME_WIDTH, name, sizeof(name)) : "(unknown type)",
+				    text[0] ? " " : "", text);
 		}
 	}
 	memdbg_end_array(p);

@@ -624,12 +624,9 @@ static struct memdbg_error *run_object(struct memdbg_target *t, struct memdbg_ar
 	const struct go_objtype *ot = o->type[id] ? &o->otypes[o->type[id]] : NULL;
 	const struct go_type *ty = ot && ot->type ? go_type_at(t, go, ot->type, NULL) : NULL;
 	uint64_t data = base + (h->header ? 8 : 0);
-	if (ot && !ot->type && !strcmp(ot->name, "string data") && o->src[id] != GO_SRC_NONE) {
-		/* The string header that typed it has the length. */
-		bool ok;
-		uint64_t len = peek_word(t, o->src_from[id] + 8, &ok);
-		print_string(t, p, data, len, ok && len <= h->elemsize);
-	}
+	uint64_t len;
+	if (go_string_data_len(t, o, id, &len))
+		print_string(t, p, data, len, true);
 	if (ty && !ot->count)
 		print_fields(t, go, o, p, ty, data, h->elemsize);
 	else

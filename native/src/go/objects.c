@@ -1560,3 +1560,13 @@ void go_unknown_name(struct memdbg_target *t, struct memdbg_go *go, struct go_ob
 	else
 		snprintf(buf, size, "unknown (%" PRIu64 " B)", h->elemsize);
 }
+
+bool go_string_data_len(struct memdbg_target *t, const struct go_objects *o, uint64_t id, uint64_t *len)
+{
+	const char *name = go_objtype_name(o, id);
+	if (!name || strcmp(name, "string data") != 0 || o->src[id] == GO_SRC_NONE)
+		return false;
+	struct memdbg_error *err = memdbg_read_u64(t, o->src_from[id] + 8, len);
+	memdbg_error_destroy(err);
+	return !err && *len <= go_span_of_id(o, id)->elemsize;
+}

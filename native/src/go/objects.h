@@ -113,6 +113,8 @@ const char *go_type_source_class(const struct go_objects *o, uint64_t id);
 /* An untyped object named honestly: "noscan 112 B", "tiny block", "unknown (48 B, ptr mask 0b1011)". */
 void go_unknown_name(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, char *buf,
 		     size_t size);
+/* The length of string data object id, from the string header whose pointer typed it. */
+bool go_string_data_len(struct memdbg_target *t, const struct go_objects *o, uint64_t id, uint64_t *len);
 /* Every pointer slot of object id (by the runtime's pointer maps) and the value in it. */
 void go_object_pointers(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
 			void (*fn)(void *arg, uint64_t slot, uint64_t value), void *arg);
