@@ -754,6 +754,18 @@ static void type_pool(struct builder *b, const struct go_type *pool, uint64_t ad
 	}
 }
 
+/* An interface value at addr whose dynamic type is dyn: its data word is the value or points to it. */
+static void walk_dynamic(struct builder *b, const struct go_type *dyn, uint64_t addr)
+{
+	uint64_t w1 = word(b, addr + 8), id;
+	if (!dyn)
+		return;
+	if (dyn->direct_iface)
+		walk_pointer(b, dyn, w1, addr + 8);
+	else if (base_object(b, w1, &id))
+		assign(b, id, dyn, 0, NULL, addr + 8);
+}
+
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth)
 {
 	if (!ty || ty->ptrbytes == 0 || depth > MAX_WALK_DEPTH)
@@ -778,17 +790,9 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 			assign(b, id, NULL, 0, "string data", addr);
 		return;
 	}
-	case GO_KIND_INTERFACE: {
-		uint64_t w0 = word(b, addr), w1 = word(b, addr + 8), id;
-		const struct go_type *dyn = type_at(b, go_iface_type(b->t, b->go, ty, w0));
-		if (!dyn)
-			return;
-		if (dyn->direct_iface)
-			walk_pointer(b, dyn, w1, addr + 8);
-		else if (base_object(b, w1, &id))
-			assign(b, id, dyn, 0, NULL, addr + 8);
+	case GO_KIND_INTERFACE:
+		walk_dynamic(b, type_at(b, go_iface_type(b->t, b->go, ty, word(b, addr))), addr);
 		return;
-	}
 	case GO_KIND_ARRAY: {
 		const struct go_type *elem = type_at(b, ty->elem);
 		if (!elem || !elem->ptrbytes || !elem->size)
@@ -800,6 +804,11 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 	case GO_KIND_STRUCT:
 		if (ty->name && strcmp(ty->name, "sync.Pool") == 0)
 			type_pool(b, ty, addr);
+		/* A pool dequeue's slots: an empty interface's two words behind unsafe.Pointers. */
+		if (ty->name && strcmp(ty->name, "sync.eface") == 0 && ty->size == 16) {
+			walk_dynamic(b, type_at(b, word(b, addr)), addr);
+			return;
+		}
 		for (size_t i = 0; i < ty->nfields; i++)
 			walk_value(b, type_at(b, ty->fields[i].type), addr + ty->fields[i].offset, depth + 1);
 		return;
