@@ -658,7 +658,7 @@ static struct memdbg_error *run_roots(struct memdbg_target *t, struct memdbg_arg
 		{ "kind", MEMDBG_COL_STR, -9 },
 		{ "slot", MEMDBG_COL_HEX, 14 },
 		{ "target", MEMDBG_COL_HEX, 14 },
-		{ "type", MEMDBG_COL_STR, -28 },
+		{ "type", MEMDBG_COL_STR, -28, MEMDBG_NAME_WIDTH },
 		{ "name", MEMDBG_COL_STR, -1 },
 	};
 	uint64_t counts[4] = { 0 }, shown = 0;
