@@ -85,6 +85,7 @@ struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 struct memdbg_frame_var {
 	const char *name;
 	int64_t cfa_offset;
+	int64_t count_offset;  /* SLICE_OF: where its capacity (or, not spilled, its length) is, from the CFA */
 	uint64_t size, runtime_type;
 	bool has_runtime_type;
 	int shape;  /* as memdbg_global.shape */

@@ -57,7 +57,7 @@ struct builder {
 struct pointer_visit;
 
 struct typed_slot {
-	uint64_t addr, type;
+	uint64_t addr, type, count_addr;  /* count_addr: where a slice's capacity is */
 	int shape;
 };
 
@@ -545,7 +545,7 @@ static bool base_object(struct builder *b, uint64_t p, uint64_t *id)
 
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth);
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
-			    uint64_t size);
+			    uint64_t size, uint64_t count_addr);
 
 struct closure_scan {
 	struct builder *b;
@@ -557,7 +557,7 @@ static struct memdbg_error *type_captured(void *arg, const struct memdbg_frame_v
 	struct closure_scan *cs = arg;
 	if (v->has_runtime_type)
 		type_typed_slot(cs->b, cs->types_base, cs->base + (uint64_t)v->cfa_offset, v->runtime_type, v->shape,
-				v->size);
+				v->size, cs->base + (uint64_t)v->count_offset);
 	return NULL;
 }
 
@@ -1077,7 +1077,7 @@ static struct memdbg_error *note_frame_var(void *arg, const struct memdbg_frame_
 		b->typed = n;
 		b->typed_cap = cap;
 	}
-	b->typed[b->ntyped++] = (struct typed_slot){ addr, v->runtime_type, v->shape };
+	b->typed[b->ntyped++] = (struct typed_slot){ addr, v->runtime_type, fs->f->fp + (uint64_t)v->count_offset, v->shape };
 	return NULL;
 }
 
@@ -1159,7 +1159,7 @@ static struct memdbg_error *module_roots(struct builder *b)
 }
 
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
-			    uint64_t size);
+			    uint64_t size, uint64_t count_addr);
 
 /* Typed globals seed type propagation. */
 static void type_globals(struct builder *b)
@@ -1170,13 +1170,17 @@ static void type_globals(struct builder *b)
 	for (size_t i = 0; i < b->ngnames; i++) {
 		const struct global_name *g = &b->gnames[i];
 		if (g->has_type)
-			type_typed_slot(b, types_base, g->addr, g->runtime_type, g->shape, g->size);
+			type_typed_slot(b, types_base, g->addr, g->runtime_type, g->shape, g->size, g->addr + 16);
 	}
 }
 
-/* A typed root: the value at addr, or the element of the slice, pointer or array there. */
+/*
+ * A typed root: the value at addr, or the element of the slice, pointer or
+ * array there (a slice's capacity at count_addr: a spilled variable need not
+ * be in one piece).
+ */
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
-			    uint64_t size)
+			    uint64_t size, uint64_t count_addr)
 {
 	const struct go_type *ty = type_at(b, types_base + rt);
 	uint64_t id, p = word(b, addr);
@@ -1186,7 +1190,7 @@ static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t add
 		for (uint64_t a = addr; a + ty->size <= addr + size; a += ty->size)
 			walk_value(b, ty, a, 0);
 	else if (ty && ty->size && base_object(b, p, &id))
-		assign(b, id, ty, shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, addr + 16) : 0, NULL, addr);
+		assign(b, id, ty, shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, count_addr) : 0, NULL, addr);
 }
 
 /* Finalizer and cleanup functions are closures: their captured variables have types. */
@@ -1207,7 +1211,8 @@ static void type_stack_vars(struct builder *b)
 	if (!memdbg_target_symbol(b->t, "runtime.types", &types_base, NULL))
 		return;
 	for (size_t i = 0; i < b->ntyped; i++)
-		type_typed_slot(b, types_base, b->typed[i].addr, b->typed[i].type, b->typed[i].shape, 0);
+		type_typed_slot(b, types_base, b->typed[i].addr, b->typed[i].type, b->typed[i].shape, 0,
+				b->typed[i].count_addr);
 }
 
 /* Finalizers and cleanups keep their function (and what the object points to) alive; weak handles do not. */
