@@ -123,8 +123,7 @@ static int hist_cmp(const void *a, const void *b)
 	const struct hist_row *x = a, *y = b;
 	if (x->bytes != y->bytes)
 		return x->bytes < y->bytes ? 1 : -1;
-	int c = strcmp(x->name, y->name);
-	return c ? c : x->elements < y->elements ? -1 : x->elements > y->elements;
+	return strcmp(x->name, y->name);
 }
 
 /*
@@ -191,31 +190,44 @@ static void print_hist_row(const struct go_objects *o, struct memdbg_printer *p,
 	memdbg_end_object(p);
 }
 
+struct class_row {
+	unsigned cls;
+	uint64_t count, bytes;
+};
+
+static int class_row_cmp(const void *a, const void *b)
+{
+	const struct class_row *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
 static struct memdbg_error *histogram_by_class(struct memdbg_go *go, struct go_objects *o, struct memdbg_printer *p,
 					       enum liveness which, uint64_t top, uint64_t totals[4])
 {
-	struct hist_row *rows = calloc(go->l.num_size_classes, sizeof(*rows));
+	size_t n = go->l.num_size_classes;
+	struct class_row *rows = calloc(n ? n : 1, sizeof(*rows));
 	if (!rows)
 		return memdbg_enomem;
+	for (size_t i = 0; i < n; i++)
+		rows[i].cls = (unsigned)i;
 	for (size_t i = 0; i < o->nhs; i++) {
 		const struct go_heap_span *h = &o->hs[i];
 		unsigned cls = go_size_class(go->spans[h->span].spanclass);
 		for (uint32_t k = 0; k < h->nelems; k++) {
 			uint64_t id = h->first + k;
-			if (!wanted(o, id, which) || cls >= go->l.num_size_classes)
+			if (!wanted(o, id, which) || cls >= n)
 				continue;
 			rows[cls].count++;
 			rows[cls].bytes += h->elemsize;
-			rows[cls].elements = cls;
 			totals[0]++;
 			totals[1] += h->elemsize;
 			totals[2] += o->type[id] != 0;
 			totals[3] += o->type[id] ? h->elemsize : 0;
 		}
 	}
-	for (size_t i = 0; i < go->l.num_size_classes; i++)
-		rows[i].name = "";
-	qsort(rows, go->l.num_size_classes, sizeof(*rows), hist_cmp);
+	qsort(rows, n, sizeof(*rows), class_row_cmp);
 	static const struct memdbg_col cols[] = {
 		{ "class", MEMDBG_COL_U64, 5 },
 		{ "size", MEMDBG_COL_U64, 6 },
@@ -223,8 +235,8 @@ static struct memdbg_error *histogram_by_class(struct memdbg_go *go, struct go_o
 		{ "bytes", MEMDBG_COL_U64, 14 },
 	};
 	memdbg_table_begin(p, "classes", cols, MEMDBG_ARRAY_SIZE(cols));
-	for (size_t i = 0; i < go->l.num_size_classes && i < top && rows[i].count; i++) {
-		struct memdbg_val v[4] = { { .u = rows[i].elements }, { .u = go->class_to_size[rows[i].elements] },
+	for (size_t i = 0; i < n && i < top && rows[i].count; i++) {
+		struct memdbg_val v[4] = { { .u = rows[i].cls }, { .u = go->class_to_size[rows[i].cls] },
 					   { .u = rows[i].count }, { .u = rows[i].bytes } };
 		memdbg_table_row(p, v);
 	}
