@@ -402,6 +402,33 @@ static bool label_pointer_free(const char *label)
 	return strcmp(label, "string data") == 0 || strcmp(label, "runtime.hchan (noscan)") == 0;
 }
 
+static void tile_mask(struct builder *b, const struct go_type *ty, uint8_t *mask, uint64_t first, uint64_t end,
+		      uint64_t max_elems);
+
+/*
+ * go1.22-1.23 give a large object whose type has a GC program a nameless
+ * largeType with the unrolled mask of the whole span: a named candidate
+ * fits when its mask, repeated over the span, is that mask.
+ */
+static bool fits_unrolled(struct builder *b, uint64_t id, const struct go_type *ty)
+{
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	const struct go_type *lt = type_at(b, h->large_type);
+	uint64_t words = h->elemsize / 8, nbytes = words / 8 + 1;
+	if (!lt || lt->name || !ty->size || ty->size % 8 || words > (1u << 28))
+		return false;
+	uint8_t *want = calloc(nbytes, 1), *got = calloc(nbytes, 1);
+	bool fits = want && got;
+	if (fits) {
+		tile_mask(b, lt, want, 0, words, UINT64_MAX);
+		tile_mask(b, ty, got, 0, words, UINT64_MAX);
+		fits = memcmp(want, got, nbytes) == 0;
+	}
+	free(want);
+	free(got);
+	return fits;
+}
+
 /*
  * May object id have type ty (count elements, 0: one value) or the label?
  * Only if the runtime's own record of the slot agrees: the malloc header or
@@ -421,8 +448,10 @@ static bool gc_accepts(struct builder *b, uint64_t id, const struct go_type *ty,
 	}
 	if (h->noscan)
 		return ty->ptrbytes == 0 && ty->size && (*count ? *count : 1) <= room / ty->size;
-	if (h->header || h->large_type)
-		return ty->addr == (h->header ? word(b, go_id_addr(h, id)) : h->large_type);
+	if (h->header)
+		return ty->addr == word(b, go_id_addr(h, id));
+	if (h->large_type)
+		return ty->addr == h->large_type || fits_unrolled(b, id, ty);
 	uint64_t bits;
 	if (!h->heap_bits || !slot_heap_bits(b, h, id, &bits))
 		return false;  /* a large object being set up (no largeType yet), or bits we cannot read */
@@ -1461,10 +1490,10 @@ enum go_type_check go_check_type(struct memdbg_target *t, struct memdbg_go *go, 
 	return memcmp(*type_mask, *gc_maskp, *words / 8 + 1) == 0 ? GO_CHECK_AGREES : GO_CHECK_CONTRADICTS;
 }
 
-/* Which evidence stood behind a referrer's type: the heap bits it matched, or a noscan slot. */
+/* Which evidence stood behind a referrer's type: the heap bits it matched, a noscan slot, an unrolled largeType. */
 static const char *evidence(const struct go_heap_span *h)
 {
-	return h->noscan ? "noscan + " : h->heap_bits ? "heap bits + " : "";
+	return h->noscan ? "noscan + " : h->heap_bits ? "heap bits + " : h->large_type ? "large_type mask + " : "";
 }
 
 static const char *const src_names[] = { "unknown", "header", "large_type", "referrer", "global", "stack var",
