@@ -483,17 +483,15 @@ static int64_t sleb(const uint8_t **p, const uint8_t *end)
 }
 
 /*
- * The frame-base offset of a variable at pc: DW_OP_fbreg N, from a location
- * list or a block.  Go's frame base is the CFA, and a register argument
- * spilled to its slot at the CFA is located by a bare DW_OP_call_frame_cfa.
- */
-/*
- * Where a variable lives at pc: its first byte at CFA + loc->off.  A
- * composite location (the compiler spilled some words and kept others in
- * registers, or dropped them) is described piece by piece: loc->piece is
- * the size of the first piece (0: the whole variable is at off), and
- * word_off[i] the CFA offset of the value's 8-byte word i (i < 3: a slice's
- * pointer, length and capacity) when that word is in the frame.
+ * Where a variable lives at pc: its first byte at CFA + loc->off, from
+ * DW_OP_fbreg N in a location list or a block.  Go's frame base is the CFA,
+ * and a register argument spilled to its slot at the CFA is located by a
+ * bare DW_OP_call_frame_cfa.  A composite location (the compiler spilled
+ * some words and kept others in registers, or dropped them) is described
+ * piece by piece: loc->piece is the size of the first piece (0: the whole
+ * variable is at off), and word_off[i] the CFA offset of the value's 8-byte
+ * word i (i < 3: a slice's pointer, length and capacity) when that word is
+ * in the frame.
  */
 struct var_loc {
 	int64_t off;

@@ -9,8 +9,8 @@
 
 #define MAX_PATHS 100
 #define VIA_MAX 256
-#define KEY_MAX 48
-#define HOP_TEXT 64  /* bytes of string data shown in a hop */  /* bytes of a string map key shown in a hop */
+#define KEY_MAX 48   /* bytes of a string map key shown in a hop */
+#define HOP_TEXT 64  /* bytes of string data shown in a hop */
 
 struct ctx {
 	struct memdbg_target *t;

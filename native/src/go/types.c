@@ -487,10 +487,14 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 	for (size_t i = 1; i < k; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
+	/* No overlong forms, surrogates or code points past U+10FFFF. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) ||
+	    (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
 	return k;
 }
 
-void go_quote_bytes(const uint8_t *s, size_t n, uint64_t total, char *buf, size_t size)
+static void quote_bytes(const uint8_t *s, size_t n, uint64_t total, char *buf, size_t size)
 {
 	size_t len = 0, i = 0;
 	buf[len++] = '"';
@@ -526,6 +530,6 @@ bool go_quote_string(struct memdbg_target *t, uint64_t data, uint64_t len, size_
 		memdbg_error_destroy(err);
 		return false;
 	}
-	go_quote_bytes(s, n, len, buf, size);
+	quote_bytes(s, n, len, buf, size);
 	return true;
 }

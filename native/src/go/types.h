@@ -63,6 +63,5 @@ void go_type_field_path(struct memdbg_target *t, struct memdbg_go *go, const str
  */
 #define GO_QUOTE_MAX 256
 bool go_quote_string(struct memdbg_target *t, uint64_t data, uint64_t len, size_t max, char *buf, size_t size);
-void go_quote_bytes(const uint8_t *s, size_t n, uint64_t total, char *buf, size_t size);
 
 #endif /* MEMDBG_GO_TYPES_H */
