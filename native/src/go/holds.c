@@ -276,7 +276,7 @@ static struct memdbg_error *print_path(struct ctx *c, struct memdbg_printer *p, 
 		const char *type = go_objtype_name(c->o, ids[i]);
 		char name[MEMDBG_NAME_WIDTH + 1], text[4 * HOP_TEXT + 40] = "";
 		uint64_t len;
-		if (go_string_data_len(c->t, c->o, ids[i], &len) &&
+		if (go_string_data_len(c->t, c->go, c->o, ids[i], &len) &&
 		    !go_quote_string(c->t, obj_base(c, ids[i]), len, HOP_TEXT, text, sizeof(text)))
 			text[0] = '\0';
 		if (json) {

@@ -637,7 +637,7 @@ static struct memdbg_error *run_object(struct memdbg_target *t, struct memdbg_ar
 	const struct go_type *ty = ot && ot->type ? go_type_at(t, go, ot->type, NULL) : NULL;
 	uint64_t data = base + (h->header ? 8 : 0);
 	uint64_t len;
-	if (go_string_data_len(t, o, id, &len))
+	if (go_string_data_len(t, go, o, id, &len))
 		print_string(t, p, data, len, true);
 	if (ty && !ot->count)
 		print_fields(t, go, o, p, ty, data, h->elemsize);

@@ -51,6 +51,11 @@ struct builder {
 	struct typed_slot *typed;  /* stack variables with a runtime type, typed after marking */
 	size_t ntyped, typed_cap;
 	enum go_type_src phase;  /* what a typed word outside the heap is: a global, a stack variable, ... */
+	struct root_word {
+		uint64_t addr;
+		uint32_t root;
+	} *roots_by_addr;  /* roots in the order of the words that hold them */
+	const struct go_heap_span *from_span;  /* where the last typed word was */
 	uint64_t text_lo, text_hi;  /* runtime.text .. runtime.etext: where closure code pointers point */
 };
 
@@ -263,9 +268,9 @@ static struct memdbg_error *build_index(struct builder *b)
 	o->live = calloc(bytes, 1);
 	o->type = calloc(o->nslots + 1, sizeof(*o->type));
 	o->src = calloc(o->nslots + 1, sizeof(*o->src));
-	o->src_from = calloc(o->nslots + 1, sizeof(*o->src_from));
+	o->src_ref = calloc(o->nslots + 1, sizeof(*o->src_ref));
 	o->rejected = calloc(bytes, 1);
-	if (!o->alloc || !o->live || !o->type || !o->src || !o->src_from || !o->rejected)
+	if (!o->alloc || !o->live || !o->type || !o->src || !o->src_ref || !o->rejected)
 		return memdbg_enomem;
 	/* Allocated: below freeindex, or set in allocBits (as spans.c counted them). */
 	uint8_t bits[8192];
@@ -365,16 +370,6 @@ static bool slot_heap_bits(struct builder *b, const struct go_heap_span *h, uint
 	return true;
 }
 
-/* The type's pointer mask as one word of bits (types of at most 64 words). */
-static uint64_t small_mask(struct builder *b, const struct go_type *ty)
-{
-	uint64_t m = 0;
-	for (uint64_t w = 0; w < ty->ptrbytes / 8 && w < 64; w++)
-		if (go_type_word_is_ptr(b->t, b->go, ty, w))
-			m |= 1ull << w;
-	return m;
-}
-
 /*
  * The number of elements of ty the heap bits hold: the runtime writes the
  * type's mask once per element of the allocation (make([]T, n): n times) and
@@ -385,7 +380,7 @@ static uint64_t count_in_heap_bits(struct builder *b, const struct go_type *ty, 
 {
 	if (!ty->size || ty->size % 8 || ty->ptrbytes > 512)
 		return 0;
-	uint64_t m = small_mask(b, ty), acc = 0, sw = ty->size / 8;
+	uint64_t m = go_type_mask64(b->t, b->go, ty), acc = 0, sw = ty->size / 8;
 	for (uint64_t n = 1; n * ty->size <= elemsize; n++) {
 		acc |= m << ((n - 1) * sw);
 		if (acc == bits)
@@ -436,9 +431,9 @@ static bool fits_unrolled(struct builder *b, uint64_t id, const struct go_type *
  * mask repeated over the elements (which also gives the count: *count is
  * set from them); a noscan slot takes only a type without pointers that fits.
  */
-static bool gc_accepts(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t *count, const char *label)
+static bool gc_accepts(struct builder *b, const struct go_heap_span *h, uint64_t id, const struct go_type *ty,
+		       uint64_t *count, const char *label)
 {
-	const struct go_heap_span *h = go_span_of_id(b->o, id);
 	uint64_t room = h->large_type || (h->limit && h->nelems == 1) ? h->limit - h->start
 								    : h->elemsize - (h->header ? MALLOC_HEADER : 0);
 	if (!ty) {
@@ -464,13 +459,36 @@ static bool gc_accepts(struct builder *b, uint64_t id, const struct go_type *ty,
 	return true;
 }
 
-static enum go_type_src source_of(struct builder *b, uint64_t from)
+/* The index of the root stored at addr (a global's, stack slot's or finalizer's word), or UINT32_MAX. */
+static uint32_t root_at(struct builder *b, uint64_t addr)
 {
-	const struct go_heap_span *h;
+	size_t lo = 0, hi = b->roots_by_addr ? b->o->nroots : 0, n = hi;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->roots_by_addr[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && b->roots_by_addr[lo].addr == addr ? b->roots_by_addr[lo].root : UINT32_MAX;
+}
+
+/* Where a type proposed by the word at from comes from; *ref: the referrer's id or the root's index. */
+static enum go_type_src source_of(struct builder *b, uint64_t from, uint32_t *ref)
+{
+	const struct go_heap_span *h = b->from_span;
 	uint64_t slot;
+	*ref = UINT32_MAX;
 	if (b->phase == GO_SRC_HEADER)
 		return GO_SRC_HEADER;
-	return go_find_object(b->o, from, &h, &slot) ? GO_SRC_REFERRER : b->phase;
+	/* Words come in runs from one object, or one span: try the span of the last one first. */
+	if ((h && from >= h->start && from < h->end) || go_find_object(b->o, from, &h, &slot)) {
+		b->from_span = h;
+		*ref = (uint32_t)(h->first + (from - h->start) / h->elemsize);
+		return GO_SRC_REFERRER;
+	}
+	*ref = root_at(b, from);
+	return b->phase;
 }
 
 static void reject(struct builder *b, uint64_t id, const char *name, uint64_t count, uint64_t from)
@@ -490,9 +508,11 @@ static void reject(struct builder *b, uint64_t id, const char *name, uint64_t co
 		o->rejections = r;
 	}
 	char *copy = strdup(name);
+	uint32_t ref;
 	if (copy)
-		o->rejections[o->nrejections++] =
-			(struct go_rejection){ .id = id, .from = from, .count = count, .src = source_of(b, from), .name = copy };
+		o->rejections[o->nrejections++] = (struct go_rejection){
+			.id = id, .from = from, .count = count, .src = source_of(b, from, &ref), .name = copy
+		};
 }
 
 /*
@@ -508,17 +528,18 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 	struct go_objects *o = b->o;
 	uint32_t cur = o->type[id];
 	bool rewalk = !cur;
+	const struct go_heap_span *h = go_span_of_id(o, id);
 	if (cur) {
 		const struct go_objtype *ot = &o->otypes[cur];
 		if (!ty || ot->type != ty->addr || !count || (ot->count ? count >= ot->count : count == 1) ||
-		    go_span_of_id(o, id)->heap_bits)
+		    h->heap_bits)
 			return;
 		rewalk = !ot->count;
 	}
 	const char *name = ty ? ty->name : label;
 	if (!name)
 		return;
-	if (!cur && !gc_accepts(b, id, ty, &count, label)) {
+	if (!cur && !gc_accepts(b, h, id, ty, &count, label)) {
 		reject(b, id, name, count, from);
 		return;
 	}
@@ -527,9 +548,8 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 		return;
 	o->type[id] = k;
 	if (!cur) {
-		enum go_type_src src = source_of(b, from);
-		o->src[id] = src == GO_SRC_HEADER && go_span_of_id(o, id)->large_type ? GO_SRC_LARGE_TYPE : src;
-		o->src_from[id] = from;
+		enum go_type_src src = source_of(b, from, &o->src_ref[id]);
+		o->src[id] = src == GO_SRC_HEADER && h->large_type ? GO_SRC_LARGE_TYPE : src;
 	}
 	if (rewalk)
 		memdbg_error_destroy(push(b, id));
@@ -1296,6 +1316,23 @@ static struct memdbg_error *special_roots(struct builder *b)
 
 /* ---- building it all ---- */
 
+static int root_word_cmp(const void *a, const void *c)
+{
+	const struct root_word *x = a, *y = c;
+	return x->addr < y->addr ? -1 : x->addr > y->addr ? 1 : x->root < y->root ? -1 : x->root > y->root;
+}
+
+/* Roots by the address of the word holding them, so a typed word can name its root. */
+static struct memdbg_error *index_roots(struct builder *b)
+{
+	if (!(b->roots_by_addr = malloc((b->o->nroots ? b->o->nroots : 1) * sizeof(*b->roots_by_addr))))
+		return memdbg_enomem;
+	for (size_t i = 0; i < b->o->nroots; i++)
+		b->roots_by_addr[i] = (struct root_word){ b->o->roots[i].addr, (uint32_t)i };
+	qsort(b->roots_by_addr, b->o->nroots, sizeof(*b->roots_by_addr), root_word_cmp);
+	return NULL;
+}
+
 static struct memdbg_error *build(struct builder *b)
 {
 	struct memdbg_error *err;
@@ -1304,6 +1341,8 @@ static struct memdbg_error *build(struct builder *b)
 		return err;
 	qsort(b->gnames, b->ngnames, sizeof(*b->gnames), gname_cmp);
 	if ((err = module_roots(b)) || (err = special_roots(b)) || (err = stack_roots(b)) || (err = mark(b)))
+		return err;
+	if ((err = index_roots(b)))
 		return err;
 	memdbg_target_symbol(b->t, "runtime.text", &b->text_lo, NULL);
 	memdbg_target_symbol(b->t, "runtime.etext", &b->text_hi, NULL);
@@ -1336,6 +1375,7 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 	free(b.queue);
 	free(b.gnames);
 	free(b.typed);
+	free(b.roots_by_addr);
 	if (err) {
 		go_objects_destroy(b.o);
 		return err;
@@ -1361,7 +1401,7 @@ void go_objects_destroy(struct go_objects *o)
 	free(o->live);
 	free(o->type);
 	free(o->src);
-	free(o->src_from);
+	free(o->src_ref);
 	free(o->rejected);
 	for (size_t i = 0; i < o->nrejections; i++)
 		free(o->rejections[i].name);
@@ -1515,41 +1555,45 @@ const char *go_type_source_class(const struct go_objects *o, uint64_t id)
 	return classes[src][h->noscan ? 2 : h->heap_bits ? 1 : 0];
 }
 
-/* "referrer 0x... field .a.b", "global main.x+8", "stack var 0x...": the word that proposed a type. */
-static void describe_from(struct builder *b, enum go_type_src src, uint64_t from, char *buf, size_t size)
+/* "referrer 0x... field .a.b", "global main.x+8", "stack var (goroutine 5 frame f var x)": who proposed the type. */
+static void describe_from(struct builder *b, uint64_t id, char *buf, size_t size)
 {
 	struct go_objects *o = b->o;
-	uint64_t holder, off;
-	if (src == GO_SRC_REFERRER && go_object_at(o, from, &holder)) {
-		const struct go_heap_span *hh = go_span_of_id(o, holder);
-		uint64_t base = go_id_addr(hh, holder), data = base + (hh->header ? MALLOC_HEADER : 0);
-		const struct go_objtype *ot = o->type[holder] ? &o->otypes[o->type[holder]] : NULL;
-		const struct go_type *ty = ot && ot->type ? type_at(b, ot->type) : NULL;
-		int n = snprintf(buf, size, "referrer 0x%" PRIx64 " ", base);
-		if (n < 0 || (size_t)n >= size)
-			return;
-		char *p = buf + n;
-		size_t left = size - (size_t)n;
-		if (ty && ty->size && from >= data) {
-			off = from - data;
-			snprintf(p, left, "field ");
-			if (ot->count)
-				snprintf(p + 6, left - 6, "[%" PRIu64 "]", off / ty->size);
-			go_type_field_path(b->t, b->go, ty, ot->count ? off % ty->size : off, p, left);
-		} else {
-			snprintf(p, left, "%s+%" PRIu64, ot && !ot->type && !strncmp(ot->name, "closure ", 8) ? "closure var "
-												: "",
-				 from - base);
-		}
+	enum go_type_src src = (enum go_type_src)o->src[id];
+	uint32_t ref = o->src_ref[id];
+	if (src != GO_SRC_REFERRER) {
+		const char *root = ref < o->nroots ? o->roots[ref].name : NULL;
+		const char *kind = src_names[src < MEMDBG_ARRAY_SIZE(src_names) ? src : 0];
+		if (src == GO_SRC_GLOBAL && root)
+			snprintf(buf, size, "global %s", root);
+		else if (root)
+			snprintf(buf, size, "%s (%s)", kind, root);
+		else
+			snprintf(buf, size, "%s", kind);
 		return;
 	}
-	const char *sym = src == GO_SRC_GLOBAL ? memdbg_elf_symbol_at(b->t->exe, from - b->t->bias, &off) : NULL;
-	if (sym && off)
-		snprintf(buf, size, "global %s+%" PRIu64, sym, off);
-	else if (sym)
-		snprintf(buf, size, "global %s", sym);
-	else
-		snprintf(buf, size, "%s 0x%" PRIx64, src_names[src < MEMDBG_ARRAY_SIZE(src_names) ? src : 0], from);
+	const struct go_heap_span *hh = go_span_of_id(o, ref);
+	uint64_t base = go_id_addr(hh, ref), data = base + (hh->header ? MALLOC_HEADER : 0);
+	uint64_t from = go_slot_to(b->t, b->go, o, ref, id);
+	const struct go_objtype *ot = o->type[ref] ? &o->otypes[o->type[ref]] : NULL;
+	const struct go_type *ty = ot && ot->type ? type_at(b, ot->type) : NULL;
+	int n = snprintf(buf, size, "referrer 0x%" PRIx64, base);
+	if (n < 0 || (size_t)n >= size || !from)
+		return;
+	char *p = buf + n;
+	size_t left = size - (size_t)n;
+	if (ty && ty->size && from >= data) {
+		uint64_t off = from - data;
+		snprintf(p, left, " field ");
+		if (ot->count)
+			snprintf(p + 7, left - 7, "[%" PRIu64 "]", off / ty->size);
+		go_type_field_path(b->t, b->go, ty, ot->count ? off % ty->size : off, p, left);
+		if (strlen(p) == 7)  /* a word of a non-struct value (a slice header, a pointer) */
+			snprintf(p, left, " +%" PRIu64, off);
+	} else {
+		bool closure = ot && !ot->type && !strncmp(ot->name, "closure ", 8);
+		snprintf(p, left, " %s+%" PRIu64, closure ? "closure var " : "", from - base);
+	}
 }
 
 void go_type_source(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, char *buf,
@@ -1565,7 +1609,7 @@ void go_type_source(struct memdbg_target *t, struct memdbg_go *go, struct go_obj
 	size_t n = strlen(ev);
 	snprintf(buf, size, "%s", ev);
 	if (n < size)
-		describe_from(&b, src, o->src_from[id], buf + n, size - n);
+		describe_from(&b, id, buf + n, size - n);
 }
 
 /* The binary digits of bits, highest set bit first ("0b1011": words 0, 1 and 3 hold pointers). */
@@ -1604,12 +1648,18 @@ void go_unknown_name(struct memdbg_target *t, struct memdbg_go *go, struct go_ob
 		snprintf(buf, size, "unknown (%" PRIu64 " B)", h->elemsize);
 }
 
-bool go_string_data_len(struct memdbg_target *t, const struct go_objects *o, uint64_t id, uint64_t *len)
+bool go_string_data_len(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
+			uint64_t *len)
 {
 	const char *name = go_objtype_name(o, id);
-	if (!name || strcmp(name, "string data") != 0 || o->src[id] == GO_SRC_NONE)
+	uint32_t ref = o->src_ref[id];
+	if (!name || strcmp(name, "string data") != 0 || ref == UINT32_MAX)
 		return false;
-	struct memdbg_error *err = memdbg_read_u64(t, o->src_from[id] + 8, len);
+	/* The string header whose data pointer typed it: in the referrer, or the root's word. */
+	uint64_t at = o->src[id] == GO_SRC_REFERRER ? go_slot_to(t, go, o, ref, id) : ref < o->nroots ? o->roots[ref].addr : 0;
+	if (!at)
+		return false;
+	struct memdbg_error *err = memdbg_read_u64(t, at + 8, len);
 	memdbg_error_destroy(err);
 	return !err && *len <= go_span_of_id(o, id)->elemsize;
 }

@@ -64,7 +64,7 @@ struct go_objects {
 	uint8_t *live;       /* bit per slot: reachable from a root */
 	uint32_t *type;      /* per slot: index into otypes, 0 = unknown */
 	uint8_t *src;        /* per slot: enum go_type_src */
-	uint64_t *src_from;  /* per slot: the word whose typed pointer gave the type (referrer field, global, stack) */
+	uint32_t *src_ref;   /* per slot: the referrer's id, or the root's index (global, stack, finalizer); UINT32_MAX: none */
 	uint8_t *rejected;   /* bit per slot: a candidate type was refused because the GC's metadata contradicts it */
 	struct go_objtype *otypes;
 	size_t notypes, otypes_cap;
@@ -114,7 +114,8 @@ const char *go_type_source_class(const struct go_objects *o, uint64_t id);
 void go_unknown_name(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, char *buf,
 		     size_t size);
 /* The length of string data object id, from the string header whose pointer typed it. */
-bool go_string_data_len(struct memdbg_target *t, const struct go_objects *o, uint64_t id, uint64_t *len);
+bool go_string_data_len(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
+			uint64_t *len);
 /* Every pointer slot of object id (by the runtime's pointer maps) and the value in it. */
 void go_object_pointers(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
 			void (*fn)(void *arg, uint64_t slot, uint64_t value), void *arg);

@@ -415,6 +415,17 @@ bool go_type_word_is_ptr(struct memdbg_target *t, struct memdbg_go *go, const st
 	return ty->mask && w < ty->ptrbytes / 8 && (ty->mask[w / 8] >> (w % 8)) & 1;
 }
 
+uint64_t go_type_mask64(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *cty)
+{
+	struct go_type *ty = (struct go_type *)cty;
+	if (!ty->mask_done)
+		build_mask(t, go, ty);
+	uint64_t m = 0, nwords = ty->ptrbytes / 8;
+	if (ty->mask)
+		memcpy(&m, ty->mask, nwords >= 64 ? 8 : (size_t)(nwords + 7) / 8);
+	return m;
+}
+
 uint64_t go_type_by_name(struct memdbg_target *t, struct memdbg_go *go, const char *name)
 {
 	struct go_types *ty;

@@ -45,6 +45,8 @@ const struct go_type *go_type_at(struct memdbg_target *t, struct memdbg_go *go, 
 				 struct memdbg_error **err);
 /* Is word w (0-based) of a value of type ty a pointer?  Builds the mask on first use. */
 bool go_type_word_is_ptr(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty, uint64_t w);
+/* The first 64 words of ty's pointer mask as bits (bit i: word i). */
+uint64_t go_type_mask64(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty);
 /* The abi.Type of a named runtime type (via DWARF), or 0. */
 uint64_t go_type_by_name(struct memdbg_target *t, struct memdbg_go *go, const char *name);
 /* The dynamic type of an interface's first word: an itab (iface) or a type (eface). */
