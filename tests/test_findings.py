@@ -18,6 +18,7 @@ import pytest
 
 import misuse_samples
 import samples
+import typecheck
 
 _cache = {}
 
@@ -59,6 +60,17 @@ def test_check_mode(go_config, scenario):
     except samples.ToolchainUnavailable as e:
         pytest.skip(str(e))
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+# Small heaps: the runtime's own untyped objects (~6 KB of them) weigh more here.
+TYPED_FLOOR = {"goleak": 99, "maps": 98.5, "pool": 97, "frag": 98, "large": 99, "finalizer": 99}
+
+
+@pytest.mark.parametrize("scenario", misuse_samples.SCENARIOS)
+def test_types_never_contradict_gc(go_config, scenario):
+    sc = core(go_config, scenario)
+    typecheck.check_types(sc)
+    assert typecheck.typed_pct(sc) >= TYPED_FLOOR.get(scenario, 90)
 
 
 def test_sections_always_present(go_config):

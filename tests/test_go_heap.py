@@ -11,6 +11,7 @@ import json
 import pytest
 
 import samples
+import typecheck
 
 # MemStats fields the runtime computes exactly from its own counters.
 EXACT_MEMSTATS = [
@@ -143,3 +144,9 @@ def test_text_and_json_agree(sample_core):
     doc = cli_json(sample_core, "mspan-walk --large")
     starts = [line.split()[0] for line in text.splitlines() if line.lstrip().startswith("0x")]
     assert starts == [s["start"] for s in doc["spans"]]
+
+
+def test_types_never_contradict_gc(sample_core):
+    """No object's type contradicts the runtime's record of its slot; the live heap stays typed."""
+    typecheck.check_types(sample_core)
+    assert typecheck.typed_pct(sample_core) >= 99.5

@@ -48,6 +48,7 @@ import pytest
 
 import holds_samples
 import samples
+import typecheck
 
 MISSING = "command not implemented yet"
 
@@ -525,3 +526,9 @@ def test_front_ends_who_holds(holds_core, name, json_out):
     # lldb -b echoes each command as "(lldb) CMD"; memdbg's own output never starts so.
     out = "".join(line for line in _between(lp.stdout).splitlines(True) if not line.startswith("(lldb) "))
     assert out == cli, lp.stderr
+
+
+def test_types_agree_with_heapdump(holds_core):
+    """Every typed object's type gives exactly the pointer offsets the heap dump records."""
+    typecheck.check_types(holds_core, holds_samples.load_heapdump(holds_core))
+    assert typecheck.typed_pct(holds_core) >= 98

@@ -38,12 +38,15 @@ A test that fails only because its command does not exist yet is an xfail
 """
 
 import json
+import re
 
 import pytest
 
+import alloc_samples
 import heapdump
 import objects_samples
 import samples
+import typecheck
 
 MISSING = "command not implemented yet"
 
@@ -192,9 +195,10 @@ def test_objects_types_and_liveness(objects_core):
 
 # ---------------------------------------------------------------- histogram
 
-# Every row: the default --top (30) would cut the small types off.
-ALL = "histogram --all --top 100000"
-LIVE = "histogram --live --top 100000"
+# Every row: the default --top (30) would cut the small types off; a row per [N]T.
+ALL = "histogram --all --top 100000 --split-arrays"
+LIVE = "histogram --live --top 100000 --split-arrays"
+GROUPED = "histogram --all --top 100000"
 
 
 def _histogram_counts(doc):
@@ -237,12 +241,67 @@ def test_histogram_totals(objects_core):
     assert t["typed_pct"] >= 99
 
 
+def elided(name, width=72):
+    """A type name as text output shows it: its middle cut to "..." past width characters."""
+    if len(name) <= width:
+        return name
+    head = (width - 3) // 2
+    return name[:head] + "..." + name[len(name) - (width - 3 - head):]
+
+
 @needs_command
 def test_histogram_text_matches_json(objects_core):
     text = _cli(objects_core, "histogram --all", json_out=False).stdout
-    for row in cached(objects_core, ALL)["types"][:20]:
-        if row["type"] is not None:
-            assert row["type"] in text
+    rows = cached(objects_core, GROUPED)["types"][:30]
+    for row in rows:
+        assert elided(row["type"]) in text
+    # The closure's struct type is longer than the text width: elided there, whole in JSON.
+    closure = objects_core.oracle["Sample"]["ClosureType"]
+    assert len(closure) > 72 and closure not in text and elided(closure) in text
+    assert any(r["type"] == closure for r in cached(objects_core, ALL)["types"])
+
+
+def test_histogram_groups_arrays(objects_core):
+    """By default every [N]T is one []T row; --split-arrays gives today's rows."""
+    o = objects_core.oracle
+    rows = _histogram_counts(cached(objects_core, GROUPED))
+    assert not [name for name in rows if name[:1] == "[" and name[1:2].isdigit()]
+    alpha = rows["[]main.Alpha"]
+    assert alpha["count"] == o["Sample"]["AlphaArrays"]
+    assert alpha["elements"] == o["Sample"]["AlphaArrayElements"]
+    d = objects_samples.load_heapdump(objects_core)
+    addrs = [x["Addr"] for x in o["Objects"] if x["Kind"] in ("alpha-slice", "big-slice")]
+    assert alpha["bytes"] >= sum(d.find(a).size for a in addrs)
+    split = _histogram_counts(cached(objects_core, ALL))
+    arrays = {n: r for n, r in split.items() if n.endswith("]main.Alpha") and n[1:2].isdigit()}
+    assert sum(r["count"] for r in arrays.values()) == alpha["count"]
+    assert sum(r["bytes"] for r in arrays.values()) == alpha["bytes"]
+    for name, t in objects_samples.expected_types(o).items():
+        if name[:1] == "[" and name[1:2].isdigit():
+            grouped = "[]" + name.split("]", 1)[1]
+            assert grouped in rows and rows[grouped]["count"] >= t["Count"], name
+    # Totals do not depend on the grouping.
+    assert cached(objects_core, GROUPED)["totals"] == cached(objects_core, ALL)["totals"]
+
+
+UNKNOWN_NAME = re.compile(r"^(noscan \d+ B|tiny block|unknown \(\d+ B(, ptr mask 0b[01]+|, header 0x[0-9a-f]+|, large, no largeType)?\))$")
+
+
+def test_histogram_names_unknowns_and_sources(objects_core):
+    """Untyped rows say what the runtime knows; every row says where its types came from."""
+    for row in cached(objects_core, GROUPED)["types"]:
+        assert sum(row["sources"].values()) == row["count"], row
+        if not row["typed"]:
+            assert UNKNOWN_NAME.match(row["type"]), row["type"]
+            assert set(row["sources"]) == {"unknown"}, row
+        else:
+            assert "unknown" not in row["sources"], row
+    rows = _histogram_counts(cached(objects_core, ALL))
+    assert set(rows["main.Delta"]["sources"]) == {"header"}          # > 512 B with pointers
+    assert set(rows["main.BigP"]["sources"]) == {"large_type"}
+    assert set(rows["main.Alpha"]["sources"]) <= {"heap bits + referrer", "heap bits + global"}
+    assert set(rows["main.Beta"]["sources"]) == {"noscan + referrer"}  # from the []*Beta array
+    assert set(rows["main.Sub"]["sources"]) == {"heap bits + referrer"}  # map values only
 
 
 # ---------------------------------------------------------------- object ADDR
@@ -312,6 +371,8 @@ def _between(text):
 @needs_command
 @pytest.mark.parametrize("cmd", ["histogram --all", "histogram --all --json"])
 def test_front_ends_histogram(objects_core, cmd):
+    if alloc_samples.asan_extension():
+        pytest.skip("the extension is an ASan build; debugger tests run with the normal build")
     args = cmd.split()
     json_out = "--json" in args
     cli = _cli(objects_core, " ".join(a for a in args if a != "--json"), json_out=json_out).stdout
@@ -323,3 +384,76 @@ def test_front_ends_histogram(objects_core, cmd):
     # lldb -b echoes each command as "(lldb) CMD"; memdbg's own output never starts so.
     out = "".join(line for line in _between(lp.stdout).splitlines(True) if not line.startswith("(lldb) "))
     assert out == cli, lp.stderr
+
+
+# ---------------------------------------------------------------- types and the GC's own metadata
+
+def test_types_agree_with_heapdump(objects_core):
+    """Every typed object's type, laid over its slot, has exactly the runtime's pointer words
+    (the heap dump's offsets, from the runtime's heap bits, malloc header or largeType)."""
+    doc = typecheck.check_types(objects_core, objects_samples.load_heapdump(objects_core))
+    t = doc["totals"]
+    checked = sum(1 for x in doc["objects"] if x["check"] == "agrees")
+    assert checked == t["types_agree"] > 0.8 * len(doc["objects"])
+    assert t["closures_partly_checked"] == sum(1 for x in doc["objects"] if x["check"] == "partial") > 0
+    assert typecheck.typed_pct(objects_core) >= 99
+
+
+def test_misleading_words_rejected(objects_core):
+    """A typed word that points at the wrong thing (a *Decoy at a noscan payload, at a 48 B
+    Msg) is refused, never walked: the payload's bytes that look like heap addresses do not
+    type the Subs they point at, which keep their own type from the map."""
+    o = objects_core.oracle
+    rows = _histogram_counts(cached(objects_core, ALL))
+    assert o["Sample"]["NeverType"] not in rows
+    assert not [n for n in rows if n.startswith("closure ?")]
+    problems = cached(objects_core, ALL)["problems"]
+    assert problems["rejected_types"] >= 1 and problems["rejected_objects"] >= 1
+    objs = {x["Kind"]: x["Addr"] for x in o["Objects"]}
+    doc = cli_json(objects_core, f"object {objs['payload-under-decoy']:#x}")
+    assert doc["type"] == "[104]uint8" and doc["type_source"].startswith("noscan + referrer ")
+    assert "main.Decoy" in [r["type"] for r in doc["rejected_types"]]
+    doc = cli_json(objects_core, f"object {objs['sub-in-payload']:#x} --why")
+    assert doc["type"] == "main.Sub" and doc["type_source"].startswith("heap bits + referrer ")
+    assert cached(objects_core, "objects --check-types")["totals"]["typed_against_gc"] == 0
+
+
+def test_object_type_source(objects_core):
+    objs = {x["Kind"]: x["Addr"] for x in objects_core.oracle["Objects"]}
+    assert cli_json(objects_core, f"object {objs['delta']:#x}")["type_source"] == "header"
+    assert cli_json(objects_core, f"object {objs['bigp']:#x}")["type_source"] == "large_type"
+    head = cli_json(objects_core, f"object {objs['alpha-head']:#x}")
+    assert head["type_source"] == "heap bits + global main.alphaHead"
+    nxt = cli_json(objects_core, f"object {objs['alpha-head-next']:#x}")
+    assert nxt["type_source"] == f"heap bits + referrer {objs['alpha-head']:#x} field .next"
+    text = _cli(objects_core, f"object {objs['alpha-head']:#x} --why", json_out=False).stdout
+    assert "heap bits + global main.alphaHead" in text
+    assert "type_source" not in _cli(objects_core, f"object {objs['alpha-head']:#x}", json_out=False).stdout
+
+
+# ---------------------------------------------------------------- strings as text
+
+def _quoted(s):
+    return json.dumps(s)  # the sample's strings are ASCII: Go's and JSON's quoting agree
+
+
+def test_object_string_fields(objects_core):
+    o = objects_core.oracle
+    objs = {x["Kind"]: x["Addr"] for x in o["Objects"]}
+    fields = {f["name"]: f for f in cli_json(objects_core, f"object {objs['alpha-head']:#x}")["fields"]}
+    assert fields["name"]["text"] == _quoted(o["Sample"]["AlphaName"])
+    assert fields["name"]["len"] == len(o["Sample"]["AlphaName"])
+    doc = cli_json(objects_core, f"object {o['Sample']['String0Addr']:#x}")
+    assert doc["type"] == "string data"
+    assert doc["text"] == _quoted(o["Sample"]["String0"]) and doc["len"] == len(o["Sample"]["String0"])
+    text = _cli(objects_core, f"object {o['Sample']['String0Addr']:#x}", json_out=False).stdout
+    assert _quoted(o["Sample"]["String0"]) in text
+
+
+def test_who_holds_string_hop(objects_core):
+    o = objects_core.oracle
+    doc = cli_json(objects_core, f"who-holds {o['Sample']['String0Addr']:#x}")
+    last = doc["paths"][0]["hops"][-1]
+    assert last["type"] == "string data" and last["text"] == _quoted(o["Sample"]["String0"])
+    text = _cli(objects_core, f"who-holds {o['Sample']['String0Addr']:#x}", json_out=False).stdout
+    assert _quoted(o["Sample"]["String0"]) in text

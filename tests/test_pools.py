@@ -21,8 +21,10 @@ only a pool keeps alive come from the heap dump's graph, never from memdbg.
 
 import pytest
 
+import heapdump
 import pool_samples
 import samples
+import typecheck
 
 
 @pytest.fixture(scope="session")
@@ -205,3 +207,9 @@ def test_front_ends(pool_core, json_out):
     if pool_core.kind != "kernel":
         pytest.skip("one core kind is enough")
     pool_samples.check_front_ends(pool_core, "pool-residue", json_out)
+
+
+def test_types_agree_with_heapdump(pool_core):
+    """Every typed object's type gives exactly the pointer offsets the heap dump records."""
+    typecheck.check_types(pool_core, heapdump.parse(pool_samples.heapdump_path(pool_core)))
+    assert typecheck.typed_pct(pool_core) >= 99

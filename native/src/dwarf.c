@@ -483,30 +483,69 @@ static int64_t sleb(const uint8_t **p, const uint8_t *end)
 }
 
 /*
- * The frame-base offset of a variable at pc: DW_OP_fbreg N, from a location
- * list or a block.  Go's frame base is the CFA, and a register argument
- * spilled to its slot at the CFA is located by a bare DW_OP_call_frame_cfa.
+ * Where a variable lives at pc: its first byte at CFA + loc->off, from
+ * DW_OP_fbreg N in a location list or a block.  Go's frame base is the CFA,
+ * and a register argument spilled to its slot at the CFA is located by a
+ * bare DW_OP_call_frame_cfa.  A composite location (the compiler spilled
+ * some words and kept others in registers, or dropped them) is described
+ * piece by piece: loc->piece is the size of the first piece (0: the whole
+ * variable is at off), and word_off[i] the CFA offset of the value's 8-byte
+ * word i (i < 3: a slice's pointer, length and capacity) when that word is
+ * in the frame.
  */
-static bool var_fbreg(Dwarf_Attribute *at, uint64_t pc, int64_t *off)
+struct var_loc {
+	int64_t off;
+	uint64_t piece;
+	int64_t word_off[3];
+	uint8_t words;  /* bit i: word_off[i] is known */
+};
+
+static bool var_fbreg(Dwarf_Attribute *at, uint64_t pc, struct var_loc *loc)
 {
 	Dwarf_Op *expr;
 	size_t len;
+	*loc = (struct var_loc){ 0 };
 	if (dwarf_getlocation_addr(at, pc, &expr, &len, 1) == 1 && len >= 1) {
-		if (expr[0].atom == DW_OP_call_frame_cfa && len == 1) {
-			*off = 0;
+		if (expr[0].atom == DW_OP_call_frame_cfa && len == 1)
 			return true;
-		}
 		if (expr[0].atom != DW_OP_fbreg)
 			return false;
-		*off = (int64_t)expr[0].number;
+		loc->off = (int64_t)expr[0].number;
+		if (len < 2 || expr[1].atom != DW_OP_piece)
+			return true;
+		loc->piece = expr[1].number ? expr[1].number : 1;
+		uint64_t pos = 0;
+		for (size_t i = 0; i < len && pos < 24;) {
+			bool mem = expr[i].atom == DW_OP_fbreg;
+			size_t k = expr[i].atom == DW_OP_piece ? i : i + 1;  /* a bare piece: an optimized-out part */
+			if (k >= len || expr[k].atom != DW_OP_piece)
+				break;
+			if (mem && pos % 8 == 0 && expr[k].number == 8) {
+				loc->word_off[pos / 8] = (int64_t)expr[i].number;
+				loc->words |= (uint8_t)(1u << (pos / 8));
+			}
+			pos += expr[k].number;
+			i = k + 1;
+		}
 		return true;
 	}
 	Dwarf_Block block;
 	if (dwarf_formblock(at, &block) != 0 || block.length < 2 || block.data[0] != DW_OP_fbreg)
 		return false;
 	const uint8_t *p = block.data + 1;
-	*off = sleb(&p, block.data + block.length);
+	loc->off = sleb(&p, block.data + block.length);
 	return true;
+}
+
+/* Is the variable a slice?  *elem: its element's runtime type. */
+static bool slice_of(Dwarf_Die *var, uint64_t *elem)
+{
+	Dwarf_Attribute at;
+	Dwarf_Die t, e;
+	Dwarf_Word kind = 0;
+	return dwarf_attr(var, DW_AT_type, &at) && dwarf_formref_die(&at, &t) && peel(&t) &&
+	       dwarf_attr(&t, DW_AT_go_kind, &at) && dwarf_formudata(&at, &kind) == 0 && kind == GO_KIND_SLICE &&
+	       dwarf_attr(&t, DW_AT_go_elem, &at) && dwarf_formref_die(&at, &e) && die_runtime_type(&e, elem);
 }
 
 /* A variable's size and runtime type (with its shape), from its DW_AT_type. */
@@ -542,9 +581,25 @@ static struct memdbg_error *visit_vars(Dwarf_Die *scope, uint64_t pc, memdbg_fra
 			continue;
 		Dwarf_Attribute at;
 		struct memdbg_frame_var v = { .name = dwarf_diename(&child) };
-		if (!v.name || !dwarf_attr(&child, DW_AT_location, &at) || !var_fbreg(&at, pc, &v.cfa_offset))
+		struct var_loc loc;
+		if (!v.name || !dwarf_attr(&child, DW_AT_location, &at) || !var_fbreg(&at, pc, &loc))
 			continue;
+		v.cfa_offset = loc.off;
 		var_type(&child, &v);
+		v.count_offset = v.cfa_offset + 16;
+		if (loc.piece && loc.piece < v.size) {
+			/*
+			 * Only some pieces are in the frame: a value read whole from there would be wrong.  A
+			 * slice whose pointer and capacity (or at least length) were spilled still types.
+			 */
+			v.size = loc.piece;
+			bool slice = (loc.words & 1) && (loc.words & 6) && slice_of(&child, &v.runtime_type);
+			if (slice) {
+				v.shape = MEMDBG_GLOBAL_SLICE_OF;
+				v.count_offset = loc.word_off[loc.words & 4 ? 2 : 1];
+			}
+			v.has_runtime_type = slice;
+		}
 		struct memdbg_error *err = fn(arg, &v);
 		if (err)
 			return err;
@@ -601,6 +656,7 @@ struct memdbg_error *memdbg_dwarf_closure_vars(struct memdbg_dwarf *d, uint64_t 
 			continue;
 		}
 		v.cfa_offset = (int64_t)off;
+		v.count_offset = v.cfa_offset + 16;
 		struct memdbg_error *err = fn(arg, &v);
 		if (err)
 			return err;

@@ -85,6 +85,7 @@ struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 struct memdbg_frame_var {
 	const char *name;
 	int64_t cfa_offset;
+	int64_t count_offset;  /* SLICE_OF: where its capacity (or, not spilled, its length) is, from the CFA */
 	uint64_t size, runtime_type;
 	bool has_runtime_type;
 	int shape;  /* as memdbg_global.shape */
@@ -223,7 +224,13 @@ struct memdbg_col {
 	const char *name;  /* JSON key; the text header is the same */
 	enum memdbg_col_kind kind;
 	int width;         /* text width; negative: left-aligned */
+	int elide;         /* text: strings longer than this lose their middle to "..." (0: never) */
 };
+
+/* Text width of a name (a Go type: generics get long) before its middle is elided. */
+#define MEMDBG_NAME_WIDTH 72
+/* s, or its first and last characters around "..." when longer than max (buf holds max + 1). */
+const char *memdbg_elide(const char *s, size_t max, char *buf, size_t size);
 
 struct memdbg_val {
 	uint64_t u;  /* U64, HEX, BOOL; I64 through a cast */

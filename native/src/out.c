@@ -385,9 +385,24 @@ void memdbg_table_begin(struct memdbg_printer *p, const char *key, const struct 
 	put(p, "\n", 1);
 }
 
+const char *memdbg_elide(const char *s, size_t max, char *buf, size_t size)
+{
+	size_t n = strlen(s);
+	if (n <= max || max < 8 || size <= max)
+		return s;
+	size_t head = (max - 3) / 2, tail = max - 3 - head;
+	/* Cut on UTF-8 character boundaries. */
+	while (head && ((unsigned char)s[head] & 0xc0) == 0x80)
+		head--;
+	while (tail && ((unsigned char)s[n - tail] & 0xc0) == 0x80)
+		tail--;
+	snprintf(buf, size, "%.*s...%s", (int)head, s, s + n - tail);
+	return buf;
+}
+
 static void text_cell(struct memdbg_printer *p, const struct memdbg_col *c, const struct memdbg_val *v)
 {
-	char b[64];
+	char b[64], e[256];
 	const char *s = b;
 	if (v->null)
 		s = "-";
@@ -398,7 +413,11 @@ static void text_cell(struct memdbg_printer *p, const struct memdbg_col *c, cons
 		case MEMDBG_COL_HEX: snprintf(b, sizeof(b), "0x%" PRIx64, v->u); break;
 		case MEMDBG_COL_PCT: snprintf(b, sizeof(b), "%.1f%%", v->d); break;
 		case MEMDBG_COL_BOOL: s = v->u ? "yes" : "no"; break;
-		case MEMDBG_COL_STR: s = v->s ? v->s : "-"; break;
+		case MEMDBG_COL_STR:
+			s = v->s ? v->s : "-";
+			if (c->elide > 0)
+				s = memdbg_elide(s, (size_t)c->elide, e, sizeof(e));
+			break;
 		}
 	putf(p, "%*s", c->width, s);
 }

@@ -23,6 +23,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"memdbg.example/kit/oracle"
 	"memdbg.example/kit/threads"
@@ -141,7 +142,38 @@ type Rho struct {
 	pad [70]int64
 }
 
+// ---- shapes that mislead a typer that trusts any typed word (issue 10) ----
+
+// Msg: a stored message; its payload is a noscan []byte whose first bytes
+// happen to hold heap addresses (as a broker stores whatever a client sent).
+type Msg struct {
+	subj    string
+	payload []byte
+	seq     uint64
+}
+
+// Sub: 48 B, reachable only as the value of map[string]*Sub.
+type Sub struct {
+	subject string
+	queue   []byte
+	sid     int64
+}
+
+// Decoy is what a stale word typed by the wrong variable would make of a
+// payload (payloadLen bytes): a map and a func where the payload has bytes.
+// No object is a Decoy; decoyPayload and decoyStack point at a payload and a
+// Msg through it, standing in for a dead stack slot's leftover pointer.
+type Decoy struct {
+	m   map[string]int
+	f   func()
+	pad [11]uint64
+}
+
 const (
+	nMsg       = 200
+	nSub       = 1200
+	payloadLen = 104 // make([]byte, 104): a 112 B noscan slot, [104]uint8
+
 	nAlpha        = 100
 	nBeta         = 50
 	nGamma        = 20
@@ -197,9 +229,17 @@ var (
 	readyCh     chan struct{}
 	sink        any
 	sinkPi      *Pi
+	msgs         map[string]*Msg
+	subs         map[string]*Sub
+	decoyPayload *Decoy  // points at msgs' first payload (noscan): never its type
+	staleAddrs   [2]uintptr
+	decoyCh      chan struct{}
 	xiAddrs     [nXi]uintptr // addresses only: not roots
 	piAddrs     [nOmicron]uintptr
 	thetaAddrs  [nTheta]uintptr
+	neverType   string
+	firstMsg    uintptr // addresses only: the first Msg and Sub are reached through the maps
+	firstSub    uintptr
 	closureType string // the closures' type as the runtime names it (from the malloc header)
 	closureSize uintptr
 	sliceLen    = 100
@@ -230,6 +270,20 @@ func stackHolder(i int) {
 	readyCh <- struct{}{}
 	<-blockCh
 	runtime.KeepAlive(x)
+}
+
+// decoyHolder keeps a *Decoy to a Msg (a 48 B object with heap bits Decoy
+// contradicts) and a uintptr (a non-pointer word) to a payload on its stack.
+//
+//go:noinline
+func decoyHolder(m *Msg) {
+	d := (*Decoy)(unsafe.Pointer(m))
+	stale := uintptr(unsafe.Pointer(&m.payload[0]))
+	staleAddrs[0], staleAddrs[1] = uintptr(unsafe.Pointer(d)), stale
+	readyCh <- struct{}{}
+	<-decoyCh
+	runtime.KeepAlive(d)
+	staleAddrs[1] = stale
 }
 
 //go:noinline
@@ -355,8 +409,36 @@ func buildHeap() {
 		strs[i] = string(b)
 	}
 
+	subs = make(map[string]*Sub)
+	subList := make([]*Sub, 0, nSub)
+	for i := 0; i < nSub; i++ {
+		k := "sub." + strconv.Itoa(i)
+		sb := &Sub{subject: k, sid: int64(i)}
+		subs[k] = sb
+		subList = append(subList, sb)
+	}
+	msgs = make(map[string]*Msg)
+	var first *Msg
+	for i := 0; i < nMsg; i++ {
+		m := &Msg{subj: "msg." + strconv.Itoa(i), payload: make([]byte, payloadLen), seq: uint64(i)}
+		// The payload's first words are heap addresses: where Decoy has its map and func.
+		binary.LittleEndian.PutUint64(m.payload[0:], uint64(uintptr(unsafe.Pointer(subList[i]))))
+		binary.LittleEndian.PutUint64(m.payload[8:], uint64(uintptr(unsafe.Pointer(subList[nSub-1-i]))))
+		msgs[m.subj] = m
+		if first == nil {
+			first = m
+		}
+	}
+	decoyPayload = (*Decoy)(unsafe.Pointer(&first.payload[0]))
+	neverType = reflect.TypeOf(Decoy{}).String() // the binary has Decoy's type descriptor, as a real program's types do
+	firstMsg, firstSub = uintptr(unsafe.Pointer(first)), uintptr(unsafe.Pointer(subList[0]))
+	subList = nil
+
 	blockCh = make(chan struct{})
 	readyCh = make(chan struct{})
+	decoyCh = make(chan struct{})
+	go decoyHolder(first)
+	<-readyCh
 	for i := 0; i < nXi; i++ {
 		go stackHolder(i)
 		<-readyCh
@@ -447,6 +529,9 @@ func encodeOracle() {
 	typ("main.Pi", nOmicron, nOmicron, unsafe.Sizeof(Pi{}), true, "only from a finalizer's closure")
 	typ("main.Rho", nRho, 0, unsafe.Sizeof(Rho{}), true, "garbage made after the last GC")
 	typ("main.Tiny8", nTiny, nTiny, unsafe.Sizeof(Tiny8{}), false, "tiny allocator: two per 16 B block")
+	typ("main.Msg", nMsg, nMsg, unsafe.Sizeof(Msg{}), true, "map[string]*Msg values; one also held as a *Decoy")
+	typ("[104]uint8", nMsg, nMsg, payloadLen, true, "payloads (noscan) holding heap addresses; one under a *Decoy")
+	typ("main.Sub", nSub, nSub, unsafe.Sizeof(Sub{}), true, "only map[string]*Sub values; payload bytes point at them")
 	oracle.Close(']')
 
 	oracle.Key("Sample")
@@ -460,6 +545,13 @@ func encodeOracle() {
 	oracle.I64("MuBuffered", int64(len(muCh)))
 	oracle.I64("Finalizers", nOmicron)
 	oracle.Str("ClosureType", closureType)
+	oracle.Str("NeverType", neverType)
+	oracle.I64("AlphaArrays", 3)
+	oracle.I64("AlphaArrayElements", int64(cap(alphaSlice)+cap(alphaConst)+cap(bigSlice)))
+	oracle.Str("AlphaName", alphaHead.name)
+	oracle.Str("String0", strs[0])
+	oracle.U64("String0Addr", uint64(uintptr(unsafe.Pointer(unsafe.StringData(strs[0])))))
+	oracle.U64("StaleWord", uint64(staleAddrs[1]))
 	oracle.U64("ClosureSize", uint64(closureSize))
 	oracle.Close('}')
 
@@ -487,6 +579,10 @@ func encodeOracle() {
 		obj("pi", "main.Pi", piAddrs[i])
 	}
 	obj("omicron", "main.Omicron", uintptr(unsafe.Pointer(omicrons[0])))
+	obj("msg-under-decoy", "main.Msg", staleAddrs[0])
+	obj("payload-under-decoy", "[104]uint8", uintptr(unsafe.Pointer(decoyPayload)))
+	obj("sub-in-payload", "main.Sub", firstSub)
+	obj("msg", "main.Msg", firstMsg)
 	oracle.Close(']')
 	oracle.Close('}')
 }

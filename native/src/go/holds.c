@@ -9,6 +9,8 @@
 
 #define MAX_PATHS 100
 #define VIA_MAX 256
+#define KEY_MAX 48   /* bytes of a string map key shown in a hop */
+#define HOP_TEXT 64  /* bytes of string data shown in a hop */
 
 struct ctx {
 	struct memdbg_target *t;
@@ -83,15 +85,8 @@ static void append_key(struct ctx *c, const struct go_type *kt, uint64_t at, cha
 		return;
 	}
 	if (kt->kind == GO_KIND_STRING) {
-		char s[64];
-		size_t n = w[1] < sizeof(s) - 1 ? (size_t)w[1] : sizeof(s) - 1;
-		err = memdbg_read(c->t, w[0], s, n);
-		if (err) {
-			memdbg_error_destroy(err);
-			n = 0;
-		}
-		s[n] = '\0';
-		appendf(buf, len, "\"%s\"", s);
+		char s[4 * KEY_MAX + 40];
+		appendf(buf, len, "%s", go_quote_string(c->t, w[0], w[1], KEY_MAX, s, sizeof(s)) ? s : "?");
 	} else if (kt->size <= 8) {
 		uint64_t v = kt->size == 8 ? w[0] : w[0] & ((1ull << (8 * kt->size)) - 1);
 		appendf(buf, len, "%" PRId64, (int64_t)v);
@@ -153,32 +148,6 @@ static bool describe_map_slot(struct ctx *c, const struct go_type *ty, uint64_t 
 	return true;
 }
 
-/* ".field[3].sub" for offset off inside a value of type ty. */
-static void describe_offset(struct ctx *c, const struct go_type *ty, uint64_t off, char *buf, size_t *len, int depth)
-{
-	if (!ty || depth > 16)
-		return;
-	if (ty->kind == GO_KIND_ARRAY) {
-		const struct go_type *elem = go_type_at(c->t, c->go, ty->elem, NULL);
-		if (!elem || !elem->size)
-			return;
-		appendf(buf, len, "[%" PRIu64 "]", off / elem->size);
-		describe_offset(c, elem, off % elem->size, buf, len, depth + 1);
-		return;
-	}
-	if (ty->kind != GO_KIND_STRUCT)
-		return;
-	for (size_t i = 0; i < ty->nfields; i++) {
-		const struct go_field *f = &ty->fields[i];
-		const struct go_type *ft = go_type_at(c->t, c->go, f->type, NULL);
-		if (!ft || off < f->offset || off >= f->offset + ft->size)
-			continue;
-		appendf(buf, len, ".%s", f->name ? f->name : "?");
-		describe_offset(c, ft, off - f->offset, buf, len, depth + 1);
-		return;
-	}
-}
-
 /* How object holder points to object target: ".next", "[3]", "map value (key \"k\")", "closure var". */
 static void describe_via(struct ctx *c, uint64_t holder, uint64_t target, char *buf)
 {
@@ -214,7 +183,8 @@ static void describe_via(struct ctx *c, uint64_t holder, uint64_t target, char *
 		appendf(buf, &len, "[%" PRIu64 "]", off / ty->size);
 		off %= ty->size;
 	}
-	describe_offset(c, ty, off, buf, &len, 0);
+	go_type_field_path(c->t, c->go, ty, off, buf, VIA_MAX);
+	len = strlen(buf);
 	if (!len)
 		appendf(buf, &len, "%s", ty->kind == GO_KIND_INTERFACE ? "interface" : "");
 }
@@ -304,14 +274,22 @@ static struct memdbg_error *print_path(struct ctx *c, struct memdbg_printer *p, 
 		if (i)
 			describe_via(c, ids[i - 1], ids[i], via);
 		const char *type = go_objtype_name(c->o, ids[i]);
+		char name[MEMDBG_NAME_WIDTH + 1], text[4 * HOP_TEXT + 40] = "";
+		uint64_t len;
+		if (go_string_data_len(c->t, c->go, c->o, ids[i], &len) &&
+		    !go_quote_string(c->t, obj_base(c, ids[i]), len, HOP_TEXT, text, sizeof(text)))
+			text[0] = '\0';
 		if (json) {
 			memdbg_begin_object(p, NULL, NULL);
 			print_object_ref(c, p, ids[i]);
 			memdbg_field_str(p, "via", via);
+			if (text[0])
+				memdbg_field_str(p, "text", text);
 			memdbg_end_object(p);
 		} else {
-			memdbg_note(p, "    %s%s0x%" PRIx64 " %s", via, via[0] ? " -> " : "", obj_base(c, ids[i]),
-				    type ? type : "(unknown type)");
+			memdbg_note(p, "    %s%s0x%" PRIx64 " %s%s%s", via, via[0] ? " -> " : "", obj_base(c, ids[i]),
+				    type ? memdbg_elide(type, MEMDBG_NAME_WIDTH, name, sizeof(name)) : "(unknown type)",
+				    text[0] ? " " : "", text);
 		}
 	}
 	memdbg_end_array(p);

@@ -50,12 +50,19 @@ struct builder {
 	const struct pointer_visit *visit;  /* go_object_pointers' callback */
 	struct typed_slot *typed;  /* stack variables with a runtime type, typed after marking */
 	size_t ntyped, typed_cap;
+	enum go_type_src phase;  /* what a typed word outside the heap is: a global, a stack variable, ... */
+	struct root_word {
+		uint64_t addr;
+		uint32_t root;
+	} *roots_by_addr;  /* roots in the order of the words that hold them */
+	const struct go_heap_span *from_span;  /* where the last typed word was */
+	uint64_t text_lo, text_hi;  /* runtime.text .. runtime.etext: where closure code pointers point */
 };
 
 struct pointer_visit;
 
 struct typed_slot {
-	uint64_t addr, type;
+	uint64_t addr, type, count_addr;  /* count_addr: where a slice's capacity is */
 	int shape;
 };
 
@@ -260,7 +267,10 @@ static struct memdbg_error *build_index(struct builder *b)
 	o->alloc = calloc(bytes, 1);
 	o->live = calloc(bytes, 1);
 	o->type = calloc(o->nslots + 1, sizeof(*o->type));
-	if (!o->alloc || !o->live || !o->type)
+	o->src = calloc(o->nslots + 1, sizeof(*o->src));
+	o->src_ref = calloc(o->nslots + 1, sizeof(*o->src_ref));
+	o->rejected = calloc(bytes, 1);
+	if (!o->alloc || !o->live || !o->type || !o->src || !o->src_ref || !o->rejected)
 		return memdbg_enomem;
 	/* Allocated: below freeindex, or set in allocBits (as spans.c counted them). */
 	uint8_t bits[8192];
@@ -332,29 +342,215 @@ static struct memdbg_error *push(struct builder *b, uint64_t id)
 	return NULL;
 }
 
+static const struct go_type *type_at(struct builder *b, uint64_t addr);
+static uint64_t word(struct builder *b, uint64_t addr);
+static bool closure_fits(struct builder *b, uint64_t id);
+
+/* The span heap bits of small scan object id (at most 64 words: objects of 512 B or less). */
+static bool slot_heap_bits(struct builder *b, const struct go_heap_span *h, uint64_t id, uint64_t *bits)
+{
+	uint64_t w0 = (go_id_addr(h, id) - h->start) / 8, words = h->elemsize / 8;
+	uint8_t buf[10];
+	size_t nbytes = (size_t)((w0 % 8 + words + 7) / 8);
+	if (words > 64 || nbytes > sizeof(buf))
+		return false;
+	const uint8_t *raw = memdbg_peek(b->t, h->heap_bits + w0 / 8, nbytes);
+	if (!raw) {
+		struct memdbg_error *err = memdbg_read(b->t, h->heap_bits + w0 / 8, buf, nbytes);
+		if (err) {
+			memdbg_error_destroy(err);
+			return false;
+		}
+		raw = buf;
+	}
+	*bits = 0;
+	for (uint64_t w = 0; w < words; w++)
+		if (go_bit(raw, w0 % 8 + w))
+			*bits |= 1ull << w;
+	return true;
+}
+
 /*
- * Give object id a type unless it has one.  A known array length refines a
- * guessed one (smaller), or a single element reached through a pointer
- * (allgptr **g before allgs []*g): then the object is walked again, whole.
+ * The number of elements of ty the heap bits hold: the runtime writes the
+ * type's mask once per element of the allocation (make([]T, n): n times) and
+ * clears the rest of the slot.  Each element of a pointerful type sets a bit,
+ * so at most one count matches; 0 when none does.
  */
-static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label)
+static uint64_t count_in_heap_bits(struct builder *b, const struct go_type *ty, uint64_t bits, uint64_t elemsize)
+{
+	if (!ty->size || ty->size % 8 || ty->ptrbytes > 512)
+		return 0;
+	uint64_t m = go_type_mask64(b->t, b->go, ty), acc = 0, sw = ty->size / 8;
+	for (uint64_t n = 1; n * ty->size <= elemsize; n++) {
+		acc |= m << ((n - 1) * sw);
+		if (acc == bits)
+			return n;
+		if (acc & ~bits)
+			return 0;
+	}
+	return 0;
+}
+
+/* Labels that name memory without pointers. */
+static bool label_pointer_free(const char *label)
+{
+	return strcmp(label, "string data") == 0 || strcmp(label, "runtime.hchan (noscan)") == 0;
+}
+
+static void tile_mask(struct builder *b, const struct go_type *ty, uint8_t *mask, uint64_t first, uint64_t end,
+		      uint64_t max_elems);
+
+/*
+ * go1.22-1.23 give a large object whose type has a GC program a nameless
+ * largeType with the unrolled mask of the whole span: a named candidate
+ * fits when its mask, repeated over the span, is that mask.
+ */
+static bool fits_unrolled(struct builder *b, uint64_t id, const struct go_type *ty)
+{
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	const struct go_type *lt = type_at(b, h->large_type);
+	uint64_t words = h->elemsize / 8, nbytes = words / 8 + 1;
+	if (!lt || lt->name || !ty->size || ty->size % 8 || words > (1u << 28))
+		return false;
+	uint8_t *want = calloc(nbytes, 1), *got = calloc(nbytes, 1);
+	bool fits = want && got;
+	if (fits) {
+		tile_mask(b, lt, want, 0, words, UINT64_MAX);
+		tile_mask(b, ty, got, 0, words, UINT64_MAX);
+		fits = memcmp(want, got, nbytes) == 0;
+	}
+	free(want);
+	free(got);
+	return fits;
+}
+
+/*
+ * May object id have type ty (count elements, 0: one value) or the label?
+ * Only if the runtime's own record of the slot agrees: the malloc header or
+ * largeType names exactly that type; the span heap bits equal the type's
+ * mask repeated over the elements (which also gives the count: *count is
+ * set from them); a noscan slot takes only a type without pointers that fits.
+ */
+static bool gc_accepts(struct builder *b, const struct go_heap_span *h, uint64_t id, const struct go_type *ty,
+		       uint64_t *count, const char *label)
+{
+	uint64_t room = h->large_type || (h->limit && h->nelems == 1) ? h->limit - h->start
+								    : h->elemsize - (h->header ? MALLOC_HEADER : 0);
+	if (!ty) {
+		if (strncmp(label, "closure ", 8) == 0)
+			return closure_fits(b, id);
+		return h->noscan && label_pointer_free(label);
+	}
+	if (h->noscan)
+		return ty->ptrbytes == 0 && ty->size && (*count ? *count : 1) <= room / ty->size;
+	if (h->header)
+		return ty->addr == word(b, go_id_addr(h, id));
+	if (h->large_type)
+		return ty->addr == h->large_type || fits_unrolled(b, id, ty);
+	uint64_t bits;
+	if (!h->heap_bits || !slot_heap_bits(b, h, id, &bits))
+		return false;  /* a large object being set up (no largeType yet), or bits we cannot read */
+	if (ty->ptrbytes == 0)
+		return bits == 0 && ty->size && (*count ? *count : 1) <= room / ty->size;
+	uint64_t n = count_in_heap_bits(b, ty, bits, h->elemsize);
+	if (!n || n < *count)
+		return false;
+	*count = n > 1 || *count ? n : 0;
+	return true;
+}
+
+/* The index of the root stored at addr (a global's, stack slot's or finalizer's word), or UINT32_MAX. */
+static uint32_t root_at(struct builder *b, uint64_t addr)
+{
+	size_t lo = 0, hi = b->roots_by_addr ? b->o->nroots : 0, n = hi;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->roots_by_addr[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && b->roots_by_addr[lo].addr == addr ? b->roots_by_addr[lo].root : UINT32_MAX;
+}
+
+/* Where a type proposed by the word at from comes from; *ref: the referrer's id or the root's index. */
+static enum go_type_src source_of(struct builder *b, uint64_t from, uint32_t *ref)
+{
+	const struct go_heap_span *h = b->from_span;
+	uint64_t slot;
+	*ref = UINT32_MAX;
+	if (b->phase == GO_SRC_HEADER)
+		return GO_SRC_HEADER;
+	/* Words come in runs from one object, or one span: try the span of the last one first. */
+	if ((h && from >= h->start && from < h->end) || go_find_object(b->o, from, &h, &slot)) {
+		b->from_span = h;
+		*ref = (uint32_t)(h->first + (from - h->start) / h->elemsize);
+		return GO_SRC_REFERRER;
+	}
+	*ref = root_at(b, from);
+	return b->phase;
+}
+
+static void reject(struct builder *b, uint64_t id, const char *name, uint64_t count, uint64_t from)
+{
+	struct go_objects *o = b->o;
+	o->rejected_types++;
+	if (!go_bit(o->rejected, id)) {
+		o->rejected[id / 8] |= (uint8_t)(1u << (id % 8));
+		o->rejected_objects++;
+	}
+	if (o->nrejections == GO_MAX_REJECTIONS)
+		return;
+	if (o->nrejections % 256 == 0) {
+		struct go_rejection *r = realloc(o->rejections, (o->nrejections + 256) * sizeof(*r));
+		if (!r)
+			return;
+		o->rejections = r;
+	}
+	char *copy = strdup(name);
+	uint32_t ref;
+	if (copy)
+		o->rejections[o->nrejections++] = (struct go_rejection){
+			.id = id, .from = from, .count = count, .src = source_of(b, from, &ref), .name = copy
+		};
+}
+
+/*
+ * Give object id a type unless it has one, if the GC's metadata agrees
+ * (gc_accepts); from is the word whose typed pointer proposes it.  A known
+ * array length refines a guessed one (smaller), or a single element reached
+ * through a pointer (allgptr **g before allgs []*g), where the heap bits do
+ * not fix the count: then the object is walked again, whole.
+ */
+static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label,
+		   uint64_t from)
 {
 	struct go_objects *o = b->o;
 	uint32_t cur = o->type[id];
 	bool rewalk = !cur;
+	const struct go_heap_span *h = go_span_of_id(o, id);
 	if (cur) {
 		const struct go_objtype *ot = &o->otypes[cur];
-		if (!ty || ot->type != ty->addr || !count || (ot->count ? count >= ot->count : count == 1))
+		if (!ty || ot->type != ty->addr || !count || (ot->count ? count >= ot->count : count == 1) ||
+		    h->heap_bits)
 			return;
 		rewalk = !ot->count;
 	}
 	const char *name = ty ? ty->name : label;
 	if (!name)
 		return;
+	if (!cur && !gc_accepts(b, h, id, ty, &count, label)) {
+		reject(b, id, name, count, from);
+		return;
+	}
 	uint32_t k = intern_type(o, ty ? ty->addr : 0, count, name);
 	if (!k)
 		return;
 	o->type[id] = k;
+	if (!cur) {
+		enum go_type_src src = source_of(b, from, &o->src_ref[id]);
+		o->src[id] = src == GO_SRC_HEADER && h->large_type ? GO_SRC_LARGE_TYPE : src;
+	}
 	if (rewalk)
 		memdbg_error_destroy(push(b, id));
 }
@@ -398,7 +594,7 @@ static bool base_object(struct builder *b, uint64_t p, uint64_t *id)
 
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth);
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
-			    uint64_t size);
+			    uint64_t size, uint64_t count_addr);
 
 struct closure_scan {
 	struct builder *b;
@@ -410,23 +606,76 @@ static struct memdbg_error *type_captured(void *arg, const struct memdbg_frame_v
 	struct closure_scan *cs = arg;
 	if (v->has_runtime_type)
 		type_typed_slot(cs->b, cs->types_base, cs->base + (uint64_t)v->cfa_offset, v->runtime_type, v->shape,
-				v->size);
+				v->size, cs->base + (uint64_t)v->count_offset);
 	return NULL;
+}
+
+/*
+ * The pointer words a closure's captured variables take (go1.23+ DWARF), to
+ * hold against its heap bits; DWARF need not list every captured word.
+ */
+struct closure_mask {
+	struct builder *b;
+	uint64_t types_base, mask;
+};
+
+static struct memdbg_error *note_captured_mask(void *arg, const struct memdbg_frame_var *v)
+{
+	struct closure_mask *cm = arg;
+	const struct go_type *ty = v->has_runtime_type ? type_at(cm->b, cm->types_base + v->runtime_type) : NULL;
+	if (!ty || v->cfa_offset < 0 || v->cfa_offset % 8)
+		return NULL;
+	uint64_t w0 = (uint64_t)v->cfa_offset / 8;
+	if (v->shape == MEMDBG_GLOBAL_POINTER_TO || v->shape == MEMDBG_GLOBAL_SLICE_OF) {
+		if (w0 < 64)
+			cm->mask |= 1ull << w0;
+		return NULL;
+	}
+	uint64_t n = v->shape == MEMDBG_GLOBAL_ARRAY_OF && ty->size ? v->size / ty->size : 1;
+	for (uint64_t i = 0; i < n && ty->ptrbytes && ty->size % 8 == 0; i++)
+		for (uint64_t w = 0; w < ty->ptrbytes / 8; w++)
+			if (w0 + i * ty->size / 8 + w < 64 && go_type_word_is_ptr(cm->b->t, cm->b->go, ty, w))
+				cm->mask |= 1ull << (w0 + i * ty->size / 8 + w);
+	return NULL;
+}
+
+/*
+ * Is object id a closure?  Its first word must be the entry of a function in
+ * the text (a funcval's code pointer, never a heap pointer), and the heap
+ * bits must have every pointer word of the captured variables DWARF names
+ * (none at all in a noscan slot).
+ */
+static bool closure_fits(struct builder *b, uint64_t id)
+{
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	uint64_t base = go_id_addr(h, id), pc = word(b, base), off = 1, bits = 0;
+	if (h->header || h->large_type || pc < b->text_lo || pc >= b->text_hi ||
+	    !memdbg_elf_symbol_at(b->t->exe, pc - b->t->bias, &off) || off != 0)
+		return false;
+	if (!h->noscan && (!h->heap_bits || !slot_heap_bits(b, h, id, &bits) || (bits & 1)))
+		return false;
+	struct closure_mask cm = { .b = b };
+	if (!memdbg_target_symbol(b->t, "runtime.types", &cm.types_base, NULL))
+		return true;
+	memdbg_error_destroy(memdbg_dwarf_closure_vars(b->t->dwarf, pc - b->t->bias, note_captured_mask, &cm));
+	return (cm.mask & ~bits) == 0;
 }
 
 /*
  * A closure object: its first word is the code pointer, which names it; the
  * function's DWARF (go1.23+) gives the offset and type of each captured variable.
  */
-static void type_closure(struct builder *b, uint64_t id, uint64_t v)
+static void type_closure(struct builder *b, uint64_t id, uint64_t v, uint64_t from)
 {
+	if (b->o->type[id])
+		return;
 	uint64_t off, pc = word(b, v) - b->t->bias;
 	const char *fn = memdbg_elf_symbol_at(b->t->exe, pc, &off);
 	char label[512];
 	snprintf(label, sizeof(label), "closure %s", fn ? fn : "?");
-	if (b->o->type[id])
+	assign(b, id, NULL, 0, label, from);
+	if (!b->o->type[id])
 		return;
-	assign(b, id, NULL, 0, label);
 	struct closure_scan cs = { b, v, 0 };
 	if (memdbg_target_symbol(b->t, "runtime.types", &cs.types_base, NULL))
 		memdbg_error_destroy(memdbg_dwarf_closure_vars(b->t->dwarf, pc, type_captured, &cs));
@@ -447,16 +696,17 @@ static void type_overflow_buckets(struct builder *b, const struct go_type *bucke
 	if (bucket->size < 8)
 		return;
 	for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK; i++) {
-		uint64_t ov = word(b, array + i * bucket->size + bucket->size - 8), id;
+		uint64_t at = array + i * bucket->size + bucket->size - 8, ov = word(b, at), id;
 		for (int hops = 0; hops < 1024 && base_object(b, ov, &id); hops++) {
-			assign(b, id, bucket, 0, NULL);
-			ov = word(b, ov + bucket->size - 8);
+			assign(b, id, bucket, 0, NULL, at);
+			at = ov + bucket->size - 8;
+			ov = word(b, at);
 		}
 	}
 }
 
-/* A pointer-shaped value v of type ty (a field, or a direct interface's data word). */
-static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v)
+/* A pointer-shaped value v of type ty (a field, or a direct interface's data word), stored at from. */
+static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v, uint64_t from)
 {
 	uint64_t id;
 	if (!v || !base_object(b, v, &id))
@@ -464,14 +714,16 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 	const struct obj_layout *l = &b->l;
 	switch (ty->kind) {
 	case GO_KIND_POINTER:
-		assign(b, id, type_at(b, ty->elem), 0, NULL);
+		assign(b, id, type_at(b, ty->elem), 0, NULL, from);
 		break;
 	case GO_KIND_CHAN: {
-		assign(b, id, type_at(b, l->hchan_type), 0, NULL);
+		/* With pointer-free elements the runtime allocates the hchan and its buffer as one noscan block. */
+		bool noscan = go_span_of_id(b->o, id)->noscan;
+		assign(b, id, noscan ? NULL : type_at(b, l->hchan_type), 0, "runtime.hchan (noscan)", from);
 		uint64_t buf = word(b, v + l->hchan_buf), n = word(b, v + l->hchan_qsize), bid;
 		const struct go_type *elem = type_at(b, ty->elem);
 		if (n && elem && elem->size && base_object(b, buf, &bid))
-			assign(b, bid, elem, n, NULL);
+			assign(b, bid, elem, n, NULL, v + l->hchan_buf);
 		break;
 	}
 	case GO_KIND_MAP: {
@@ -479,43 +731,46 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 		if (!group || !group->size)
 			break;
 		if (go_swiss_maps(b->t, b->go)) {
-			assign(b, id, type_at(b, l->smap_type), 0, "internal/runtime/maps.Map");
+			assign(b, id, type_at(b, l->smap_type), 0, NULL, from);
 			uint64_t dir = word(b, v + l->smap_dir), dirlen = word(b, v + l->smap_dirlen), did;
 			if (!base_object(b, dir, &did))
 				break;
 			if (dirlen == 0) {  /* a small map: one group, no tables */
-				assign(b, did, group, 0, NULL);
+				assign(b, did, group, 0, NULL, v + l->smap_dir);
 				break;
 			}
-			assign(b, did, type_at(b, l->table_ptr_type), dirlen, NULL);
+			assign(b, did, type_at(b, l->table_ptr_type), dirlen, NULL, v + l->smap_dir);
 			for (uint64_t i = 0; i < dirlen && i < MAX_ARRAY_WALK; i++) {
 				uint64_t tab = word(b, dir + 8 * i), tid, gid;
 				if (!base_object(b, tab, &tid))
 					continue;
-				assign(b, tid, type_at(b, l->table_type), 0, "internal/runtime/maps.table");
+				assign(b, tid, type_at(b, l->table_type), 0, NULL, dir + 8 * i);
 				uint64_t data = word(b, tab + l->table_data), mask = word(b, tab + l->table_mask);
 				if (base_object(b, data, &gid) && mask < MAX_ARRAY_WALK)
-					assign(b, gid, group, mask + 1, NULL);
+					assign(b, gid, group, mask + 1, NULL, tab + l->table_data);
 			}
 		} else {
-			assign(b, id, type_at(b, l->hmap_type), 0, "runtime.hmap");
+			assign(b, id, type_at(b, l->hmap_type), 0, NULL, from);
 			uint8_t bexp = (uint8_t)word(b, v + l->hmap_b);
 			uint64_t bk = word(b, v + l->hmap_buckets), old = word(b, v + l->hmap_oldbuckets), bid;
 			if (bexp < 32 && base_object(b, bk, &bid)) {
-				/* From B = 4 on, overflow buckets are preallocated after the 1<<B in the same object. */
-				uint64_t n = object_room(b, bid) / group->size;
-				assign(b, bid, group, n > (1ull << bexp) ? n : 1ull << bexp, NULL);
+				/*
+				 * From B = 4 on, overflow buckets are preallocated after the 1<<B in the same
+				 * object: heap bits count them; without them, as many as fit.
+				 */
+				uint64_t n = go_span_of_id(b->o, bid)->heap_bits ? 0 : object_room(b, bid) / group->size;
+				assign(b, bid, group, n > (1ull << bexp) ? n : 1ull << bexp, NULL, v + l->hmap_buckets);
 				type_overflow_buckets(b, group, bk, 1ull << bexp);
 			}
 			if (bexp && bexp < 33 && base_object(b, old, &bid)) {
-				assign(b, bid, group, 1ull << (bexp - 1), NULL);
+				assign(b, bid, group, 1ull << (bexp - 1), NULL, v + l->hmap_oldbuckets);
 				type_overflow_buckets(b, group, old, 1ull << (bexp - 1));
 			}
 		}
 		break;
 	}
 	case GO_KIND_FUNC:
-		type_closure(b, id, v);
+		type_closure(b, id, v, from);
 		break;
 	default:
 		break;
@@ -544,8 +799,20 @@ static void type_pool(struct builder *b, const struct go_type *pool, uint64_t ad
 			continue;
 		uint64_t n = word(b, addr + size_off);
 		if (n && n < (1u << 16) && base_object(b, word(b, addr + ptr_off), &id))
-			assign(b, id, plocal, n, NULL);
+			assign(b, id, plocal, n, NULL, addr + ptr_off);
 	}
+}
+
+/* An interface value at addr whose dynamic type is dyn: its data word is the value or points to it. */
+static void walk_dynamic(struct builder *b, const struct go_type *dyn, uint64_t addr)
+{
+	uint64_t w1 = word(b, addr + 8), id;
+	if (!dyn)
+		return;
+	if (dyn->direct_iface)
+		walk_pointer(b, dyn, w1, addr + 8);
+	else if (base_object(b, w1, &id))
+		assign(b, id, dyn, 0, NULL, addr + 8);
 }
 
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth)
@@ -557,32 +824,24 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 	case GO_KIND_CHAN:
 	case GO_KIND_MAP:
 	case GO_KIND_FUNC:
-		walk_pointer(b, ty, word(b, addr));
+		walk_pointer(b, ty, word(b, addr), addr);
 		return;
 	case GO_KIND_SLICE: {
 		uint64_t data = word(b, addr), cap = word(b, addr + 16), id;
 		const struct go_type *elem = type_at(b, ty->elem);
 		if (cap && elem && elem->size && base_object(b, data, &id))
-			assign(b, id, elem, cap, NULL);
+			assign(b, id, elem, cap, NULL, addr);
 		return;
 	}
 	case GO_KIND_STRING: {
 		uint64_t id;
 		if (word(b, addr + 8) && base_object(b, word(b, addr), &id))
-			assign(b, id, NULL, 0, "string data");
+			assign(b, id, NULL, 0, "string data", addr);
 		return;
 	}
-	case GO_KIND_INTERFACE: {
-		uint64_t w0 = word(b, addr), w1 = word(b, addr + 8), id;
-		const struct go_type *dyn = type_at(b, go_iface_type(b->t, b->go, ty, w0));
-		if (!dyn)
-			return;
-		if (dyn->direct_iface)
-			walk_pointer(b, dyn, w1);
-		else if (base_object(b, w1, &id))
-			assign(b, id, dyn, 0, NULL);
+	case GO_KIND_INTERFACE:
+		walk_dynamic(b, type_at(b, go_iface_type(b->t, b->go, ty, word(b, addr))), addr);
 		return;
-	}
 	case GO_KIND_ARRAY: {
 		const struct go_type *elem = type_at(b, ty->elem);
 		if (!elem || !elem->ptrbytes || !elem->size)
@@ -594,6 +853,11 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 	case GO_KIND_STRUCT:
 		if (ty->name && strcmp(ty->name, "sync.Pool") == 0)
 			type_pool(b, ty, addr);
+		/* A pool dequeue's slots: an empty interface's two words behind unsafe.Pointers. */
+		if (ty->name && strcmp(ty->name, "sync.eface") == 0 && ty->size == 16) {
+			walk_dynamic(b, type_at(b, word(b, addr)), addr);
+			return;
+		}
 		for (size_t i = 0; i < ty->nfields; i++)
 			walk_value(b, type_at(b, ty->fields[i].type), addr + ty->fields[i].offset, depth + 1);
 		return;
@@ -624,7 +888,7 @@ static void type_from_headers(struct builder *b)
 			/* The header names the element type: make([]T, n) is an array of T. */
 			uint64_t room = h->header ? h->elemsize - MALLOC_HEADER : h->limit - h->start;
 			uint64_t n = room / ty->size;
-			assign(b, id, ty, n > 1 || (h->large_type && n == 1 && room == ty->size && 0) ? n : 0, NULL);
+			assign(b, id, ty, n > 1 ? n : 0, NULL, 0);
 		}
 	}
 }
@@ -665,24 +929,14 @@ static void for_each_pointer(struct builder *b, uint64_t id, void (*fn)(struct b
 		return;
 	uint64_t base = go_id_addr(h, id), words = h->elemsize / 8;
 	if (h->heap_bits) {
-		uint64_t w0 = (base - h->start) / 8;
-		for (uint64_t w = 0; w < words; w++) {
-			uint64_t bit = w0 + w;
-			const uint8_t *byte = memdbg_peek(b->t, h->heap_bits + bit / 8, 1);
-			uint8_t v = 0;
-			if (!byte) {
-				struct memdbg_error *err = memdbg_read(b->t, h->heap_bits + bit / 8, &v, 1);
-				if (err) {
-					memdbg_error_destroy(err);
-					b->o->unreadable_bits++;
-					return;
-				}
-			} else {
-				v = *byte;
-			}
-			if ((v >> (bit % 8)) & 1)
-				fn(b, base + 8 * w, word(b, base + 8 * w));
+		uint64_t bits;
+		if (!slot_heap_bits(b, h, id, &bits)) {
+			b->o->unreadable_bits++;
+			return;
 		}
+		for (uint64_t w = 0; w < words; w++)
+			if ((bits >> w) & 1)
+				fn(b, base + 8 * w, word(b, base + 8 * w));
 		return;
 	}
 	uint64_t tp = h->header ? word(b, base) : h->large_type, start = h->header ? base + MALLOC_HEADER : base;
@@ -872,7 +1126,7 @@ static struct memdbg_error *note_frame_var(void *arg, const struct memdbg_frame_
 		b->typed = n;
 		b->typed_cap = cap;
 	}
-	b->typed[b->ntyped++] = (struct typed_slot){ addr, v->runtime_type, v->shape };
+	b->typed[b->ntyped++] = (struct typed_slot){ addr, v->runtime_type, fs->f->fp + (uint64_t)v->count_offset, v->shape };
 	return NULL;
 }
 
@@ -954,7 +1208,7 @@ static struct memdbg_error *module_roots(struct builder *b)
 }
 
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
-			    uint64_t size);
+			    uint64_t size, uint64_t count_addr);
 
 /* Typed globals seed type propagation. */
 static void type_globals(struct builder *b)
@@ -965,13 +1219,17 @@ static void type_globals(struct builder *b)
 	for (size_t i = 0; i < b->ngnames; i++) {
 		const struct global_name *g = &b->gnames[i];
 		if (g->has_type)
-			type_typed_slot(b, types_base, g->addr, g->runtime_type, g->shape, g->size);
+			type_typed_slot(b, types_base, g->addr, g->runtime_type, g->shape, g->size, g->addr + 16);
 	}
 }
 
-/* A typed root: the value at addr, or the element of the slice, pointer or array there. */
+/*
+ * A typed root: the value at addr, or the element of the slice, pointer or
+ * array there (a slice's capacity at count_addr: a spilled variable need not
+ * be in one piece).
+ */
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
-			    uint64_t size)
+			    uint64_t size, uint64_t count_addr)
 {
 	const struct go_type *ty = type_at(b, types_base + rt);
 	uint64_t id, p = word(b, addr);
@@ -981,7 +1239,7 @@ static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t add
 		for (uint64_t a = addr; a + ty->size <= addr + size; a += ty->size)
 			walk_value(b, ty, a, 0);
 	else if (ty && ty->size && base_object(b, p, &id))
-		assign(b, id, ty, shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, addr + 16) : 0, NULL);
+		assign(b, id, ty, shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, count_addr) : 0, NULL, addr);
 }
 
 /* Finalizer and cleanup functions are closures: their captured variables have types. */
@@ -991,7 +1249,7 @@ static void type_special_closures(struct builder *b)
 		const struct go_root *r = &b->o->roots[i];
 		uint64_t id;
 		if (r->kind == GO_ROOT_FINALIZER && r->is_func && base_object(b, r->target, &id))
-			type_closure(b, id, r->target);
+			type_closure(b, id, r->target, r->addr);
 	}
 }
 
@@ -1002,7 +1260,8 @@ static void type_stack_vars(struct builder *b)
 	if (!memdbg_target_symbol(b->t, "runtime.types", &types_base, NULL))
 		return;
 	for (size_t i = 0; i < b->ntyped; i++)
-		type_typed_slot(b, types_base, b->typed[i].addr, b->typed[i].type, b->typed[i].shape, 0);
+		type_typed_slot(b, types_base, b->typed[i].addr, b->typed[i].type, b->typed[i].shape, 0,
+				b->typed[i].count_addr);
 }
 
 /* Finalizers and cleanups keep their function (and what the object points to) alive; weak handles do not. */
@@ -1057,6 +1316,23 @@ static struct memdbg_error *special_roots(struct builder *b)
 
 /* ---- building it all ---- */
 
+static int root_word_cmp(const void *a, const void *c)
+{
+	const struct root_word *x = a, *y = c;
+	return x->addr < y->addr ? -1 : x->addr > y->addr ? 1 : x->root < y->root ? -1 : x->root > y->root;
+}
+
+/* Roots by the address of the word holding them, so a typed word can name its root. */
+static struct memdbg_error *index_roots(struct builder *b)
+{
+	if (!(b->roots_by_addr = malloc((b->o->nroots ? b->o->nroots : 1) * sizeof(*b->roots_by_addr))))
+		return memdbg_enomem;
+	for (size_t i = 0; i < b->o->nroots; i++)
+		b->roots_by_addr[i] = (struct root_word){ b->o->roots[i].addr, (uint32_t)i };
+	qsort(b->roots_by_addr, b->o->nroots, sizeof(*b->roots_by_addr), root_word_cmp);
+	return NULL;
+}
+
 static struct memdbg_error *build(struct builder *b)
 {
 	struct memdbg_error *err;
@@ -1066,10 +1342,19 @@ static struct memdbg_error *build(struct builder *b)
 	qsort(b->gnames, b->ngnames, sizeof(*b->gnames), gname_cmp);
 	if ((err = module_roots(b)) || (err = special_roots(b)) || (err = stack_roots(b)) || (err = mark(b)))
 		return err;
+	if ((err = index_roots(b)))
+		return err;
+	memdbg_target_symbol(b->t, "runtime.text", &b->text_lo, NULL);
+	memdbg_target_symbol(b->t, "runtime.etext", &b->text_hi, NULL);
+	b->phase = GO_SRC_HEADER;
 	type_from_headers(b);
+	b->phase = GO_SRC_GLOBAL;
 	type_globals(b);
+	b->phase = GO_SRC_STACK;
 	type_stack_vars(b);
+	b->phase = GO_SRC_FINALIZER;
 	type_special_closures(b);
+	b->phase = GO_SRC_REFERRER;
 	return propagate_types(b);
 }
 
@@ -1090,6 +1375,7 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 	free(b.queue);
 	free(b.gnames);
 	free(b.typed);
+	free(b.roots_by_addr);
 	if (err) {
 		go_objects_destroy(b.o);
 		return err;
@@ -1114,6 +1400,12 @@ void go_objects_destroy(struct go_objects *o)
 	free(o->alloc);
 	free(o->live);
 	free(o->type);
+	free(o->src);
+	free(o->src_ref);
+	free(o->rejected);
+	for (size_t i = 0; i < o->nrejections; i++)
+		free(o->rejections[i].name);
+	free(o->rejections);
 	free(o);
 }
 
@@ -1155,4 +1447,219 @@ uint64_t go_slot_to(struct memdbg_target *t, struct memdbg_go *go, struct go_obj
 	struct find_slot f = { o, target, 0 };
 	go_object_pointers(t, go, o, holder, match_slot, &f);
 	return f.slot;
+}
+
+/* ---- what the runtime records for a slot, and what a type says of it ---- */
+
+/* Set the bits of ty's pointer words in mask, element after element from word first, below word end. */
+static void tile_mask(struct builder *b, const struct go_type *ty, uint8_t *mask, uint64_t first, uint64_t end,
+		      uint64_t max_elems)
+{
+	if (!ty->ptrbytes || !ty->size || ty->size % 8)
+		return;
+	uint64_t sw = ty->size / 8;
+	for (uint64_t e = 0, w0 = first; e < max_elems && w0 < end; e++, w0 += sw)
+		for (uint64_t w = 0; w < ty->ptrbytes / 8 && w0 + w < end; w++)
+			if (go_type_word_is_ptr(b->t, b->go, ty, w))
+				mask[(w0 + w) / 8] |= (uint8_t)(1u << ((w0 + w) % 8));
+}
+
+static bool gc_mask(struct builder *b, uint64_t id, uint8_t *mask, uint64_t words)
+{
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	if (h->noscan)
+		return true;
+	if (h->heap_bits) {
+		uint64_t bits;
+		if (!slot_heap_bits(b, h, id, &bits))
+			return false;
+		for (uint64_t w = 0; w < words; w++)
+			if ((bits >> w) & 1)
+				mask[w / 8] |= (uint8_t)(1u << (w % 8));
+		return true;
+	}
+	/* The runtime repeats the recorded type over the whole slot (after the header). */
+	uint64_t tp = h->header ? word(b, go_id_addr(h, id)) : h->large_type;
+	const struct go_type *ty = type_at(b, tp);
+	if (!ty || !ty->size)
+		return false;
+	tile_mask(b, ty, mask, h->header ? 1 : 0, words, UINT64_MAX);
+	return true;
+}
+
+bool go_gc_mask(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, uint8_t **mask,
+		uint64_t *words)
+{
+	struct builder b = { .t = t, .go = go, .o = o };
+	*words = go_span_of_id(o, id)->elemsize / 8;
+	if (!(*mask = calloc(*words / 8 + 1, 1)))
+		return false;
+	if (gc_mask(&b, id, *mask, *words))
+		return true;
+	free(*mask);
+	*mask = NULL;
+	return false;
+}
+
+enum go_type_check go_check_type(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
+				 uint8_t **type_mask, uint8_t **gc_maskp, uint64_t *words)
+{
+	struct builder b = { .t = t, .go = go, .o = o };
+	*type_mask = NULL;
+	if (!go_gc_mask(t, go, o, id, gc_maskp, words))
+		return o->type[id] ? GO_CHECK_NO_RECORD : GO_CHECK_UNTYPED;
+	if (!o->type[id])
+		return GO_CHECK_UNTYPED;
+	const struct go_heap_span *h = go_span_of_id(o, id);
+	const struct go_objtype *ot = &o->otypes[o->type[id]];
+	if (!ot->type && strncmp(ot->name, "closure ", 8) == 0) {
+		/* Only part of a closure's layout is known: its code pointer word and DWARF's captured variables. */
+		memdbg_target_symbol(t, "runtime.text", &b.text_lo, NULL);
+		memdbg_target_symbol(t, "runtime.etext", &b.text_hi, NULL);
+		return closure_fits(&b, id) ? GO_CHECK_PARTIAL : GO_CHECK_CONTRADICTS;
+	}
+	if (!(*type_mask = calloc(*words / 8 + 1, 1)))
+		return GO_CHECK_NO_RECORD;
+	const struct go_type *ty = ot->type ? type_at(&b, ot->type) : NULL;
+	if (ty && (h->header || h->large_type))
+		tile_mask(&b, ty, *type_mask, h->header ? 1 : 0, *words, UINT64_MAX);
+	else if (ty)
+		tile_mask(&b, ty, *type_mask, 0, *words, ot->count ? ot->count : 1);
+	else if (!label_pointer_free(ot->name))
+		return GO_CHECK_CONTRADICTS;  /* a label that says nothing of its pointers */
+	return memcmp(*type_mask, *gc_maskp, *words / 8 + 1) == 0 ? GO_CHECK_AGREES : GO_CHECK_CONTRADICTS;
+}
+
+/* Which evidence stood behind a referrer's type: the heap bits it matched, a noscan slot, an unrolled largeType. */
+static const char *evidence(const struct go_heap_span *h)
+{
+	return h->noscan ? "noscan + " : h->heap_bits ? "heap bits + " : h->large_type ? "large_type mask + " : "";
+}
+
+static const char *const src_names[] = { "unknown", "header", "large_type", "referrer", "global", "stack var",
+					 "finalizer" };
+
+const char *go_type_source_class(const struct go_objects *o, uint64_t id)
+{
+	static const char *const classes[][3] = {
+		{ "unknown", "unknown", "unknown" },
+		{ "header", "header", "header" },
+		{ "large_type", "large_type", "large_type" },
+		{ "referrer", "heap bits + referrer", "noscan + referrer" },
+		{ "global", "heap bits + global", "noscan + global" },
+		{ "stack var", "heap bits + stack var", "noscan + stack var" },
+		{ "finalizer", "heap bits + finalizer", "noscan + finalizer" },
+	};
+	const struct go_heap_span *h = go_span_of_id(o, id);
+	uint8_t src = o->src[id] < MEMDBG_ARRAY_SIZE(classes) ? o->src[id] : GO_SRC_NONE;
+	return classes[src][h->noscan ? 2 : h->heap_bits ? 1 : 0];
+}
+
+/* "referrer 0x... field .a.b", "global main.x+8", "stack var (goroutine 5 frame f var x)": who proposed the type. */
+static void describe_from(struct builder *b, uint64_t id, char *buf, size_t size)
+{
+	struct go_objects *o = b->o;
+	enum go_type_src src = (enum go_type_src)o->src[id];
+	uint32_t ref = o->src_ref[id];
+	if (src != GO_SRC_REFERRER) {
+		const char *root = ref < o->nroots ? o->roots[ref].name : NULL;
+		const char *kind = src_names[src < MEMDBG_ARRAY_SIZE(src_names) ? src : 0];
+		if (src == GO_SRC_GLOBAL && root)
+			snprintf(buf, size, "global %s", root);
+		else if (root)
+			snprintf(buf, size, "%s (%s)", kind, root);
+		else
+			snprintf(buf, size, "%s", kind);
+		return;
+	}
+	const struct go_heap_span *hh = go_span_of_id(o, ref);
+	uint64_t base = go_id_addr(hh, ref), data = base + (hh->header ? MALLOC_HEADER : 0);
+	uint64_t from = go_slot_to(b->t, b->go, o, ref, id);
+	const struct go_objtype *ot = o->type[ref] ? &o->otypes[o->type[ref]] : NULL;
+	const struct go_type *ty = ot && ot->type ? type_at(b, ot->type) : NULL;
+	int n = snprintf(buf, size, "referrer 0x%" PRIx64, base);
+	if (n < 0 || (size_t)n >= size || !from)
+		return;
+	char *p = buf + n;
+	size_t left = size - (size_t)n;
+	if (ty && ty->size && from >= data) {
+		uint64_t off = from - data;
+		snprintf(p, left, " field ");
+		if (ot->count)
+			snprintf(p + 7, left - 7, "[%" PRIu64 "]", off / ty->size);
+		go_type_field_path(b->t, b->go, ty, ot->count ? off % ty->size : off, p, left);
+		if (strlen(p) == 7)  /* a word of a non-struct value (a slice header, a pointer) */
+			snprintf(p, left, " +%" PRIu64, off);
+	} else {
+		bool closure = ot && !ot->type && !strncmp(ot->name, "closure ", 8);
+		snprintf(p, left, " %s+%" PRIu64, closure ? "closure var " : "", from - base);
+	}
+}
+
+void go_type_source(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, char *buf,
+		    size_t size)
+{
+	struct builder b = { .t = t, .go = go, .o = o };
+	enum go_type_src src = o->type[id] ? (enum go_type_src)o->src[id] : GO_SRC_NONE;
+	if (src == GO_SRC_NONE || src == GO_SRC_HEADER || src == GO_SRC_LARGE_TYPE) {
+		snprintf(buf, size, "%s", src_names[src]);
+		return;
+	}
+	const char *ev = evidence(go_span_of_id(o, id));
+	size_t n = strlen(ev);
+	snprintf(buf, size, "%s", ev);
+	if (n < size)
+		describe_from(&b, id, buf + n, size - n);
+}
+
+/* The binary digits of bits, highest set bit first ("0b1011": words 0, 1 and 3 hold pointers). */
+static void binary(uint64_t bits, char *buf, size_t size)
+{
+	size_t len = 0;
+	int top = 63;
+	while (top > 0 && !((bits >> top) & 1))
+		top--;
+	len += (size_t)snprintf(buf, size, "0b");
+	for (int i = top; i >= 0 && len + 1 < size; i--)
+		buf[len++] = (bits >> i) & 1 ? '1' : '0';
+	buf[len < size ? len : size - 1] = '\0';
+}
+
+void go_unknown_name(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, char *buf,
+		     size_t size)
+{
+	struct builder b = { .t = t, .go = go, .o = o };
+	const struct go_heap_span *h = go_span_of_id(o, id);
+	uint64_t bits;
+	char mask[72];
+	if (h->noscan && h->elemsize == 16 && h->nelems > 1)
+		snprintf(buf, size, "tiny block");
+	else if (h->noscan)
+		snprintf(buf, size, "noscan %" PRIu64 " B", h->elemsize);
+	else if (h->heap_bits && slot_heap_bits(&b, h, id, &bits)) {
+		binary(bits, mask, sizeof(mask));
+		snprintf(buf, size, "unknown (%" PRIu64 " B, ptr mask %s)", h->elemsize, mask);
+	} else if (h->header)
+		snprintf(buf, size, "unknown (%" PRIu64 " B, header 0x%" PRIx64 ")", h->elemsize,
+			 word(&b, go_id_addr(h, id)));
+	else if (h->nelems == 1 && !h->large_type && h->limit)
+		snprintf(buf, size, "unknown (%" PRIu64 " B, large, no largeType)", h->elemsize);
+	else
+		snprintf(buf, size, "unknown (%" PRIu64 " B)", h->elemsize);
+}
+
+bool go_string_data_len(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
+			uint64_t *len)
+{
+	const char *name = go_objtype_name(o, id);
+	uint32_t ref = o->src_ref[id];
+	if (!name || strcmp(name, "string data") != 0 || ref == UINT32_MAX)
+		return false;
+	/* The string header whose data pointer typed it: in the referrer, or the root's word. */
+	uint64_t at = o->src[id] == GO_SRC_REFERRER ? go_slot_to(t, go, o, ref, id) : ref < o->nroots ? o->roots[ref].addr : 0;
+	if (!at)
+		return false;
+	struct memdbg_error *err = memdbg_read_u64(t, at + 8, len);
+	memdbg_error_destroy(err);
+	return !err && *len <= go_span_of_id(o, id)->elemsize;
 }

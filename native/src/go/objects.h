@@ -24,6 +24,16 @@ struct go_objtype {
 	char *name;     /* the full name: "[100]main.T", "closure main.f.func1" */
 };
 
+/*
+ * Where an object's type came from.  Header and largeType are the runtime's
+ * own record; the others are a typed word that points at the object (a field
+ * of a typed object, a global, a stack variable, a finalizer's function),
+ * accepted only when the slot's pointer bits agree (heap bits) or the
+ * type has no pointers (noscan).
+ */
+enum go_type_src { GO_SRC_NONE, GO_SRC_HEADER, GO_SRC_LARGE_TYPE, GO_SRC_REFERRER, GO_SRC_GLOBAL, GO_SRC_STACK,
+		   GO_SRC_FINALIZER };
+
 enum go_root_kind { GO_ROOT_GLOBAL, GO_ROOT_STACK, GO_ROOT_FINALIZER, GO_ROOT_OTHER };
 
 struct go_root {
@@ -38,6 +48,14 @@ struct go_root {
 	uint64_t global_base;     /* globals: the variable's address */
 };
 
+/* A candidate type refused for an object (kept for the first GO_MAX_REJECTIONS, for `object --why`). */
+struct go_rejection {
+	uint64_t id, from, count;
+	enum go_type_src src;
+	char *name;
+};
+#define GO_MAX_REJECTIONS 65536
+
 struct go_objects {
 	struct go_heap_span *hs;
 	size_t nhs;
@@ -45,6 +63,9 @@ struct go_objects {
 	uint8_t *alloc;      /* bit per slot: allocated */
 	uint8_t *live;       /* bit per slot: reachable from a root */
 	uint32_t *type;      /* per slot: index into otypes, 0 = unknown */
+	uint8_t *src;        /* per slot: enum go_type_src */
+	uint32_t *src_ref;   /* per slot: the referrer's id, or the root's index (global, stack, finalizer); UINT32_MAX: none */
+	uint8_t *rejected;   /* bit per slot: a candidate type was refused because the GC's metadata contradicts it */
 	struct go_objtype *otypes;
 	size_t notypes, otypes_cap;
 	struct go_root *roots;
@@ -53,6 +74,9 @@ struct go_objects {
 	size_t nweak;
 	/* problems met, reported at the end of commands instead of failing them */
 	uint64_t bad_headers, unreadable_objects, bad_types, conservative_stacks, unreadable_bits;
+	uint64_t rejected_types, rejected_objects;  /* candidates refused, objects they were refused for */
+	struct go_rejection *rejections;  /* in id order only by chance: search them all */
+	size_t nrejections;
 };
 
 struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p,
@@ -69,6 +93,29 @@ const char *go_objtype_name(const struct go_objects *o, uint64_t id);
 bool go_object_at(const struct go_objects *o, uint64_t addr, uint64_t *id);
 const struct go_heap_span *go_span_of_id(const struct go_objects *o, uint64_t id);
 uint64_t go_id_addr(const struct go_heap_span *s, uint64_t id);
+/*
+ * The slot's pointer words as the runtime records them (heap bits, malloc
+ * header or largeType tiled over the slot; none for noscan), one bit per word
+ * of the slot.  *words is elemsize / 8.  False when the runtime has no record
+ * to read (an unreadable bitmap or header, a large object still being set up).
+ */
+bool go_gc_mask(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, uint8_t **mask,
+		uint64_t *words);
+/* The pointer words the object's type implies, laid out over the slot as the runtime lays that type out. */
+enum go_type_check { GO_CHECK_UNTYPED, GO_CHECK_AGREES, GO_CHECK_PARTIAL, GO_CHECK_CONTRADICTS, GO_CHECK_NO_RECORD };
+enum go_type_check go_check_type(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
+				 uint8_t **type_mask, uint8_t **gc_mask, uint64_t *words);
+/* "header", "heap bits + referrer 0x... field .next", "noscan + global main.buf", "unknown". */
+void go_type_source(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, char *buf,
+		    size_t size);
+/* The source without its particulars, for grouping: "heap bits + referrer". */
+const char *go_type_source_class(const struct go_objects *o, uint64_t id);
+/* An untyped object named honestly: "noscan 112 B", "tiny block", "unknown (48 B, ptr mask 0b1011)". */
+void go_unknown_name(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id, char *buf,
+		     size_t size);
+/* The length of string data object id, from the string header whose pointer typed it. */
+bool go_string_data_len(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
+			uint64_t *len);
 /* Every pointer slot of object id (by the runtime's pointer maps) and the value in it. */
 void go_object_pointers(struct memdbg_target *t, struct memdbg_go *go, struct go_objects *o, uint64_t id,
 			void (*fn)(void *arg, uint64_t slot, uint64_t value), void *arg);

@@ -556,7 +556,7 @@ static struct memdbg_error *print_pool(struct ctx *c, struct memdbg_printer *p, 
 	static const struct memdbg_col type_cols[] = {
 		{ "count", MEMDBG_COL_U64, 8 },
 		{ "bytes", MEMDBG_COL_U64, 10 },
-		{ "type", MEMDBG_COL_STR, -1 },
+		{ "type", MEMDBG_COL_STR, -1, MEMDBG_NAME_WIDTH },
 	};
 	size_t nt = group_types(pl, 0, pl->nents, rows);
 	memdbg_table_begin(p, "types", type_cols, MEMDBG_ARRAY_SIZE(type_cols));
@@ -575,7 +575,7 @@ static struct memdbg_error *print_pool(struct ctx *c, struct memdbg_printer *p, 
 			{ "value", MEMDBG_COL_HEX, 14 },
 			{ "base", MEMDBG_COL_HEX, 14 },
 			{ "size", MEMDBG_COL_U64, 8 },
-			{ "type", MEMDBG_COL_STR, -1 },
+			{ "type", MEMDBG_COL_STR, -1, MEMDBG_NAME_WIDTH },
 		};
 		memdbg_table_begin(p, "objects", obj_cols, MEMDBG_ARRAY_SIZE(obj_cols));
 		for (size_t k = 0; k < pl->nents; k++) {

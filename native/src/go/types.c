@@ -6,6 +6,7 @@
  * and pointer masks all come from those descriptors, laid out as this
  * binary's DWARF says.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -414,6 +415,17 @@ bool go_type_word_is_ptr(struct memdbg_target *t, struct memdbg_go *go, const st
 	return ty->mask && w < ty->ptrbytes / 8 && (ty->mask[w / 8] >> (w % 8)) & 1;
 }
 
+uint64_t go_type_mask64(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *cty)
+{
+	struct go_type *ty = (struct go_type *)cty;
+	if (!ty->mask_done)
+		build_mask(t, go, ty);
+	uint64_t m = 0, nwords = ty->ptrbytes / 8;
+	if (ty->mask)
+		memcpy(&m, ty->mask, nwords >= 64 ? 8 : (size_t)(nwords + 7) / 8);
+	return m;
+}
+
 uint64_t go_type_by_name(struct memdbg_target *t, struct memdbg_go *go, const char *name)
 {
 	struct go_types *ty;
@@ -442,4 +454,93 @@ bool go_swiss_maps(struct memdbg_target *t, struct memdbg_go *go)
 	struct memdbg_error *err = types_get(t, go, &ty);
 	memdbg_error_destroy(err);
 	return !err && ty->l.swiss;
+}
+
+/* ---- names for people ---- */
+
+void go_type_field_path(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty, uint64_t off,
+			char *buf, size_t size)
+{
+	size_t len = strlen(buf);
+	for (int depth = 0; ty && depth < MAX_DEPTH && len + 1 < size; depth++) {
+		const struct go_type *next = NULL;
+		int n = 0;
+		if (ty->kind == GO_KIND_ARRAY) {
+			next = go_type_at(t, go, ty->elem, NULL);
+			if (!next || !next->size)
+				return;
+			n = snprintf(buf + len, size - len, "[%" PRIu64 "]", off / next->size);
+			off %= next->size;
+		} else if (ty->kind == GO_KIND_STRUCT) {
+			for (size_t i = 0; i < ty->nfields && !next; i++) {
+				const struct go_field *f = &ty->fields[i];
+				const struct go_type *ft = go_type_at(t, go, f->type, NULL);
+				if (!ft || off < f->offset || off >= f->offset + ft->size)
+					continue;
+				n = snprintf(buf + len, size - len, ".%s", f->name ? f->name : "?");
+				off -= f->offset;
+				next = ft;
+			}
+		}
+		if (!next || n < 0)
+			return;
+		len = (size_t)n < size - len ? len + (size_t)n : size - 1;
+		ty = next;
+	}
+}
+
+/* The length of the valid UTF-8 sequence at s (n bytes left), 0 when it is not one. */
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+	size_t k = s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+	if (!k || k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* No overlong forms, surrogates or code points past U+10FFFF. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) ||
+	    (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return k;
+}
+
+static void quote_bytes(const uint8_t *s, size_t n, uint64_t total, char *buf, size_t size)
+{
+	size_t len = 0, i = 0;
+	buf[len++] = '"';
+	while (i < n && len + 8 < size) {
+		uint8_t c = s[i];
+		const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t"
+				: c == '\r' ? "\\r" : NULL;
+		size_t k = c >= 0x80 ? utf8_len(s + i, n - i) : 1;
+		if (esc)
+			len += (size_t)snprintf(buf + len, size - len, "%s", esc);
+		else if (c < 0x20 || c == 0x7f || !k)
+			len += (size_t)snprintf(buf + len, size - len, "\\x%02x", c);
+		else
+			for (size_t j = 0; j < k; j++)
+				buf[len++] = (char)s[i + j];
+		i += k ? k : 1;
+	}
+	buf[len] = '\0';
+	if (total > i)
+		snprintf(buf + len, size - len, "\"... (%" PRIu64 " bytes)", total);
+	else
+		snprintf(buf + len, size - len, "\"");
+}
+
+bool go_quote_string(struct memdbg_target *t, uint64_t data, uint64_t len, size_t max, char *buf, size_t size)
+{
+	uint8_t s[GO_QUOTE_MAX];
+	size_t n = len < max ? (size_t)len : max;
+	if (n > sizeof(s))
+		n = sizeof(s);
+	struct memdbg_error *err = n ? memdbg_read(t, data, s, n) : NULL;
+	if (err) {
+		memdbg_error_destroy(err);
+		return false;
+	}
+	quote_bytes(s, n, len, buf, size);
+	return true;
 }

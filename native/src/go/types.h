@@ -45,6 +45,8 @@ const struct go_type *go_type_at(struct memdbg_target *t, struct memdbg_go *go, 
 				 struct memdbg_error **err);
 /* Is word w (0-based) of a value of type ty a pointer?  Builds the mask on first use. */
 bool go_type_word_is_ptr(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty, uint64_t w);
+/* The first 64 words of ty's pointer mask as bits (bit i: word i). */
+uint64_t go_type_mask64(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty);
 /* The abi.Type of a named runtime type (via DWARF), or 0. */
 uint64_t go_type_by_name(struct memdbg_target *t, struct memdbg_go *go, const char *name);
 /* The dynamic type of an interface's first word: an itab (iface) or a type (eface). */
@@ -52,5 +54,16 @@ uint64_t go_iface_type(struct memdbg_target *t, struct memdbg_go *go, const stru
 /* True when the binary uses swiss-table maps (go1.24+). */
 bool go_swiss_maps(struct memdbg_target *t, struct memdbg_go *go);
 void go_types_destroy(struct go_types *types);
+
+/* Appends ".field[3].sub", the path to offset off inside a value of type ty, to the string in buf. */
+void go_type_field_path(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty, uint64_t off,
+			char *buf, size_t size);
+/*
+ * A Go string as text for people: quoted, escaped, at most max bytes of it
+ * and then its length ("abc"... (1234 bytes)).  buf wants 4 * max + 40 bytes.
+ * False when its bytes cannot be read.
+ */
+#define GO_QUOTE_MAX 256
+bool go_quote_string(struct memdbg_target *t, uint64_t data, uint64_t len, size_t max, char *buf, size_t size);
 
 #endif /* MEMDBG_GO_TYPES_H */
