@@ -559,6 +559,10 @@ struct memdbg_error *go_stackmap_bits(struct go_stack *s, uint64_t addr, int32_t
 	struct memdbg_error *err = memdbg_read(s->t, addr, hdr, sizeof(hdr));
 	if (err)
 		return err;
+	if (hdr[1] == 0) {
+		*nbit = 0;  /* no pointers: the runtime does not look at the index either */
+		return NULL;
+	}
 	if (hdr[0] <= 0 || hdr[1] < 0 || (uint32_t)hdr[1] > MAX_STACKMAP_BITS || index < 0 || index >= hdr[0])
 		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
 					   "stack map at 0x%" PRIx64 ": index %d of n=%d nbit=%d", addr, index, hdr[0], hdr[1]);
