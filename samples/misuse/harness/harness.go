@@ -11,6 +11,7 @@ package harness
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 
 	"memdbg.example/kit/oracle"
 	"memdbg.example/kit/threads"
@@ -18,15 +19,16 @@ import (
 
 var (
 	oracleFd int
+	dumpFd   int
 	before   runtime.MemStats
 	after    runtime.MemStats
 )
 
-// Begin opens the oracle and allocates its buffer (16 KiB: no large object).
+// Begin opens the oracle and the heap dump, and allocates the oracle's buffer (16 KiB: no large object).
 func Begin() {
 	threads.Spare()
 	oracle.Scrub()
-	oracleFd, _ = oracle.Begin("misuse", 16<<10, false)
+	oracleFd, dumpFd = oracle.Begin("misuse", 16<<10, true)
 	oracle.Open('{')
 }
 
@@ -42,13 +44,16 @@ func Mark() {
 	runtime.ReadMemStats(&before)
 }
 
-// Finish writes the oracle and crashes, stops, or checks that nothing allocated since Settle.
+// Finish writes the heap dump (runtime/debug.WriteHeapDump, "heapdump" next
+// to the oracle: the runtime's own view of the roots) and the oracle, and
+// crashes, stops, or checks that nothing allocated since Settle.
 func Finish() {
 	oracle.Scrub()
+	debug.WriteHeapDump(uintptr(dumpFd))
 	runtime.ReadMemStats(&after)
 	oracle.U64("NumGC", uint64(after.NumGC))
 	oracle.Close('}')
-	ok := oracle.Write(oracleFd) && threads.Close(oracleFd)
+	ok := oracle.Write(oracleFd) && threads.Close(oracleFd) && threads.Close(dumpFd)
 	moved := before.Mallocs != after.Mallocs || before.NumGC != after.NumGC
 	if oracle.Mode == "check" {
 		if !ok {
