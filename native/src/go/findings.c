@@ -217,8 +217,10 @@ static bool runtime_func(const char *name)
 }
 
 #define SITE_FRAMES 3  /* frames from the wait site up, shown per group */
+#define SITE_INLINE 16
 
 struct wait_site {
+	struct go_stack *s;
 	uint64_t pc;
 	const char *func, *file;
 	int32_t line;
@@ -226,18 +228,23 @@ struct wait_site {
 	size_t nframes;
 };
 
-/* The first frame outside the runtime and sync, and the frames above it. */
+/* The first logical frame (inlined calls expanded) outside the runtime and sync, and those above it. */
 static bool find_site(void *arg, const struct go_frame *f)
 {
 	struct wait_site *w = arg;
-	if (!w->pc || runtime_func(w->func)) {
-		w->pc = f->pc;
-		w->func = f->func;
-		w->file = f->file;
-		w->line = f->line;
+	struct go_inline in[SITE_INLINE];
+	size_t n = go_func_inlined(w->s, f->fn, f->sym_pc, in, SITE_INLINE);
+	for (size_t i = 0; i < n && w->nframes < SITE_FRAMES; i++) {
+		if (!w->nframes && runtime_func(in[i].name))
+			continue;
+		if (!w->nframes) {
+			w->pc = f->pc;
+			w->func = in[i].name;
+			w->file = in[i].file;
+			w->line = in[i].line;
+		}
+		w->frames[w->nframes++] = in[i].name;
 	}
-	if (!runtime_func(w->func) && w->nframes < SITE_FRAMES)
-		w->frames[w->nframes++] = f->func;
 	return w->nframes < SITE_FRAMES;
 }
 
@@ -287,13 +294,15 @@ static struct memdbg_error *wait_groups(struct fctx *c, struct go_stack *s, cons
 			continue;
 		if ((i & 255) == 0 && (err = memdbg_check_interrupt(c->p)))
 			break;
-		struct wait_site site = { 0, "?", "?", 0, { NULL }, 0 };
+		struct wait_site site = { s, 0, "?", "?", 0, { NULL }, 0 };
 		enum go_unwind_end end;
 		struct memdbg_error *e = go_unwind(s, gr, LEAK_FRAMES, find_site, &site, &end);
 		memdbg_error_destroy(e);
 		if (!site.pc)
 			continue;
-		uint64_t key = site.pc | (uint64_t)gr->wait_reason << 56;
+		/* The same wait, reached by goroutines started by the same go statement. */
+		uint64_t key = (site.pc ^ gr->startpc * 0x9e3779b97f4a7c15ull) + gr->wait_reason;
+		key = key ? key : 1;
 		uintptr_t gi = (uintptr_t)go_map_get(&by_key, key);
 		if (!gi) {
 			groups[n] = (struct leak_group){ .key = key, .first = &w[i], .site = site };
@@ -358,7 +367,7 @@ static void print_held_by(const struct fctx *c, uint64_t id)
 {
 	const struct go_graph *g = c->g;
 	uint32_t v = go_graph_node(g, id);
-	memdbg_begin_array(c->p, "held_by", NULL);
+	memdbg_begin_array(c->p, "held_by", "held by");
 	for (uint32_t e = v ? g->rev_off[v] : 0, n = 0; v && e < g->rev_off[v + 1] && n < HELD_BY_MAX; e++, n++) {
 		uint32_t u = g->rev[e];
 		char what[320];
@@ -421,7 +430,7 @@ static void print_group(struct fctx *c, struct go_stack *s, const struct leak_gr
 		len = w > 0 && (size_t)w < sizeof(ids) - len ? len + (size_t)w : sizeof(ids) - 1;
 	}
 	memdbg_field_str(p, "first_goids", ids);
-	memdbg_begin_array(p, "frames", NULL);
+	memdbg_begin_array(p, "frames", "frames, from the wait site up");
 	for (size_t i = 0; i < lg->site.nframes; i++)
 		str_item(p, lg->site.frames[i]);
 	memdbg_end_array(p);
