@@ -63,6 +63,10 @@ type liveBox struct {
 	n int64
 }
 
+// The boxes' type descriptors exist (so DWARF gives their variables a
+// runtime type, and a variable could seed its object's type).
+var boxTypes = []any{deadBox{}, liveBox{}}
+
 const (
 	scDead = iota
 	scLive
@@ -221,6 +225,7 @@ func encodeOracle() {
 	oracle.I64("NumGoroutine", int64(numGoroutine))
 	oracle.Process()
 	oracle.Str("HeapDump", "heapdump")
+	oracle.I64("BoxTypes", int64(len(boxTypes)))
 	oracle.Key("Scenarios")
 	oracle.Buf = append(oracle.Buf, '[')
 	for i := 0; i < nScenarios; i++ {
