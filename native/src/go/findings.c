@@ -1506,7 +1506,7 @@ static struct memdbg_error *run_findings(struct memdbg_target *t, struct memdbg_
 }
 
 static const struct memdbg_opt findings_opts_table[] = {
-	{ "--min-goroutines", "N", "goroutines blocked at one place that make a leak (default 100)" },
+	{ "--min-goroutines", "N", "goroutines waiting at one place that make a group (default 100)" },
 	{ "--min-entries", "N", "entries that make a map worth reporting (default 1000)" },
 	{ "--min-pool-bytes", "B", "bytes a sync.Pool must retain to be reported (default 65536)" },
 	{ "--min-frag-bytes", "B", "free-slot bytes of a size class that make a hot spot (default 1048576)" },
@@ -1521,21 +1521,23 @@ const struct memdbg_command memdbg_cmd_findings = {
 			   "pointers, cgo, ...",
 		.usage = "findings [--min-goroutines N] [--min-entries N] [--min-pool-bytes B] [--min-frag-bytes B] "
 			 "[--min-finalizer-bytes B] [--json]",
-		.help = "One section per misuse, each with its evidence and the bytes involved:\n"
-			"  goroutine-leaks  >= N goroutines waiting at the same place (first frame outside\n"
-			"                   runtime/sync), their stack bytes and what their frames alone keep\n"
-			"  maps             maps with >= N entries (swiss Map.used, hmap.count), retained bytes\n"
-			"  pool-residue     sync.Pool globals retaining >= B bytes (details: pool-residue)\n"
-			"  used-after-put   pooled objects that something outside the pool still points at\n"
-			"  gc-invisible     non-pointer words (uintptr globals and fields, noscan objects) of\n"
-			"                   live objects holding the exact address of an object, live or free\n"
-			"  dangling         pointer slots of live objects pointing into free slots or freed spans\n"
-			"  outside-heap     words of anonymous memory Go does not own (C malloc heaps, mmap)\n"
-			"                   holding a Go object's address\n"
-			"  large-objects    live objects over 32 KiB\n"
-			"  fragmentation    size classes with >= B free-slot bytes and under 50% used\n"
-			"  finalizers       finalizers/cleanups whose function keeps its own object alive (it\n"
-			"                   never runs) or retains >= B bytes\n"
+		.help = "One section per misuse (counted in total_findings) or observation (not counted), each\n"
+			"with its evidence and the bytes involved:\n"
+			"  goroutine-leaks     goroutines blocked on a channel, mutex, WaitGroup or cond that no\n"
+			"                      global and no goroutine able to run can reach: never woken\n"
+			"  goroutine-groups    (observation) >= N goroutines waiting at the same place, not leaked\n"
+			"  maps                (observation) maps with >= N entries, retained bytes\n"
+			"  pool-residue        (observation) sync.Pool globals retaining >= B bytes\n"
+			"  used-after-put      pooled objects that something outside the pool still points at\n"
+			"  gc-invisible        words typed uintptr (fields, uintptr globals) holding the exact\n"
+			"                      address of an object, live or free\n"
+			"  dangling            pointer slots of live objects pointing into free slots or freed spans\n"
+			"  outside-heap        words of anonymous memory Go does not own (C malloc heaps, mmap)\n"
+			"                      holding a Go object's address\n"
+			"  large-objects       (observation) live objects over 32 KiB\n"
+			"  fragmentation       (observation) size classes with >= B free-slot bytes, under 50% used\n"
+			"  finalizers          finalizers/cleanups whose function keeps its own object alive\n"
+			"  finalizer-retention (observation) other finalizers/cleanups retaining >= B bytes\n"
 			"A holder is the root at the top of the object's dominator chain, and path the types\n"
 			"of that chain down to the object.",
 	},
