@@ -110,10 +110,8 @@ static uint64_t object_of(struct lctx *c, uint64_t addr)
 
 static bool add_blocker(struct go_wait *w, uint64_t addr, uint64_t object)
 {
-	struct go_blocker *n = realloc(w->on, (w->non + 1) * sizeof(*n));
-	if (!n)
+	if (!go_grow((void **)&w->on, &w->on_cap, w->non, sizeof(*w->on)))
 		return false;
-	w->on = n;
 	w->on[w->non++] = (struct go_blocker){ addr, object };
 	return true;
 }
@@ -207,15 +205,9 @@ static void push(struct lctx *c, uint64_t id)
 	if (wi && c->stuck[wi - 1])
 		return;  /* a stuck goroutine's g: its wait records would reach everything */
 	c->marked[id / 8] |= (uint8_t)(1u << (id % 8));
-	if (c->qn == c->qcap) {
-		size_t cap = c->qcap ? 2 * c->qcap : 4096;
-		uint32_t *q = realloc(c->queue, cap * sizeof(*q));
-		if (!q) {
-			c->oom = true;
-			return;
-		}
-		c->queue = q;
-		c->qcap = cap;
+	if (!go_grow((void **)&c->queue, &c->qcap, c->qn, sizeof(*c->queue))) {
+		c->oom = true;
+		return;
 	}
 	c->queue[c->qn++] = (uint32_t)id;
 }

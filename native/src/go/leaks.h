@@ -28,7 +28,7 @@ struct go_wait {
 	enum go_block_kind kind;
 	bool leaked;      /* nothing that can still run, and no global, reaches what it waits on */
 	struct go_blocker *on;
-	size_t non;
+	size_t non, on_cap;
 };
 
 /*

@@ -865,23 +865,10 @@ static struct memdbg_error *object_referents_as_roots(struct builder *b, uint64_
 	return b->root_err;
 }
 
-static bool grow_array(void **v, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t c = *cap ? 2 * *cap : 64;
-	void *nv = realloc(*v, c * size);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = c;
-	return true;
-}
-
 static struct memdbg_error *note_frame_var(void *arg, const struct memdbg_frame_var *v)
 {
 	struct frame_scan *fs = arg;
-	if (!grow_array((void **)&fs->vars, &fs->vars_cap, fs->nvars, sizeof(*fs->vars)))
+	if (!go_grow((void **)&fs->vars, &fs->vars_cap, fs->nvars, sizeof(*fs->vars)))
 		return memdbg_enomem;
 	fs->vars[fs->nvars++] = (struct stack_var){ fs->f->fp + (uint64_t)v->cfa_offset, v->size ? v->size : 8,
 						    v->runtime_type, v->name, fs->f->depth, v->shape,
@@ -959,7 +946,7 @@ static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot 
 	size_t len = n > 0 && (size_t)n < sizeof(name) ? (size_t)n : 0;
 	const struct stack_var *v = NULL;
 	if (f && slot->precise) {
-		if (!grow_array((void **)&fs->live, &fs->live_cap, fs->nlive, sizeof(*fs->live))) {
+		if (!go_grow((void **)&fs->live, &fs->live_cap, fs->nlive, sizeof(*fs->live))) {
 			fs->err = memdbg_enomem;
 			return false;
 		}
@@ -1009,7 +996,12 @@ static struct memdbg_error *keep_typed_vars(struct frame_scan *fs)
 	for (size_t i = 0; i < fs->nvars; i++) {
 		const struct stack_var *v = &fs->vars[i];
 		bool known, ok = v->has_type && v->size % 8 == 0, any = false;
-		for (uint64_t w = 0; ok && w < v->size / 8 && w < MAX_ARRAY_WALK; w++) {
+		uint64_t words = v->size / 8;
+		if (ok && v->shape == MEMDBG_GLOBAL_VALUE) {
+			const struct go_type *ty = type_at(b, fs->types_base + v->runtime_type);
+			words = ty && ty->ptrbytes / 8 < words ? ty->ptrbytes / 8 : words;
+		}
+		for (uint64_t w = 0; ok && w < words && w < MAX_ARRAY_WALK; w++) {
 			if (!var_word_is_ptr(fs, v, w, &known))
 				continue;
 			any = true;
@@ -1019,7 +1011,7 @@ static struct memdbg_error *keep_typed_vars(struct frame_scan *fs)
 		}
 		if (!ok || !any)
 			continue;
-		if (!grow_array((void **)&b->typed, &b->typed_cap, b->ntyped, sizeof(*b->typed)))
+		if (!go_grow((void **)&b->typed, &b->typed_cap, b->ntyped, sizeof(*b->typed)))
 			return memdbg_enomem;
 		b->typed[b->ntyped++] = (struct typed_slot){ v->addr, v->runtime_type, v->shape };
 	}

@@ -20,6 +20,19 @@
 #define MAX_PCVALUE_STEPS (1u << 20)
 #define MAX_STACKMAP_BITS (1u << 24)
 
+bool go_grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? 2 * *cap : 64;
+	void *nv = realloc(*v, c * size);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = c;
+	return true;
+}
+
 /* ---- uint64 -> pointer map ---- */
 
 static size_t map_slot(uint64_t key, size_t cap)

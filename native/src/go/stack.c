@@ -796,19 +796,6 @@ struct gscan {
 	struct memdbg_error *err;
 };
 
-static bool grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t c = *cap ? 2 * *cap : 64;
-	void *nv = realloc(*v, c * size);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = c;
-	return true;
-}
-
 static bool in_stack(const struct gscan *gs, uint64_t v)
 {
 	return v >= gs->g->stack_lo && v < gs->g->stack_hi;
@@ -837,7 +824,7 @@ static bool emit(struct gscan *gs, const struct go_frame *f, enum go_slot_kind k
 		}
 	}
 	if (in_stack(gs, v)) {
-		if (!grow((void **)&gs->queue, &gs->qcap, gs->qtail, sizeof(*gs->queue))) {
+		if (!go_grow((void **)&gs->queue, &gs->qcap, gs->qtail, sizeof(*gs->queue))) {
 			gs->err = memdbg_enomem;
 			return false;
 		}
@@ -901,7 +888,7 @@ static struct memdbg_error *frame_objects(struct gscan *gs, size_t fi)
 		if (ptr > size || (uint64_t)ptr / 8 > MAX_MAP_BITS)
 			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: stack object of %d bytes with %d pointer bytes",
 						   f->func, size, ptr);
-		if (!grow((void **)&gs->objs, &gs->objs_cap, gs->nobjs, sizeof(*gs->objs)))
+		if (!go_grow((void **)&gs->objs, &gs->objs_cap, gs->nobjs, sizeof(*gs->objs)))
 			return memdbg_enomem;
 		gs->objs[gs->nobjs++] = (struct stack_obj){ base, (uint64_t)size, ptr,
 							    m->rodata + (uint32_t)field(rec, gl->sor_gcdata, 4), fi, false };
@@ -1075,7 +1062,7 @@ static void scan_g_specials(struct gscan *gs)
 	memdbg_error_destroy(err);
 	uint64_t panic = 0;
 	if (gl->has_panic && !(err = memdbg_read_u64(s->t, g->addr + gl->g_panic, &panic)) && in_stack(gs, panic) &&
-	    grow((void **)&gs->queue, &gs->qcap, gs->qtail, sizeof(*gs->queue)))
+	    go_grow((void **)&gs->queue, &gs->qcap, gs->qtail, sizeof(*gs->queue)))
 		gs->queue[gs->qtail++] = (struct stack_ptr){ panic, false };
 	memdbg_error_destroy(err);
 }
@@ -1083,7 +1070,7 @@ static void scan_g_specials(struct gscan *gs)
 static bool collect_frame(void *arg, const struct go_frame *f)
 {
 	struct gscan *gs = arg;
-	if (!grow((void **)&gs->frames, &gs->frames_cap, gs->nframes, sizeof(*gs->frames))) {
+	if (!go_grow((void **)&gs->frames, &gs->frames_cap, gs->nframes, sizeof(*gs->frames))) {
 		gs->err = memdbg_enomem;
 		return false;
 	}

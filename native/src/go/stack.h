@@ -201,6 +201,9 @@ struct go_map {
 	size_t cap, n;
 };
 
+/* Room for element n of a growing array (doubling); false when out of memory. */
+bool go_grow(void **v, size_t *cap, size_t n, size_t size);
+
 void *go_map_get(const struct go_map *m, uint64_t key);
 bool go_map_put(struct go_map *m, uint64_t key, void *val);
 void go_map_free(struct go_map *m);
