@@ -362,22 +362,32 @@ static void leak_retained(struct fctx *c, struct go_map *by_goid, struct leak_gr
 
 #define HELD_BY_MAX 5
 
-/* What points to a blocking object: root names and object types, from the reverse index. */
+/*
+ * What points to a blocking object, from the reverse index: root names and
+ * object types; the waiters' own wait records (sudogs) are only counted.
+ */
 static void print_held_by(const struct fctx *c, uint64_t id)
 {
 	const struct go_graph *g = c->g;
-	uint32_t v = go_graph_node(g, id);
+	uint32_t v = go_graph_node(g, id), shown = 0;
+	uint64_t records = 0;
 	memdbg_begin_array(c->p, "held_by", "held by");
-	for (uint32_t e = v ? g->rev_off[v] : 0, n = 0; v && e < g->rev_off[v + 1] && n < HELD_BY_MAX; e++, n++) {
+	for (uint32_t e = v ? g->rev_off[v] : 0; v && e < g->rev_off[v + 1]; e++) {
 		uint32_t u = g->rev[e];
 		char what[320];
-		if (u < go_graph_first_obj(g))
+		if (u < go_graph_first_obj(g)) {
 			snprintf(what, sizeof(what), "%s", root_of_node(c, u)->name);
-		else
+		} else if (strcmp(type_or(c, g->node_id[u]), "runtime.sudog") == 0) {
+			records++;
+			continue;
+		} else {
 			snprintf(what, sizeof(what), "0x%" PRIx64 " %s", obj_base(c, g->node_id[u]), type_or(c, g->node_id[u]));
-		str_item(c->p, what);
+		}
+		if (shown++ < HELD_BY_MAX)
+			str_item(c->p, what);
 	}
 	memdbg_end_array(c->p);
+	memdbg_field_u64(c->p, "wait_records", records);
 }
 
 /* The group's first goroutine's blocking objects: the evidence that nothing else reaches them. */
