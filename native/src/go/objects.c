@@ -981,7 +981,7 @@ static int u64_cmp(const void *a, const void *b)
 
 static bool is_live_slot(const struct frame_scan *fs, uint64_t addr)
 {
-	return bsearch(&addr, fs->live, fs->nlive, sizeof(*fs->live), u64_cmp) != NULL;
+	return fs->nlive && bsearch(&addr, fs->live, fs->nlive, sizeof(*fs->live), u64_cmp) != NULL;
 }
 
 /*
@@ -992,7 +992,8 @@ static bool is_live_slot(const struct frame_scan *fs, uint64_t addr)
 static struct memdbg_error *keep_typed_vars(struct frame_scan *fs)
 {
 	struct builder *b = fs->b;
-	qsort(fs->live, fs->nlive, sizeof(*fs->live), u64_cmp);
+	if (fs->nlive)
+		qsort(fs->live, fs->nlive, sizeof(*fs->live), u64_cmp);
 	for (size_t i = 0; i < fs->nvars; i++) {
 		const struct stack_var *v = &fs->vars[i];
 		bool known, ok = v->has_type && v->size % 8 == 0, any = false;

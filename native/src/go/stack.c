@@ -1007,7 +1007,8 @@ static bool next_ptr(struct gscan *gs, struct stack_ptr *out)
 /* Scans every stack object a pointer reached, and those their pointers reach in turn. */
 static struct memdbg_error *scan_stack_objects(struct gscan *gs)
 {
-	qsort(gs->objs, gs->nobjs, sizeof(*gs->objs), obj_cmp);
+	if (gs->nobjs)
+		qsort(gs->objs, gs->nobjs, sizeof(*gs->objs), obj_cmp);
 	struct stack_ptr p;
 	while (!gs->stopped && !gs->err && next_ptr(gs, &p)) {
 		struct stack_obj *o = object_at(gs, p.value);
