@@ -491,11 +491,13 @@ def live_sample(cfg):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def run_check_mode(cfg, timeout=RUN_TIMEOUT):
-    """Run the sample in check mode (verifies the encoder does not allocate)."""
-    exe = build_sample(cfg)
-    with tempfile.TemporaryDirectory(dir=config_dir(cfg)) as d:
-        p = subprocess.run([str(exe)], cwd=d, env=sample_env("check", Path(d) / "oracle.json"),
+def run_check_mode(cfg, timeout=RUN_TIMEOUT, sample=None):
+    """Run the sample (goheap unless given) in check mode: its own checks, e.g. that the encoder does not
+    allocate; returns the process and the oracle (None when it failed)."""
+    sample = sample or goheap_sample()
+    exe = build_sample_of(sample, cfg)
+    with tempfile.TemporaryDirectory(dir=config_dir_of(sample, cfg)) as d:
+        p = subprocess.run([str(exe)], cwd=d, env=sample_env("check", Path(d) / "oracle.json", sample.env),
                            capture_output=True, text=True, timeout=timeout)
         oracle = read_oracle(Path(d) / "oracle.json") if p.returncode == 0 else None
     return p, oracle

@@ -71,15 +71,9 @@ def goid_of(name):
 def test_check_mode(go_config):
     """goroots itself checks that the runtime collected exactly the dead scenarios' objects."""
     try:
-        exe = samples.build_sample_of(GOROOTS, go_config)
+        p, _ = samples.run_check_mode(go_config, sample=GOROOTS)
     except samples.ToolchainUnavailable as e:
         pytest.skip(str(e))
-    import subprocess
-    import tempfile
-    from pathlib import Path
-    with tempfile.TemporaryDirectory() as t:
-        p = subprocess.run([str(exe)], cwd=t, env=samples.sample_env("check", Path(t) / "oracle.json"),
-                           capture_output=True, text=True, timeout=samples.RUN_TIMEOUT)
     assert p.returncode == 0, p.stdout + p.stderr
 
 

@@ -13,17 +13,14 @@ goroutines blocked sending on a channel only they hold: one leak, with its
 count and evidence, and nothing else.
 """
 
-import json
-
 import pytest
 
 import samples
+import test_findings
 
 GOSERVER = samples.other_sample("goserver")
 LEAKY = samples.Sample("goserver-leaky", GOSERVER.src, samples.CORES_DIR / "goserver-leaky",
                        (("MEMDBG_SERVER_LEAKS", "25"),))
-
-_cache = {}
 
 
 def make(sample, cfg, kind="kernel"):
@@ -36,14 +33,7 @@ def make(sample, cfg, kind="kernel"):
 
 
 def findings(sc):
-    k = str(sc.core)
-    if k not in _cache:
-        p = samples.run_core_cli(sc, "findings", json_out=True, timeout=300)
-        assert p.returncode == 0, p.stderr
-        doc = json.loads(p.stdout)
-        assert "error" not in doc, doc["error"]
-        _cache[k] = doc
-    return _cache[k]
+    return test_findings.findings(sc)
 
 
 def section(doc, sid):
@@ -51,18 +41,13 @@ def section(doc, sid):
     return s
 
 
-def test_check_mode(go_config):
+@pytest.mark.parametrize("sample", [GOSERVER, LEAKY], ids=["healthy", "leaky"])
+def test_check_mode(go_config, sample):
     """The server and its load come up, and nothing allocates from the heap dump on."""
-    import subprocess
-    import tempfile
-    from pathlib import Path
     try:
-        exe = samples.build_sample_of(GOSERVER, go_config)
+        p, _ = samples.run_check_mode(go_config, sample=sample)
     except samples.ToolchainUnavailable as e:
         pytest.skip(str(e))
-    with tempfile.TemporaryDirectory() as t:
-        p = subprocess.run([str(exe)], cwd=t, env=samples.sample_env("check", Path(t) / "oracle.json"),
-                           capture_output=True, text=True, timeout=samples.RUN_TIMEOUT)
     assert p.returncode == 0, p.stdout + p.stderr
 
 
