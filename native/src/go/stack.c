@@ -772,10 +772,10 @@ struct stack_obj {
 	bool scanned;
 };
 
-/* A pointer into the stack found while scanning, and whether it was found conservatively. */
-struct stack_ptr {
-	uint64_t value;
-	bool conservative;
+/* Pointers into the stack found while scanning: precise ones, or conservative ones. */
+struct stack_ptrs {
+	uint64_t *v;
+	size_t head, n, cap;
 };
 
 struct gscan {
@@ -785,8 +785,7 @@ struct gscan {
 	size_t nframes, frames_cap;
 	struct stack_obj *objs;
 	size_t nobjs, objs_cap;
-	struct stack_ptr *queue;
-	size_t qhead, qtail, qcap;
+	struct stack_ptrs found[2];  /* [0] precise, [1] conservative */
 	uint8_t *bits;  /* MAX_MAP_BITS / 8 bytes for stack maps and masks */
 	struct go_map seen;  /* slots already reported */
 	struct go_scan_stats st;
@@ -799,6 +798,14 @@ struct gscan {
 static bool in_stack(const struct gscan *gs, uint64_t v)
 {
 	return v >= gs->g->stack_lo && v < gs->g->stack_hi;
+}
+
+static bool push_ptr(struct stack_ptrs *q, uint64_t v)
+{
+	if (!go_grow((void **)&q->v, &q->cap, q->n, sizeof(*q->v)))
+		return false;
+	q->v[q->n++] = v;
+	return true;
 }
 
 /* Hands one slot to the callback; a value pointing into the stack is queued for the stack objects. */
@@ -824,11 +831,10 @@ static bool emit(struct gscan *gs, const struct go_frame *f, enum go_slot_kind k
 		}
 	}
 	if (in_stack(gs, v)) {
-		if (!go_grow((void **)&gs->queue, &gs->qcap, gs->qtail, sizeof(*gs->queue))) {
+		if (!push_ptr(&gs->found[!precise], v)) {
 			gs->err = memdbg_enomem;
 			return false;
 		}
-		gs->queue[gs->qtail++] = (struct stack_ptr){ v, !precise };
 	}
 	struct go_slot sl = { .addr = addr, .value = v, .kind = kind, .precise = precise };
 	if (!gs->fn(gs->arg, f, &sl))
@@ -989,19 +995,17 @@ static int obj_cmp(const void *a, const void *b)
 }
 
 /* Pops a queued stack pointer, precise ones first (so objects are scanned precisely when they can be). */
-static bool next_ptr(struct gscan *gs, struct stack_ptr *out)
+static bool next_ptr(struct gscan *gs, uint64_t *v, bool *conservative)
 {
-	for (size_t i = gs->qhead; i < gs->qtail; i++) {
-		if (!gs->queue[i].conservative) {
-			*out = gs->queue[i];
-			gs->queue[i] = gs->queue[gs->qhead++];
+	for (int k = 0; k < 2; k++) {
+		struct stack_ptrs *q = &gs->found[k];
+		if (q->head < q->n) {
+			*v = q->v[q->head++];
+			*conservative = k;
 			return true;
 		}
 	}
-	if (gs->qhead == gs->qtail)
-		return false;
-	*out = gs->queue[gs->qhead++];
-	return true;
+	return false;
 }
 
 /* Scans every stack object a pointer reached, and those their pointers reach in turn. */
@@ -1009,9 +1013,10 @@ static struct memdbg_error *scan_stack_objects(struct gscan *gs)
 {
 	if (gs->nobjs)
 		qsort(gs->objs, gs->nobjs, sizeof(*gs->objs), obj_cmp);
-	struct stack_ptr p;
-	while (!gs->stopped && !gs->err && next_ptr(gs, &p)) {
-		struct stack_obj *o = object_at(gs, p.value);
+	uint64_t p;
+	bool conservative;
+	while (!gs->stopped && !gs->err && next_ptr(gs, &p, &conservative)) {
+		struct stack_obj *o = object_at(gs, p);
 		if (!o || o->scanned)
 			continue;
 		o->scanned = true;
@@ -1025,7 +1030,7 @@ static struct memdbg_error *scan_stack_objects(struct gscan *gs)
 		struct memdbg_error *err = nwords ? memdbg_read(gs->s->t, o->gcdata, gs->bits, (nwords + 7) / 8) : NULL;
 		if (err)
 			return err;
-		emit_bits(gs, f, GO_SLOT_OBJECT, nwords, o->base, !p.conservative);
+		emit_bits(gs, f, GO_SLOT_OBJECT, nwords, o->base, !conservative);
 	}
 	return gs->err;
 }
@@ -1063,8 +1068,8 @@ static void scan_g_specials(struct gscan *gs)
 	memdbg_error_destroy(err);
 	uint64_t panic = 0;
 	if (gl->has_panic && !(err = memdbg_read_u64(s->t, g->addr + gl->g_panic, &panic)) && in_stack(gs, panic) &&
-	    go_grow((void **)&gs->queue, &gs->qcap, gs->qtail, sizeof(*gs->queue)))
-		gs->queue[gs->qtail++] = (struct stack_ptr){ panic, false };
+	    !push_ptr(&gs->found[0], panic))
+		gs->err = memdbg_enomem;
 	memdbg_error_destroy(err);
 }
 
@@ -1128,7 +1133,8 @@ struct memdbg_error *go_goroutine_slots(struct go_stack *s, const struct go_goro
 	}
 	free(gs.frames);
 	free(gs.objs);
-	free(gs.queue);
+	free(gs.found[0].v);
+	free(gs.found[1].v);
 	go_map_free(&gs.seen);
 	return err ? memdbg_error_prefix(err, "stack of goroutine %" PRIu64, g->goid) : NULL;
 }
