@@ -466,17 +466,21 @@ static void print_group(struct fctx *c, struct go_stack *s, const struct leak_gr
 	memdbg_end_object(p);
 }
 
-/* One section of wait groups: leaks (every group) or groups (those of at least min_goroutines). */
-static void wait_section(struct fctx *c, struct go_stack *s, const struct go_wait *w, size_t nw, bool leak,
-			 struct memdbg_error **errp)
+/*
+ * One section of wait groups: leaks (every group) or groups (those of at
+ * least min_goroutines).  unavailable: why the goroutines could not be read,
+ * said in the section.  Returns only an interruption or a lack of memory.
+ */
+static struct memdbg_error *wait_section(struct fctx *c, struct go_stack *s, const struct go_wait *w, size_t nw,
+					 bool leak, const struct memdbg_error *unavailable)
 {
 	struct go_map by_goid = { 0 };
 	struct leak_group *groups = NULL;
 	size_t n = 0;
 	uint64_t count = 0, bytes = 0;
-	struct memdbg_error *err = *errp;
-	if (!err)
-		err = wait_groups(c, s, w, nw, leak, &by_goid, &groups, &n);
+	struct memdbg_error *err = unavailable ? NULL : wait_groups(c, s, w, nw, leak, &by_goid, &groups, &n);
+	if (err)
+		return err;
 	if (leak)
 		begin_section(c, "goroutine-leaks", "Goroutine leaks", true,
 			      "goroutines blocked on a channel, mutex, WaitGroup or cond that no goroutine able to run "
@@ -488,24 +492,22 @@ static void wait_section(struct fctx *c, struct go_stack *s, const struct go_wai
 	if (!leak)
 		memdbg_field_u64(c->p, "min_goroutines", c->opt.min_goroutines);
 	memdbg_begin_array(c->p, "items", NULL);
-	if (!err) {
-		leak_retained(c, &by_goid, groups);
+	if (unavailable)
+		memdbg_note(c->p, "    goroutines unavailable: %s", memdbg_error_message(unavailable));
+	leak_retained(c, &by_goid, groups);
+	if (n)
 		qsort(groups, n, sizeof(*groups), leak_cmp);
-		for (size_t i = 0; i < n && (leak || groups[i].count >= c->opt.min_goroutines); i++) {
-			if (i < MAX_ITEMS)
-				print_group(c, s, &groups[i], leak);
-			count++;
-			bytes += groups[i].stack_bytes + groups[i].retained;
-		}
-	} else if (err != memdbg_interrupted) {
-		memdbg_note(c->p, "    goroutines unavailable: %s", memdbg_error_message(err));
+	for (size_t i = 0; i < n && (leak || groups[i].count >= c->opt.min_goroutines); i++) {
+		if (i < MAX_ITEMS)
+			print_group(c, s, &groups[i], leak);
+		count++;
+		bytes += groups[i].stack_bytes + groups[i].retained;
 	}
 	memdbg_end_array(c->p);
 	end_section(c, count, bytes);
 	free(groups);
 	go_map_free(&by_goid);
-	if (err && err != *errp)
-		memdbg_error_destroy(err);
+	return NULL;
 }
 
 static struct memdbg_error *section_goroutines(struct fctx *c)
@@ -513,19 +515,18 @@ static struct memdbg_error *section_goroutines(struct fctx *c)
 	struct go_stack *s = NULL;
 	struct go_wait *w = NULL;
 	size_t nw = 0;
-	struct memdbg_error *err = go_stack_open(c->t, &s);
-	if (!err)
-		err = go_leaks(c->t, c->go, c->o, c->g, s, c->p, &w, &nw);
-	if (err == memdbg_interrupted || err == memdbg_enomem) {
-		go_stack_close(s);
-		return err;
-	}
-	wait_section(c, s, w, nw, true, &err);
-	wait_section(c, s, w, nw, false, &err);
-	memdbg_error_destroy(err);
+	struct memdbg_error *unavailable = go_stack_open(c->t, &s), *err = NULL;
+	if (!unavailable)
+		unavailable = go_leaks(c->t, c->go, c->o, c->g, s, c->p, &w, &nw);
+	if (unavailable == memdbg_interrupted || unavailable == memdbg_enomem)
+		err = unavailable;
+	else if (!(err = wait_section(c, s, w, nw, true, unavailable)))
+		err = wait_section(c, s, w, nw, false, unavailable);
+	if (unavailable != err)
+		memdbg_error_destroy(unavailable);
 	go_leaks_free(w, nw);
 	go_stack_close(s);
-	return NULL;
+	return err;
 }
 
 /* ---- 2. maps ---- */
