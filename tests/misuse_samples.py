@@ -32,9 +32,15 @@ def _module_key(cfg):
     return h.hexdigest()
 
 
+def config_dir(cfg, scenario):
+    """The cache directory of one scenario and config, named by the whole module's key (the harness
+    too), so checkouts with different harnesses sharing MEMDBG_CORES_DIR keep their own cores."""
+    return sample(scenario).cores / cfg.id / _module_key(cfg)[:16]
+
+
 def _build_locked(cfg, scenario):
     s = sample(scenario)
-    d = samples.config_dir_of(s, cfg)
+    d = config_dir(cfg, scenario)
     key = _module_key(cfg)
     kf = d / "key"
     if not (kf.exists() and kf.read_text().strip() == key):
@@ -74,7 +80,7 @@ def make_core(cfg, scenario, kind="kernel"):
     s = sample(scenario)
     with samples._locked(cfg, s):
         exe = _build_locked(cfg, scenario)
-        outdir = samples.config_dir_of(s, cfg) / kind
+        outdir = config_dir(cfg, scenario) / kind
         done = outdir / "done"
         if not done.exists():
             if outdir.exists():

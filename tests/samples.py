@@ -182,6 +182,7 @@ class Sample:
     name: str
     src: Path
     cores: Path                 # parent of the per-config dirs
+    env: tuple = ()             # (NAME, value) pairs the program runs with (a variant of its source)
 
     @property
     def lock_prefix(self):
@@ -202,6 +203,8 @@ def other_sample(name):
 def sample_key_of(sample, cfg):
     h = hashlib.sha256()
     h.update(f"config {cfg.line}\n".encode())
+    for k, v in sample.env:
+        h.update(f"env {k}={v}\n".encode())
     hash_sources(h, sample.src)
     return h.hexdigest()
 
@@ -271,7 +274,7 @@ def build_sample_of(sample, cfg):
         return _build_locked(cfg, sample)
 
 
-def sample_env(mode, oracle):
+def sample_env(mode, oracle, extra=()):
     env = dict(os.environ)
     for k in ("GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GOTRACEBACK"):
         env.pop(k, None)
@@ -282,6 +285,7 @@ def sample_env(mode, oracle):
     env["GODEBUG"] = "gcshrinkstackoff=1"
     if mode == "crash":
         env["GOTRACEBACK"] = "crash"
+    env.update(extra)
     return env
 
 
@@ -342,13 +346,13 @@ def _core_glob(cwd, pid, comm):
     return out if out.startswith("/") else str(Path(cwd) / out)
 
 
-def _make_kernel_core(cfg, exe, outdir):
+def _make_kernel_core(cfg, exe, outdir, extra=()):
     import glob
     oracle = outdir / "oracle.json"
     err = open(outdir / "stderr.txt", "w")
     for old in outdir.glob("core*"):
         old.unlink()
-    p = subprocess.Popen([str(exe)], cwd=outdir, env=sample_env("crash", oracle),
+    p = subprocess.Popen([str(exe)], cwd=outdir, env=sample_env("crash", oracle, extra),
                          stdin=subprocess.DEVNULL, stdout=err, stderr=err, preexec_fn=_unlimited_core)
     try:
         rc = p.wait(RUN_TIMEOUT)
@@ -377,9 +381,9 @@ def _proc_state(pid):
     return stat.rsplit(")", 1)[1].split()[0]
 
 
-def _start_stopped(exe, cwd, oracle, errfile):
+def _start_stopped(exe, cwd, oracle, errfile, extra=()):
     """Start the sample in stop mode and wait until it has stopped itself."""
-    p = subprocess.Popen([str(exe)], cwd=cwd, env=sample_env("stop", oracle),
+    p = subprocess.Popen([str(exe)], cwd=cwd, env=sample_env("stop", oracle, extra),
                          stdin=subprocess.DEVNULL, stdout=errfile, stderr=errfile)
     deadline = time.monotonic() + STOP_TIMEOUT
     while True:
@@ -401,12 +405,12 @@ def _kill(p):
     p.wait()
 
 
-def _make_gcore(cfg, exe, outdir):
+def _make_gcore(cfg, exe, outdir, extra=()):
     oracle = outdir / "oracle.json"
     for old in outdir.glob("core*"):
         old.unlink()
     with open(outdir / "stderr.txt", "w") as err:
-        p = _start_stopped(exe, outdir, oracle, err)
+        p = _start_stopped(exe, outdir, oracle, err, extra)
     try:
         prefix = outdir / "core.gcore"
         g = subprocess.run(["gcore", "-o", str(prefix), str(p.pid)], capture_output=True,
@@ -444,7 +448,7 @@ def make_core_of(sample, cfg, kind):
                 shutil.rmtree(outdir)
             outdir.mkdir(parents=True)
             t0 = time.monotonic()
-            core = (_make_kernel_core if kind == "kernel" else _make_gcore)(cfg, exe, outdir)
+            core = (_make_kernel_core if kind == "kernel" else _make_gcore)(cfg, exe, outdir, sample.env)
             done.write_text(f"{time.monotonic() - t0:.2f}s\n")
         oracle = outdir / "oracle.json"
         return SampleCore(cfg, kind, exe, core, oracle, read_oracle(oracle))
@@ -487,11 +491,13 @@ def live_sample(cfg):
         shutil.rmtree(d, ignore_errors=True)
 
 
-def run_check_mode(cfg, timeout=RUN_TIMEOUT):
-    """Run the sample in check mode (verifies the encoder does not allocate)."""
-    exe = build_sample(cfg)
-    with tempfile.TemporaryDirectory(dir=config_dir(cfg)) as d:
-        p = subprocess.run([str(exe)], cwd=d, env=sample_env("check", Path(d) / "oracle.json"),
+def run_check_mode(cfg, timeout=RUN_TIMEOUT, sample=None):
+    """Run the sample (goheap unless given) in check mode: its own checks, e.g. that the encoder does not
+    allocate; returns the process and the oracle (None when it failed)."""
+    sample = sample or goheap_sample()
+    exe = build_sample_of(sample, cfg)
+    with tempfile.TemporaryDirectory(dir=config_dir_of(sample, cfg)) as d:
+        p = subprocess.run([str(exe)], cwd=d, env=sample_env("check", Path(d) / "oracle.json", sample.env),
                            capture_output=True, text=True, timeout=timeout)
         oracle = read_oracle(Path(d) / "oracle.json") if p.returncode == 0 else None
     return p, oracle

@@ -553,7 +553,7 @@ static bool var_type(Dwarf_Die *var, struct memdbg_frame_var *v)
 {
 	Dwarf_Attribute at;
 	Dwarf_Die type;
-	if (!dwarf_attr(var, DW_AT_type, &at) || !dwarf_formref_die(&at, &type))
+	if (!dwarf_attr_integrate(var, DW_AT_type, &at) || !dwarf_formref_die(&at, &type))
 		return false;
 	die_size(&type, &v->size);
 	struct memdbg_global g = { 0 };
@@ -571,7 +571,10 @@ static struct memdbg_error *visit_vars(Dwarf_Die *scope, uint64_t pc, memdbg_fra
 		return NULL;
 	do {
 		int tag = dwarf_tag(&child);
-		if (tag == DW_TAG_lexical_block) {
+		if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+			/* Only the scopes the pc is in: a variable of another block is not there. */
+			if (dwarf_haspc(&child, pc) != 1)
+				continue;
 			struct memdbg_error *err = visit_vars(&child, pc, fn, arg, depth + 1);
 			if (err)
 				return err;
@@ -579,9 +582,12 @@ static struct memdbg_error *visit_vars(Dwarf_Die *scope, uint64_t pc, memdbg_fra
 		}
 		if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
 			continue;
-		Dwarf_Attribute at;
-		struct memdbg_frame_var v = { .name = dwarf_diename(&child) };
+		Dwarf_Attribute at, name_at;
+		struct memdbg_frame_var v = { 0 };
 		struct var_loc loc;
+		/* An inlined function's variables take their name and type from the abstract origin. */
+		if (dwarf_attr_integrate(&child, DW_AT_name, &name_at))
+			v.name = dwarf_formstring(&name_at);
 		if (!v.name || !dwarf_attr(&child, DW_AT_location, &at) || !var_fbreg(&at, pc, &loc))
 			continue;
 		v.cfa_offset = loc.off;

@@ -13,6 +13,7 @@
 
 #include "alloc/heaps.h"
 #include "go/findings.h"
+#include "go/leaks.h"
 #include "go/pools.h"
 #include "go/stack.h"
 #include "go/types.h"
@@ -42,7 +43,9 @@ struct fctx {
 	size_t narenas;
 	struct range *held;         /* in-use and stack spans, sorted */
 	size_t nheld;
-	size_t total;               /* findings over all sections */
+	size_t total;               /* findings over all finding sections */
+	bool section_finding;       /* the open section's items are findings */
+	struct go_map uintptr_types; /* type address -> struct uintptr_words */
 };
 
 /* ---- small helpers ---- */
@@ -171,12 +174,20 @@ static void field_at(const struct fctx *c, uint64_t id, uint64_t off, char *buf,
 		snprintf(buf, size, "+%" PRIu64, off);
 }
 
-static void begin_section(struct fctx *c, const char *id, const char *title, const char *what)
+/*
+ * A section is either findings (misuses a user can act on, counted in
+ * total_findings) or observations (what a healthy program may well have:
+ * groups of waiting goroutines, big maps, large objects, pool contents,
+ * fragmentation), shown with the same evidence but not counted.
+ */
+static void begin_section(struct fctx *c, const char *id, const char *title, bool finding, const char *what)
 {
 	memdbg_begin_object(c->p, NULL, title);
 	memdbg_field_str(c->p, "id", id);
 	memdbg_field_str(c->p, "title", title);
+	memdbg_field_str(c->p, "kind", finding ? "finding" : "observation");
 	memdbg_field_str(c->p, "what", what);
+	c->section_finding = finding;
 }
 
 /* Closes a section with its totals; items (an array) are already printed. */
@@ -187,10 +198,17 @@ static void end_section(struct fctx *c, uint64_t count, uint64_t bytes)
 	if (!count)
 		memdbg_note(c->p, "    none");
 	memdbg_end_object(c->p);
-	c->total += count;
+	if (c->section_finding)
+		c->total += count;
 }
 
-/* ---- 1. goroutine leaks ---- */
+/* A string element of an array (text mode has no keys for those). */
+static void str_item(struct memdbg_printer *p, const char *v)
+{
+	memdbg_field_str(p, memdbg_printer_json(p) ? NULL : "", v);
+}
+
+/* ---- 1. goroutine leaks and groups ---- */
 
 static bool runtime_func(const char *name)
 {
@@ -198,28 +216,41 @@ static bool runtime_func(const char *name)
 	       strncmp(name, "runtime/internal/", 17) == 0 || strncmp(name, "sync.", 5) == 0;
 }
 
+#define SITE_FRAMES 3  /* frames from the wait site up, shown per group */
+#define SITE_INLINE 16
+
 struct wait_site {
 	struct go_stack *s;
 	uint64_t pc;
 	const char *func, *file;
 	int32_t line;
+	const char *frames[SITE_FRAMES];  /* the site's function and its callers */
+	size_t nframes;
 };
 
+/* The first logical frame (inlined calls expanded) outside the runtime and sync, and those above it. */
 static bool find_site(void *arg, const struct go_frame *f)
 {
 	struct wait_site *w = arg;
-	if (!w->pc || runtime_func(w->func)) {
-		w->pc = f->pc;
-		w->func = f->func;
-		w->file = f->file;
-		w->line = f->line;
+	struct go_inline in[SITE_INLINE];
+	size_t n = go_func_inlined(w->s, f->fn, f->sym_pc, in, SITE_INLINE);
+	for (size_t i = 0; i < n && w->nframes < SITE_FRAMES; i++) {
+		if (!w->nframes && runtime_func(in[i].name))
+			continue;
+		if (!w->nframes) {
+			w->pc = f->pc;
+			w->func = in[i].name;
+			w->file = in[i].file;
+			w->line = in[i].line;
+		}
+		w->frames[w->nframes++] = in[i].name;
 	}
-	return runtime_func(w->func);
+	return w->nframes < SITE_FRAMES;
 }
 
 struct leak_group {
 	uint64_t key, count, stack_bytes, retained, objects;
-	const struct go_goroutine *first;
+	const struct go_wait *first;
 	struct wait_site site;
 	uint64_t goids[8];
 	uint32_t top[LEAK_OBJECTS];  /* nodes directly held by the group's frames, largest first */
@@ -247,35 +278,34 @@ static int leak_cmp(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-/* Group waiting goroutines by where they wait; count their stacks. */
-static struct memdbg_error *leak_groups(struct fctx *c, struct go_stack *s, struct go_map *by_goid,
-					struct leak_group **ret, size_t *nret)
+/* Group the waiting goroutines that leaked (or, !leaked, those that did not) by where they wait. */
+static struct memdbg_error *wait_groups(struct fctx *c, struct go_stack *s, const struct go_wait *w, size_t nw,
+					bool leaked, struct go_map *by_goid, struct leak_group **ret, size_t *nret)
 {
-	const struct go_goroutine *gs;
-	size_t ng, skipped, n = 0;
-	struct memdbg_error *err = go_goroutines(s, &gs, &ng, &skipped);
-	if (err)
-		return err;
+	struct memdbg_error *err = NULL;
+	size_t n = 0;
 	struct go_map by_key = { 0 };
-	struct leak_group *groups = calloc(ng ? ng : 1, sizeof(*groups));
+	struct leak_group *groups = calloc(nw ? nw : 1, sizeof(*groups));
 	if (!groups)
 		return memdbg_enomem;
-	for (size_t i = 0; i < ng; i++) {
-		const struct go_goroutine *gr = &gs[i];
-		if (gr->system || gr->dead || !gr->wait_reason_name || !gr->goid)
+	for (size_t i = 0; i < nw; i++) {
+		const struct go_goroutine *gr = w[i].g;
+		if (gr->system || gr->dead || !gr->wait_reason_name || !gr->goid || w[i].leaked != leaked)
 			continue;
 		if ((i & 255) == 0 && (err = memdbg_check_interrupt(c->p)))
 			break;
-		struct wait_site site = { s, 0, "?", "?", 0 };
+		struct wait_site site = { s, 0, "?", "?", 0, { NULL }, 0 };
 		enum go_unwind_end end;
 		struct memdbg_error *e = go_unwind(s, gr, LEAK_FRAMES, find_site, &site, &end);
 		memdbg_error_destroy(e);
 		if (!site.pc)
 			continue;
-		uint64_t key = site.pc | (uint64_t)gr->wait_reason << 56;
+		/* The same wait, reached by goroutines started by the same go statement. */
+		uint64_t key = (site.pc ^ gr->startpc * 0x9e3779b97f4a7c15ull) + gr->wait_reason;
+		key = key ? key : 1;
 		uintptr_t gi = (uintptr_t)go_map_get(&by_key, key);
 		if (!gi) {
-			groups[n] = (struct leak_group){ .key = key, .first = gr, .site = site };
+			groups[n] = (struct leak_group){ .key = key, .first = &w[i], .site = site };
 			gi = ++n;
 			if (!go_map_put(&by_key, key, (void *)gi)) {
 				err = memdbg_enomem;
@@ -330,20 +360,76 @@ static void leak_retained(struct fctx *c, struct go_map *by_goid, struct leak_gr
 	free(root_group);
 }
 
-static void print_leak(struct fctx *c, struct go_stack *s, const struct leak_group *lg)
+#define HELD_BY_MAX 5
+
+/*
+ * What points to a blocking object, from the reverse index: root names and
+ * object types; the waiters' own wait records (sudogs) are only counted.
+ */
+static void print_held_by(const struct fctx *c, uint64_t id)
+{
+	const struct go_graph *g = c->g;
+	uint32_t v = go_graph_node(g, id), shown = 0;
+	uint64_t records = 0;
+	memdbg_begin_array(c->p, "held_by", "held by");
+	for (uint32_t e = v ? g->rev_off[v] : 0; v && e < g->rev_off[v + 1]; e++) {
+		uint32_t u = g->rev[e];
+		char what[320];
+		if (u < go_graph_first_obj(g)) {
+			snprintf(what, sizeof(what), "%s", root_of_node(c, u)->name);
+		} else if (strcmp(type_or(c, g->node_id[u]), "runtime.sudog") == 0) {
+			records++;
+			continue;
+		} else {
+			snprintf(what, sizeof(what), "0x%" PRIx64 " %s", obj_base(c, g->node_id[u]), type_or(c, g->node_id[u]));
+		}
+		if (shown++ < HELD_BY_MAX)
+			str_item(c->p, what);
+	}
+	memdbg_end_array(c->p);
+	memdbg_field_u64(c->p, "wait_records", records);
+}
+
+/* The group's first goroutine's blocking objects: the evidence that nothing else reaches them. */
+static void print_blockers(const struct fctx *c, const struct go_wait *w)
+{
+	memdbg_begin_array(c->p, "blocked_on", "blocked on");
+	for (size_t k = 0; k < w->non && k < MAX_ITEMS; k++) {
+		const struct go_blocker *b = &w->on[k];
+		char title[320];
+		bool heap = b->object != UINT64_MAX;
+		snprintf(title, sizeof(title), "0x%" PRIx64 " in %s", b->addr,
+			 heap ? type_or(c, b->object) : "(not a heap object)");
+		memdbg_begin_object(c->p, NULL, title);
+		memdbg_field_hex(c->p, "addr", b->addr);
+		if (heap) {
+			memdbg_field_hex(c->p, "object", obj_base(c, b->object));
+			memdbg_field_str(c->p, "type", type_or(c, b->object));
+			print_held_by(c, b->object);
+		} else {
+			memdbg_field_null(c->p, "object");
+		}
+		memdbg_end_object(c->p);
+	}
+	memdbg_end_array(c->p);
+}
+
+static void print_group(struct fctx *c, struct go_stack *s, const struct leak_group *lg, bool leak)
 {
 	struct memdbg_printer *p = c->p;
+	const struct go_goroutine *g0 = lg->first->g;
 	char title[512];
-	snprintf(title, sizeof(title), "%" PRIu64 " goroutines waiting (%s) at %s (%s:%d)", lg->count,
-		 lg->first->wait_reason_name, lg->site.func, lg->site.file, lg->site.line);
+	snprintf(title, sizeof(title), "%" PRIu64 " goroutine%s %s (%s) at %s (%s:%d)", lg->count,
+		 lg->count == 1 ? "" : "s", leak ? "blocked for good" : "waiting", g0->wait_reason_name, lg->site.func,
+		 lg->site.file, lg->site.line);
 	memdbg_begin_object(p, NULL, title);
 	memdbg_field_u64(p, "goroutines", lg->count);
-	memdbg_field_str(p, "wait_reason", lg->first->wait_reason_name);
+	memdbg_field_str(p, "wait_reason", g0->wait_reason_name);
 	memdbg_field_str(p, "function", lg->site.func);
 	char loc[320];
 	snprintf(loc, sizeof(loc), "%s:%d", lg->site.file, lg->site.line);
 	memdbg_field_str(p, "location", loc);
-	const struct go_func *f = lg->first->gopc ? go_func_at(s, lg->first->gopc) : NULL;
+	const struct go_func *f = g0->gopc ? go_func_at(s, g0->gopc) : NULL;
 	memdbg_field_str(p, "created_by", f ? f->name : "?");
 	size_t nid = lg->count < MEMDBG_ARRAY_SIZE(lg->goids) ? lg->count : MEMDBG_ARRAY_SIZE(lg->goids);
 	char ids[160];
@@ -354,9 +440,15 @@ static void print_leak(struct fctx *c, struct go_stack *s, const struct leak_gro
 		len = w > 0 && (size_t)w < sizeof(ids) - len ? len + (size_t)w : sizeof(ids) - 1;
 	}
 	memdbg_field_str(p, "first_goids", ids);
+	memdbg_begin_array(p, "frames", "frames, from the wait site up");
+	for (size_t i = 0; i < lg->site.nframes; i++)
+		str_item(p, lg->site.frames[i]);
+	memdbg_end_array(p);
 	memdbg_field_u64(p, "stack_bytes", lg->stack_bytes);
 	memdbg_field_u64(p, "retained_bytes", lg->retained);
 	memdbg_field_u64(p, "retained_objects", lg->objects);
+	if (leak)
+		print_blockers(c, lg->first);
 	memdbg_begin_array(p, "objects", "kept alive by their frames (largest first)");
 	for (size_t i = 0; i < lg->ntop; i++) {
 		uint64_t id = c->g->node_id[lg->top[i]];
@@ -374,37 +466,65 @@ static void print_leak(struct fctx *c, struct go_stack *s, const struct leak_gro
 	memdbg_end_object(p);
 }
 
-static struct memdbg_error *section_leaks(struct fctx *c)
+/*
+ * One section of wait groups: leaks (every group) or groups (those of at
+ * least min_goroutines).  unavailable: why the goroutines could not be read,
+ * said in the section.  Returns only an interruption or a lack of memory.
+ */
+static struct memdbg_error *wait_section(struct fctx *c, struct go_stack *s, const struct go_wait *w, size_t nw,
+					 bool leak, const struct memdbg_error *unavailable)
 {
-	struct go_stack *s = NULL;
 	struct go_map by_goid = { 0 };
 	struct leak_group *groups = NULL;
 	size_t n = 0;
 	uint64_t count = 0, bytes = 0;
-	struct memdbg_error *err = go_stack_open(c->t, &s);
-	if (!err)
-		err = leak_groups(c, s, &by_goid, &groups, &n);
-	begin_section(c, "goroutine-leaks", "Goroutine leaks",
-		      "many goroutines blocked at the same place, their stacks and what their frames keep alive");
-	memdbg_field_u64(c->p, "min_goroutines", c->opt.min_goroutines);
+	struct memdbg_error *err = unavailable ? NULL : wait_groups(c, s, w, nw, leak, &by_goid, &groups, &n);
+	if (err)
+		return err;
+	if (leak)
+		begin_section(c, "goroutine-leaks", "Goroutine leaks", true,
+			      "goroutines blocked on a channel, mutex, WaitGroup or cond that no goroutine able to run "
+			      "and no global can reach: nothing can ever wake them");
+	else
+		begin_section(c, "goroutine-groups", "Goroutine groups", false,
+			      "many goroutines waiting at the same place, not leaked (something can still wake them): "
+			      "their stacks and what their frames keep alive");
+	if (!leak)
+		memdbg_field_u64(c->p, "min_goroutines", c->opt.min_goroutines);
 	memdbg_begin_array(c->p, "items", NULL);
-	if (!err) {
-		leak_retained(c, &by_goid, groups);
+	if (unavailable)
+		memdbg_note(c->p, "    goroutines unavailable: %s", memdbg_error_message(unavailable));
+	leak_retained(c, &by_goid, groups);
+	if (n)
 		qsort(groups, n, sizeof(*groups), leak_cmp);
-		for (size_t i = 0; i < n && groups[i].count >= c->opt.min_goroutines; i++) {
-			print_leak(c, s, &groups[i]);
-			count++;
-			bytes += groups[i].stack_bytes + groups[i].retained;
-		}
-	} else {
-		memdbg_note(c->p, "    goroutines unavailable: %s", memdbg_error_message(err));
-		memdbg_error_destroy(err);
-		err = NULL;
+	for (size_t i = 0; i < n && (leak || groups[i].count >= c->opt.min_goroutines); i++) {
+		if (i < MAX_ITEMS)
+			print_group(c, s, &groups[i], leak);
+		count++;
+		bytes += groups[i].stack_bytes + groups[i].retained;
 	}
 	memdbg_end_array(c->p);
 	end_section(c, count, bytes);
 	free(groups);
 	go_map_free(&by_goid);
+	return NULL;
+}
+
+static struct memdbg_error *section_goroutines(struct fctx *c)
+{
+	struct go_stack *s = NULL;
+	struct go_wait *w = NULL;
+	size_t nw = 0;
+	struct memdbg_error *unavailable = go_stack_open(c->t, &s), *err = NULL;
+	if (!unavailable)
+		unavailable = go_leaks(c->t, c->go, c->o, c->g, s, c->p, &w, &nw);
+	if (unavailable == memdbg_interrupted || unavailable == memdbg_enomem)
+		err = unavailable;
+	else if (!(err = wait_section(c, s, w, nw, true, unavailable)))
+		err = wait_section(c, s, w, nw, false, unavailable);
+	if (unavailable != err)
+		memdbg_error_destroy(unavailable);
+	go_leaks_free(w, nw);
 	go_stack_close(s);
 	return err;
 }
@@ -473,7 +593,7 @@ static struct memdbg_error *section_maps(struct fctx *c)
 	}
 	if (n)
 		qsort(rows, n, sizeof(*rows), map_cmp);
-	begin_section(c, "maps", "Large long-lived maps",
+	begin_section(c, "maps", "Large long-lived maps", false,
 		      "maps with many entries (largest retained bytes first) and who holds them");
 	memdbg_field_u64(c->p, "min_entries", c->opt.min_entries);
 	memdbg_begin_array(c->p, "items", NULL);
@@ -503,7 +623,7 @@ static struct memdbg_error *section_pools(struct fctx *c)
 {
 	const struct go_graph *g = c->g;
 	uint64_t count = 0, bytes = 0;
-	begin_section(c, "pool-residue", "sync.Pool residue",
+	begin_section(c, "pool-residue", "sync.Pool residue", false,
 		      "bytes only sync.Pool caches keep alive (per P and victim: see pool-residue)");
 	memdbg_field_u64(c->p, "min_pool_bytes", c->opt.min_pool_bytes);
 	memdbg_begin_array(c->p, "items", NULL);
@@ -629,8 +749,6 @@ static struct memdbg_error *load_held(struct fctx *c)
 struct scan_obj {
 	struct fctx *c;
 	uint64_t id, base;
-	uint8_t *ptr;  /* bit per word of the object: a pointer slot */
-	uint64_t words;
 	struct refs *dangling;
 	bool oom;
 };
@@ -639,10 +757,6 @@ static void note_pointer(void *arg, uint64_t slot, uint64_t value)
 {
 	struct scan_obj *so = arg;
 	struct fctx *c = so->c;
-	uint64_t w = (slot - so->base) / 8;
-	if (slot < so->base || w >= so->words)
-		return;
-	so->ptr[w / 8] |= (uint8_t)(1u << (w % 8));
 	if (!value)
 		return;
 	const struct go_heap_span *h;
@@ -704,26 +818,103 @@ static bool hidden_target(const struct fctx *c, uint64_t value, struct ref *r)
 	return true;
 }
 
-/* The non-pointer words of object id whose value is an object's address. */
-static bool scan_hidden(struct fctx *c, struct scan_obj *so, struct refs *hidden)
+#define GO_KIND_UINTPTR 12   /* reflect.Uintptr */
+#define MAX_UINTPTR_WORDS 65536  /* uintptr words listed per type; larger types are not scanned */
+
+/* The byte offsets of a type's uintptr words (one value of it), computed once per type. */
+struct uintptr_words {
+	size_t n;
+	bool all;          /* an array of uintptr: every word */
+	uint32_t off[];
+};
+
+static bool collect_uintptrs(struct fctx *c, const struct go_type *ty, uint64_t base, struct uintptr_words **w,
+			     size_t *cap, int depth)
 {
-	static uint64_t buf[SCAN_CHUNK / 8];
-	for (uint64_t w0 = 0; w0 < so->words; w0 += SCAN_CHUNK / 8) {
-		uint64_t nw = so->words - w0 < SCAN_CHUNK / 8 ? so->words - w0 : SCAN_CHUNK / 8;
-		struct memdbg_error *e = memdbg_read(c->t, so->base + w0 * 8, buf, nw * 8);
-		if (e) {
-			memdbg_error_destroy(e);
-			return true;
+	if (!ty || depth > 16)
+		return true;
+	if (ty->kind == GO_KIND_UINTPTR) {
+		if ((*w)->n == MAX_UINTPTR_WORDS)
+			return false;
+		if ((*w)->n == *cap) {
+			size_t nc = *cap ? 2 * *cap : 8;
+			struct uintptr_words *nw = realloc(*w, sizeof(**w) + nc * sizeof(uint32_t));
+			if (!nw)
+				return false;
+			*w = nw;
+			*cap = nc;
 		}
-		for (uint64_t i = 0; i < nw; i++) {
-			uint64_t w = w0 + i;
+		(*w)->off[(*w)->n++] = (uint32_t)base;
+		return true;
+	}
+	if (ty->kind == GO_KIND_STRUCT) {
+		for (size_t i = 0; i < ty->nfields; i++)
+			if (!collect_uintptrs(c, go_type_at(c->t, c->go, ty->fields[i].type, NULL), base + ty->fields[i].offset,
+					      w, cap, depth + 1))
+				return false;
+	} else if (ty->kind == GO_KIND_ARRAY) {
+		const struct go_type *elem = go_type_at(c->t, c->go, ty->elem, NULL);
+		for (uint64_t i = 0; elem && elem->size && i < ty->len; i++)
+			if (!collect_uintptrs(c, elem, base + i * elem->size, w, cap, depth + 1))
+				return false;
+	}
+	return true;
+}
+
+static const struct uintptr_words *uintptr_words(struct fctx *c, const struct go_type *ty)
+{
+	struct uintptr_words *w = go_map_get(&c->uintptr_types, ty->addr);
+	if (w)
+		return w;
+	size_t cap = 0;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	const struct go_type *elem = ty->kind == GO_KIND_ARRAY ? go_type_at(c->t, c->go, ty->elem, NULL) : NULL;
+	if (elem && elem->kind == GO_KIND_UINTPTR)
+		w->all = true;
+	else if (!collect_uintptrs(c, ty, 0, &w, &cap, 0))
+		w->n = 0;  /* too many to list: not scanned */
+	if (!go_map_put(&c->uintptr_types, ty->addr, w)) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/*
+ * The words of object id that its type declares uintptr, holding the exact
+ * address of an object.  Untyped objects are not scanned: bytes, strings
+ * and a slot's padding past its type are never evidence.
+ */
+static bool scan_hidden(struct fctx *c, uint64_t id, struct refs *hidden)
+{
+	uint32_t k = c->o->type[id];
+	const struct go_objtype *ot = k ? &c->o->otypes[k] : NULL;
+	const struct go_type *ty = ot && ot->type ? go_type_at(c->t, c->go, ot->type, NULL) : NULL;
+	if (!ty || !ty->size)
+		return true;
+	const struct uintptr_words *uw = uintptr_words(c, ty);
+	if (!uw || (!uw->n && !uw->all))
+		return uw != NULL;
+	const struct go_heap_span *h = go_span_of_id(c->o, id);
+	uint64_t slot = go_id_addr(h, id), data = slot + (h->header ? 8 : 0);
+	uint64_t end = h->nelems == 1 && h->limit > slot && h->limit - slot < h->elemsize ? h->limit : slot + h->elemsize;
+	uint64_t n = ot->count ? ot->count : 1;
+	uint64_t words = uw->all ? ty->size / 8 : uw->n;
+	for (uint64_t e = 0; e < n && data + (e + 1) * ty->size <= end; e++) {
+		for (uint64_t i = 0; i < words; i++) {
+			uint64_t at = data + e * ty->size + (uw->all ? 8 * i : uw->off[i]), v;
 			struct ref r;
-			if ((so->ptr[w / 8] >> (w % 8)) & 1 || !hidden_target(c, buf[i], &r))
+			struct memdbg_error *err = memdbg_read_u64(c->t, at, &v);
+			if (err) {
+				memdbg_error_destroy(err);
+				return true;
+			}
+			if (!hidden_target(c, v, &r) || r.target == id)
 				continue;
-			if (r.target == so->id)
-				continue;
-			r.holder = so->id;
-			r.at = so->base + w * 8;
+			r.holder = id;
+			r.at = at;
 			if (!refs_add(hidden, &r))
 				return false;
 		}
@@ -757,62 +948,25 @@ static struct memdbg_error *scan_global(void *arg, const struct memdbg_global *g
 	return refs_add(gs->hidden, &r) ? NULL : memdbg_enomem;
 }
 
-/*
- * The words of object id its type covers (the malloc header included): the
- * rest of a size-class slot is padding that may hold stale words.  Untyped
- * objects keep the whole slot.
- */
-static uint64_t typed_words(const struct fctx *c, uint64_t id, uint64_t words)
-{
-	uint32_t k = c->o->type[id];
-	const struct go_objtype *ot = k ? &c->o->otypes[k] : NULL;
-	const struct go_type *ty = ot && ot->type ? go_type_at(c->t, c->go, ot->type, NULL) : NULL;
-	if (!ty || !ty->size)
-		return words;
-	uint64_t bytes = ty->size * (ot->count ? ot->count : 1) + (go_span_of_id(c->o, id)->header ? 8 : 0);
-	uint64_t n = (bytes + 7) / 8;
-	return n < words ? n : words;
-}
-
 static struct memdbg_error *scan_objects(struct fctx *c, struct refs *hidden, struct refs *dangling)
 {
 	const struct go_graph *g = c->g;
-	uint8_t *ptr = NULL;
-	size_t ptr_cap = 0;
 	struct memdbg_error *err = NULL;
 	for (uint32_t v = go_graph_first_obj(g); v < g->nnodes; v++) {
 		uint64_t id = g->node_id[v];
 		const struct go_heap_span *h = go_span_of_id(c->o, id);
 		if ((v & 4095) == 0 && (err = memdbg_check_interrupt(c->p)))
 			break;
-		/* Untyped scan objects: which words are pointers is only known from their bitmaps. */
-		if ((!h->noscan && !c->o->type[id] && !h->heap_bits && !h->header && !h->large_type) ||
-		    runtime_type(c, id))
+		if (runtime_type(c, id))
 			continue;
-		struct scan_obj so = { c, id, go_id_addr(h, id), NULL, h->elemsize / 8, dangling, false };
-		if (h->nelems == 1 && h->limit > so.base && h->limit - so.base < h->elemsize)
-			so.words = (h->limit - so.base) / 8;
-		so.words = typed_words(c, id, so.words);
-		size_t need = (size_t)(so.words / 8 + 1);
-		if (need > ptr_cap) {
-			uint8_t *np = realloc(ptr, need);
-			if (!np) {
-				err = memdbg_enomem;
-				break;
-			}
-			ptr = np;
-			ptr_cap = need;
-		}
-		memset(ptr, 0, need);
-		so.ptr = ptr;
+		struct scan_obj so = { c, id, go_id_addr(h, id), dangling, false };
 		if (!h->noscan)
 			go_object_pointers(c->t, c->go, c->o, id, note_pointer, &so);
-		if (so.oom || !scan_hidden(c, &so, hidden)) {
+		if (so.oom || !scan_hidden(c, id, hidden)) {
 			err = memdbg_enomem;
 			break;
 		}
 	}
-	free(ptr);
 	if (!err && c->t->dwarf) {
 		struct global_scan gs = { c, hidden };
 		err = memdbg_dwarf_for_each_global(c->t->dwarf, scan_global, &gs);
@@ -885,11 +1039,12 @@ static struct memdbg_error *section_refs(struct fctx *c)
 		free(dangling.v);
 		return err;
 	}
-	begin_section(c, "gc-invisible", "GC-invisible references",
-		      "object addresses kept in non-pointer words (uintptr, noscan memory): the GC does not see them");
+	begin_section(c, "gc-invisible", "GC-invisible references", true,
+		      "object addresses kept in uintptr words (fields their type declares uintptr, uintptr "
+		      "globals): the GC does not see them");
 	print_refs(c, &hidden, true);
 	end_section(c, hidden.n, refs_bytes(c, &hidden));
-	begin_section(c, "dangling", "Dangling pointers",
+	begin_section(c, "dangling", "Dangling pointers", true,
 		      "pointer slots of live objects pointing into free slots or freed spans");
 	print_refs(c, &dangling, false);
 	end_section(c, dangling.n, refs_bytes(c, &dangling));
@@ -908,7 +1063,7 @@ static struct memdbg_error *section_after_put(struct fctx *c)
 	struct memdbg_error *err = go_pool_aliases(c->t, c->p, &a, &n);
 	if (err)
 		return err;
-	begin_section(c, "used-after-put", "Pooled objects still in use",
+	begin_section(c, "used-after-put", "Pooled objects still in use", true,
 		      "objects a sync.Pool holds that something outside the pool still points at (used after Put)");
 	memdbg_begin_array(c->p, "items", NULL);
 	for (size_t i = 0; i < n; i++) {
@@ -1082,7 +1237,7 @@ static struct memdbg_error *section_outside(struct fctx *c)
 		err = memdbg_target_data_regions(c->t, scan_outside, &os);
 	free(os.buf);
 	if (!err) {
-		begin_section(c, "outside-heap", "Go pointers outside the Go heap",
+		begin_section(c, "outside-heap", "Go pointers outside the Go heap", true,
 			      "words in memory Go does not manage (C malloc heaps, mmap) holding Go object addresses: "
 			      "the GC does not see them (cgo)");
 		memdbg_field_bool(c->p, "cgo", iscgo != 0);
@@ -1166,7 +1321,7 @@ static struct memdbg_error *section_large(struct fctx *c)
 	}
 	if (n)
 		qsort(rows, n, sizeof(*rows), large_cmp);
-	begin_section(c, "large-objects", "Large objects", "live objects over 32 KiB (each has its own span) and who holds them");
+	begin_section(c, "large-objects", "Large objects", false, "live objects over 32 KiB (each has its own span) and who holds them");
 	memdbg_begin_array(c->p, "items", NULL);
 	for (size_t i = 0; i < n && i < MAX_ITEMS; i++) {
 		uint64_t id = rows[i][0];
@@ -1222,7 +1377,7 @@ static struct memdbg_error *section_frag(struct fctx *c)
 	}
 	qsort(cf, 256, sizeof(cf[0]), frag_cmp);
 	uint64_t count = 0, bytes = 0;
-	begin_section(c, "fragmentation", "Fragmentation hot spots",
+	begin_section(c, "fragmentation", "Fragmentation hot spots", false,
 		      "size classes whose in-use spans are mostly free slots (see frag)");
 	memdbg_field_u64(c->p, "min_free_bytes", c->opt.min_frag_bytes);
 	memdbg_begin_array(c->p, "items", NULL);
@@ -1252,13 +1407,22 @@ static struct memdbg_error *section_frag(struct fctx *c)
 
 /* ---- 9. finalizers and cleanups ---- */
 
-static struct memdbg_error *section_finalizers(struct fctx *c)
+/*
+ * A finalizer or cleanup whose function keeps its own object alive never
+ * runs (a finding); one that retains much memory is an observation.
+ */
+static struct memdbg_error *section_finalizers(struct fctx *c, bool self_only)
 {
 	const struct go_graph *g = c->g;
 	uint64_t count = 0, bytes = 0;
-	begin_section(c, "finalizers", "Finalizers and cleanups keeping memory",
-		      "finalizer/cleanup functions that keep their own object (so it never runs) or much memory alive");
-	memdbg_field_u64(c->p, "min_finalizer_bytes", c->opt.min_finalizer_bytes);
+	if (self_only)
+		begin_section(c, "finalizers", "Finalizers and cleanups that never run", true,
+			      "finalizer/cleanup functions that keep their own object alive, so it never runs");
+	else
+		begin_section(c, "finalizer-retention", "Finalizers and cleanups keeping memory", false,
+			      "finalizer/cleanup functions (and the referents they keep) retaining much memory");
+	if (!self_only)
+		memdbg_field_u64(c->p, "min_finalizer_bytes", c->opt.min_finalizer_bytes);
 	memdbg_begin_array(c->p, "items", NULL);
 	for (uint32_t r = 1; r < go_graph_first_obj(g); r++) {
 		const struct go_root *root = root_of_node(c, r);
@@ -1269,7 +1433,7 @@ static struct memdbg_error *section_finalizers(struct fctx *c)
 		uint64_t id;
 		bool self = go_object_at(c->o, obj, &id) && go_graph_node(c->g, id) &&
 			    top_root(g, go_graph_node(c->g, id)) == r;
-		if (!self && g->retained[r] < c->opt.min_finalizer_bytes)
+		if (self != self_only || (!self && g->retained[r] < c->opt.min_finalizer_bytes))
 			continue;
 		char title[320];
 		snprintf(title, sizeof(title), "%s: retains %" PRIu64 " B%s", root->name, g->retained[r],
@@ -1303,10 +1467,10 @@ static struct memdbg_error *print_sections(struct fctx *c)
 {
 	struct memdbg_error *err;
 	memdbg_begin_array(c->p, "sections", NULL);
-	if (!(err = section_leaks(c)) && !(err = section_maps(c)) && !(err = section_pools(c)) &&
+	if (!(err = section_goroutines(c)) && !(err = section_maps(c)) && !(err = section_pools(c)) &&
 	    !(err = section_after_put(c)) && !(err = section_refs(c)) && !(err = section_outside(c)) &&
-	    !(err = section_large(c)) && !(err = section_frag(c)))
-		err = section_finalizers(c);
+	    !(err = section_large(c)) && !(err = section_frag(c)) && !(err = section_finalizers(c, true)))
+		err = section_finalizers(c, false);
 	memdbg_end_array(c->p);
 	return err;
 }
@@ -1325,6 +1489,10 @@ struct memdbg_error *findings_print(struct memdbg_target *t, struct memdbg_print
 		err = print_sections(&c);
 	free(c.arenas);
 	free(c.held);
+	for (size_t i = 0; i < c.uintptr_types.cap; i++)
+		if (c.uintptr_types.keys[i])
+			free(c.uintptr_types.vals[i]);
+	go_map_free(&c.uintptr_types);
 	if (err)
 		return err;
 	memdbg_field_u64(p, "total_findings", c.total);
@@ -1349,7 +1517,7 @@ static struct memdbg_error *run_findings(struct memdbg_target *t, struct memdbg_
 }
 
 static const struct memdbg_opt findings_opts_table[] = {
-	{ "--min-goroutines", "N", "goroutines blocked at one place that make a leak (default 100)" },
+	{ "--min-goroutines", "N", "goroutines waiting at one place that make a group (default 100)" },
 	{ "--min-entries", "N", "entries that make a map worth reporting (default 1000)" },
 	{ "--min-pool-bytes", "B", "bytes a sync.Pool must retain to be reported (default 65536)" },
 	{ "--min-frag-bytes", "B", "free-slot bytes of a size class that make a hot spot (default 1048576)" },
@@ -1364,21 +1532,23 @@ const struct memdbg_command memdbg_cmd_findings = {
 			   "pointers, cgo, ...",
 		.usage = "findings [--min-goroutines N] [--min-entries N] [--min-pool-bytes B] [--min-frag-bytes B] "
 			 "[--min-finalizer-bytes B] [--json]",
-		.help = "One section per misuse, each with its evidence and the bytes involved:\n"
-			"  goroutine-leaks  >= N goroutines waiting at the same place (first frame outside\n"
-			"                   runtime/sync), their stack bytes and what their frames alone keep\n"
-			"  maps             maps with >= N entries (swiss Map.used, hmap.count), retained bytes\n"
-			"  pool-residue     sync.Pool globals retaining >= B bytes (details: pool-residue)\n"
-			"  used-after-put   pooled objects that something outside the pool still points at\n"
-			"  gc-invisible     non-pointer words (uintptr globals and fields, noscan objects) of\n"
-			"                   live objects holding the exact address of an object, live or free\n"
-			"  dangling         pointer slots of live objects pointing into free slots or freed spans\n"
-			"  outside-heap     words of anonymous memory Go does not own (C malloc heaps, mmap)\n"
-			"                   holding a Go object's address\n"
-			"  large-objects    live objects over 32 KiB\n"
-			"  fragmentation    size classes with >= B free-slot bytes and under 50% used\n"
-			"  finalizers       finalizers/cleanups whose function keeps its own object alive (it\n"
-			"                   never runs) or retains >= B bytes\n"
+		.help = "One section per misuse (counted in total_findings) or observation (not counted), each\n"
+			"with its evidence and the bytes involved:\n"
+			"  goroutine-leaks     goroutines blocked on a channel, mutex, WaitGroup or cond that no\n"
+			"                      global and no goroutine able to run can reach: never woken\n"
+			"  goroutine-groups    (observation) >= N goroutines waiting at the same place, not leaked\n"
+			"  maps                (observation) maps with >= N entries, retained bytes\n"
+			"  pool-residue        (observation) sync.Pool globals retaining >= B bytes\n"
+			"  used-after-put      pooled objects that something outside the pool still points at\n"
+			"  gc-invisible        words typed uintptr (fields, uintptr globals) holding the exact\n"
+			"                      address of an object, live or free\n"
+			"  dangling            pointer slots of live objects pointing into free slots or freed spans\n"
+			"  outside-heap        words of anonymous memory Go does not own (C malloc heaps, mmap)\n"
+			"                      holding a Go object's address\n"
+			"  large-objects       (observation) live objects over 32 KiB\n"
+			"  fragmentation       (observation) size classes with >= B free-slot bytes, under 50% used\n"
+			"  finalizers          finalizers/cleanups whose function keeps its own object alive\n"
+			"  finalizer-retention (observation) other finalizers/cleanups retaining >= B bytes\n"
 			"A holder is the root at the top of the object's dominator chain, and path the types\n"
 			"of that chain down to the object.",
 	},

@@ -671,6 +671,7 @@ static struct memdbg_error *run_roots(struct memdbg_target *t, struct memdbg_arg
 		{ "slot", MEMDBG_COL_HEX, 14 },
 		{ "target", MEMDBG_COL_HEX, 14 },
 		{ "type", MEMDBG_COL_STR, -28, MEMDBG_NAME_WIDTH },
+		{ "where", MEMDBG_COL_STR, -12 },
 		{ "name", MEMDBG_COL_STR, -1 },
 	};
 	uint64_t counts[4] = { 0 }, shown = 0;
@@ -683,14 +684,22 @@ static struct memdbg_error *run_roots(struct memdbg_target *t, struct memdbg_arg
 		if (shown++ >= limit)
 			continue;
 		const char *name = go_objtype_name(o, r->object);
-		struct memdbg_val v[5] = { { .s = root_kinds[r->kind] }, { .u = r->addr, .null = !r->addr },
-					   { .u = r->target }, { .s = name, .null = !name }, { .s = r->name } };
+		struct memdbg_val v[6] = { { .s = root_kinds[r->kind] }, { .u = r->addr, .null = !r->addr },
+					   { .u = r->target }, { .s = name, .null = !name },
+					   { .s = r->where, .null = !r->where }, { .s = r->name } };
 		memdbg_table_row(p, v);
 	}
 	memdbg_table_end(p);
 	memdbg_begin_object(p, "totals", "Totals");
 	for (int k = 0; k < 4; k++)
 		memdbg_field_u64(p, root_kinds[k], counts[k]);
+	memdbg_end_object(p);
+	memdbg_begin_object(p, "stacks", "Stacks scanned");
+	memdbg_field_u64(p, "frames", o->stack_frames);
+	memdbg_field_u64(p, "conservative_frames", o->conservative_frames);
+	memdbg_field_u64(p, "stack_objects", o->stack_objects);
+	memdbg_field_u64(p, "stack_objects_reached", o->stack_objects_reached);
+	memdbg_field_u64(p, "unscanned_stacks", o->conservative_stacks);
 	memdbg_end_object(p);
 	return NULL;
 }

@@ -66,17 +66,27 @@ struct typed_slot {
 	int shape;
 };
 
-/* One goroutine frame being scanned. */
+/* A DWARF variable of a frame with live slots: where it is at the frame's pc, and its type. */
+struct stack_var {
+	uint64_t addr, size, runtime_type, count_addr;  /* count_addr: where a slice's capacity is */
+	const char *name;
+	uint32_t frame;  /* the frame's depth */
+	int shape;
+	bool has_type;
+};
+
+/* One goroutine's stack being scanned. */
 struct frame_scan {
 	struct builder *b;
 	struct go_stack *s;
 	const struct go_goroutine *g;
-	struct stack_var {
-		uint64_t addr, size;
-		const char *name;
-	} vars[64];
-	size_t nvars;
-	const struct go_frame *f;
+	uint64_t types_base;        /* runtime.types, 0 when unknown */
+	const struct go_frame *f;   /* the frame note_frame_var is loading */
+	struct stack_var *vars;     /* the variables of every frame loaded so far */
+	size_t nvars, vars_cap;
+	struct go_map frames;       /* depth + 1 -> index + 1 of the frame's first variable */
+	uint64_t *live;             /* precise slots, sorted at the end */
+	size_t nlive, live_cap;
 	struct memdbg_error *err;
 };
 
@@ -1112,61 +1122,162 @@ static struct memdbg_error *object_referents_as_roots(struct builder *b, uint64_
 static struct memdbg_error *note_frame_var(void *arg, const struct memdbg_frame_var *v)
 {
 	struct frame_scan *fs = arg;
-	struct builder *b = fs->b;
-	uint64_t addr = fs->f->fp + (uint64_t)v->cfa_offset;
-	if (fs->nvars < MEMDBG_ARRAY_SIZE(fs->vars))
-		fs->vars[fs->nvars++] = (struct stack_var){ addr, v->size ? v->size : 8, v->name };
-	if (!v->has_runtime_type)
-		return NULL;
-	if (b->ntyped == b->typed_cap) {
-		size_t cap = b->typed_cap ? 2 * b->typed_cap : 256;
-		struct typed_slot *n = realloc(b->typed, cap * sizeof(*n));
-		if (!n)
-			return memdbg_enomem;
-		b->typed = n;
-		b->typed_cap = cap;
-	}
-	b->typed[b->ntyped++] = (struct typed_slot){ addr, v->runtime_type, fs->f->fp + (uint64_t)v->count_offset, v->shape };
+	if (!go_grow((void **)&fs->vars, &fs->vars_cap, fs->nvars, sizeof(*fs->vars)))
+		return memdbg_enomem;
+	fs->vars[fs->nvars++] = (struct stack_var){ fs->f->fp + (uint64_t)v->cfa_offset, v->size ? v->size : 8,
+						    v->runtime_type, fs->f->fp + (uint64_t)v->count_offset, v->name,
+						    fs->f->depth, v->shape, v->has_runtime_type };
 	return NULL;
 }
 
-static bool scan_slot(void *arg, const struct go_slot *slot)
+/* Index of the first variable of frame f (loading the frame's variables on first use); nvars: none. */
+static size_t frame_vars(struct frame_scan *fs, const struct go_frame *f)
 {
-	struct frame_scan *fs = arg;
-	const char *var = NULL;
-	for (size_t i = 0; i < fs->nvars && !var; i++)
-		if (slot->addr >= fs->vars[i].addr && slot->addr < fs->vars[i].addr + fs->vars[i].size)
-			var = fs->vars[i].name;
-	char name[512];
-	int n = snprintf(name, sizeof(name), "goroutine %" PRIu64 " frame %s", fs->g->goid, fs->f->func);
-	if (var && n > 0 && (size_t)n < sizeof(name))
-		snprintf(name + n, sizeof(name) - (size_t)n, " var %s", var);
-	else if (!slot->precise && n > 0 && (size_t)n < sizeof(name))
-		snprintf(name + n, sizeof(name) - (size_t)n, " (conservative)");
-	fs->err = add_root(fs->b, GO_ROOT_STACK, name, slot->addr, word(fs->b, slot->addr), false);
-	return !fs->err;
+	uintptr_t at = (uintptr_t)go_map_get(&fs->frames, (uint64_t)f->depth + 1);
+	if (at)
+		return at - 1;
+	size_t first = fs->nvars;
+	fs->f = f;
+	struct memdbg_error *err = memdbg_dwarf_frame_vars(fs->b->t->dwarf, f->sym_pc - fs->b->t->bias, note_frame_var, fs);
+	if (err) {
+		memdbg_error_destroy(err);  /* unnamed is all it costs */
+		fs->nvars = first;
+	}
+	if (!go_map_put(&fs->frames, (uint64_t)f->depth + 1, (void *)(uintptr_t)(first + 1)))
+		return fs->nvars;
+	return first;
 }
 
-static bool scan_frame(void *arg, const struct go_frame *f)
+/* Does v's type say word w of it is a pointer?  *known is false when v has no runtime type. */
+static bool var_word_is_ptr(struct frame_scan *fs, const struct stack_var *v, uint64_t w, bool *known)
 {
-	struct frame_scan *fs = arg;
-	fs->f = f;
-	fs->nvars = 0;
-	fs->err = memdbg_dwarf_frame_vars(fs->b->t->dwarf, f->sym_pc - fs->b->t->bias, note_frame_var, fs);
-	if (!fs->err)
-		fs->err = go_frame_slots(fs->s, f, scan_slot, fs);
-	if (fs->err && memdbg_error_code(fs->err) == MEMDBG_ERROR_FAULT) {
-		memdbg_error_destroy(fs->err);  /* a frame we cannot read: count it, go on */
-		fs->err = NULL;
-		fs->b->o->conservative_stacks++;
+	struct builder *b = fs->b;
+	*known = v->has_type && fs->types_base;
+	if (!*known)
+		return false;
+	if (v->shape == MEMDBG_GLOBAL_POINTER_TO || v->shape == MEMDBG_GLOBAL_SLICE_OF)
+		return w == 0;
+	const struct go_type *ty = type_at(b, fs->types_base + v->runtime_type);
+	if (!ty || !ty->size) {
+		*known = false;
+		return false;
 	}
-	return !fs->err;
+	if (v->shape == MEMDBG_GLOBAL_ARRAY_OF) {
+		if (ty->size % 8)
+			return false;
+		w %= ty->size / 8;
+	}
+	return go_type_word_is_ptr(b->t, b->go, ty, w);
 }
 
 /*
- * Goroutine stacks, frame by frame: the stack maps give the live pointer
- * slots (every word where a frame can only be scanned conservatively), DWARF
- * names the variables and gives their types.
+ * The one variable of frame f that holds the live pointer slot at addr: in
+ * scope at the frame's pc, covering addr, and (when typed) with a pointer
+ * word there.  NULL when none does or several do (the compiler may give
+ * variables whose lifetimes do not overlap the same slot).
+ */
+static const struct stack_var *var_at(struct frame_scan *fs, const struct go_frame *f, uint64_t addr)
+{
+	const struct stack_var *found = NULL;
+	for (size_t i = frame_vars(fs, f); i < fs->nvars && fs->vars[i].frame == f->depth; i++) {
+		const struct stack_var *v = &fs->vars[i];
+		bool known;
+		if (addr < v->addr || addr >= v->addr + v->size ||
+		    (!var_word_is_ptr(fs, v, (addr - v->addr) / 8, &known) && known) || (addr - v->addr) % 8)
+			continue;
+		if (found)
+			return NULL;
+		found = v;
+	}
+	return found;
+}
+
+static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot *slot)
+{
+	struct frame_scan *fs = arg;
+	char name[512];
+	int n = snprintf(name, sizeof(name), "goroutine %" PRIu64, fs->g->goid);
+	size_t len = n > 0 && (size_t)n < sizeof(name) ? (size_t)n : 0;
+	const struct stack_var *v = NULL;
+	if (f && slot->precise) {
+		if (!go_grow((void **)&fs->live, &fs->live_cap, fs->nlive, sizeof(*fs->live))) {
+			fs->err = memdbg_enomem;
+			return false;
+		}
+		fs->live[fs->nlive++] = slot->addr;
+		v = var_at(fs, f, slot->addr);
+	}
+	if (f)
+		snprintf(name + len, sizeof(name) - len, " frame %s%s%s%s", f->func, v ? " var " : "", v ? v->name : "",
+			 slot->precise ? "" : " (conservative)");
+	else if (slot->kind == GO_SLOT_CTXT)
+		snprintf(name + len, sizeof(name) - len, " sched.ctxt");
+	else if (slot->kind == GO_SLOT_DEFER)
+		snprintf(name + len, sizeof(name) - len, " defer record");
+	else
+		snprintf(name + len, sizeof(name) - len, " (conservative, past the unwound frames)");
+	static const char *const where[] = { [GO_SLOT_LOCAL] = "local", [GO_SLOT_ARG] = "arg",
+					     [GO_SLOT_OBJECT] = "stack object", [GO_SLOT_CTXT] = "sched.ctxt",
+					     [GO_SLOT_DEFER] = "defer", [GO_SLOT_REST] = "conservative" };
+	struct go_objects *o = fs->b->o;
+	size_t before = o->nroots;
+	fs->err = add_root(fs->b, GO_ROOT_STACK, name, slot->addr, slot->value, false);
+	if (o->nroots > before)
+		o->roots[before].where = slot->precise ? where[slot->kind] : "conservative";
+	return !fs->err;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool is_live_slot(const struct frame_scan *fs, uint64_t addr)
+{
+	return fs->nlive && bsearch(&addr, fs->live, fs->nlive, sizeof(*fs->live), u64_cmp) != NULL;
+}
+
+/*
+ * A variable seeds type propagation only when the runtime agrees it is there:
+ * each of its pointer words is a live slot that no other variable claims.
+ * A dead variable, or one whose slot now holds another's value, types nothing.
+ */
+static struct memdbg_error *keep_typed_vars(struct frame_scan *fs)
+{
+	struct builder *b = fs->b;
+	if (fs->nlive)
+		qsort(fs->live, fs->nlive, sizeof(*fs->live), u64_cmp);
+	for (size_t i = 0; i < fs->nvars; i++) {
+		const struct stack_var *v = &fs->vars[i];
+		bool known, ok = v->has_type && v->size % 8 == 0, any = false;
+		uint64_t words = v->size / 8;
+		if (ok && v->shape == MEMDBG_GLOBAL_VALUE) {
+			const struct go_type *ty = type_at(b, fs->types_base + v->runtime_type);
+			words = ty && ty->ptrbytes / 8 < words ? ty->ptrbytes / 8 : words;
+		}
+		for (uint64_t w = 0; ok && w < words && w < MAX_ARRAY_WALK; w++) {
+			if (!var_word_is_ptr(fs, v, w, &known))
+				continue;
+			any = true;
+			uint64_t addr = v->addr + 8 * w;
+			struct go_frame f = { .depth = v->frame };
+			ok = is_live_slot(fs, addr) && var_at(fs, &f, addr) == v;
+		}
+		if (!ok || !any)
+			continue;
+		if (!go_grow((void **)&b->typed, &b->typed_cap, b->ntyped, sizeof(*b->typed)))
+			return memdbg_enomem;
+		b->typed[b->ntyped++] = (struct typed_slot){ v->addr, v->runtime_type, v->count_addr, v->shape };
+	}
+	return NULL;
+}
+
+/*
+ * Goroutine stacks as the GC scans them (go_goroutine_slots): live slots of
+ * each frame by its stack maps, reached stack objects, conservative frames
+ * word by word.  DWARF only names the live slots and types the variables
+ * that hold them.
  */
 static struct memdbg_error *stack_roots(struct builder *b)
 {
@@ -1180,21 +1291,35 @@ static struct memdbg_error *stack_roots(struct builder *b)
 		go_stack_close(s);
 		return err;
 	}
+	uint64_t types_base = 0;
+	if (!memdbg_target_symbol(b->t, "runtime.types", &types_base, NULL))
+		types_base = 0;
+	struct go_scan_stats st = { 0 };
 	b->o->conservative_stacks += skipped;
 	for (size_t i = 0; i < n && !err; i++) {
 		if (gs[i].dead)
 			continue;
-		struct frame_scan fs = { .b = b, .s = s, .g = &gs[i] };
-		enum go_unwind_end end;
-		err = go_unwind(s, &gs[i], GO_MAX_FRAMES, scan_frame, &fs, &end);
+		struct frame_scan fs = { .b = b, .s = s, .g = &gs[i], .types_base = types_base };
+		err = go_goroutine_slots(s, &gs[i], scan_slot, &fs, &st);
 		if (!err)
 			err = fs.err;
+		if (!err)
+			err = keep_typed_vars(&fs);
 		if (err && memdbg_error_code(err) == MEMDBG_ERROR_FAULT) {
-			memdbg_error_destroy(err);
+			memdbg_error_destroy(err);  /* a stack we cannot read: count it, go on */
 			err = NULL;
 			b->o->conservative_stacks++;
 		}
+		free(fs.vars);
+		free(fs.live);
+		go_map_free(&fs.frames);
 	}
+	struct go_objects *o = b->o;
+	o->stack_frames = st.frames;
+	o->conservative_frames = st.conservative_frames + st.bad_frames;
+	o->stack_objects = st.objects;
+	o->stack_objects_reached = st.objects_reached;
+	o->conservative_stacks += st.incomplete;
 	go_stack_close(s);
 	return err;
 }
@@ -1253,7 +1378,7 @@ static void type_special_closures(struct builder *b)
 	}
 }
 
-/* Stack variables DWARF gave a type for seed type propagation, like globals. */
+/* Stack variables holding live slots seed type propagation, like globals. */
 static void type_stack_vars(struct builder *b)
 {
 	uint64_t types_base;

@@ -44,6 +44,7 @@ struct go_root {
 	uint64_t object;   /* dense id of the object it points into */
 	bool weak;
 	bool is_func;      /* a finalizer's or cleanup's function value (a closure) */
+	const char *where;        /* stacks: "local", "arg", "stack object", "sched.ctxt", "defer" or "conservative" */
 	const char *global_type;  /* globals: the DWARF type name of the variable */
 	uint64_t global_base;     /* globals: the variable's address */
 };
@@ -77,6 +78,8 @@ struct go_objects {
 	uint64_t rejected_types, rejected_objects;  /* candidates refused, objects they were refused for */
 	struct go_rejection *rejections;  /* in id order only by chance: search them all */
 	size_t nrejections;
+	/* how the stacks were scanned: frames, those scanned word by word, stack objects declared and reached */
+	uint64_t stack_frames, conservative_frames, stack_objects, stack_objects_reached;
 };
 
 struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p,

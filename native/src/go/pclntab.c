@@ -20,6 +20,19 @@
 #define MAX_PCVALUE_STEPS (1u << 20)
 #define MAX_STACKMAP_BITS (1u << 24)
 
+bool go_grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? 2 * *cap : 64;
+	void *nv = realloc(*v, c * size);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = c;
+	return true;
+}
+
 /* ---- uint64 -> pointer map ---- */
 
 static size_t map_slot(uint64_t key, size_t cap)
@@ -559,6 +572,10 @@ struct memdbg_error *go_stackmap_bits(struct go_stack *s, uint64_t addr, int32_t
 	struct memdbg_error *err = memdbg_read(s->t, addr, hdr, sizeof(hdr));
 	if (err)
 		return err;
+	if (hdr[1] == 0) {
+		*nbit = 0;  /* no pointers: the runtime does not look at the index either */
+		return NULL;
+	}
 	if (hdr[0] <= 0 || hdr[1] < 0 || (uint32_t)hdr[1] > MAX_STACKMAP_BITS || index < 0 || index >= hdr[0])
 		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
 					   "stack map at 0x%" PRIx64 ": index %d of n=%d nbit=%d", addr, index, hdr[0], hdr[1]);

@@ -40,8 +40,8 @@ struct thread_regs {
 struct g_layout {
 	uint64_t stack_lo, stack_hi, sched_sp, sched_pc, sched_bp, syscallsp, syscallpc, waitreason, waitsince, gopc,
 		startpc, m, running_cleanups, m_procid, mstats_last_gc, sched_lastpoll, p_schedwhen, sor_size,
-		sor_off, sor_size_f, sor_ptr, sor_gcdata;
-	bool has_running_cleanups, has_lastpoll, has_schedwhen, has_sor, sor_signed_ptr;
+		sor_off, sor_size_f, sor_ptr, sor_gcdata, sched_ctxt, g_defer, g_panic, defer_fn, defer_link;
+	bool has_running_cleanups, has_lastpoll, has_schedwhen, has_sor, sor_signed_ptr, has_ctxt, has_defer, has_panic;
 };
 
 struct go_stack_priv {
@@ -63,6 +63,7 @@ struct go_stack_priv {
 	size_t ngs, skipped;
 	bool gs_loaded;
 	int64_t now;
+	uint8_t *map_bits;   /* scratch for stack maps, MAX_MAP_BITS / 8 bytes */
 };
 
 const char *go_unwind_end_name(enum go_unwind_end e)
@@ -123,6 +124,11 @@ static struct memdbg_error *resolve_g_layout(struct go_stack *s)
 		gl->sor_signed_ptr = true;
 		gl->has_sor = member(s, "runtime.stackObjectRecord", "_ptrdata", &gl->sor_ptr);
 	}
+	/* What scanstack scans besides the frames. */
+	gl->has_ctxt = member(s, "runtime.g", "sched.ctxt", &gl->sched_ctxt);
+	gl->has_defer = member(s, "runtime.g", "_defer", &gl->g_defer) && member(s, "runtime._defer", "fn", &gl->defer_fn) &&
+			member(s, "runtime._defer", "link", &gl->defer_link);
+	gl->has_panic = member(s, "runtime.g", "_panic", &gl->g_panic);
 	return NULL;
 }
 
@@ -353,6 +359,7 @@ void go_stack_close(struct go_stack *s)
 		free(sp->wait_reasons);
 		free(sp->threads);
 		free(sp->gs);
+		free(sp->map_bits);
 		free(sp);
 	}
 	free(s);
@@ -441,6 +448,7 @@ static struct memdbg_error *walk_frames(struct go_stack *s, struct walk *w, size
 		struct go_frame fr;
 		bool innermost = depth == 0;
 		enum go_unwind_end e = make_frame(s, w, innermost, callee, &fr);
+		fr.depth = (uint32_t)depth;
 		if (e != GO_UNWIND_COMPLETE) {
 			*end = e;
 			return NULL;
@@ -750,28 +758,104 @@ struct memdbg_error *go_goroutines(struct go_stack *s, const struct go_goroutine
 	return NULL;
 }
 
-/* ---- pointer slots ---- */
+/* ---- pointer slots: a goroutine's stack as the GC's scanstack sees it ---- */
 
-static bool emit_words(uint64_t from, uint64_t to, bool arg, go_slot_fn fn, void *farg)
+#define MAX_MAP_BITS (MAX_FRAME_BYTES / 8)
+#define MAX_DEFERS 100000
+
+/* An address-taken local a frame declares (FUNCDATA_StackObjects): scanned only once a pointer reaches it. */
+struct stack_obj {
+	uint64_t base, size;
+	int32_t ptrbytes;  /* < 0: go1.22's GC program, every word is scanned */
+	uint64_t gcdata;   /* its pointer mask */
+	size_t frame;      /* index into gscan.frames */
+	bool scanned;
+};
+
+/* Pointers into the stack found while scanning: precise ones, or conservative ones. */
+struct stack_ptrs {
+	uint64_t *v;
+	size_t head, n, cap;
+};
+
+struct gscan {
+	struct go_stack *s;
+	const struct go_goroutine *g;
+	struct go_frame *frames;
+	size_t nframes, frames_cap;
+	struct stack_obj *objs;
+	size_t nobjs, objs_cap;
+	struct stack_ptrs found[2];  /* [0] precise, [1] conservative */
+	uint8_t *bits;  /* MAX_MAP_BITS / 8 bytes for stack maps and masks */
+	struct go_map seen;  /* slots already reported */
+	struct go_scan_stats st;
+	go_slot_fn fn;
+	void *arg;
+	bool stopped;   /* the callback asked to stop */
+	struct memdbg_error *err;
+};
+
+static bool in_stack(const struct gscan *gs, uint64_t v)
 {
-	for (uint64_t a = from; a + 8 <= to; a += 8) {
-		struct go_slot sl = { a, false, arg, false };
-		if (!fn(farg, &sl))
-			return false;
-	}
+	return v >= gs->g->stack_lo && v < gs->g->stack_hi;
+}
+
+static bool push_ptr(struct stack_ptrs *q, uint64_t v)
+{
+	if (!go_grow((void **)&q->v, &q->cap, q->n, sizeof(*q->v)))
+		return false;
+	q->v[q->n++] = v;
 	return true;
 }
 
-static bool emit_bits(const uint8_t *bits, uint32_t nbit, uint64_t base, bool arg, bool object, go_slot_fn fn,
-		      void *farg)
+/* Hands one slot to the callback; a value pointing into the stack is queued for the stack objects. */
+static bool emit(struct gscan *gs, const struct go_frame *f, enum go_slot_kind kind, uint64_t addr, bool precise)
 {
-	for (uint32_t i = 0; i < nbit; i++) {
-		if (!((bits[i / 8] >> (i % 8)) & 1))
-			continue;
-		struct go_slot sl = { base + 8 * (uint64_t)i, true, arg, object };
-		if (!fn(farg, &sl))
-			return false;
+	if (gs->stopped || gs->err)
+		return false;
+	if (go_map_get(&gs->seen, addr))
+		return true;  /* a stack defer record is also a live local, say */
+	if (!go_map_put(&gs->seen, addr, (void *)1)) {
+		gs->err = memdbg_enomem;
+		return false;
 	}
+	uint64_t v = 0;
+	const void *p = memdbg_peek(gs->s->t, addr, 8);
+	if (p) {
+		memcpy(&v, p, 8);
+	} else {
+		struct memdbg_error *err = memdbg_read_u64(gs->s->t, addr, &v);
+		if (err) {
+			gs->err = err;
+			return false;
+		}
+	}
+	if (in_stack(gs, v)) {
+		if (!push_ptr(&gs->found[!precise], v)) {
+			gs->err = memdbg_enomem;
+			return false;
+		}
+	}
+	struct go_slot sl = { .addr = addr, .value = v, .kind = kind, .precise = precise };
+	if (!gs->fn(gs->arg, f, &sl))
+		gs->stopped = true;
+	return !gs->stopped;
+}
+
+static bool emit_words(struct gscan *gs, const struct go_frame *f, enum go_slot_kind kind, uint64_t from, uint64_t to)
+{
+	for (uint64_t a = from; a + 8 <= to; a += 8)
+		if (!emit(gs, f, kind, a, false))
+			return false;
+	return true;
+}
+
+static bool emit_bits(struct gscan *gs, const struct go_frame *f, enum go_slot_kind kind, uint32_t nbit, uint64_t base,
+		      bool precise)
+{
+	for (uint32_t i = 0; i < nbit; i++)
+		if (((gs->bits[i / 8] >> (i % 8)) & 1) && !emit(gs, f, kind, base + 8 * (uint64_t)i, precise))
+			return false;
 	return true;
 }
 
@@ -780,12 +864,11 @@ static uint32_t arg_bytes(const struct go_frame *f)
 	return f->fn->args > 0 && f->fn->args != ARGS_SIZE_UNKNOWN ? (uint32_t)f->fn->args : 0;
 }
 
-#define MAX_MAP_BITS (MAX_FRAME_BYTES / 8)
-
-/* Pointer words of the frame's address-taken stack objects. */
-static struct memdbg_error *stack_objects(struct go_stack *s, const struct go_frame *f, uint8_t *bits,
-					  go_slot_fn fn, void *farg)
+/* Records the stack objects of frame fi that are allocated (at or above sp), as getStackMap lists them. */
+static struct memdbg_error *frame_objects(struct gscan *gs, size_t fi)
 {
+	struct go_stack *s = gs->s;
+	const struct go_frame *f = &gs->frames[fi];
 	const struct g_layout *gl = &s->priv->gl;
 	uint64_t p = go_func_funcdata(s, f->fn, GO_FUNCDATA_STACK_OBJECTS);
 	if (!p || !gl->has_sor || gl->sor_size > 64)
@@ -803,78 +886,255 @@ static struct memdbg_error *stack_objects(struct go_stack *s, const struct go_fr
 			return err;
 		int32_t off = (int32_t)field(rec, gl->sor_off, 4), size = (int32_t)field(rec, gl->sor_size_f, 4),
 			ptr = (int32_t)field(rec, gl->sor_ptr, 4);
-		uint32_t gcdataoff = (uint32_t)field(rec, gl->sor_gcdata, 4);
 		uint64_t base = (off < 0 ? f->varp : f->argp) + (int64_t)off;
 		if (base < f->sp || size <= 0)
 			continue;
-		if (ptr < 0) {
-			/* go1.22: a GC program describes it; scan the object's words. */
-			if (!emit_words(base, base + (uint64_t)size, off >= 0, fn, farg))
-				return NULL;
-			continue;
-		}
-		uint32_t nwords = (uint32_t)ptr / 8;
-		if (nwords > MAX_MAP_BITS)
+		if (!gl->sor_signed_ptr && ptr < 0)
 			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: stack object of %d pointer bytes", f->func, ptr);
-		if (nwords && (err = memdbg_read(s->t, m->rodata + gcdataoff, bits, (nwords + 7) / 8)))
-			return err;
-		for (uint32_t k = 0; k < nwords; k++) {
-			if (!((bits[k / 8] >> (k % 8)) & 1))
-				continue;
-			struct go_slot sl = { base + 8 * (uint64_t)k, true, off >= 0, true };
-			if (!fn(farg, &sl))
-				return NULL;
-		}
+		if (ptr > size || (uint64_t)ptr / 8 > MAX_MAP_BITS)
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: stack object of %d bytes with %d pointer bytes",
+						   f->func, size, ptr);
+		if (!go_grow((void **)&gs->objs, &gs->objs_cap, gs->nobjs, sizeof(*gs->objs)))
+			return memdbg_enomem;
+		gs->objs[gs->nobjs++] = (struct stack_obj){ base, (uint64_t)size, ptr,
+							    m->rodata + (uint32_t)field(rec, gl->sor_gcdata, 4), fi, false };
 	}
 	return NULL;
 }
 
-struct memdbg_error *go_frame_slots(struct go_stack *s, const struct go_frame *f, go_slot_fn fn, void *farg)
+/*
+ * One frame as scanframeworker scans it: conservatively (async preemption
+ * and the frame it interrupted, debug calls, a thread's arbitrary pc), or by
+ * the locals and args pointer maps at the continuation pc (the call
+ * instruction: pc - 1), whose stack objects wait for a pointer to reach them.
+ */
+static struct memdbg_error *scan_frame_maps(struct gscan *gs, size_t fi)
 {
-	if (!f->fn || f->continpc == 0)
-		return NULL;
+	struct go_stack *s = gs->s;
+	const struct go_frame *f = &gs->frames[fi];
 	uint32_t args = arg_bytes(f);
-	uint64_t lsize = f->varp > f->sp ? f->varp - f->sp : 0;
-	if (f->conservative) {
-		if (emit_words(f->sp, f->varp, false, fn, farg))
-			emit_words(f->argp, f->argp + args, true, fn, farg);
-		return NULL;
-	}
 	uint64_t targetpc = f->continpc;
 	int32_t index = -1;
 	if (targetpc != f->fn->entry)
 		index = go_func_pcdata(s, f->fn, GO_PCDATA_STACK_MAP_INDEX, targetpc - 1);
 	if (index < 0)
-		index = 0;
-	uint8_t *bits = malloc(MAX_MAP_BITS / 8);
-	if (!bits)
-		return memdbg_enomem;
+		index = 0;  /* the prologue: the entry map, as the runtime assumes */
 	struct memdbg_error *err = NULL;
 	uint32_t nbit;
-	bool more = true;
-	if (lsize > 0) {
+	if (f->varp > f->sp) {
 		uint64_t lmap = go_func_funcdata(s, f->fn, GO_FUNCDATA_LOCALS_POINTER_MAPS);
-		if (!lmap) {
-			/* No map where the runtime would require one: say so by scanning conservatively. */
-			more = emit_words(f->sp, f->varp, false, fn, farg);
-		} else if (!(err = go_stackmap_bits(s, lmap, index, bits, MAX_MAP_BITS, &nbit))) {
-			more = emit_bits(bits, nbit, f->varp - 8 * (uint64_t)nbit, false, false, fn, farg);
-		}
+		if (!lmap)  /* the runtime would throw "missing stackmap": scan it all */
+			emit_words(gs, f, GO_SLOT_LOCAL, f->sp, f->varp);
+		else if (!(err = go_stackmap_bits(s, lmap, index, gs->bits, MAX_MAP_BITS, &nbit)))
+			emit_bits(gs, f, GO_SLOT_LOCAL, nbit, f->varp - 8 * (uint64_t)nbit, true);
 	}
-	if (!err && more && args >= 8) {
+	if (!err && args >= 8) {
 		uint64_t amap = go_func_funcdata(s, f->fn, GO_FUNCDATA_ARGS_POINTER_MAPS);
 		if (!amap)
-			more = emit_words(f->argp, f->argp + args, true, fn, farg);
-		else if (!(err = go_stackmap_bits(s, amap, index, bits, MAX_MAP_BITS, &nbit)))
-			more = emit_bits(bits, nbit, f->argp, true, false, fn, farg);
+			emit_words(gs, f, GO_SLOT_ARG, f->argp, f->argp + args);
+		else if (!(err = go_stackmap_bits(s, amap, index, gs->bits, MAX_MAP_BITS, &nbit)))
+			emit_bits(gs, f, GO_SLOT_ARG, nbit, f->argp, true);
 	}
-	if (!err && more)
-		err = stack_objects(s, f, bits, fn, farg);
-	free(bits);
-	return err ? memdbg_error_prefix(err, "frame %s at sp 0x%" PRIx64, f->func, f->sp) : NULL;
+	if (!err)
+		err = frame_objects(gs, fi);
+	return err;
 }
 
-const char *go_frame_var_name(struct go_stack *s, const struct go_frame *f, uint64_t addr)
+/*
+ * One frame as scanframeworker scans it: conservatively (async preemption
+ * and the frame it interrupted, debug calls, a thread's arbitrary pc), or by
+ * the locals and args pointer maps at the continuation pc (the call
+ * instruction: pc - 1), whose stack objects wait for a pointer to reach them.
+ * A frame whose maps cannot be read is scanned word by word and counted.
+ */
+static struct memdbg_error *scan_frame(struct gscan *gs, size_t fi)
 {
+	const struct go_frame *f = &gs->frames[fi];
+	if (!f->fn || f->continpc == 0)
+		return NULL;  /* dead: it will never run again (a panicking frame without defers) */
+	gs->st.frames++;
+	bool conservative = f->conservative;
+	if (!conservative) {
+		struct memdbg_error *err = scan_frame_maps(gs, fi);
+		if (err && err != memdbg_enomem) {
+			memdbg_error_destroy(err);
+			gs->st.bad_frames++;
+			conservative = true;
+		} else if (err) {
+			return err;
+		}
+	}
+	if (conservative) {
+		gs->st.conservative_frames++;
+		if (emit_words(gs, f, GO_SLOT_LOCAL, f->sp, f->varp))
+			emit_words(gs, f, GO_SLOT_ARG, f->argp, f->argp + arg_bytes(f));
+	}
 	return NULL;
+}
+
+/* The recorded stack object containing addr, or NULL (objects are sorted by base). */
+static struct stack_obj *object_at(struct gscan *gs, uint64_t addr)
+{
+	size_t lo = 0, hi = gs->nobjs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (gs->objs[mid].base <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || addr >= gs->objs[lo - 1].base + gs->objs[lo - 1].size)
+		return NULL;
+	return &gs->objs[lo - 1];
+}
+
+static int obj_cmp(const void *a, const void *b)
+{
+	const struct stack_obj *x = a, *y = b;
+	return x->base < y->base ? -1 : x->base > y->base;
+}
+
+/* Pops a queued stack pointer, precise ones first (so objects are scanned precisely when they can be). */
+static bool next_ptr(struct gscan *gs, uint64_t *v, bool *conservative)
+{
+	for (int k = 0; k < 2; k++) {
+		struct stack_ptrs *q = &gs->found[k];
+		if (q->head < q->n) {
+			*v = q->v[q->head++];
+			*conservative = k;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Scans every stack object a pointer reached, and those their pointers reach in turn. */
+static struct memdbg_error *scan_stack_objects(struct gscan *gs)
+{
+	if (gs->nobjs)
+		qsort(gs->objs, gs->nobjs, sizeof(*gs->objs), obj_cmp);
+	uint64_t p;
+	bool conservative;
+	while (!gs->stopped && !gs->err && next_ptr(gs, &p, &conservative)) {
+		struct stack_obj *o = object_at(gs, p);
+		if (!o || o->scanned)
+			continue;
+		o->scanned = true;
+		gs->st.objects_reached++;
+		const struct go_frame *f = &gs->frames[o->frame];
+		if (o->ptrbytes < 0) {
+			emit_words(gs, f, GO_SLOT_OBJECT, o->base, o->base + o->size);
+			continue;
+		}
+		uint32_t nwords = (uint32_t)o->ptrbytes / 8;
+		struct memdbg_error *err = nwords ? memdbg_read(gs->s->t, o->gcdata, gs->bits, (nwords + 7) / 8) : NULL;
+		if (err)
+			return err;
+		emit_bits(gs, f, GO_SLOT_OBJECT, nwords, o->base, !conservative);
+	}
+	return gs->err;
+}
+
+/*
+ * What scanstack scans besides frames: the closure context register saved in
+ * g.sched.ctxt, and each defer record's function and link (stack-allocated
+ * records are otherwise unreachable); a panic record reaches its stack object.
+ */
+static void scan_g_specials(struct gscan *gs)
+{
+	struct go_stack *s = gs->s;
+	const struct g_layout *gl = &s->priv->gl;
+	const struct go_goroutine *g = gs->g;
+	uint64_t v = 0, d = 0;
+	struct memdbg_error *err = NULL;
+	if (gl->has_ctxt && !(err = memdbg_read_u64(s->t, g->addr + gl->sched_ctxt, &v)) && v)
+		emit(gs, NULL, GO_SLOT_CTXT, g->addr + gl->sched_ctxt, true);
+	memdbg_error_destroy(err);
+	err = gl->has_defer ? memdbg_read_u64(s->t, g->addr + gl->g_defer, &d) : NULL;
+	for (size_t n = 0; !err && d && n < MAX_DEFERS && !gs->stopped && !gs->err; n++) {
+		uint64_t fn = 0, link = 0;
+		if ((err = memdbg_read_u64(s->t, d + gl->defer_fn, &fn)) ||
+		    (err = memdbg_read_u64(s->t, d + gl->defer_link, &link)))
+			break;
+		/* A heap record is an object the g points to: the object graph scans it. */
+		if (in_stack(gs, d)) {
+			if (fn)
+				emit(gs, NULL, GO_SLOT_DEFER, d + gl->defer_fn, true);
+			if (link)
+				emit(gs, NULL, GO_SLOT_DEFER, d + gl->defer_link, true);
+		}
+		d = link;
+	}
+	memdbg_error_destroy(err);
+	uint64_t panic = 0;
+	if (gl->has_panic && !(err = memdbg_read_u64(s->t, g->addr + gl->g_panic, &panic)) && in_stack(gs, panic) &&
+	    !push_ptr(&gs->found[0], panic))
+		gs->err = memdbg_enomem;
+	memdbg_error_destroy(err);
+}
+
+static bool collect_frame(void *arg, const struct go_frame *f)
+{
+	struct gscan *gs = arg;
+	if (!go_grow((void **)&gs->frames, &gs->frames_cap, gs->nframes, sizeof(*gs->frames))) {
+		gs->err = memdbg_enomem;
+		return false;
+	}
+	gs->frames[gs->nframes++] = *f;
+	return true;
+}
+
+/*
+ * Where the unwinder stopped early the rest of the stack is unknown: scan it
+ * word by word rather than lose what it holds (the whole stack when the
+ * registers of a running goroutine are unavailable).
+ */
+static void scan_rest(struct gscan *gs, enum go_unwind_end end)
+{
+	const struct go_goroutine *g = gs->g;
+	if (end == GO_UNWIND_COMPLETE)
+		return;
+	uint64_t from = gs->nframes ? gs->frames[gs->nframes - 1].fp : g->regs_from == GO_REGS_UNAVAILABLE ? g->stack_lo : g->sp;
+	if (from < g->stack_lo || from > g->stack_hi)
+		return;
+	gs->st.incomplete++;
+	emit_words(gs, NULL, GO_SLOT_REST, (from + 7) & ~7ull, g->stack_hi);
+}
+
+struct memdbg_error *go_goroutine_slots(struct go_stack *s, const struct go_goroutine *g, go_slot_fn fn, void *arg,
+					struct go_scan_stats *stats)
+{
+	struct go_stack_priv *sp = s->priv;
+	if (!sp->map_bits && !(sp->map_bits = malloc(MAX_MAP_BITS / 8)))
+		return memdbg_enomem;
+	struct gscan gs = { .s = s, .g = g, .bits = sp->map_bits, .fn = fn, .arg = arg };
+	enum go_unwind_end end;
+	struct memdbg_error *err = go_unwind(s, g, GO_MAX_FRAMES, collect_frame, &gs, &end);
+	if (!err && !(err = gs.err)) {
+		for (size_t i = 0; i < gs.nframes && !err && !gs.stopped; i++)
+			err = scan_frame(&gs, i);
+		if (!err && !gs.stopped)
+			scan_rest(&gs, end);
+		if (!err && !gs.stopped)
+			scan_g_specials(&gs);
+		gs.st.objects = gs.nobjs;
+		if (!err && !gs.stopped)
+			err = scan_stack_objects(&gs);
+		if (!err)
+			err = gs.err;
+	}
+	if (stats) {
+		stats->frames += gs.st.frames;
+		stats->conservative_frames += gs.st.conservative_frames;
+		stats->bad_frames += gs.st.bad_frames;
+		stats->objects += gs.st.objects;
+		stats->objects_reached += gs.st.objects_reached;
+		stats->incomplete += gs.st.incomplete;
+	}
+	free(gs.frames);
+	free(gs.objs);
+	free(gs.found[0].v);
+	free(gs.found[1].v);
+	go_map_free(&gs.seen);
+	return err ? memdbg_error_prefix(err, "stack of goroutine %" PRIu64, g->goid) : NULL;
 }

@@ -126,6 +126,7 @@ struct go_frame {
 	int32_t line;
 	uint64_t sym_pc;      /* pc for source lookups: pc - 1 for callers (the call, not the return) */
 	uint64_t continpc;    /* pc the stack maps are indexed at; 0: the frame is dead (no maps) */
+	uint32_t depth;       /* 0 for the innermost frame */
 	bool innermost;
 	bool conservative;    /* async-preempted or interrupted frame: no precise maps apply */
 };
@@ -152,26 +153,44 @@ typedef bool (*go_frame_fn)(void *arg, const struct go_frame *f);
 struct memdbg_error *go_unwind(struct go_stack *s, const struct go_goroutine *g, size_t max_frames, go_frame_fn fn,
 			       void *arg, enum go_unwind_end *end);
 
-/* One pointer-sized stack slot that may hold a pointer. */
-struct go_slot {
-	uint64_t addr;
-	bool precise;  /* the stack maps say it is a live pointer; false: conservative (any word) */
-	bool arg;      /* in the arguments/results area (at or above argp), else locals */
-	bool object;   /* part of an address-taken stack object (FUNCDATA_StackObjects) */
+/* Where a stack root is: which part of the goroutine's stack the GC found it in. */
+enum go_slot_kind {
+	GO_SLOT_LOCAL,   /* the frame's locals (or its whole frame when conservative) */
+	GO_SLOT_ARG,     /* the frame's arguments and results */
+	GO_SLOT_OBJECT,  /* a stack object (address-taken local) a pointer reached */
+	GO_SLOT_CTXT,    /* g.sched.ctxt, the saved closure context register */
+	GO_SLOT_DEFER,   /* a stack-allocated defer record's fn or link */
+	GO_SLOT_REST,    /* past where the unwinder stopped: scanned word by word */
 };
 
-typedef bool (*go_slot_fn)(void *arg, const struct go_slot *slot);
+/* One pointer-sized slot the GC would scan as a root, and what it holds. */
+struct go_slot {
+	uint64_t addr, value;
+	enum go_slot_kind kind;
+	bool precise;  /* the stack maps say it is a live pointer; false: conservative (any word) */
+};
+
+/* Called with the slot's frame (NULL for CTXT, DEFER and REST); return false to stop. */
+typedef bool (*go_slot_fn)(void *arg, const struct go_frame *f, const struct go_slot *slot);
+
+/* What one goroutine's scan met (added to, so it can sum over goroutines). */
+struct go_scan_stats {
+	size_t frames, conservative_frames, bad_frames;  /* bad: its maps could not be read, scanned word by word */
+	size_t objects, objects_reached;                 /* stack objects declared by live frames, and reached */
+	size_t incomplete;                               /* stacks whose rest was scanned word by word */
+};
 
 /*
- * The pointer slots of a frame as the GC would scan it: locals and args from
- * the stack maps (precise), the pointer words of its stack objects, or every
- * word of the frame when it can only be scanned conservatively.
+ * The root slots of goroutine g exactly as the GC's scanstack finds them:
+ * each frame by the locals and args pointer maps at its continuation pc, or
+ * conservatively where the runtime would (async preemption, debug calls; here
+ * also a running goroutine's innermost frame); the stack objects a live
+ * pointer reaches, transitively; g.sched.ctxt and stack defer records.  Each
+ * slot is reported once.  A frame whose maps are unreadable is scanned word
+ * by word and counted in stats (which may be NULL).
  */
-struct memdbg_error *go_frame_slots(struct go_stack *s, const struct go_frame *f, go_slot_fn fn, void *arg);
-
-/* The DWARF name of the local or parameter at addr in frame f, or NULL (bonus; may be absent). */
-const char *go_frame_var_name(struct go_stack *s, const struct go_frame *f, uint64_t addr);
-
+struct memdbg_error *go_goroutine_slots(struct go_stack *s, const struct go_goroutine *g, go_slot_fn fn, void *arg,
+					struct go_scan_stats *stats);
 
 /* ---- internals shared by pclntab.c and stack.c ---- */
 
@@ -181,6 +200,9 @@ struct go_map {
 	void **vals;
 	size_t cap, n;
 };
+
+/* Room for element n of a growing array (doubling); false when out of memory. */
+bool go_grow(void **v, size_t *cap, size_t n, size_t size);
 
 void *go_map_get(const struct go_map *m, uint64_t key);
 bool go_map_put(struct go_map *m, uint64_t key, void *val);
