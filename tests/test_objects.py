@@ -32,9 +32,6 @@ CLI contract assumed here (issue 3):
                     "span":{...},"fields":[{"name","offset","type","value",
                                             "points_to":{"base","type"}?}]}
                     for any address inside the object; base/size are the slot's.
-
-A test that fails only because its command does not exist yet is an xfail
-(strict=False, raises=CommandMissing); every other failure is a failure.
 """
 
 import json
@@ -45,21 +42,8 @@ import heapdump
 import objects_samples
 import samples
 
-MISSING = "command not implemented yet"
-
-
-class CommandMissing(Exception):
-    pass
-
-
-def needs_command(fn):
-    return pytest.mark.xfail(strict=False, reason=MISSING, raises=CommandMissing)(fn)
-
-
 def _cli(sc, cmd, json_out=True):
     p = samples.run_core_cli(sc, cmd, json_out=json_out, timeout=300)
-    if p.returncode != 0 and "unknown command" in p.stderr:
-        raise CommandMissing(f"{cmd}: {p.stderr.strip()}")
     assert p.returncode == 0, f"{cmd}: {p.stderr}"
     return p
 
@@ -158,7 +142,6 @@ def test_heapdump_roots(objects_core):
 
 # ---------------------------------------------------------------- objects
 
-@needs_command
 def test_objects_equal_heapdump(objects_core):
     doc = cached(objects_core, "objects")
     got = {(hexaddr(x["addr"]), x["size"]) for x in doc["objects"]}
@@ -169,7 +152,6 @@ def test_objects_equal_heapdump(objects_core):
     assert got == want
 
 
-@needs_command
 def test_objects_types_and_liveness(objects_core):
     doc = cached(objects_core, "objects")
     by_addr = {hexaddr(x["addr"]): x for x in doc["objects"]}
@@ -205,7 +187,6 @@ def _histogram_counts(doc):
     return out
 
 
-@needs_command
 def test_histogram_all_counts(objects_core):
     rows = _histogram_counts(cached(objects_core, ALL))
     for name, t in objects_samples.expected_types(objects_core.oracle).items():
@@ -215,7 +196,6 @@ def test_histogram_all_counts(objects_core):
         assert rows[name]["bytes"] >= t["Count"] * t["Size"], name
 
 
-@needs_command
 def test_histogram_live_counts(objects_core):
     """--live leaves out the garbage (main.Rho) and keeps the objects held by stacks and finalizers."""
     rows = _histogram_counts(cached(objects_core, LIVE))
@@ -223,7 +203,6 @@ def test_histogram_live_counts(objects_core):
         assert rows.get(name, {"count": 0})["count"] == t["Live"], name
 
 
-@needs_command
 def test_histogram_totals(objects_core):
     doc = cached(objects_core, ALL)
     t = doc["totals"]
@@ -237,7 +216,6 @@ def test_histogram_totals(objects_core):
     assert t["typed_pct"] >= 99
 
 
-@needs_command
 def test_histogram_text_matches_json(objects_core):
     text = _cli(objects_core, "histogram --all", json_out=False).stdout
     for row in cached(objects_core, ALL)["types"][:20]:
@@ -247,7 +225,6 @@ def test_histogram_text_matches_json(objects_core):
 
 # ---------------------------------------------------------------- object ADDR
 
-@needs_command
 def test_object_at_recorded_addresses(objects_core):
     d = objects_samples.load_heapdump(objects_core)
     for rec in objects_core.oracle["Objects"]:
@@ -265,7 +242,6 @@ def test_object_at_recorded_addresses(objects_core):
             assert hexaddr(doc2["base"]) == slot.addr and doc2["type"] == rec["Type"], rec
 
 
-@needs_command
 def test_object_fields_alpha(objects_core):
     objs = {x["Kind"]: x["Addr"] for x in objects_core.oracle["Objects"]}
     doc = cli_json(objects_core, f"object {objs['alpha-head']:#x}")
@@ -280,7 +256,6 @@ def test_object_fields_alpha(objects_core):
     assert nxt["points_to"]["type"] == "main.Alpha"
 
 
-@needs_command
 def test_object_fields_header_object(objects_core):
     """Delta has a malloc header: its fields start at base+8 and owner points to an Alpha."""
     objs = {x["Kind"]: x["Addr"] for x in objects_core.oracle["Objects"]}
@@ -309,7 +284,6 @@ def _between(text):
     return text[start:text.index(END + "\n", start)]
 
 
-@needs_command
 @pytest.mark.parametrize("cmd", ["histogram --all", "histogram --all --json"])
 def test_front_ends_histogram(objects_core, cmd):
     args = cmd.split()
