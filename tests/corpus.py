@@ -151,9 +151,11 @@ def load_heapdump(cc):
 
 
 def traceback_goids(cc):
-    """Goroutine ids of the crash traceback (GOTRACEBACK=crash lists every goroutine)."""
+    """Goroutine ids of the crash traceback (GOTRACEBACK=crash lists every goroutine, and
+    each thread's system stacks as goroutine 0, which are left out)."""
     text = (cc.dir / "stderr.txt").read_text(errors="replace")
-    return [int(m.group(1)) for m in re.finditer(r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[", text, re.M)]
+    ids = (int(m.group(1)) for m in re.finditer(r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[", text, re.M))
+    return [i for i in ids if i]
 
 
 def dump_objects(cc):
@@ -426,3 +428,49 @@ def check_stack_roots(cc):
             res.dead.append((slot, int(r["target"], 16), r["name"]))
     mem.f.close()
     return res
+
+
+# ---------------------------------------------------------------- the runtime's live set
+
+def dump_live(cc):
+    """(addresses, bytes) of the heap dump's objects the GC would mark: from the data and
+    bss pointer words, every goroutine's live stack slots (live_stack_slots), the
+    finalizers' functions and their objects' referents, and the dump's other roots."""
+    d = load_heapdump(cc)
+    objs = sorted(dump_objects(cc), key=lambda o: o.addr)
+    keys = [o.addr for o in objs]
+
+    def find(v):
+        i = bisect.bisect_right(keys, v) - 1
+        return objs[i] if i >= 0 and v < objs[i].addr + objs[i].size else None
+
+    def words(raw, off, fields):
+        for f in fields:
+            f = f if isinstance(f, int) else f[1] + 8      # an interface's data word
+            yield int.from_bytes(raw[off + f:off + f + 8], "little")
+
+    stack = {}                        # address -> word, from the dump's frames
+    for g in d.goroutines:
+        for f in g.frames:
+            for i in range(0, f.size - 7, 8):
+                stack[f.sp + i] = int.from_bytes(d.raw[f.offset + i:f.offset + i + 8], "little")
+    objects = stack_objects(cc.sc.exe, [f.entry for g in d.goroutines for f in g.frames])
+    roots = []
+    for s in d.segments:
+        roots.extend(words(d.raw, s.offset, s.pointers))
+    for g in d.goroutines:
+        roots.extend(stack.get(a, 0) for a in live_stack_slots(g, objects, lambda a: stack.get(a, 0)))
+    for fin in d.finalizers:
+        roots.append(fin.fn)
+        o = find(fin.obj)
+        if o is not None:
+            roots.extend(words(d.raw, o.offset, o.pointers))
+    roots.extend(to for _, to in d.other_roots)
+    live, work = {}, [o for o in map(find, roots) if o is not None]
+    while work:
+        o = work.pop()
+        if o.addr in live:
+            continue
+        live[o.addr] = o.size
+        work.extend(t for t in map(find, words(d.raw, o.offset, o.pointers)) if t is not None and t.addr not in live)
+    return live
