@@ -7,7 +7,8 @@
 //
 //   - runs the program on one P from then on (GOMAXPROCS 1): nothing runs
 //     while this goroutine holds it and is not preempted;
-//   - collects the garbage (runtime.GC sweeps fully);
+//   - collects the garbage (runtime.GC sweeps fully) and waits for the
+//     heap's idle pages to settle (oracle.AwaitIdle);
 //   - yields once (whatever is due runs now), reads MemStats, records the
 //     oracle and reads MemStats again, starting over if anything allocated
 //     in between; all this takes far less than the 10 ms after which sysmon
@@ -72,7 +73,7 @@ func Figure(name string, value int64) {
 func sameHeap(a, b *runtime.MemStats) bool {
 	return a.Mallocs == b.Mallocs && a.Frees == b.Frees && a.HeapAlloc == b.HeapAlloc &&
 		a.TotalAlloc == b.TotalAlloc && a.NumGC == b.NumGC && a.StackInuse == b.StackInuse &&
-		a.HeapInuse == b.HeapInuse
+		a.HeapInuse == b.HeapInuse && a.HeapIdle == b.HeapIdle && a.HeapSys == b.HeapSys
 }
 
 // Finish records the oracle, dumps the heap and leaves the core (see the
@@ -83,6 +84,7 @@ func Finish() {
 	runtime.GOMAXPROCS(1)
 	threads.Spare()
 	runtime.GC()
+	oracle.AwaitIdle()
 	pid, tid := uintptr(syscall.Getpid()), uintptr(syscall.Gettid())
 	// ---- no heap allocation from here on ----
 	for attempts = 1; ; attempts++ {
