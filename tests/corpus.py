@@ -3,17 +3,17 @@
 Each program links a real server or library at a version pinned by its
 go.mod and go.sum (fetched through the Go module proxy), drives it with a
 loopback load generator of its own, and ends through samples/corpus/harness:
-one P, a full GC, the heap dump written where nothing allocated around it,
-MemStats read and SIGABRT raised within microseconds.  Cores are cached like
+one P, a full GC, the oracle recorded while nothing allocated, then the heap
+dump and SIGABRT with no goroutine running in between.  Cores are cached like
 the samples' (samples.make_core_of) in CORES_DIR/corpus/<name>/<config>/<key>/:
 
     <name>                  the executable (build-time: seconds the build took)
     kernel/core.kernel      kernel core (GOTRACEBACK=crash)
-    kernel/oracle.json      MemStats right before the core (all the exact fields),
+    kernel/oracle.json      MemStats right before the dump (all the exact fields, BySize),
                             NumGoroutine, GOMAXPROCS (1), GoVersion, GOEXPERIMENT,
-                            Attempts (heap dumps written until none moved the heap),
+                            Attempts (tries until nothing allocated while it was recorded),
                             Load {what the load made}, Modules ["path version"]
-    kernel/heapdump         runtime/debug.WriteHeapDump, right before the oracle
+    kernel/heapdump         runtime/debug.WriteHeapDump, the last thing before the core
     kernel/stderr.txt       the crash traceback: every goroutine's id
     kernel/done             seconds it took to make the core
 
@@ -22,13 +22,16 @@ from memdbg's JSON and these oracles, never from memdbg alone:
 
   contradictions  objects whose type, as memdbg names it, implies pointer words
                   other than those the runtime's heap dump records for the slot
-                  (type layouts from the executable's DWARF: tests/typemask)
-  dead-slot roots stack roots memdbg reports at a stack address the heap dump
-                  lists in no frame's pointer slots (the runtime's liveness maps)
+                  (type layouts from the executable's DWARF: tests/gcmeta)
+  dead-slot roots stack roots memdbg reports at a stack address the GC would not
+                  scan: neither a live slot of the frame's stack maps (the heap
+                  dump lists them) nor inside a stack object a live pointer reaches
+                  (stack object records from the executable's pclntab: tests/gcmeta)
 """
 
 import bisect
 import functools
+import hashlib
 import json
 import os
 import re
@@ -186,7 +189,7 @@ class CoreMemory:
 @functools.lru_cache(maxsize=None)
 def moved_goroutines(core_path, dump_path):
     """Goroutine ids whose stack in the core differs from the dump's frames: they ran after the
-    dump (the goroutine that wrote it, and any that woke in the harness's last yield)."""
+    dump.  The harness lets only the goroutine that wrote it run (test_oracle_is_the_core)."""
     d = _parse_dump(dump_path, Path(dump_path).stat().st_mtime_ns)
     mem = CoreMemory(core_path)
     moved = set()
@@ -204,7 +207,6 @@ def moved_goroutines(core_path, dump_path):
 @functools.lru_cache(maxsize=None)
 def gcmeta_exe():
     """Build tests/gcmeta with the newest config's toolchain (cached by its source)."""
-    import hashlib
     h = hashlib.sha256()
     samples.hash_tree(h, GCMETA)
     d = samples.CORES_DIR / "tools" / f"gcmeta-{h.hexdigest()[:16]}"
