@@ -18,8 +18,9 @@ Suites (--suites, comma-separated; default all three):
              "index"), and viewcore `reachable ADDR` for the same addresses (one
              process per query: viewcore rebuilds everything each start)
 
-viewcore is looked for at --viewcore, then on PATH, then in $(go env GOPATH)/bin;
-without it the viewcore rows say so and the rest is measured.
+viewcore is looked for at --viewcore, then $MEMDBG_VIEWCORE, shared/tools/viewcore
+beside the checkout, PATH and $(go env GOPATH)/bin; without it the viewcore rows say so
+and the rest is measured.
 
 Builds samples/bigheap with the machine's Go (GOTOOLCHAIN=local), makes one
 kernel core of it (cached under build/bench/<key>/, keyed by the sample's
@@ -43,7 +44,7 @@ MEMDBG_BIN=PATH times that memdbg binary instead of build/memdbg (e.g. a
 snapshot, when build/ is being rebuilt while the benchmark runs).
 
 Prints a Markdown report (machine, core, table) on stdout and writes it to
-build/bench/report.md (or --out); raw numbers go to build/bench/results.json.
+build/bench/report.md (or --out); raw numbers go to results.json and objects.json beside it.
 Speed is measured here, not asserted.
 """
 
@@ -331,28 +332,34 @@ def cli(exe, core, cmds, json_out=False):
     return a + (["--json"] if json_out else [])
 
 
+def viewcore_candidates():
+    """Where viewcore may be: $MEMDBG_VIEWCORE, shared/tools/viewcore beside the checkout
+    or one of its parents (a git worktree sits deeper), PATH, $(go env GOPATH)/bin."""
+    cands = [os.environ.get("MEMDBG_VIEWCORE")]
+    cands += [str(d / "shared" / "tools" / "viewcore") for d in REPO.parents]
+    cands.append(shutil.which("viewcore"))
+    gp = run(["go", "env", "GOPATH"]).stdout.strip() if shutil.which("go") else ""
+    if gp:
+        cands.append(str(Path(gp.split(":")[0]) / "bin" / "viewcore"))
+    return [c for c in cands if c]
+
+
 def find_viewcore(path):
-    """(path or None, why not, version)."""
-    cands = [path] if path else []
-    if not path:
-        w = shutil.which("viewcore")
-        if w:
-            cands.append(w)
-        gp = run(["go", "env", "GOPATH"]).stdout.strip() if shutil.which("go") else ""
-        if gp:
-            cands.append(str(Path(gp.split(":")[0]) / "bin" / "viewcore"))
+    """(path or None, why not, module version, Go version)."""
+    cands = [path] if path else viewcore_candidates()
     for c in cands:
         if c and os.access(c, os.X_OK):
             v = run(["go", "version", "-m", c]).stdout if shutil.which("go") else ""
             mod = re.search(r"^\s*mod\s+(\S+)\s+(\S+)", v, re.M)
             gov = re.search(r":\s*(go\S+)", v)
             return c, "", f"{mod.group(1)} {mod.group(2)}" if mod else "?", gov.group(1) if gov else "?"
-    return None, ("not installed (`GOFLAGS=-mod=mod go install golang.org/x/debug/cmd/viewcore@latest` "
-                  "failed here; pass --viewcore PATH)"), "", ""
+    return None, ("not found (looked at --viewcore, $MEMDBG_VIEWCORE, shared/tools/viewcore, PATH, "
+                  "GOPATH/bin)"), "", ""
 
 
 def vc_argv(vc, exe, core, cmd):
-    return [vc, str(core), "--exe", str(exe)] + cmd.split()
+    """viewcore's command line; it takes addresses in hex without 0x."""
+    return [vc, str(core), "--exe", str(exe)] + [re.sub(r"^0x", "", w) for w in cmd.split()]
 
 
 def pick_addresses(exe, core, n):
@@ -583,7 +590,7 @@ def main():
     ap.add_argument("--objects", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--suites", default=",".join(SUITES), help="spans, histogram, graph")
-    ap.add_argument("--viewcore", default=None, help="viewcore binary (default: PATH, then GOPATH/bin)")
+    ap.add_argument("--viewcore", default=None, help="viewcore binary (default: see above)")
     ap.add_argument("--queries", type=int, default=20, help="addresses for the graph suite")
     ap.add_argument("--timeout", type=float, default=600, help="seconds before one run is given up")
     ap.add_argument("--commands", default="mspan-walk,memstats,go-info")
@@ -629,8 +636,8 @@ def main():
             od.mkdir()
             objs = run_objects_suites(exe, core, suites, a.runs, a.queries, vc_info[0], a.timeout, od)
             objs["derived"] = objects_derived(objs, suites)
-            BENCH.mkdir(parents=True, exist_ok=True)
-            (BENCH / "objects.json").write_text(json.dumps(objs, indent=1) + "\n")
+            a.out.parent.mkdir(parents=True, exist_ok=True)
+            a.out.with_name("objects.json").write_text(json.dumps(objs, indent=1) + "\n")
             objs["viewcore"] = {"path": vc_info[0], "why_not": vc_info[1], "version": vc_info[2], "go": vc_info[3]}
     load_after = Path("/proc/loadavg").read_text().split()[:3]
     for key, r in [(" ".join(map(str, k)), r) for k, r in results.items()] + \
@@ -646,9 +653,9 @@ def main():
         text += "\nDerived: " + json.dumps(objs["derived"], indent=1) + "\n"
         if objs.get("addresses"):
             text += "\nAddresses: " + ", ".join(f"{x} ({why})" for x, why in objs["addresses"]) + "\n"
-    BENCH.mkdir(parents=True, exist_ok=True)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(text)
-    (BENCH / "results.json").write_text(json.dumps({
+    a.out.with_name("results.json").write_text(json.dumps({
         "machine": m, "go": go_version, "heap": a.heap, "objects": a.objects, "bigheap": info,
         "core": str(core), "exe": str(exe), "facts": facts,
         "results": [dict(front=f, command=c, **r) for (f, c), r in results.items()],

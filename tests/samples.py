@@ -183,6 +183,7 @@ class Sample:
     src: Path
     cores: Path                 # parent of the per-config dirs
     env: tuple = ()             # (NAME, value) pairs the program runs with (a variant of its source)
+    extra: tuple = ()           # more source dirs it builds from (replace directives), in its key
 
     @property
     def lock_prefix(self):
@@ -206,6 +207,8 @@ def sample_key_of(sample, cfg):
     for k, v in sample.env:
         h.update(f"env {k}={v}\n".encode())
     hash_sources(h, sample.src)
+    for d in sample.extra:
+        hash_tree(h, d)
     return h.hexdigest()
 
 
@@ -214,9 +217,14 @@ def hash_sources(h, root):
     samples/kit (imported through a replace directive), into the hash h."""
     h.update(f"fixture {FIXTURE_VERSION}\n".encode())
     for r in (root, SHARED_GO):
-        for p in sorted(r.rglob("*")):
-            if p.is_file():
-                h.update(str(p.relative_to(r)).encode() + b"\0" + p.read_bytes() + b"\0")
+        hash_tree(h, r)
+
+
+def hash_tree(h, root):
+    """Feed every file under root (its path and bytes) into the hash h."""
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
 
 
 def config_dir(cfg):

@@ -24,3 +24,18 @@ def test_support_table_matches_ci_configs():
     text = (DOCS / "support.md").read_text()
     rows = re.findall(r"^\| (go1\.\S+) \|", text, re.M)
     assert rows == [c.id for c in samples.CONFIGS]
+
+
+def test_corpus_table_matches_go_mod():
+    """Every corpus program has a row naming the module versions its go.mod pins and its minimum Go."""
+    import corpus
+    text = (DOCS / "support.md").read_text()
+    for name in corpus.PROGRAMS:
+        row = re.search(rf"^\| `{name}` \|.*$", text, re.M)
+        assert row, f"support.md: no row for samples/corpus/{name}"
+        mods = corpus.modules(name)
+        pairs = re.findall(r"(\S+) (v\d\S*?)[,;)]?(?=\s|$)", row.group(0))
+        assert pairs, row.group(0)
+        for path, version in pairs:
+            assert mods.get(path.strip("`")) == version.strip("`"), (name, path, version)
+        assert f"Go {corpus.min_go(name)}" in row.group(0), (name, corpus.min_go(name))

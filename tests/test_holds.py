@@ -34,9 +34,7 @@ CLI contract assumed here (issue 4):
       --pprof FILE: a profile `go tool pprof -top FILE` reads
 
 Addresses in memdbg's answers are slot bases (8 bytes before the pointer the
-program holds for objects with a malloc header).  A test that fails only
-because its command does not exist yet is an xfail (strict=False,
-raises=CommandMissing); every other failure is a failure.
+program holds for objects with a malloc header).
 """
 
 import json
@@ -50,21 +48,8 @@ import holds_samples
 import samples
 import typecheck
 
-MISSING = "command not implemented yet"
-
-
-class CommandMissing(Exception):
-    pass
-
-
-def needs_command(fn):
-    return pytest.mark.xfail(strict=False, reason=MISSING, raises=CommandMissing)(fn)
-
-
 def _cli(sc, cmd, json_out=True):
     p = samples.run_core_cli(sc, cmd, json_out=json_out, timeout=300)
-    if p.returncode != 0 and "unknown command" in p.stderr:
-        raise CommandMissing(f"{cmd}: {p.stderr.strip()}")
     assert p.returncode == 0, f"{cmd}: {p.stderr}"
     return p
 
@@ -300,14 +285,12 @@ SCENARIOS = ["chain", "chain-hop3", "twin", "twin-child", "cycle", "stack", "fin
              "pool-victim", "map", "interface", "interface-boxed", "tree-leaf", "tree-data", "garbage", "weak"]
 
 
-@needs_command
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_who_holds(holds_core, name):
     for s in scenario(holds_core, name):
         check_scenario(holds_core, s, who_holds(holds_core, s["Target"]))
 
 
-@needs_command
 def test_who_holds_pool_names_victim(holds_core):
     (p,) = scenario(holds_core, "pool")
     (v,) = scenario(holds_core, "pool-victim")
@@ -317,7 +300,6 @@ def test_who_holds_pool_names_victim(holds_core):
     assert vn and all("victim" in n.removeprefix("sync.Pool main.victimPool") for n in vn), vn
 
 
-@needs_command
 @pytest.mark.parametrize("name", ["chain", "twin", "tree-leaf", "finalizer", "stack", "garbage"])
 def test_who_holds_interior_address(holds_core, name):
     """The slot base, the program's pointer and the slot's last byte name the same object."""
@@ -331,7 +313,6 @@ def test_who_holds_interior_address(holds_core, name):
                 assert doc[k] == ref[k], (name, hex(addr), k)
 
 
-@needs_command
 def test_who_holds_header_object_interior(holds_core):
     """The kids array ([1000]*main.Leaf, 8000 B) has a malloc header: its slot base is 8 before the pointer."""
     g, tree = graph(holds_core), holds_core.oracle["Tree"]
@@ -344,7 +325,6 @@ def test_who_holds_header_object_interior(holds_core):
         assert [hexaddr(h["addr"]) for h in doc["paths"][0]["hops"]] == [g.find(tree["Root"]), base]
 
 
-@needs_command
 def test_who_holds_paths_option(holds_core):
     (twin,) = scenario(holds_core, "twin")
     doc = who_holds(holds_core, twin["Target"], "--paths 1")
@@ -353,7 +333,6 @@ def test_who_holds_paths_option(holds_core):
     check_paths_are_real(holds_core, doc)
 
 
-@needs_command
 def test_who_holds_max_depth(holds_core):
     """The chain's only path has 5 hops: found with --max-depth 5, not with 4."""
     (chain,) = scenario(holds_core, "chain")
@@ -365,7 +344,6 @@ def test_who_holds_max_depth(holds_core):
     assert len(who_holds(holds_core, hop3["Target"], "--max-depth 3")["paths"]) == 1
 
 
-@needs_command
 def test_who_holds_text(holds_core):
     (chain,) = scenario(holds_core, "chain")
     text = _cli(holds_core, f"who-holds {chain['Target']:#x}", json_out=False).stdout
@@ -391,7 +369,6 @@ def expected_retained(sc, row):
     return sum(g.size(a) for a in row["Exclusive"]), len(row["Exclusive"])
 
 
-@needs_command
 @pytest.mark.parametrize("name", RETAINED)
 def test_retained(holds_core, name):
     row = holds_samples.retained_rows(holds_core.oracle)[name]
@@ -412,7 +389,6 @@ def test_retained(holds_core, name):
         assert len(doms) == 1  # dominated by the root set only (two roots)
 
 
-@needs_command
 def test_retained_interior_address(holds_core):
     row = holds_samples.retained_rows(holds_core.oracle)["tree"]
     g = graph(holds_core)
@@ -422,7 +398,6 @@ def test_retained_interior_address(holds_core):
     assert doc == ref
 
 
-@needs_command
 def test_retained_chain_dominates_later_hops(holds_core):
     rows = holds_samples.retained_rows(holds_core.oracle)
     hops = holds_core.oracle["Chain"]
@@ -440,7 +415,6 @@ def tree_row(sc):
     return holds_samples.retained_rows(sc.oracle)["tree"]
 
 
-@needs_command
 def test_top_retainers(holds_core):
     doc = cached(holds_core, "top-retainers -n 10")
     rows = doc["retainers"]
@@ -461,7 +435,6 @@ def test_top_retainers(holds_core):
         assert (one["retained_bytes"], one["retained_objects"]) == (r["retained_bytes"], r["retained_objects"]), r
 
 
-@needs_command
 def test_top_retainers_by_type(holds_core):
     rows = cached(holds_core, "top-retainers -n 50 --by type")["retainers"]
     assert rows
@@ -470,7 +443,6 @@ def test_top_retainers_by_type(holds_core):
     assert [r["retained_bytes"] for r in tree] == [nbytes], rows
 
 
-@needs_command
 def test_top_retainers_by_root(holds_core):
     rows = cached(holds_core, "top-retainers -n 50 --by root")["retainers"]
     assert rows
@@ -487,7 +459,6 @@ def _go_for_pprof():
     return go, env
 
 
-@needs_command
 def test_top_retainers_pprof(holds_core, tmp_path):
     prof = tmp_path / "retained.pb.gz"
     _cli(holds_core, f"top-retainers --pprof {prof}", json_out=False)
@@ -510,7 +481,6 @@ def _between(text):
     return text[start:text.index(END + "\n", start)]
 
 
-@needs_command
 @pytest.mark.parametrize("name", ["chain", "stack", "finalizer", "garbage"])
 @pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
 def test_front_ends_who_holds(holds_core, name, json_out):

@@ -32,9 +32,6 @@ CLI contract assumed here (issue 3):
                     "span":{...},"fields":[{"name","offset","type","value",
                                             "points_to":{"base","type"}?}]}
                     for any address inside the object; base/size are the slot's.
-
-A test that fails only because its command does not exist yet is an xfail
-(strict=False, raises=CommandMissing); every other failure is a failure.
 """
 
 import json
@@ -48,21 +45,8 @@ import objects_samples
 import samples
 import typecheck
 
-MISSING = "command not implemented yet"
-
-
-class CommandMissing(Exception):
-    pass
-
-
-def needs_command(fn):
-    return pytest.mark.xfail(strict=False, reason=MISSING, raises=CommandMissing)(fn)
-
-
 def _cli(sc, cmd, json_out=True):
     p = samples.run_core_cli(sc, cmd, json_out=json_out, timeout=300)
-    if p.returncode != 0 and "unknown command" in p.stderr:
-        raise CommandMissing(f"{cmd}: {p.stderr.strip()}")
     assert p.returncode == 0, f"{cmd}: {p.stderr}"
     return p
 
@@ -161,7 +145,6 @@ def test_heapdump_roots(objects_core):
 
 # ---------------------------------------------------------------- objects
 
-@needs_command
 def test_objects_equal_heapdump(objects_core):
     doc = cached(objects_core, "objects")
     got = {(hexaddr(x["addr"]), x["size"]) for x in doc["objects"]}
@@ -172,7 +155,6 @@ def test_objects_equal_heapdump(objects_core):
     assert got == want
 
 
-@needs_command
 def test_objects_types_and_liveness(objects_core):
     doc = cached(objects_core, "objects")
     by_addr = {hexaddr(x["addr"]): x for x in doc["objects"]}
@@ -209,7 +191,6 @@ def _histogram_counts(doc):
     return out
 
 
-@needs_command
 def test_histogram_all_counts(objects_core):
     rows = _histogram_counts(cached(objects_core, ALL))
     for name, t in objects_samples.expected_types(objects_core.oracle).items():
@@ -219,7 +200,6 @@ def test_histogram_all_counts(objects_core):
         assert rows[name]["bytes"] >= t["Count"] * t["Size"], name
 
 
-@needs_command
 def test_histogram_live_counts(objects_core):
     """--live leaves out the garbage (main.Rho) and keeps the objects held by stacks and finalizers."""
     rows = _histogram_counts(cached(objects_core, LIVE))
@@ -227,7 +207,6 @@ def test_histogram_live_counts(objects_core):
         assert rows.get(name, {"count": 0})["count"] == t["Live"], name
 
 
-@needs_command
 def test_histogram_totals(objects_core):
     doc = cached(objects_core, ALL)
     t = doc["totals"]
@@ -249,7 +228,6 @@ def elided(name, width=72):
     return name[:head] + "..." + name[len(name) - (width - 3 - head):]
 
 
-@needs_command
 def test_histogram_text_matches_json(objects_core):
     text = _cli(objects_core, "histogram --all", json_out=False).stdout
     rows = cached(objects_core, GROUPED)["types"][:30]
@@ -306,7 +284,6 @@ def test_histogram_names_unknowns_and_sources(objects_core):
 
 # ---------------------------------------------------------------- object ADDR
 
-@needs_command
 def test_object_at_recorded_addresses(objects_core):
     d = objects_samples.load_heapdump(objects_core)
     for rec in objects_core.oracle["Objects"]:
@@ -324,7 +301,6 @@ def test_object_at_recorded_addresses(objects_core):
             assert hexaddr(doc2["base"]) == slot.addr and doc2["type"] == rec["Type"], rec
 
 
-@needs_command
 def test_object_fields_alpha(objects_core):
     objs = {x["Kind"]: x["Addr"] for x in objects_core.oracle["Objects"]}
     doc = cli_json(objects_core, f"object {objs['alpha-head']:#x}")
@@ -339,7 +315,6 @@ def test_object_fields_alpha(objects_core):
     assert nxt["points_to"]["type"] == "main.Alpha"
 
 
-@needs_command
 def test_object_fields_header_object(objects_core):
     """Delta has a malloc header: its fields start at base+8 and owner points to an Alpha."""
     objs = {x["Kind"]: x["Addr"] for x in objects_core.oracle["Objects"]}
@@ -368,7 +343,6 @@ def _between(text):
     return text[start:text.index(END + "\n", start)]
 
 
-@needs_command
 @pytest.mark.parametrize("cmd", ["histogram --all", "histogram --all --json"])
 def test_front_ends_histogram(objects_core, cmd):
     if alloc_samples.asan_extension():

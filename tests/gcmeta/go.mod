@@ -1,0 +1,3 @@
+module memdbg.example/gcmeta
+
+go 1.22
