@@ -539,6 +539,12 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 	uint32_t cur = o->type[id];
 	bool rewalk = !cur;
 	const struct go_heap_span *h = go_span_of_id(o, id);
+	/* With pointer-free elements the runtime allocates the hchan and its buffer as one noscan block;
+	 * a *hchan (a runtime frame's variable) reaches it as well as a chan value does. */
+	if (ty && ty->addr == b->l.hchan_type && h->noscan) {
+		ty = NULL;
+		label = "runtime.hchan (noscan)";
+	}
 	if (cur) {
 		const struct go_objtype *ot = &o->otypes[cur];
 		if (!ty || ot->type != ty->addr || !count || (ot->count ? count >= ot->count : count == 1) ||
@@ -727,9 +733,7 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 		assign(b, id, type_at(b, ty->elem), 0, NULL, from);
 		break;
 	case GO_KIND_CHAN: {
-		/* With pointer-free elements the runtime allocates the hchan and its buffer as one noscan block. */
-		bool noscan = go_span_of_id(b->o, id)->noscan;
-		assign(b, id, noscan ? NULL : type_at(b, l->hchan_type), 0, "runtime.hchan (noscan)", from);
+		assign(b, id, type_at(b, l->hchan_type), 0, NULL, from);
 		uint64_t buf = word(b, v + l->hchan_buf), n = word(b, v + l->hchan_qsize), bid;
 		const struct go_type *elem = type_at(b, ty->elem);
 		if (n && elem && elem->size && base_object(b, buf, &bid))
