@@ -30,6 +30,12 @@ struct obj_layout {
 	uint64_t hchan_buf, hchan_qsize, hmap_buckets, hmap_oldbuckets, hmap_b, smap_dir, smap_dirlen, table_data,
 		table_mask;
 	uint64_t hchan_type, hmap_type, smap_type, table_type, table_ptr_type;
+	uint64_t timer_period;
+	struct embedding {
+		uint64_t member, container, offset;  /* runtime types; member's offset in container */
+		bool periodic;                        /* only for timers whose period is set (tickers) */
+	} embedded[3];
+	size_t nembedded;
 };
 
 /* Everything the build needs, in one place. */
@@ -151,6 +157,35 @@ static int heap_span_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/*
+ * Runtime values allocated inside a bigger object and reached only through
+ * pointers to their own start: the P's timer heaps (runtime.allp -> p.timers)
+ * and a timer channel's hchan.timer point at the runtime.timer inside
+ * package time's timers.  go1.23+: newTimer allocates runtime.timeTimer
+ * {c, init, timer}; go1.22: package time allocates Timer or Ticker
+ * {C, r runtimeTimer}, a ticker's timer being the one with a period.
+ */
+static void load_embeddings(struct builder *b)
+{
+	static const struct {
+		const char *container, *field;
+		bool periodic;
+	} known[] = { { "runtime.timeTimer", "timer", false }, { "time.Timer", "r", false }, { "time.Ticker", "r", true } };
+	struct obj_layout *l = &b->l;
+	uint64_t timer = go_type_by_name(b->t, b->go, "runtime.timer");
+	if (!timer || !memdbg_dwarf_member(b->t->dwarf, "runtime.timer", "period", &l->timer_period, NULL))
+		return;
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(known) && l->nembedded < MEMDBG_ARRAY_SIZE(l->embedded); i++) {
+		struct embedding *e = &l->embedded[l->nembedded];
+		e->member = timer;
+		e->periodic = known[i].periodic;
+		e->container = go_type_by_name(b->t, b->go, known[i].container);
+		if (e->container && memdbg_dwarf_member(b->t->dwarf, known[i].container, known[i].field, &e->offset, NULL) &&
+		    e->offset)
+			l->nembedded++;
+	}
+}
+
 static struct memdbg_error *load_layout(struct builder *b)
 {
 	struct memdbg_dwarf *d = b->t->dwarf;
@@ -211,6 +246,7 @@ static struct memdbg_error *load_layout(struct builder *b)
 		l->hmap_type = go_type_by_name(b->t, b->go, "runtime.hmap");
 	}
 	l->hchan_type = go_type_by_name(b->t, b->go, "runtime.hchan");
+	load_embeddings(b);
 	return NULL;
 }
 
@@ -721,12 +757,33 @@ static void type_overflow_buckets(struct builder *b, const struct go_type *bucke
 	}
 }
 
+/* A pointer of type *T (T: the runtime type member) to v inside an object: type the object that embeds T there. */
+static void type_container(struct builder *b, uint64_t member, uint64_t v, uint64_t from)
+{
+	const struct obj_layout *l = &b->l;
+	for (size_t i = 0; i < l->nembedded; i++) {
+		const struct embedding *e = &l->embedded[i];
+		uint64_t id;
+		if (e->member != member || v < e->offset || !base_object(b, v - e->offset, &id) || b->o->type[id] ||
+		    e->periodic != (word(b, v + l->timer_period) != 0))
+			continue;
+		assign(b, id, type_at(b, e->container), 0, NULL, from);
+		if (b->o->type[id])
+			return;
+	}
+}
+
 /* A pointer-shaped value v of type ty (a field, or a direct interface's data word), stored at from. */
 static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v, uint64_t from)
 {
 	uint64_t id;
-	if (!v || !base_object(b, v, &id))
+	if (!v)
 		return;
+	if (!base_object(b, v, &id)) {
+		if (ty->kind == GO_KIND_POINTER)
+			type_container(b, ty->elem, v, from);
+		return;
+	}
 	const struct obj_layout *l = &b->l;
 	switch (ty->kind) {
 	case GO_KIND_POINTER:
