@@ -331,6 +331,26 @@ bool memdbg_dwarf_runtime_type(struct memdbg_dwarf *d, const char *type, uint64_
 	return d && dwarf_find(d, type, is_type_tag, &die) && die_runtime_type(&die, off);
 }
 
+const char *memdbg_dwarf_type_with_runtime_type(struct memdbg_dwarf *d, const char *prefix, uint64_t off)
+{
+	size_t lo = 0, hi = d ? d->n : 0, len = strlen(prefix);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(d->entries[mid].name, prefix) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; d && lo < d->n && strncmp(d->entries[lo].name, prefix, len) == 0; lo++) {
+		Dwarf_Die die;
+		uint64_t o;
+		if (is_type_tag(d->entries[lo].tag) && dwarf_offdie(d->dw, d->entries[lo].offset, &die) &&
+		    die_runtime_type(&die, &o) && o == off)
+			return d->entries[lo].name;
+	}
+	return NULL;
+}
+
 /* DW_OP_addr of a variable DIE; Go emits the location as a block libdw's getlocation rejects. */
 static bool variable_addr(Dwarf_Die *die, uint64_t *addr)
 {

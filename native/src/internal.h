@@ -67,6 +67,8 @@ bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value
 size_t memdbg_dwarf_const_block(struct memdbg_dwarf *d, const char *name, void *buf, size_t cap);
 /* DW_AT_go_runtime_type of a named type: its abi.Type's offset from runtime.types. */
 bool memdbg_dwarf_runtime_type(struct memdbg_dwarf *d, const char *type, uint64_t *off);
+/* The DWARF name, starting with prefix, of the type whose runtime descriptor is at offset off; NULL if none. */
+const char *memdbg_dwarf_type_with_runtime_type(struct memdbg_dwarf *d, const char *prefix, uint64_t off);
 
 struct memdbg_global {
 	const char *name;

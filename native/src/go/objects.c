@@ -47,7 +47,8 @@ struct builder {
 	struct memdbg_printer *p;
 	uint32_t *queue;  /* objects to scan (mark) or to type-walk */
 	size_t qhead, qtail, qcap;
-	uint64_t globals_lo, globals_hi;
+	uint64_t globals_lo, globals_hi;  /* the module's data and bss */
+	struct go_map globals_walked;     /* data and bss addresses walked through typed pointers -> type */
 	struct global_name *gnames;
 	size_t ngnames;
 	const char *root_name;  /* for_each_pointer callbacks that add roots */
@@ -62,7 +63,12 @@ struct builder {
 		uint32_t root;
 	} *roots_by_addr;  /* roots in the order of the words that hold them */
 	const struct go_heap_span *from_span;  /* where the last typed word was */
+	uint64_t types_base;        /* runtime.types */
 	uint64_t text_lo, text_hi;  /* runtime.text .. runtime.etext: where closure code pointers point */
+	struct trie_node {
+		uint64_t node, entry, indirect;  /* a HashTrieMap's node[K,V] and the two types that begin with one */
+	} trie_nodes[8];
+	size_t ntrie_nodes;
 };
 
 struct pointer_visit;
@@ -440,7 +446,14 @@ static uint64_t count_in_heap_bits(struct builder *b, const struct go_type *ty, 
 /* Labels that name memory without pointers. */
 static bool label_pointer_free(const char *label)
 {
-	return strcmp(label, "string data") == 0 || strcmp(label, "runtime.hchan (noscan)") == 0;
+	return strcmp(label, "string data") == 0 || strcmp(label, "runtime.hchan (noscan)") == 0 ||
+	       strncmp(label, "tiny block (", 12) == 0;
+}
+
+/* The tiny allocator's 16-byte noscan blocks, each holding several allocations smaller than 16 bytes. */
+static bool tiny_span(const struct go_heap_span *h)
+{
+	return h->noscan && h->elemsize == 16 && h->nelems > 1;
 }
 
 static void tile_mask(struct builder *b, const struct go_type *ty, uint8_t *mask, uint64_t first, uint64_t end,
@@ -773,6 +786,80 @@ static void type_container(struct builder *b, uint64_t member, uint64_t v, uint6
 	}
 }
 
+/*
+ * A typed pointer v inside a tiny block, past its start: the block holds, among
+ * other tiny allocations, n values of type ty there (n = 0: one value), or a
+ * string's n bytes (ty NULL).  The block is named for it: "tiny block ([]uint8)".
+ */
+static void type_tiny_piece(struct builder *b, const struct go_type *ty, uint64_t n, uint64_t v, uint64_t from)
+{
+	const struct go_heap_span *h;
+	uint64_t slot;
+	if (!go_find_object(b->o, v, &h, &slot) || !tiny_span(h))
+		return;
+	uint64_t id = h->first + slot, off = v - go_id_addr(h, id), room = h->elemsize - off;
+	if (!off || b->o->type[id] || !go_bit(b->o->alloc, id))
+		return;
+	/* A value that cannot be there (pointers, or past the block) is not a piece of it. */
+	if (ty ? ty->ptrbytes || !ty->size || !ty->name || (n ? n : 1) > room / ty->size : n > room)
+		return;
+	char name[512];
+	snprintf(name, sizeof(name), "tiny block (%s%s)", ty && n ? "[]" : "", ty ? ty->name : "string data");
+	assign(b, id, NULL, 0, name, from);
+}
+
+/*
+ * A typed pointer into the data or bss: a variable the compiler made for a
+ * composite literal (`var p = &sync.Pool{...}`), which has no symbol and no
+ * DWARF of its own.  Its value is walked as its pointer's type says, once.
+ */
+static void walk_global_pointee(struct builder *b, uint64_t elem, uint64_t v)
+{
+	if (v < b->globals_lo || v >= b->globals_hi || !elem ||
+	    (uint64_t)(uintptr_t)go_map_get(&b->globals_walked, v) == elem)
+		return;
+	const struct go_type *ty = type_at(b, elem);
+	if (!ty || v + ty->size > b->globals_hi || !go_map_put(&b->globals_walked, v, (void *)(uintptr_t)elem))
+		return;
+	walk_value(b, ty, v, 0);
+}
+
+/*
+ * A HashTrieMap (sync.Map since go1.24, unique since go1.23) points to its
+ * nodes as *node[K,V], a struct of one bool, isEntry, that begins both
+ * node kinds: the node is an entry[K,V] when it is set, else an indirect[K,V].
+ */
+static const struct go_type *trie_node_kind(struct builder *b, const struct go_type *node, uint64_t v)
+{
+	static const char *const pkgs[] = { "internal/sync.", "internal/concurrent." };
+	if (!node || node->kind != GO_KIND_STRUCT || node->size != 1 || !node->name || !strstr(node->name, ".node["))
+		return node;
+	struct trie_node *tn = NULL;
+	for (size_t i = 0; i < b->ntrie_nodes && !tn; i++)
+		tn = b->trie_nodes[i].node == node->addr ? &b->trie_nodes[i] : NULL;
+	if (!tn && b->ntrie_nodes < MEMDBG_ARRAY_SIZE(b->trie_nodes)) {
+		tn = &b->trie_nodes[b->ntrie_nodes++];
+		*tn = (struct trie_node){ .node = node->addr };
+		for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(pkgs) && !tn->entry; i++) {
+			char prefix[64], name[1024];
+			snprintf(prefix, sizeof(prefix), "%snode[", pkgs[i]);
+			const char *dw = memdbg_dwarf_type_with_runtime_type(b->t->dwarf, prefix, node->addr - b->types_base);
+			if (!dw)
+				continue;
+			snprintf(name, sizeof(name), "%sentry%s", pkgs[i], dw + strlen(prefix) - 1);
+			tn->entry = go_type_by_name(b->t, b->go, name);
+			snprintf(name, sizeof(name), "%sindirect%s", pkgs[i], dw + strlen(prefix) - 1);
+			tn->indirect = go_type_by_name(b->t, b->go, name);
+		}
+	}
+	if (!tn || !tn->entry || !tn->indirect)
+		return node;
+	uint8_t is_entry;
+	struct memdbg_error *err = memdbg_read(b->t, v, &is_entry, 1);
+	memdbg_error_destroy(err);
+	return err ? node : type_at(b, is_entry ? tn->entry : tn->indirect);
+}
+
 /* A pointer-shaped value v of type ty (a field, or a direct interface's data word), stored at from. */
 static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v, uint64_t from)
 {
@@ -780,14 +867,17 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 	if (!v)
 		return;
 	if (!base_object(b, v, &id)) {
-		if (ty->kind == GO_KIND_POINTER)
+		if (ty->kind == GO_KIND_POINTER) {
 			type_container(b, ty->elem, v, from);
+			walk_global_pointee(b, ty->elem, v);
+			type_tiny_piece(b, type_at(b, ty->elem), 0, v, from);
+		}
 		return;
 	}
 	const struct obj_layout *l = &b->l;
 	switch (ty->kind) {
 	case GO_KIND_POINTER:
-		assign(b, id, type_at(b, ty->elem), 0, NULL, from);
+		assign(b, id, trie_node_kind(b, type_at(b, ty->elem), v), 0, NULL, from);
 		break;
 	case GO_KIND_CHAN: {
 		assign(b, id, type_at(b, l->hchan_type), 0, NULL, from);
@@ -874,6 +964,29 @@ static void type_pool(struct builder *b, const struct go_type *pool, uint64_t ad
 	}
 }
 
+/*
+ * sync/atomic.Pointer[T] is {_ [0]*T; _ noCopy; v unsafe.Pointer}: its v is
+ * a *T, the type its zero-length array names.
+ */
+static bool walk_atomic_pointer(struct builder *b, const struct go_type *ty, uint64_t addr)
+{
+	if (!ty->name || strncmp(ty->name, "atomic.Pointer[", 15) != 0)
+		return false;
+	const struct go_type *ptr = NULL;
+	uint64_t v_off = UINT64_MAX;
+	for (size_t i = 0; i < ty->nfields; i++) {
+		const struct go_type *f = type_at(b, ty->fields[i].type);
+		if (f && f->kind == GO_KIND_ARRAY && f->len == 0)
+			ptr = type_at(b, f->elem);
+		else if (f && f->kind == GO_KIND_UNSAFE_POINTER && ty->fields[i].name && !strcmp(ty->fields[i].name, "v"))
+			v_off = ty->fields[i].offset;
+	}
+	if (!ptr || ptr->kind != GO_KIND_POINTER || v_off == UINT64_MAX)
+		return false;
+	walk_pointer(b, ptr, word(b, addr + v_off), addr + v_off);
+	return true;
+}
+
 /* An interface value at addr whose dynamic type is dyn: its data word is the value or points to it. */
 static void walk_dynamic(struct builder *b, const struct go_type *dyn, uint64_t addr)
 {
@@ -902,12 +1015,16 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 		const struct go_type *elem = type_at(b, ty->elem);
 		if (cap && elem && elem->size && base_object(b, data, &id))
 			assign(b, id, elem, cap, NULL, addr);
+		else if (cap && elem)
+			type_tiny_piece(b, elem, cap, data, addr);
 		return;
 	}
 	case GO_KIND_STRING: {
-		uint64_t id;
-		if (word(b, addr + 8) && base_object(b, word(b, addr), &id))
+		uint64_t id, data = word(b, addr), len = word(b, addr + 8);
+		if (len && base_object(b, data, &id))
 			assign(b, id, NULL, 0, "string data", addr);
+		else if (len)
+			type_tiny_piece(b, NULL, len, data, addr);
 		return;
 	}
 	case GO_KIND_INTERFACE:
@@ -924,6 +1041,8 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 	case GO_KIND_STRUCT:
 		if (ty->name && strcmp(ty->name, "sync.Pool") == 0)
 			type_pool(b, ty, addr);
+		if (walk_atomic_pointer(b, ty, addr))
+			return;
 		/* A pool dequeue's slots: an empty interface's two words behind unsafe.Pointers. */
 		if (ty->name && strcmp(ty->name, "sync.eface") == 0 && ty->size == 16) {
 			walk_dynamic(b, type_at(b, word(b, addr)), addr);
@@ -1116,6 +1235,8 @@ static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
 	} sections[2] = { { l->md_data, l->md_edata, l->md_gcdatamask }, { l->md_bss, l->md_ebss, l->md_gcbssmask } };
 	for (int s = 0; s < 2; s++) {
 		uint64_t lo = word(b, md + sections[s].lo_off), hi = word(b, md + sections[s].hi_off);
+		b->globals_lo = s ? b->globals_lo : lo;
+		b->globals_hi = hi;
 		uint64_t nbits = (uint32_t)word(b, md + sections[s].mask_off + l->bv_n);
 		uint64_t bytes = word(b, md + sections[s].mask_off + l->bv_bytedata);
 		if (hi < lo || nbits > (hi - lo) / 8 + 64)
@@ -1530,6 +1651,8 @@ static struct memdbg_error *build(struct builder *b)
 		return err;
 	if ((err = index_roots(b)))
 		return err;
+	if (!memdbg_target_symbol(b->t, "runtime.types", &b->types_base, NULL))
+		b->types_base = 0;
 	memdbg_target_symbol(b->t, "runtime.text", &b->text_lo, NULL);
 	memdbg_target_symbol(b->t, "runtime.etext", &b->text_hi, NULL);
 	b->phase = GO_SRC_HEADER;
@@ -1562,6 +1685,7 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 	free(b.gnames);
 	free(b.typed);
 	free(b.roots_by_addr);
+	go_map_free(&b.globals_walked);
 	if (err) {
 		go_objects_destroy(b.o);
 		return err;
@@ -1818,7 +1942,7 @@ void go_unknown_name(struct memdbg_target *t, struct memdbg_go *go, struct go_ob
 	const struct go_heap_span *h = go_span_of_id(o, id);
 	uint64_t bits;
 	char mask[72];
-	if (h->noscan && h->elemsize == 16 && h->nelems > 1)
+	if (tiny_span(h))
 		snprintf(buf, size, "tiny block");
 	else if (h->noscan)
 		snprintf(buf, size, "noscan %" PRIu64 " B", h->elemsize);
