@@ -239,6 +239,13 @@ def layouts(exe, names):
     return out
 
 
+def struct_fields(exe, name):
+    """{field: byte offset} of a struct the executable's DWARF describes."""
+    a, = gcmeta("fields", exe, [name])
+    assert "error" not in a, a
+    return a["fields"]
+
+
 def stack_objects(exe, entries):
     """{entry pc: [(off, size, pointer offsets)]} of the functions' stack objects."""
     out = {}
@@ -367,7 +374,7 @@ class RootCheck:
 GOROUTINE = re.compile(r"^goroutine (\d+)\b")
 
 
-def live_stack_slots(g, objects, word):
+def live_stack_slots(g, objects, word, defers=(), defer_fields=None):
     """Every stack address the GC scans as a pointer in goroutine g of the heap dump.
 
     The dump lists each frame's live pointer slots (locals and arguments, from the
@@ -375,6 +382,13 @@ def live_stack_slots(g, objects, word):
     instead (FUNCDATA_StackObjects), which the GC scans only when a live slot, or a live
     stack object, points into them (runtime/mgcstack.go).  amd64 frames: argp is the
     frame's fp, varp is below the return address and the saved frame pointer.
+
+    Then what scanstack (runtime/mgcmark.go, the same in go1.22-1.26) scans besides the
+    frames: every defer record's fn and link words when they are set (stack-allocated
+    records are unreachable otherwise, and fn may be a closure on the stack), and the
+    panic record (always on the stack), both pointing into stack objects too.  `defers`
+    are the dump's records (tagDefer: defer, g, sp, pc, fn, fn.fn, link), of every
+    goroutine; `defer_fields` runtime._defer's field offsets.
     """
     live = set()
     pending = []
@@ -387,7 +401,17 @@ def live_stack_slots(g, objects, word):
         for off, size, ptrs in objects.get(f.entry, ()):
             base = (varp if off < 0 else fp) + off
             pending.append((base, base + size, [base + p for p in ptrs]))
-    values = {word(s) for s in live}
+    extra = {g.panic} if g.panic else set()
+    for d, gp, _, _, fn, _, link in defers:
+        if gp != g.g:
+            continue
+        if fn:
+            live.add(d + defer_fields["fn"])
+            extra.add(fn)
+        if link:
+            live.add(d + defer_fields["link"])
+            extra.add(link)
+    values = {word(s) for s in live} | extra
     grew = True
     while grew and pending:
         grew = False
@@ -417,7 +441,7 @@ def check_stack_roots(cc):
         if g.waitreason == "dumping heap":
             res.dumping = g.goid
         if g.goid not in moved:
-            live |= live_stack_slots(g, objects, word)
+            live |= live_stack_slots(g, objects, word, d.defers, struct_fields(cc.sc.exe, "runtime._defer"))
     res.live_slots = len(live)
     for r in cli_json(cc, "roots --kind stack")["roots"]:
         res.stack_roots += 1
@@ -436,8 +460,9 @@ def check_stack_roots(cc):
 
 def dump_live(cc):
     """(addresses, bytes) of the heap dump's objects the GC would mark: from the data and
-    bss pointer words, every goroutine's live stack slots (live_stack_slots), the
-    finalizers' functions and their objects' referents, and the dump's other roots."""
+    bss pointer words, every goroutine's live stack slots (live_stack_slots) and
+    sched.ctxt, the defer records, the finalizers' functions and their objects'
+    referents, and the dump's other roots."""
     d = load_heapdump(cc)
     objs = sorted(dump_objects(cc), key=lambda o: o.addr)
     keys = [o.addr for o in objs]
@@ -460,8 +485,12 @@ def dump_live(cc):
     roots = []
     for s in d.segments:
         roots.extend(words(d.raw, s.offset, s.pointers))
+    fields = struct_fields(cc.sc.exe, "runtime._defer")
     for g in d.goroutines:
-        roots.extend(stack.get(a, 0) for a in live_stack_slots(g, objects, lambda a: stack.get(a, 0)))
+        roots.extend(stack.get(a, 0) for a in live_stack_slots(g, objects, lambda a: stack.get(a, 0), d.defers, fields))
+        roots.append(g.ctxt)          # scanstack scans g.sched.ctxt
+    # ... and every defer record's fn and link, and a heap record itself (its d.heap case)
+    roots.extend(x for rec in d.defers for x in (rec[0], rec[4], rec[6]) if x)
     for fin in d.finalizers:
         roots.append(fin.fn)
         o = find(fin.obj)

@@ -4,6 +4,10 @@
 //
 //	gcmeta types EXE < names > json-lines
 //	gcmeta stackobjects EXE < entry-pcs > json-lines
+//	gcmeta fields EXE < struct-names > json-lines
+//
+// fields: each input line is a struct's DWARF name ("runtime._defer"); each
+// output line is {"name", "fields": {field name: byte offset}} or {"name", "error"}.
 //
 // types: each input line is a type name as memdbg prints it; each output
 // line is {"name", "size", "ptrs": [byte offsets of pointer words]} or
@@ -288,19 +292,74 @@ func types(exe string, in *bufio.Scanner, out *json.Encoder) error {
 	return nil
 }
 
+type structFields struct {
+	Name   string           `json:"name"`
+	Fields map[string]int64 `json:"fields"`
+}
+
+func fields(exe string, in *bufio.Scanner, out *json.Encoder) error {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return err
+	}
+	d, err := f.DWARF()
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	var names []string
+	for in.Scan() {
+		want[in.Text()] = true
+		names = append(names, in.Text())
+	}
+	found := map[string]map[string]int64{}
+	r := d.Reader()
+	for len(found) < len(want) {
+		e, err := r.Next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			break
+		}
+		if name, ok := e.Val(dwarf.AttrName).(string); ok && e.Tag == dwarf.TagStructType && want[name] && found[name] == nil {
+			t, err := d.Type(e.Offset)
+			if err != nil {
+				return err
+			}
+			m := map[string]int64{}
+			for _, f := range t.(*dwarf.StructType).Field {
+				m[f.Name] = f.ByteOffset
+			}
+			found[name] = m
+		}
+		if e.Tag != dwarf.TagCompileUnit {
+			r.SkipChildren()
+		}
+	}
+	for _, name := range names {
+		if m, ok := found[name]; ok {
+			out.Encode(structFields{name, m})
+		} else {
+			out.Encode(failure{name, "no DWARF struct of that name"})
+		}
+	}
+	return nil
+}
+
 func main() {
-	if len(os.Args) != 3 || (os.Args[1] != "types" && os.Args[1] != "stackobjects") {
-		fmt.Fprintln(os.Stderr, "usage: gcmeta types|stackobjects EXE < names|entry-pcs")
+	modes := map[string]func(string, *bufio.Scanner, *json.Encoder) error{
+		"types": types, "stackobjects": stackObjects, "fields": fields,
+	}
+	run, ok := modes[os.Args[min(1, len(os.Args)-1)]]
+	if len(os.Args) != 3 || !ok {
+		fmt.Fprintln(os.Stderr, "usage: gcmeta types|stackobjects|fields EXE < names|entry-pcs|struct-names")
 		os.Exit(2)
 	}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
 	w := bufio.NewWriter(os.Stdout)
 	out := json.NewEncoder(w)
-	run := types
-	if os.Args[1] == "stackobjects" {
-		run = stackObjects
-	}
 	if err := run(os.Args[2], in, out); err != nil {
 		fmt.Fprintln(os.Stderr, "gcmeta:", err)
 		os.Exit(1)

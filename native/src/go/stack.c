@@ -1056,12 +1056,15 @@ static void scan_g_specials(struct gscan *gs)
 		if ((err = memdbg_read_u64(s->t, d + gl->defer_fn, &fn)) ||
 		    (err = memdbg_read_u64(s->t, d + gl->defer_link, &link)))
 			break;
-		/* A heap record is an object the g points to: the object graph scans it. */
+		/* A heap record is an object the g points to: the object graph scans it, but its fn may
+		 * still be a closure on this stack (go.dev/issue/30453), a stack object it reaches. */
 		if (in_stack(gs, d)) {
 			if (fn)
 				emit(gs, NULL, GO_SLOT_DEFER, d + gl->defer_fn, true);
 			if (link)
 				emit(gs, NULL, GO_SLOT_DEFER, d + gl->defer_link, true);
+		} else if (in_stack(gs, fn) && !push_ptr(&gs->found[0], fn)) {
+			gs->err = memdbg_enomem;
 		}
 		d = link;
 	}
