@@ -239,6 +239,7 @@ def layouts(exe, names):
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def struct_fields(exe, name):
     """{field: byte offset} of a struct the executable's DWARF describes."""
     a, = gcmeta("fields", exe, [name])
@@ -435,13 +436,14 @@ def check_stack_roots(cc):
         b = mem.read(addr, 8)
         return int.from_bytes(b, "little") if b else 0
 
+    fields = struct_fields(cc.sc.exe, "runtime._defer")
     live = set()
     res = RootCheck(moved=moved)
     for g in d.goroutines:
         if g.waitreason == "dumping heap":
             res.dumping = g.goid
         if g.goid not in moved:
-            live |= live_stack_slots(g, objects, word, d.defers, struct_fields(cc.sc.exe, "runtime._defer"))
+            live |= live_stack_slots(g, objects, word, d.defers, fields)
     res.live_slots = len(live)
     for r in cli_json(cc, "roots --kind stack")["roots"]:
         res.stack_roots += 1
