@@ -778,8 +778,10 @@ static void note_pointer(void *arg, uint64_t slot, uint64_t value)
 
 /*
  * The runtime keeps heap addresses in uintptr words by design (guintptr,
- * muintptr, stack bounds, write barrier buffers): its own objects are not
- * evidence of a misuse, neither as holders nor as targets.
+ * muintptr, stack bounds, write barrier buffers, the overflow word of a
+ * go1.22-1.23 bucket without pointers, whose overflow buckets hmap.extra
+ * keeps alive): its own objects are not evidence of a misuse, neither as
+ * holders nor as targets.
  */
 static bool runtime_type(const struct fctx *c, uint64_t id)
 {
@@ -791,6 +793,7 @@ static bool runtime_type(const struct fctx *c, uint64_t id)
 	while (*name == '*')
 		name++;
 	return strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/", 9) == 0 || strncmp(name, "maps.", 5) == 0 ||
+	       strncmp(name, "map.", 4) == 0 ||
 	       strncmp(name, "sync.", 5) == 0 || strncmp(name, "weak.", 5) == 0 || strncmp(name, "unique.", 7) == 0;
 }
 
