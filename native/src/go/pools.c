@@ -368,12 +368,55 @@ static bool kept_by_pool(const struct go_graph *g, const uint32_t arrays[2], con
 	return false;
 }
 
-/* A predecessor of pooled node n that the pool does not keep: whoever still uses it after Put. */
-static uint32_t referrer_of(const struct go_graph *g, const uint32_t arrays[2], const uint8_t *pooled, uint32_t n)
+/*
+ * Does object holder, a P's timer heap (go1.22 [N]*runtime.timer, go1.23+
+ * [N]runtime.timerWhen), point at a stopped timer in object target?  The
+ * runtime removes stopped timers from its heaps lazily (go1.22: status
+ * timerDeleted, timerRemoving or timerRemoved; go1.23+: the timerZombie bit
+ * of state), so a stopped time.Timer Put in a pool is not in use.
+ */
+static bool stopped_timer_ref(const struct ctx *c, uint64_t holder, uint64_t target)
 {
+	struct memdbg_dwarf *d = c->t->dwarf;
+	const char *name = go_objtype_name(c->o, holder);
+	if (!name || *name != '[' || !strchr(name, ']'))
+		return false;
+	name = strchr(name, ']') + 1;
+	if (strcmp(name, "*runtime.timer") != 0 && strcmp(name, "runtime.timerWhen") != 0)
+		return false;
+	uint64_t slot = go_slot_to(c->t, c->go, c->o, holder, target), timer = 0, off;
+	uint8_t state = 0;
+	int64_t zombie, deleted, removing, removed;
+	struct memdbg_error *err = slot ? memdbg_read_u64(c->t, slot, &timer) : NULL;
+	if (!slot || err) {
+		memdbg_error_destroy(err);
+		return false;
+	}
+	if (memdbg_dwarf_member(d, "runtime.timer", "state", &off, NULL) &&
+	    memdbg_dwarf_const(d, "runtime.timerZombie", &zombie)) {
+		err = memdbg_read(c->t, timer + off, &state, 1);
+		memdbg_error_destroy(err);
+		return !err && (state & zombie);
+	}
+	if (memdbg_dwarf_member(d, "runtime.timer", "status", &off, NULL) &&
+	    memdbg_dwarf_const(d, "runtime.timerDeleted", &deleted) &&
+	    memdbg_dwarf_const(d, "runtime.timerRemoving", &removing) &&
+	    memdbg_dwarf_const(d, "runtime.timerRemoved", &removed)) {
+		err = memdbg_read(c->t, timer + off, &state, 1);  /* a uint32 below 256: its low byte */
+		memdbg_error_destroy(err);
+		return !err && (state == deleted || state == removing || state == removed);
+	}
+	return false;
+}
+
+/* A predecessor of pooled node n that the pool does not keep: whoever still uses it after Put. */
+static uint32_t referrer_of(const struct ctx *c, const uint32_t arrays[2], const uint8_t *pooled, uint32_t n)
+{
+	const struct go_graph *g = c->g;
 	for (uint32_t k = g->rev_off[n]; k < g->rev_off[n + 1]; k++) {
 		uint32_t x = g->rev[k];
-		if (x && (x < go_graph_first_obj(g) || !kept_by_pool(g, arrays, pooled, x, false, NULL)))
+		if (x && (x < go_graph_first_obj(g) || !kept_by_pool(g, arrays, pooled, x, false, NULL)) &&
+		    !(x >= go_graph_first_obj(g) && stopped_timer_ref(c, g->node_id[x], g->node_id[n])))
 			return x;
 	}
 	return 0;
@@ -409,7 +452,7 @@ static struct memdbg_error *retained_through(struct ctx *c)
 				continue;
 			uint32_t at;
 			if (!kept_by_pool(g, arrays, pooled, n, true, &at)) {
-				if ((e->referrer = referrer_of(g, arrays, pooled, n)))
+				if ((e->referrer = referrer_of(c, arrays, pooled, n)))
 					p->held_outside++;
 				continue;
 			}
