@@ -728,7 +728,8 @@ const struct memdbg_command memdbg_cmd_histogram = {
 			"Bytes are slot bytes (size-class rounded).  The backing arrays of []T, whatever\n"
 			"their length, share one '[]T' row (--split-arrays: a row per [N]T).  Untyped\n"
 			"objects are named by what the runtime knows of them: 'noscan 112 B', 'tiny block'\n"
-			"(16-byte noscan blocks of the tiny allocator), 'unknown (48 B, ptr mask 0b1011)'\n"
+			"(16-byte noscan blocks of the tiny allocator; 'tiny block ([]uint8)' when a typed\n"
+			"pointer reaches into one), 'unknown (48 B, ptr mask 0b1011)'\n"
 			"(bit i: word i holds a pointer).  Long names lose their middle in text; JSON has\n"
 			"them whole, with each row's sources.",
 	},

@@ -49,6 +49,7 @@ struct builder {
 	size_t qhead, qtail, qcap;
 	uint64_t globals_lo, globals_hi;  /* the module's data and bss */
 	struct go_map globals_walked;     /* data and bss addresses walked through typed pointers -> type */
+	int globals_depth;                /* such walks in progress, one inside another */
 	struct global_name *gnames;
 	size_t ngnames;
 	const char *root_name;  /* for_each_pointer callbacks that add roots */
@@ -819,9 +820,12 @@ static void walk_global_pointee(struct builder *b, uint64_t elem, uint64_t v)
 	    (uint64_t)(uintptr_t)go_map_get(&b->globals_walked, v) == elem)
 		return;
 	const struct go_type *ty = type_at(b, elem);
-	if (!ty || v + ty->size > b->globals_hi || !go_map_put(&b->globals_walked, v, (void *)(uintptr_t)elem))
+	if (!ty || v + ty->size > b->globals_hi || b->globals_depth >= MAX_WALK_DEPTH ||
+	    !go_map_put(&b->globals_walked, v, (void *)(uintptr_t)elem))
 		return;
+	b->globals_depth++;
 	walk_value(b, ty, v, 0);
+	b->globals_depth--;
 }
 
 /*
