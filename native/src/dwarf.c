@@ -105,8 +105,8 @@ void memdbg_dwarf_destroy(struct memdbg_dwarf *d)
 	free(d);
 }
 
-/* First DIE named `name` whose tag satisfies want (NULL: any type tag). */
-static bool dwarf_find(struct memdbg_dwarf *d, const char *name, bool (*want)(int tag), Dwarf_Die *die)
+/* The index of the first entry whose name is not below name. */
+static size_t first_entry(const struct memdbg_dwarf *d, const char *name)
 {
 	size_t lo = 0, hi = d->n;
 	while (lo < hi) {
@@ -116,6 +116,13 @@ static bool dwarf_find(struct memdbg_dwarf *d, const char *name, bool (*want)(in
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* First DIE named `name` whose tag satisfies want (NULL: any type tag). */
+static bool dwarf_find(struct memdbg_dwarf *d, const char *name, bool (*want)(int tag), Dwarf_Die *die)
+{
+	size_t lo = first_entry(d, name);
 	/* C repeats a struct in every unit that includes it, some only declared: take a definition. */
 	for (; lo < d->n && strcmp(d->entries[lo].name, name) == 0; lo++)
 		if (want(d->entries[lo].tag) && dwarf_offdie(d->dw, d->entries[lo].offset, die) &&
@@ -333,14 +340,7 @@ bool memdbg_dwarf_runtime_type(struct memdbg_dwarf *d, const char *type, uint64_
 
 const char *memdbg_dwarf_type_with_runtime_type(struct memdbg_dwarf *d, const char *prefix, uint64_t off)
 {
-	size_t lo = 0, hi = d ? d->n : 0, len = strlen(prefix);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(d->entries[mid].name, prefix) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = d ? first_entry(d, prefix) : 0, len = strlen(prefix);
 	for (; d && lo < d->n && strncmp(d->entries[lo].name, prefix, len) == 0; lo++) {
 		Dwarf_Die die;
 		uint64_t o;
