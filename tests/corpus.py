@@ -491,7 +491,8 @@ def dump_live(cc):
     for g in d.goroutines:
         roots.extend(stack.get(a, 0) for a in live_stack_slots(g, objects, lambda a: stack.get(a, 0), d.defers, fields))
         roots.append(g.ctxt)          # scanstack scans g.sched.ctxt
-    # ... and every defer record's fn and link, and a heap record itself (its d.heap case)
+    # ... and every defer record's fn and link, and the record itself when on the heap (scanstack's d.heap
+    # case; find() skips the records on stacks)
     roots.extend(x for rec in d.defers for x in (rec[0], rec[4], rec[6]) if x)
     for fin in d.finalizers:
         roots.append(fin.fn)
