@@ -390,7 +390,9 @@ def _make_cgroup():
     pytest.skip("no writable memory cgroup (v2 with the memory controller, or v1)")
 
 
-def test_watch_forecast_under_a_cgroup_limit(watch_exe, tmp_path):
+def _forecast_run(watch_exe, tmp_path):
+    """One run of the leaking sample in a fresh cgroup under watch: (forecast at half the limit, how
+    long it really took from there), in seconds."""
     try:
         cg = _make_cgroup()
     except OSError as e:
@@ -432,4 +434,18 @@ def test_watch_forecast_under_a_cgroup_limit(watch_exe, tmp_path):
     really = died - half["elapsed_ms"] / 1e3
     print(f"at {half['elapsed_ms'] / 1e3:.1f}s: forecast {forecast:.1f}s, died {really:.1f}s later "
           f"(rate {fc['rate_bytes_per_s']} B/s)")
-    assert abs(forecast - really) <= 0.2 * really
+    return forecast, really
+
+
+def test_watch_forecast_under_a_cgroup_limit(watch_exe, tmp_path):
+    """At half the limit, the forecast is within 20% of when the OOM killer really came.  The run is
+    measured against the wall clock of a machine that may be busy, so a miss gets one more run."""
+    runs = []
+    for attempt in range(2):
+        d = tmp_path / str(attempt)
+        d.mkdir()
+        forecast, really = _forecast_run(watch_exe, d)
+        runs.append((round(forecast, 1), round(really, 1)))
+        if abs(forecast - really) <= 0.2 * really:
+            return
+    pytest.fail(f"forecasts off by more than 20% in both runs (forecast, really): {runs}")
