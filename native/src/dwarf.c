@@ -7,6 +7,7 @@
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,9 @@ struct dwarf_func {
 
 struct memdbg_dwarf {
 	Dwarf *dw;
+	const struct memdbg_dwarf_ops *ops;  /* a stand-in answers instead of dw */
+	void *ops_arg;
+	FILE *audit;  /* MEMDBG_DWARF_AUDIT: every layout lookup and its answer */
 	struct dwarf_entry *entries;
 	size_t n;
 	struct dwarf_func *funcs;  /* subprograms by address, built on first use */
@@ -92,14 +96,48 @@ struct memdbg_error *memdbg_dwarf_create(Dwarf *dw, struct memdbg_dwarf **ret)
 		off = next;
 	}
 	qsort(d->entries, d->n, sizeof(*d->entries), entry_cmp);
+	/* The layout tables of stripped Go builds are checked against the lookups DWARF answered. */
+	const char *audit = getenv("MEMDBG_DWARF_AUDIT");
+	if (audit && *audit)
+		d->audit = fopen(audit, "a");
 	*ret = d;
 	return NULL;
+}
+
+struct memdbg_error *memdbg_dwarf_create_ops(const struct memdbg_dwarf_ops *ops, void *arg, struct memdbg_dwarf **ret)
+{
+	struct memdbg_dwarf *d = calloc(1, sizeof(*d));
+	if (!d)
+		return memdbg_enomem;
+	d->ops = ops;
+	d->ops_arg = arg;
+	*ret = d;
+	return NULL;
+}
+
+void *memdbg_dwarf_ops_arg(const struct memdbg_dwarf *d, const struct memdbg_dwarf_ops *ops)
+{
+	return d && d->ops == ops ? d->ops_arg : NULL;
+}
+
+bool memdbg_dwarf_is_debug_info(const struct memdbg_dwarf *d)
+{
+	return d && d->dw;
+}
+
+const char *memdbg_dwarf_name_at(struct memdbg_dwarf *d, uint64_t addr, uint64_t *offset, char *buf, size_t len)
+{
+	return d && d->ops && d->ops->name_at ? d->ops->name_at(d->ops_arg, addr, offset, buf, len) : NULL;
 }
 
 void memdbg_dwarf_destroy(struct memdbg_dwarf *d)
 {
 	if (!d)
 		return;
+	if (d->ops && d->ops->destroy)
+		d->ops->destroy(d->ops_arg);
+	if (d->audit)
+		fclose(d->audit);
 	free(d->entries);
 	free(d->funcs);
 	free(d);
@@ -193,13 +231,25 @@ static bool aggregate(struct memdbg_dwarf *d, Dwarf_Die *die)
 	return name && dwarf_find(d, name, is_aggregate_tag, die);
 }
 
-bool memdbg_dwarf_type_size(struct memdbg_dwarf *d, const char *type, uint64_t *size)
+static bool dwarf_type_size(struct memdbg_dwarf *d, const char *type, uint64_t *size)
 {
 	Dwarf_Die die;
-	if (!d || !dwarf_find(d, type, is_type_tag, &die))
+	if (!dwarf_find(d, type, is_type_tag, &die))
 		return false;
 	Dwarf_Die agg = die;
 	return aggregate(d, &agg) ? die_size(&agg, size) : die_size(&die, size);
+}
+
+bool memdbg_dwarf_type_size(struct memdbg_dwarf *d, const char *type, uint64_t *size)
+{
+	if (!d)
+		return false;
+	if (d->ops)
+		return d->ops->type_size(d->ops_arg, type, size);
+	bool ok = dwarf_type_size(d, type, size);
+	if (d->audit)
+		fprintf(d->audit, "s\t%s\t\t%d\t%" PRIu64 "\n", type, ok, ok ? *size : 0);
+	return ok;
 }
 
 /* A member by name; C's anonymous struct and union members are searched through. */
@@ -237,11 +287,11 @@ static bool find_member(Dwarf_Die *st, const char *name, size_t name_len, uint64
 	return false;
 }
 
-bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *path, uint64_t *offset,
+static bool dwarf_member(struct memdbg_dwarf *d, const char *type, const char *path, uint64_t *offset,
 			 uint64_t *size)
 {
 	Dwarf_Die die;
-	if (!d || !dwarf_find(d, type, is_type_tag, &die))
+	if (!dwarf_find(d, type, is_type_tag, &die))
 		return false;
 	uint64_t total = 0;
 	const char *p = path;
@@ -264,17 +314,45 @@ bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *p
 	return true;
 }
 
-bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value)
+bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *path, uint64_t *offset,
+			 uint64_t *size)
+{
+	if (!d)
+		return false;
+	if (d->ops)
+		return d->ops->member(d->ops_arg, type, path, offset, size);
+	bool ok = dwarf_member(d, type, path, offset, size);
+	uint64_t off, sz;
+	if (d->audit && dwarf_member(d, type, path, &off, &sz))
+		fprintf(d->audit, "m\t%s\t%s\t1\t%" PRIu64 "\t%" PRIu64 "\n", type, path, off, sz);
+	else if (d->audit)
+		fprintf(d->audit, "m\t%s\t%s\t%d\t0\t0\n", type, path, ok);
+	return ok;
+}
+
+static bool dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value)
 {
 	Dwarf_Die die;
 	Dwarf_Attribute at;
-	if (!d || !dwarf_find(d, name, is_constant_tag, &die) || !dwarf_attr(&die, DW_AT_const_value, &at))
+	if (!dwarf_find(d, name, is_constant_tag, &die) || !dwarf_attr(&die, DW_AT_const_value, &at))
 		return false;
 	Dwarf_Sword v;
 	if (dwarf_formsdata(&at, &v) != 0)
 		return false;
 	*value = v;
 	return true;
+}
+
+bool memdbg_dwarf_const(struct memdbg_dwarf *d, const char *name, int64_t *value)
+{
+	if (!d)
+		return false;
+	if (d->ops)
+		return d->ops->constant(d->ops_arg, name, value);
+	bool ok = dwarf_const(d, name, value);
+	if (d->audit)
+		fprintf(d->audit, "c\t%s\t\t%d\t%" PRId64 "\n", name, ok, ok ? *value : 0);
+	return ok;
 }
 
 static bool is_variable_or_constant_tag(int tag)
@@ -287,7 +365,7 @@ size_t memdbg_dwarf_const_block(struct memdbg_dwarf *d, const char *name, void *
 	Dwarf_Die die;
 	Dwarf_Attribute at;
 	Dwarf_Block block;
-	if (!d || !dwarf_find(d, name, is_variable_or_constant_tag, &die) ||
+	if (!d || d->ops || !dwarf_find(d, name, is_variable_or_constant_tag, &die) ||
 	    !dwarf_attr(&die, DW_AT_const_value, &at) || dwarf_formblock(&at, &block) != 0 || block.length > cap)
 		return 0;
 	memcpy(buf, block.data, block.length);
@@ -335,6 +413,8 @@ static bool die_runtime_type_here(Dwarf_Die *die, uint64_t *off)
 bool memdbg_dwarf_runtime_type(struct memdbg_dwarf *d, const char *type, uint64_t *off)
 {
 	Dwarf_Die die;
+	if (d && d->ops)
+		return d->ops->runtime_type(d->ops_arg, type, off);
 	return d && dwarf_find(d, type, is_type_tag, &die) && die_runtime_type(&die, off);
 }
 
@@ -407,7 +487,7 @@ struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 						  struct memdbg_error *(*fn)(void *arg, const struct memdbg_global *g),
 						  void *arg)
 {
-	for (size_t i = 0; d && i < d->n; i++) {
+	for (size_t i = 0; d && !d->ops && i < d->n; i++) {
 		if (d->entries[i].tag != DW_TAG_variable)
 			continue;
 		Dwarf_Die die, type;
@@ -427,10 +507,20 @@ struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 	return NULL;
 }
 
-bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr)
+bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr, uint64_t *size)
 {
 	Dwarf_Die die;
-	return d && dwarf_find(d, name, is_variable_tag, &die) && variable_addr(&die, addr);
+	Dwarf_Attribute at;
+	Dwarf_Die type;
+	if (size)
+		*size = 0;
+	if (d && d->ops)
+		return d->ops->variable(d->ops_arg, name, addr, size);
+	if (!d || !dwarf_find(d, name, is_variable_tag, &die) || !variable_addr(&die, addr))
+		return false;
+	if (size && dwarf_attr(&die, DW_AT_type, &at) && dwarf_formref_die(&at, &type))
+		die_size(&type, size);
+	return true;
 }
 
 /* ---- frame variables ---- */
@@ -636,7 +726,7 @@ static struct memdbg_error *visit_vars(Dwarf_Die *scope, uint64_t pc, memdbg_fra
 struct memdbg_error *memdbg_dwarf_frame_vars(struct memdbg_dwarf *d, uint64_t pc, memdbg_frame_var_fn fn, void *arg)
 {
 	Dwarf_Die die;
-	if (!d || !find_func(d, pc, &die))
+	if (!d || d->ops || !find_func(d, pc, &die))
 		return NULL;
 	return visit_vars(&die, pc, fn, arg, 0);
 }
@@ -653,7 +743,7 @@ struct memdbg_error *memdbg_dwarf_closure_vars(struct memdbg_dwarf *d, uint64_t 
 					       void *arg)
 {
 	Dwarf_Die die, child;
-	if (!d || !find_func(d, pc, &die) || dwarf_child(&die, &child) != 0)
+	if (!d || d->ops || !find_func(d, pc, &die) || dwarf_child(&die, &child) != 0)
 		return NULL;
 	/*
 	 * go1.23+ gives each captured variable's offset.  go1.22 does not: there

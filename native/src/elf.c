@@ -23,7 +23,8 @@ struct elf_note {
 };
 
 struct elf_load {
-	uint64_t vaddr, filesz, offset;
+	uint64_t vaddr, filesz, offset, memsz;
+	uint32_t flags;
 };
 
 struct memdbg_elf {
@@ -138,7 +139,7 @@ static struct memdbg_error *elf_read_loads(struct memdbg_elf *e)
 			continue;
 		if (ph.p_offset > e->map_len || ph.p_filesz > e->map_len - ph.p_offset)
 			continue;
-		e->loads[e->nloads++] = (struct elf_load){ ph.p_vaddr, ph.p_filesz, ph.p_offset };
+		e->loads[e->nloads++] = (struct elf_load){ ph.p_vaddr, ph.p_filesz, ph.p_offset, ph.p_memsz, ph.p_flags };
 	}
 	return NULL;
 }
@@ -304,6 +305,40 @@ const uint8_t *memdbg_elf_file_bytes(const struct memdbg_elf *e, uint64_t addr, 
 		}
 	}
 	return NULL;
+}
+
+size_t memdbg_elf_load_count(const struct memdbg_elf *e)
+{
+	return e->nloads;
+}
+
+bool memdbg_elf_load_at(const struct memdbg_elf *e, size_t i, uint64_t *addr, uint64_t *memsz, bool *writable)
+{
+	if (i >= e->nloads)
+		return false;
+	*addr = e->loads[i].vaddr;
+	*memsz = e->loads[i].memsz;
+	*writable = (e->loads[i].flags & PF_W) != 0;
+	return true;
+}
+
+bool memdbg_elf_section(const struct memdbg_elf *e, const char *name, uint64_t *addr, uint64_t *size)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(e->elf, &shstrndx) != 0)
+		return false;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_ALLOC) && (n = elf_strptr(e->elf, shstrndx, sh.sh_name)) &&
+		    strcmp(n, name) == 0) {
+			*addr = sh.sh_addr;
+			*size = sh.sh_size;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* The first program header of type `type`, as an unrelocated range; false when there is none. */

@@ -47,6 +47,11 @@ size_t memdbg_elf_note_count(const struct memdbg_elf *elf);
 bool memdbg_elf_note_at(const struct memdbg_elf *elf, size_t i, uint64_t *addr, const uint8_t **data, size_t *len);
 /* File contents backing [addr, addr+len) of an allocated PT_LOAD, or NULL. */
 const uint8_t *memdbg_elf_file_bytes(const struct memdbg_elf *elf, uint64_t addr, uint64_t *avail);
+/* The PT_LOAD segments: unrelocated start, size in memory, and whether they are writable. */
+size_t memdbg_elf_load_count(const struct memdbg_elf *elf);
+bool memdbg_elf_load_at(const struct memdbg_elf *elf, size_t i, uint64_t *addr, uint64_t *memsz, bool *writable);
+/* An allocated section by name (section headers may be missing: false then). */
+bool memdbg_elf_section(const struct memdbg_elf *elf, const char *name, uint64_t *addr, uint64_t *size);
 /* The first program header of that p_type (PT_GNU_RELRO, ...), unrelocated; false when absent. */
 bool memdbg_elf_segment(const struct memdbg_elf *elf, unsigned type, uint64_t *addr, uint64_t *size);
 struct Dwarf *memdbg_elf_dwarf(const struct memdbg_elf *elf);
@@ -99,8 +104,41 @@ struct memdbg_error *memdbg_dwarf_frame_vars(struct memdbg_dwarf *d, uint64_t pc
  * cfa_offset is then the offset in the closure object. */
 struct memdbg_error *memdbg_dwarf_closure_vars(struct memdbg_dwarf *d, uint64_t pc, memdbg_frame_var_fn fn,
 					       void *arg);
-/* Address of a global variable from its DW_OP_addr location. */
-bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr);
+/* Address of a global variable from its DW_OP_addr location, and its size (0 when unknown; size may be NULL). */
+bool memdbg_dwarf_variable(struct memdbg_dwarf *d, const char *name, uint64_t *addr, uint64_t *size);
+
+/*
+ * A stand-in for DWARF that answers the same lookups from elsewhere (a Go
+ * executable without DWARF: layout tables, its own type descriptors, its
+ * code).  Frame and closure variables and the list of globals stay empty;
+ * memdbg_dwarf_is_debug_info() tells the two apart.
+ */
+struct memdbg_dwarf_ops {
+	bool (*member)(void *arg, const char *type, const char *path, uint64_t *offset, uint64_t *size);
+	bool (*type_size)(void *arg, const char *type, uint64_t *size);
+	bool (*constant)(void *arg, const char *name, int64_t *value);
+	bool (*runtime_type)(void *arg, const char *type, uint64_t *off);
+	bool (*variable)(void *arg, const char *name, uint64_t *addr, uint64_t *size);
+	/* A name for addr (unrelocated) where no symbol names it; see memdbg_target_symbol_at. */
+	const char *(*name_at)(void *arg, uint64_t addr, uint64_t *offset, char *buf, size_t len);
+	void (*destroy)(void *arg);
+};
+struct memdbg_error *memdbg_dwarf_create_ops(const struct memdbg_dwarf_ops *ops, void *arg, struct memdbg_dwarf **ret);
+/* The ops' argument when d stands in with these ops, else NULL. */
+void *memdbg_dwarf_ops_arg(const struct memdbg_dwarf *d, const struct memdbg_dwarf_ops *ops);
+/* d reads the executable's own debug info (not a stand-in, not NULL). */
+bool memdbg_dwarf_is_debug_info(const struct memdbg_dwarf *d);
+/* The stand-in's name for an unrelocated address (NULL from real DWARF). */
+const char *memdbg_dwarf_name_at(struct memdbg_dwarf *d, uint64_t addr, uint64_t *offset, char *buf, size_t len);
+
+/* ---- x86-64 code (x86.c) ---- */
+/*
+ * The targets of the RIP-relative operands in code[0..n) (loaded at addr),
+ * in order: returns how many there are (at most max are stored).  *decoded
+ * is how far the walk got: n, or the first instruction it does not know.
+ */
+size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_t *targets, size_t max,
+			   size_t *decoded);
 
 /* ---- targets and their memory (target.c) ---- */
 struct memdbg_segment {
@@ -138,7 +176,7 @@ struct memdbg_target {
 	char *exe_path;
 	char *core_path;
 	struct memdbg_elf *exe;
-	struct memdbg_dwarf *dwarf;  /* NULL when the executable has no DWARF */
+	struct memdbg_dwarf *dwarf;  /* NULL when the executable has no DWARF, or a stand-in (go/stripped.c) */
 	uint64_t bias;               /* load bias of the executable (PIE) */
 
 	/* core: sorted, non-overlapping segments */
@@ -212,6 +250,13 @@ struct memdbg_error *memdbg_target_data_regions(struct memdbg_target *t, memdbg_
 struct memdbg_error *memdbg_target_threads(struct memdbg_target *t, const struct memdbg_thread_ptr **ret, size_t *n);
 /* A symbol's address in the target (bias applied), from .symtab or DWARF. */
 bool memdbg_target_symbol(struct memdbg_target *t, const char *name, uint64_t *addr, uint64_t *size);
+/*
+ * The symbol containing the target address addr (*offset: addr's offset in
+ * it), or without symbols what names it instead: a function of the Go
+ * pclntab, or a section ("bss+0x1a2b0", written to buf, *offset 0).  NULL
+ * when nothing names it.
+ */
+const char *memdbg_target_symbol_at(struct memdbg_target *t, uint64_t addr, uint64_t *offset, char *buf, size_t len);
 
 /* ---- output (out.c) ---- */
 /*

@@ -968,9 +968,15 @@ bool memdbg_target_symbol(struct memdbg_target *t, const char *name, uint64_t *a
 	uint64_t a;
 	if (size)
 		*size = 0;
-	if (memdbg_elf_symbol(t->exe, name, &a, size) || memdbg_dwarf_variable(t->dwarf, name, &a)) {
+	if (memdbg_elf_symbol(t->exe, name, &a, size) || memdbg_dwarf_variable(t->dwarf, name, &a, size)) {
 		*addr = a + t->bias;
 		return true;
 	}
 	return false;
+}
+
+const char *memdbg_target_symbol_at(struct memdbg_target *t, uint64_t addr, uint64_t *offset, char *buf, size_t len)
+{
+	const char *name = t->exe ? memdbg_elf_symbol_at(t->exe, addr - t->bias, offset) : NULL;
+	return name ? name : memdbg_dwarf_name_at(t->dwarf, addr - t->bias, offset, buf, len);
 }

@@ -123,7 +123,7 @@ bool alloc_exe_symbol(struct memdbg_target *t, const char *name, uint64_t *addr)
 {
 	if (memdbg_elf_has_symtab(t->exe))
 		return memdbg_target_symbol(t, name, addr, NULL);
-	if (t->dwarf && memdbg_dwarf_variable(t->dwarf, name, addr)) {
+	if (t->dwarf && memdbg_dwarf_variable(t->dwarf, name, addr, NULL)) {
 		*addr += t->bias;
 		return true;
 	}

@@ -364,7 +364,8 @@ static void describe(struct memdbg_target *t, const struct alloc_heaps *h, uint6
 	if (alloc_block_name(t, h, where, out, len))
 		return;
 	uint64_t off;
-	const char *sym = t->exe ? memdbg_elf_symbol_at(t->exe, where - t->bias, &off) : NULL;
+	char buf[64];
+	const char *sym = memdbg_target_symbol_at(t, where, &off, buf, sizeof(buf));
 	if (sym) {
 		snprintf(out, len, "%s+0x%" PRIx64, sym, off);
 		return;
