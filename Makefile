@@ -46,6 +46,10 @@ $(BUILD)/memdbg: $(CLI_OBJ) $(BUILD)/libmemdbg.a
 $(PY_EXT): $(PY_OBJ) $(BUILD)/libmemdbg.a native/python/exports.map
 	$(CC) $(LDFLAGS) -shared -Wl,--version-script=native/python/exports.map $(PY_OBJ) $(BUILD)/libmemdbg.a -o $@ $(LDLIBS)
 
+# The layout-table generator (setup/go-layout.sh runs it on each toolchain's unstripped build).
+$(BUILD)/go-layout-gen: setup/golayout/gen.c $(BUILD)/libmemdbg.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libmemdbg.a -o $@ $(LDLIBS)
+
 test: all
 	python3 -m pytest -q tests
 

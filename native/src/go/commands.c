@@ -141,6 +141,7 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 	memdbg_field_u64(p, "unreadable", go->spans_unreadable);
 	memdbg_field_u64(p, "inconsistent", go->spans_inconsistent);
 	memdbg_end_object(p);
+	go_print_binary(t, go, p);
 	return NULL;
 }
 
@@ -621,7 +622,12 @@ const struct memdbg_command memdbg_cmd_go_info = {
 		.usage = "go-info [--json]",
 		.help = "goroutines is runtime.NumGoroutine's count; all_gs counts every G ever allocated.\n"
 			"gc_phase is the collector's phase when the target was captured (off, mark,\n"
-			"marktermination); green_tea says whether spans carry Green Tea inline mark bits.",
+			"marktermination); green_tea says whether spans carry Green Tea inline mark bits.\n"
+			"binary says what the executable has (symbols, DWARF) and where the version, the\n"
+			"pclntab, the module data, the struct layouts and each runtime global were found:\n"
+			"without symbols and DWARF (-ldflags='-s -w', strip), from the build info, the\n"
+			"pclntab's magic, layout tables of each supported toolchain, and the code of the\n"
+			"runtime functions that use each global (\"code of runtime.gcSweep\").",
 	},
 	.needs_target = true,
 	.run = run_go_info,

@@ -116,6 +116,9 @@ struct memdbg_error *go_heap_arenas(struct memdbg_target *t, struct memdbg_go *g
 /* The position in idx of the arena holding addr, or n when no heap arena does. */
 size_t go_arena_find(const struct memdbg_go *go, const uint64_t *idx, size_t n, uint64_t addr);
 
+/* go-info's "binary": symbols, DWARF, and where the version, pclntab, layouts and each runtime global came from. */
+void go_print_binary(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p);
+
 /* A slice header {array, len, cap} at addr. */
 struct memdbg_error *go_read_slice(struct memdbg_target *t, uint64_t addr, uint64_t *array, uint64_t *len);
 

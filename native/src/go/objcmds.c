@@ -590,7 +590,8 @@ static struct memdbg_error *run_object(struct memdbg_target *t, struct memdbg_ar
 	memdbg_field_hex(p, "address", addr);
 	if (!go_find_object(o, addr, &h, &slot)) {
 		uint64_t off;
-		const char *sym = memdbg_elf_symbol_at(t->exe, addr - t->bias, &off);
+		char buf[64];
+		const char *sym = memdbg_target_symbol_at(t, addr, &off, buf, sizeof(buf));
 		if (sym) {
 			memdbg_field_str(p, "kind", "global");
 			memdbg_field_str(p, "symbol", sym);

@@ -170,7 +170,8 @@ static const char *dominating_root(const struct ctx *c, uint64_t id)
 static void name_pool(struct ctx *c, struct pool *p)
 {
 	uint64_t off, id;
-	const char *sym = memdbg_elf_symbol_at(c->t->exe, p->addr - c->t->bias, &off);
+	char buf[64];
+	const char *sym = memdbg_target_symbol_at(c->t, p->addr, &off, buf, sizeof(buf));
 	if (sym) {
 		if (off)
 			snprintf(p->name, sizeof(p->name), "%s+%" PRIu64, sym, off);

@@ -9,6 +9,7 @@
 
 #include "go/graph.h"
 #include "go/objects.h"
+#include "go/stripped.h"
 #include "go/types.h"
 
 #define GO_MIN_MINOR 22
@@ -198,26 +199,29 @@ static const struct symbol_spec symbols[] = {
 	S("runtime.emptymspan", NULL, emptymspan),
 };
 
-/* runtime.buildVersion is a Go string; its bytes may be in a file-backed segment. */
+/*
+ * runtime.buildVersion is a Go string; its bytes may be in a file-backed
+ * segment.  Without DWARF, what the runtime carries stands in for it and
+ * for the symbols (go/stripped.c); its build info gives the version.
+ */
 static struct memdbg_error *read_version(struct memdbg_target *t, struct memdbg_go *go)
 {
 	uint64_t addr, hdr[2];
-	if (!memdbg_target_symbol(t, "runtime.buildVersion", &addr, NULL)) {
-		if (!memdbg_elf_has_symtab(t->exe) && !t->dwarf)
-			return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-						   "%s has no symbols and no DWARF (stripped); memdbg needs an "
-						   "unstripped Go executable (do not build with -ldflags='-s -w')",
-						   t->exe_path);
+	struct memdbg_error *err;
+	if (!memdbg_dwarf_is_debug_info(t->dwarf)) {
+		if ((err = go_stripped_open(t, go->version, sizeof(go->version))))
+			return err;
+	} else if (!memdbg_target_symbol(t, "runtime.buildVersion", &addr, NULL)) {
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not a Go program (no runtime.buildVersion)",
 					   t->exe_path);
+	} else {
+		if ((err = memdbg_read(t, addr, hdr, sizeof(hdr))))
+			return memdbg_error_prefix(err, "reading runtime.buildVersion");
+		size_t len = hdr[1] < sizeof(go->version) ? (size_t)hdr[1] : sizeof(go->version) - 1;
+		if ((err = memdbg_read(t, hdr[0], go->version, len)))
+			return memdbg_error_prefix(err, "reading runtime.buildVersion");
+		go->version[len] = '\0';
 	}
-	struct memdbg_error *err = memdbg_read(t, addr, hdr, sizeof(hdr));
-	if (err)
-		return memdbg_error_prefix(err, "reading runtime.buildVersion");
-	size_t len = hdr[1] < sizeof(go->version) ? (size_t)hdr[1] : sizeof(go->version) - 1;
-	if ((err = memdbg_read(t, hdr[0], go->version, len)))
-		return memdbg_error_prefix(err, "reading runtime.buildVersion");
-	go->version[len] = '\0';
 	unsigned major = 0, minor = 0;
 	if (sscanf(go->version, "go%u.%u", &major, &minor) != 2 || major != 1 || minor < GO_MIN_MINOR ||
 	    minor > GO_MAX_MINOR)
@@ -225,11 +229,6 @@ static struct memdbg_error *read_version(struct memdbg_target *t, struct memdbg_
 					   "%s was built by %s; memdbg supports go1.%d to go1.%d", t->exe_path,
 					   go->version, GO_MIN_MINOR, GO_MAX_MINOR);
 	go->minor = minor;
-	if (!t->dwarf)
-		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-					   "%s has no DWARF (built with -ldflags=-w or stripped); memdbg needs it to "
-					   "read %s runtime layouts",
-					   t->exe_path, go->version);
 	return NULL;
 }
 
@@ -296,6 +295,49 @@ void memdbg_go_destroy(struct memdbg_go *go)
 	go_graph_destroy(go->graph);
 	go_objects_destroy(go->objects);
 	free(go);
+}
+
+/* The runtime's globals go-info says where it found (the required ones first). */
+static const char *const reported_globals[] = {
+	"runtime.mheap_", "runtime.allgs", "runtime.allglen", "runtime.allp", "runtime.gomaxprocs", "runtime.gcphase",
+	"runtime.memstats", "runtime.gcController", "runtime.sched", "runtime.emptymspan", "runtime.class_to_size",
+	"internal/runtime/gc.SizeClassToSize", "runtime.firstmoduledata", "runtime.types", "runtime.waitReasonStrings",
+	"runtime.allm", "runtime.persistentChunks", "runtime.iscgo", "runtime.fingStatus", "sync.allPools",
+	"sync.oldPools",
+};
+
+void go_print_binary(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p)
+{
+	const struct go_stripped *st = go_stripped_of(t);
+	struct go_stripped_sources src = { .pclntab = "runtime.firstmoduledata", .moduledata = "symbol table",
+					   .build_info = "not read (runtime.buildVersion)", .layouts = "DWARF" };
+	if (st)
+		go_stripped_sources(st, &src);
+	memdbg_begin_object(p, "binary", "Executable");
+	memdbg_field_bool(p, "symbols", memdbg_elf_has_symtab(t->exe));
+	memdbg_field_bool(p, "dwarf", memdbg_dwarf_is_debug_info(t->dwarf));
+	memdbg_field_str(p, "build_info", src.build_info);
+	memdbg_field_str(p, "pclntab", src.pclntab);
+	memdbg_field_str(p, "module_data", src.moduledata);
+	memdbg_field_str(p, "layouts", src.layouts);
+	static const struct memdbg_col cols[] = {
+		{ "name", MEMDBG_COL_STR, -36 },
+		{ "address", MEMDBG_COL_HEX, 14 },
+		{ "found_by", MEMDBG_COL_STR, -1 },
+	};
+	memdbg_table_begin(p, "globals", cols, MEMDBG_ARRAY_SIZE(cols));
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(reported_globals); i++) {
+		const char *name = reported_globals[i], *how = st ? go_stripped_found_by(st, name) : NULL;
+		uint64_t addr, a;
+		if (!memdbg_target_symbol(t, name, &addr, NULL))
+			continue;
+		if (!how)
+			how = memdbg_elf_symbol(t->exe, name, &a, NULL) ? "symbol table" : "DWARF";
+		struct memdbg_val v[3] = { { .s = name }, { .u = addr }, { .s = how } };
+		memdbg_table_row(p, v);
+	}
+	memdbg_table_end(p);
+	memdbg_end_object(p);
 }
 
 struct memdbg_error *go_read_slice(struct memdbg_target *t, uint64_t addr, uint64_t *array, uint64_t *len)

@@ -1,0 +1,973 @@
+/*
+ * stripped.c - the Go runtime of an executable without symbols and DWARF.
+ *
+ * What the runtime itself carries stands in for them:
+ *   version, build mode     the build info (.go.buildinfo, or found by its magic)
+ *   functions by name       the pclntab (.gopclntab, or found by its magic)
+ *   the module data         the target's data, by its pointers into the pclntab
+ *   layouts and constants   layout_table.h, generated from each toolchain's DWARF
+ *   the runtime's globals   the RIP-relative references in the code of runtime
+ *                           functions (which function and which reference:
+ *                           layout_table.h), each checked against what it holds
+ *   named types (abi.Type)  the module's type descriptors, searched by name
+ * It is all installed as t->dwarf (memdbg_dwarf_create_ops), so the decoders
+ * ask the same questions with or without DWARF.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/stripped.h"
+#include "go/layout_table.h"
+
+#define PCLN_MAGIC 0xfffffff1u   /* pcHeader.magic since go1.20 */
+#define PCHEADER_SIZE 72
+#define MAX_NFUNC (1u << 22)
+#define MAX_FUNC_BYTES (1u << 20)
+#define MAX_REFS 4096
+#define MAX_NAME 256
+#define SCAN_CHUNK (1u << 16)
+#define MAX_GLOBALS 32
+#define MAX_TYPE_NAMES 32
+
+static const char buildinfo_magic[14] = "\xff Go buildinf:";
+
+struct found {
+	char name[64];
+	uint64_t addr, size;  /* unrelocated, as DWARF and .symtab give them */
+	char how[96];
+};
+
+struct type_name {
+	char name[MAX_NAME];
+	uint64_t off;  /* from moduledata.types; 0: none */
+};
+
+struct go_stripped {
+	struct memdbg_target *t;
+	char version[64], buildmode[16];
+	uint32_t mask;           /* the table configuration's bit */
+	char layouts[128];
+	/* the pclntab, from the executable file */
+	uint64_t pcln;           /* unrelocated */
+	const uint8_t *pcln_bytes;
+	uint64_t pcln_avail, nfunc, funcname_off, pcln_off;
+	char pcln_how[64], md_how[64], bi_how[64];
+	/* the module data, in the target */
+	uint64_t md, text, types, etypes;
+	struct { const char *name; uint64_t lo, hi; } sections[4];
+	struct found globals[MAX_GLOBALS];
+	size_t nglobals;
+	struct type_name tnames[MAX_TYPE_NAMES];
+	size_t ntnames;
+};
+
+/* ---- the layout table ---- */
+
+static int row_key_cmp(char kind, const char *name, const char *path, const struct go_table_row *r)
+{
+	if (kind != r->kind)
+		return kind < r->kind ? -1 : 1;
+	int c = strcmp(name, r->name);
+	return c ? c : strcmp(path, r->path);
+}
+
+/* The row of kind/name/path for this configuration (rows are sorted by kind, name, path). */
+static const struct go_table_row *row_find(const struct go_stripped *st, char kind, const char *name, const char *path)
+{
+	size_t lo = 0, hi = MEMDBG_ARRAY_SIZE(go_table_rows);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (row_key_cmp(kind, name, path, &go_table_rows[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < MEMDBG_ARRAY_SIZE(go_table_rows) && !row_key_cmp(kind, name, path, &go_table_rows[lo]); lo++)
+		if (go_table_rows[lo].configs & st->mask)
+			return &go_table_rows[lo];
+	return NULL;
+}
+
+static bool op_member(void *arg, const char *type, const char *path, uint64_t *offset, uint64_t *size)
+{
+	const struct go_table_row *r = row_find(arg, GO_ROW_MEMBER, type, path);
+	if (!r)
+		return false;
+	*offset = (uint64_t)r->value;
+	if (size)
+		*size = r->size;
+	return true;
+}
+
+static bool op_type_size(void *arg, const char *type, uint64_t *size)
+{
+	const struct go_table_row *r = row_find(arg, GO_ROW_SIZE, type, "");
+	if (r)
+		*size = r->size;
+	return r != NULL;
+}
+
+static bool op_constant(void *arg, const char *name, int64_t *value)
+{
+	const struct go_table_row *r = row_find(arg, GO_ROW_CONST, name, "");
+	if (r)
+		*value = r->value;
+	return r != NULL;
+}
+
+static uint64_t member_or(struct go_stripped *st, const char *type, const char *path, uint64_t def)
+{
+	uint64_t off;
+	return op_member(st, type, path, &off, NULL) ? off : def;
+}
+
+/* ---- reading ---- */
+
+static uint64_t read_word(struct memdbg_target *t, uint64_t addr, bool *ok)
+{
+	uint64_t v = 0;
+	struct memdbg_error *err = memdbg_read_u64(t, addr, &v);
+	if (err) {
+		memdbg_error_destroy(err);
+		*ok = false;
+	}
+	return v;
+}
+
+/* n bytes of the executable file at unrelocated addr, or NULL. */
+static const uint8_t *file_bytes(struct go_stripped *st, uint64_t addr, uint64_t n)
+{
+	uint64_t avail;
+	const uint8_t *p = memdbg_elf_file_bytes(st->t->exe, addr, &avail);
+	return p && avail >= n ? p : NULL;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* ---- build info ---- */
+
+static bool uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/* The value of "build\tKEY=value" in the module info, into out. */
+static void build_setting(const uint8_t *mod, uint64_t len, const char *key, char *out, size_t cap)
+{
+	char pat[64];
+	int n = snprintf(pat, sizeof(pat), "\nbuild\t%s=", key);
+	for (uint64_t i = 0; n > 0 && i + (uint64_t)n <= len; i++) {
+		if (memcmp(mod + i, pat, (size_t)n) != 0)
+			continue;
+		size_t k = 0;
+		for (uint64_t j = i + (uint64_t)n; j < len && mod[j] != '\n' && k + 1 < cap; j++)
+			out[k++] = (char)mod[j];
+		out[k] = '\0';
+		return;
+	}
+}
+
+/* The build info (go1.18+): magic, pointer size, flags (2: inline strings), at 32 the version and module info. */
+static bool parse_buildinfo(struct go_stripped *st, uint64_t addr)
+{
+	const uint8_t *p = file_bytes(st, addr, 32);
+	uint64_t avail;
+	if (!p || memcmp(p, buildinfo_magic, sizeof(buildinfo_magic)) != 0 || p[14] != 8 || !(p[15] & 2))
+		return false;
+	memdbg_elf_file_bytes(st->t->exe, addr, &avail);
+	const uint8_t *q = p + 32, *end = p + (avail < 65536 ? avail : 65536);
+	uint64_t vlen, mlen;
+	if (!uvarint(&q, end, &vlen) || vlen == 0 || vlen >= sizeof(st->version) || (uint64_t)(end - q) < vlen)
+		return false;
+	memcpy(st->version, q, vlen);
+	st->version[vlen] = '\0';
+	q += vlen;
+	snprintf(st->buildmode, sizeof(st->buildmode), "exe");
+	if (uvarint(&q, end, &mlen) && (uint64_t)(end - q) >= mlen)
+		build_setting(q, mlen, "-buildmode", st->buildmode, sizeof(st->buildmode));
+	return true;
+}
+
+/* Each 16-byte aligned candidate of the loaded, file-backed bytes, until found returns true. */
+static bool scan_file(struct go_stripped *st, bool writable_only, size_t align,
+		      bool (*found)(struct go_stripped *st, uint64_t addr, const uint8_t *p, uint64_t avail))
+{
+	struct memdbg_elf *e = st->t->exe;
+	for (size_t i = 0; i < memdbg_elf_load_count(e); i++) {
+		uint64_t lo, memsz, avail;
+		bool w;
+		memdbg_elf_load_at(e, i, &lo, &memsz, &w);
+		const uint8_t *p = memdbg_elf_file_bytes(e, lo, &avail);
+		if (!p || (writable_only && !w))
+			continue;
+		for (uint64_t off = 0; off + 16 <= avail; off += align)
+			if (found(st, lo + off, p + off, avail - off))
+				return true;
+	}
+	return false;
+}
+
+static bool buildinfo_at(struct go_stripped *st, uint64_t addr, const uint8_t *p, uint64_t avail)
+{
+	return p[0] == 0xff && memcmp(p, buildinfo_magic, sizeof(buildinfo_magic)) == 0 && parse_buildinfo(st, addr);
+}
+
+static bool find_buildinfo(struct go_stripped *st)
+{
+	uint64_t addr, size;
+	if (memdbg_elf_section(st->t->exe, ".go.buildinfo", &addr, &size) && parse_buildinfo(st, addr)) {
+		snprintf(st->bi_how, sizeof(st->bi_how), "section .go.buildinfo");
+		return true;
+	}
+	if (scan_file(st, true, 16, buildinfo_at)) {
+		snprintf(st->bi_how, sizeof(st->bi_how), "its magic");
+		return true;
+	}
+	return false;
+}
+
+/* ---- the pclntab ---- */
+
+/*
+ * pcHeader (go1.20+): magic, pad, pad, minLC, ptrSize, nfunc, nfiles,
+ * textStart, then the offsets of funcnametab, cutab, filetab, pctab and
+ * pclntab, all inside the table and in that order.
+ */
+static bool pcheader_at(struct go_stripped *st, uint64_t addr, const uint8_t *p, uint64_t avail)
+{
+	if (avail < PCHEADER_SIZE || le32(p) != PCLN_MAGIC || p[4] || p[5] || p[6] != 1 || p[7] != 8)
+		return false;
+	uint64_t nfunc = le64(p + 8), prev = PCHEADER_SIZE - 1;
+	for (int i = 0; i < 5; i++) {
+		uint64_t off = le64(p + 32 + 8 * i);
+		if (off <= prev || off >= avail)
+			return false;
+		prev = off;
+	}
+	uint64_t pcln_off = le64(p + 64);
+	if (nfunc == 0 || nfunc > MAX_NFUNC || (nfunc + 1) * 8 > avail - pcln_off)
+		return false;
+	/* The function table: entry offsets ascend, every _func lies inside. */
+	const uint8_t *ftab = p + pcln_off;
+	for (uint64_t i = 0; i < nfunc; i += nfunc / 16 + 1)
+		if (le32(ftab + 8 * i) > le32(ftab + 8 * nfunc) || le32(ftab + 8 * i + 4) >= avail - pcln_off)
+			return false;
+	st->pcln = addr;
+	st->pcln_bytes = p;
+	st->pcln_avail = avail;
+	st->nfunc = nfunc;
+	st->funcname_off = le64(p + 32);
+	st->pcln_off = pcln_off;
+	return true;
+}
+
+static bool find_pclntab(struct go_stripped *st)
+{
+	static const char *const sections[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(sections); i++) {
+		uint64_t addr, size, avail;
+		const uint8_t *p;
+		if (memdbg_elf_section(st->t->exe, sections[i], &addr, &size) &&
+		    (p = memdbg_elf_file_bytes(st->t->exe, addr, &avail)) && pcheader_at(st, addr, p, avail)) {
+			snprintf(st->pcln_how, sizeof(st->pcln_how), "section %s", sections[i]);
+			return true;
+		}
+	}
+	if (scan_file(st, false, 8, pcheader_at)) {
+		snprintf(st->pcln_how, sizeof(st->pcln_how), "its magic");
+		return true;
+	}
+	return false;
+}
+
+/* The name of function i of the function table, or NULL. */
+static const char *func_name(const struct go_stripped *st, uint64_t i, uint32_t *entryoff, uint32_t *endoff)
+{
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	uint64_t funcoff = le32(ftab + 8 * i + 4);
+	if (st->pcln_off + funcoff + 8 > st->pcln_avail)
+		return NULL;
+	int32_t nameoff = (int32_t)le32(ftab + funcoff + 4);
+	uint64_t at = st->funcname_off + (uint64_t)nameoff;
+	if (nameoff < 0 || at >= st->pcln_avail || !memchr(st->pcln_bytes + at, 0, st->pcln_avail - at))
+		return NULL;
+	*entryoff = le32(ftab + 8 * i);
+	*endoff = le32(ftab + 8 * (i + 1));
+	return (const char *)st->pcln_bytes + at;
+}
+
+/* [entry, end) of the function of that name, as target addresses. */
+static bool find_func(const struct go_stripped *st, const char *name, uint64_t *entry, uint64_t *end)
+{
+	for (uint64_t i = 0; i < st->nfunc; i++) {
+		uint32_t lo, hi;
+		const char *n = func_name(st, i, &lo, &hi);
+		if (n && strcmp(n, name) == 0 && hi > lo) {
+			*entry = st->text + lo;
+			*end = st->text + hi;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The function containing the target address pc, or NULL. */
+static const char *func_at(const struct go_stripped *st, uint64_t pc, uint64_t *off)
+{
+	if (pc < st->text)
+		return NULL;
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	uint64_t rel = pc - st->text, lo = 0, hi = st->nfunc;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (le32(ftab + 8 * mid) <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint32_t entry, end;
+	const char *name = lo ? func_name(st, lo - 1, &entry, &end) : NULL;
+	if (!name || rel >= end)
+		return NULL;
+	*off = rel - entry;
+	return name;
+}
+
+/* ---- the module data ---- */
+
+/* firstmoduledata begins pcHeader, funcnametab, cutab, filetab, pctab, pclntable, ftab: all into the pclntab. */
+static bool moduledata_at(struct go_stripped *st, const uint64_t *w, uint64_t nwords)
+{
+	static const char *const slices[] = { "funcnametab", "cutab", "filetab", "pctab", "pclntable", "ftab" };
+	uint64_t bias = st->t->bias, hdr = member_or(st, "runtime.moduledata", "pcHeader", 0);
+	if (hdr + 8 > nwords * 8 || w[hdr / 8] != st->pcln + bias)
+		return false;
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(slices); i++) {
+		uint64_t off;
+		if (!op_member(st, "runtime.moduledata", slices[i], &off, NULL) || off + 24 > nwords * 8)
+			return false;
+		uint64_t want = st->pcln + bias + le64(st->pcln_bytes + 32 + 8 * (i < 5 ? i : 4));
+		if (w[off / 8] != want || w[off / 8 + 1] > w[off / 8 + 2])
+			return false;
+	}
+	return true;
+}
+
+#define MD_WORDS 128  /* moduledata is smaller than 1 KiB in go1.22-1.26 */
+
+static bool scan_moduledata(struct go_stripped *st, uint64_t lo, uint64_t hi)
+{
+	uint64_t *buf = malloc(SCAN_CHUNK + MD_WORDS * 8);
+	if (!buf)
+		return false;
+	bool found = false;
+	for (uint64_t a = lo; a < hi && !found; a += SCAN_CHUNK) {
+		uint64_t n = hi - a < SCAN_CHUNK ? hi - a : SCAN_CHUNK;
+		uint64_t len = n + MD_WORDS * 8;
+		struct memdbg_error *err = memdbg_read(st->t, a, buf, len);
+		if (err) {
+			memdbg_error_destroy(err);
+			len = n;
+			if ((err = memdbg_read(st->t, a, buf, len))) {
+				memdbg_error_destroy(err);
+				continue;
+			}
+		}
+		for (uint64_t k = 0; k < n / 8 && !found; k++)
+			if (buf[k] == st->pcln + st->t->bias && moduledata_at(st, buf + k, len / 8 - k)) {
+				st->md = a + 8 * k;
+				found = true;
+			}
+	}
+	free(buf);
+	return found;
+}
+
+static bool find_moduledata(struct go_stripped *st)
+{
+	uint64_t addr, size;
+	struct memdbg_elf *e = st->t->exe;
+	/* go1.26 gives it a section of its own. */
+	if (memdbg_elf_section(e, ".go.module", &addr, &size) && scan_moduledata(st, addr + st->t->bias,
+										 addr + size + st->t->bias)) {
+		snprintf(st->md_how, sizeof(st->md_how), "section .go.module");
+		return true;
+	}
+	for (size_t i = 0; i < memdbg_elf_load_count(e); i++) {
+		bool w;
+		if (memdbg_elf_load_at(e, i, &addr, &size, &w) && w &&
+		    scan_moduledata(st, addr + st->t->bias, addr + size + st->t->bias)) {
+			snprintf(st->md_how, sizeof(st->md_how), "pointers to the pclntab in the data");
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct memdbg_error *read_moduledata(struct go_stripped *st)
+{
+	static const char *const names[] = { "data", "bss", "noptrdata", "noptrbss" };
+	struct memdbg_target *t = st->t;
+	bool ok = true;
+	uint64_t off;
+#define MD(field) (op_member(st, "runtime.moduledata", field, &off, NULL) ? read_word(t, st->md + off, &ok) : (ok = false, 0))
+	st->text = MD("text");
+	st->types = MD("types");
+	st->etypes = MD("etypes");
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(names); i++) {
+		char end[16];
+		snprintf(end, sizeof(end), "e%s", names[i]);
+		st->sections[i].name = names[i];
+		st->sections[i].lo = MD(names[i]);
+		st->sections[i].hi = MD(end);
+	}
+#undef MD
+	if (!ok || st->etypes < st->types || st->text == 0)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: the module data at 0x%" PRIx64 " is unreadable or "
+					   "inconsistent", st->version, st->md);
+	return NULL;
+}
+
+/* ---- globals from the runtime's code ---- */
+
+static bool read_slice(struct memdbg_target *t, uint64_t addr, uint64_t *array, uint64_t *len)
+{
+	struct memdbg_error *err = go_read_slice(t, addr, array, len);
+	memdbg_error_destroy(err);
+	return !err;
+}
+
+static bool in_sections(const struct go_stripped *st, uint64_t addr)
+{
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(st->sections); i++)
+		if (addr >= st->sections[i].lo && addr < st->sections[i].hi)
+			return true;
+	return false;
+}
+
+static bool found_addr(const struct go_stripped *st, const char *name, uint64_t *addr)
+{
+	for (size_t i = 0; i < st->nglobals; i++)
+		if (strcmp(st->globals[i].name, name) == 0) {
+			*addr = st->globals[i].addr + st->t->bias;
+			return true;
+		}
+	return false;
+}
+
+/* The checks below take target addresses and the layouts of the table. */
+
+static bool check_any(struct go_stripped *st, uint64_t addr)
+{
+	return true;
+}
+
+/* An mheap whose span list is readable and whose first span lies in one of its arenas. */
+static bool check_mheap(struct go_stripped *st, uint64_t addr)
+{
+	struct memdbg_target *t = st->t;
+	uint64_t spans, nspans, arenas, narenas, list, base, bytes, start, npages;
+	int64_t v;
+	bool ok = true;
+	if ((!op_member(st, "runtime.mheap", "heapArenas", &list, NULL) &&
+	     !op_member(st, "runtime.mheap", "allArenas", &list, NULL)) ||
+	    !read_slice(t, addr + member_or(st, "runtime.mheap", "allspans", 0), &spans, &nspans) ||
+	    !read_slice(t, addr + list, &arenas, &narenas) || !nspans || nspans > (1u << 26) || !narenas ||
+	    narenas > GO_MAX_ARENAS || !op_constant(st, "runtime.heapArenaBytes", &v) || v <= 0)
+		return false;
+	bytes = (uint64_t)v;
+	base = op_constant(st, "runtime.arenaBaseOffsetUintptr", &v) ? (uint64_t)v : 0;
+	for (uint64_t i = 0; i < nspans && i < 64; i++) {
+		uint64_t s = read_word(t, spans + 8 * i, &ok);
+		start = read_word(t, s + member_or(st, "runtime.mspan", "startAddr", 0), &ok);
+		npages = read_word(t, s + member_or(st, "runtime.mspan", "npages", 0), &ok);
+		if (!ok)
+			return false;
+		if (!start)
+			continue;  /* a span not yet in use */
+		uint64_t idx = (start - base) / bytes;
+		for (uint64_t k = 0; k < narenas && k < GO_MAX_ARENAS; k++)
+			if (read_word(t, arenas + 8 * k, &ok) == idx)
+				return ok && npages > 0;
+		return false;
+	}
+	return false;
+}
+
+/* allgs: a slice of runtime.g, each with a stack. */
+static bool check_allgs(struct go_stripped *st, uint64_t addr)
+{
+	uint64_t array, len, lo = member_or(st, "runtime.g", "stack.lo", 0), hi = member_or(st, "runtime.g", "stack.hi", 8);
+	bool ok = true;
+	if (!read_slice(st->t, addr, &array, &len) || !len || len > (1u << 24))
+		return false;
+	for (uint64_t i = 0; i < len && i < 8 && ok; i++) {
+		uint64_t g = read_word(st->t, array + 8 * i, &ok);
+		if (ok && g && read_word(st->t, g + lo, &ok) >= read_word(st->t, g + hi, &ok))
+			return false;
+	}
+	return ok;
+}
+
+static bool check_allglen(struct go_stripped *st, uint64_t addr)
+{
+	uint64_t allgs, array, len;
+	bool ok = true;
+	return found_addr(st, "runtime.allgs", &allgs) && read_slice(st->t, allgs, &array, &len) &&
+	       read_word(st->t, addr, &ok) == len && ok;
+}
+
+/* allp: P i has id i. */
+static bool check_allp(struct go_stripped *st, uint64_t addr)
+{
+	uint64_t array, len, id = member_or(st, "runtime.p", "id", 0);
+	bool ok = true;
+	if (!read_slice(st->t, addr, &array, &len) || !len || len > 65536)
+		return false;
+	for (uint64_t i = 0; i < len && i < 64 && ok; i++) {
+		uint64_t p = read_word(st->t, array + 8 * i, &ok);
+		uint32_t pid = 0;
+		struct memdbg_error *err = ok ? memdbg_read_u32(st->t, p + id, &pid) : NULL;
+		if (err || pid != i) {
+			memdbg_error_destroy(err);
+			return false;
+		}
+	}
+	return ok;
+}
+
+static bool check_gomaxprocs(struct go_stripped *st, uint64_t addr)
+{
+	uint64_t allp, array, len;
+	uint32_t n;
+	struct memdbg_error *err = memdbg_read_u32(st->t, addr, &n);
+	memdbg_error_destroy(err);
+	return !err && found_addr(st, "runtime.allp", &allp) && read_slice(st->t, allp, &array, &len) && n == len;
+}
+
+/* The size-class table: 0, 8, 16, ... strictly increasing to 32768. */
+static bool check_class_to_size(struct go_stripped *st, uint64_t addr)
+{
+	int64_t n;
+	uint16_t sizes[256];
+	if ((!op_constant(st, "runtime._NumSizeClasses", &n) && !op_constant(st, "internal/runtime/gc.NumSizeClasses", &n)) ||
+	    n < 3 || n > 256)
+		return false;
+	struct memdbg_error *err = memdbg_read(st->t, addr, sizes, (size_t)n * 2);
+	if (err) {
+		memdbg_error_destroy(err);
+		return false;
+	}
+	for (int64_t i = 1; i < n; i++)
+		if (sizes[i] <= sizes[i - 1])
+			return false;
+	return sizes[0] == 0 && sizes[1] == 8 && sizes[n - 1] == 32768;
+}
+
+/* waitReasonStrings: [0] is "", [1] "GC assist marking". */
+static bool check_wait_reasons(struct go_stripped *st, uint64_t addr)
+{
+	uint64_t s[4];
+	char text[17];
+	struct memdbg_error *err = memdbg_read(st->t, addr, s, sizeof(s));
+	if (!err && s[1] == 0 && s[3] == 17)
+		err = memdbg_read(st->t, s[2], text, 17);
+	memdbg_error_destroy(err);
+	return !err && s[1] == 0 && s[3] == 17 && memcmp(text, "GC assist marking", 17) == 0;
+}
+
+/* A []*sync.Pool: a sane slice header of non-nil pointers. */
+static bool check_pools(struct go_stripped *st, uint64_t addr)
+{
+	uint64_t array, len;
+	bool ok = true;
+	if (!read_slice(st->t, addr, &array, &len) || len > (1u << 20))
+		return false;
+	for (uint64_t i = 0; i < len && i < 64 && ok; i++)
+		if (!read_word(st->t, array + 8 * i, &ok))
+			return false;
+	return ok;
+}
+
+/* allm: a list of Ms, each with a g0. */
+static bool check_allm(struct go_stripped *st, uint64_t addr)
+{
+	bool ok = true;
+	uint64_t m = read_word(st->t, addr, &ok);
+	for (int i = 0; ok && m && i < 64; i++) {
+		if (!read_word(st->t, m + member_or(st, "runtime.m", "g0", 0), &ok))
+			return false;
+		m = read_word(st->t, m + member_or(st, "runtime.m", "alllink", 0), &ok);
+	}
+	return ok;
+}
+
+struct global_spec {
+	const char *name;
+	bool required;
+	bool strong;  /* check proves it: another reference of the function may be tried */
+	bool (*check)(struct go_stripped *st, uint64_t addr);
+};
+
+/* In dependency order: the checks of allglen and gomaxprocs use allgs and allp. */
+static const struct global_spec global_specs[] = {
+	{ "runtime.mheap_", true, true, check_mheap },
+	{ "runtime.allgs", true, true, check_allgs },
+	{ "runtime.allglen", true, true, check_allglen },
+	{ "runtime.allp", true, true, check_allp },
+	{ "runtime.gomaxprocs", true, false, check_gomaxprocs },
+	{ "runtime.gcphase", true, false, check_any },
+	{ "runtime.memstats", true, false, check_any },
+	{ "runtime.gcController", true, false, check_any },
+	{ "runtime.sched", true, false, check_any },
+	{ "runtime.emptymspan", true, false, check_any },
+	{ "runtime.class_to_size", false, true, check_class_to_size },
+	{ "internal/runtime/gc.SizeClassToSize", false, true, check_class_to_size },
+	{ "runtime.waitReasonStrings", false, true, check_wait_reasons },
+	{ "runtime.allm", false, false, check_allm },
+	{ "runtime.persistentChunks", false, false, check_any },
+	{ "runtime.iscgo", false, false, check_any },
+	{ "runtime.fingStatus", false, false, check_any },
+	{ "sync.allPools", false, false, check_pools },
+	{ "sync.oldPools", false, false, check_pools },
+};
+
+static void add_found(struct go_stripped *st, const char *name, uint64_t addr, uint64_t size, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void add_found(struct go_stripped *st, const char *name, uint64_t addr, uint64_t size, const char *fmt, ...)
+{
+	if (st->nglobals == MAX_GLOBALS)
+		return;
+	struct found *f = &st->globals[st->nglobals++];
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->addr = addr;
+	f->size = size;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->how, sizeof(f->how), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A global from the code of the function the table names: its k-th
+ * RIP-relative reference, less the offset the code adds.  When that fails
+ * a check that proves the address, every reference of the function is tried.
+ */
+static const char *find_global(struct go_stripped *st, const struct global_spec *g, const struct go_table_row *r)
+{
+	static uint64_t refs[MAX_REFS];
+	uint64_t entry, end;
+	if (!find_func(st, r->path, &entry, &end))
+		return "no such function in the pclntab";
+	const uint8_t *code = end - entry <= MAX_FUNC_BYTES ? file_bytes(st, entry - st->t->bias, end - entry) : NULL;
+	if (!code)
+		return "its code is not in the executable";
+	size_t n = memdbg_x86_rip_refs(code, end - entry, entry, refs, MAX_REFS, NULL);
+	n = n < MAX_REFS ? n : MAX_REFS;
+	const struct go_table_row *v = row_find(st, GO_ROW_VAR, g->name, "");
+	uint64_t size = v ? v->size : 0;
+	if (r->value >= 0 && (uint64_t)r->value < n) {
+		uint64_t addr = refs[r->value] - r->size;
+		if (in_sections(st, addr) && g->check(st, addr)) {
+			add_found(st, g->name, addr - st->t->bias, size, "code of %s", r->path);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; g->strong && i < n; i++) {
+		uint64_t addr = refs[i] - r->size;
+		if (in_sections(st, addr) && g->check(st, addr)) {
+			add_found(st, g->name, addr - st->t->bias, size, "code of %s (reference %zu)", r->path, i);
+			return NULL;
+		}
+	}
+	return "no reference of its code holds what it must";
+}
+
+static struct memdbg_error *find_globals(struct go_stripped *st)
+{
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(global_specs); i++) {
+		const struct global_spec *g = &global_specs[i];
+		uint64_t addr, size;
+		if (memdbg_elf_symbol(st->t->exe, g->name, &addr, &size)) {
+			add_found(st, g->name, addr, size, "symbol table");  /* built with -w only */
+			continue;
+		}
+		/* The table's reference rows for it, keyed by the function (usually one). */
+		const char *why = "the table has no code reference for it";
+		for (size_t k = 0; k < MEMDBG_ARRAY_SIZE(go_table_rows); k++) {
+			const struct go_table_row *c = &go_table_rows[k];
+			if (c->kind == GO_ROW_REF && (c->configs & st->mask) && strcmp(c->name, g->name) == 0 &&
+			    !(why = find_global(st, g, c)))
+				break;
+		}
+		if (why && g->required)
+			return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+						   "%s: cannot find %s without symbols: %s (%s)", st->t->exe_path, g->name,
+						   why, st->layouts);
+	}
+	add_found(st, "runtime.firstmoduledata", st->md - st->t->bias, 0, "%s", st->md_how);
+	add_found(st, "runtime.types", st->types - st->t->bias, st->etypes - st->types, "module data");
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(st->sections); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "runtime.%s", st->sections[i].name);
+		add_found(st, name, st->sections[i].lo - st->t->bias, st->sections[i].hi - st->sections[i].lo, "module data");
+		snprintf(name, sizeof(name), "runtime.e%s", st->sections[i].name);
+		add_found(st, name, st->sections[i].hi - st->t->bias, 0, "module data");
+	}
+	return NULL;
+}
+
+static bool op_variable(void *arg, const char *name, uint64_t *addr, uint64_t *size)
+{
+	struct go_stripped *st = arg;
+	for (size_t i = 0; i < st->nglobals; i++)
+		if (strcmp(st->globals[i].name, name) == 0) {
+			*addr = st->globals[i].addr;
+			if (size)
+				*size = st->globals[i].size;
+			return true;
+		}
+	/* A function: the pclntab names assembly functions without their .abi0 suffix. */
+	char fn[MAX_NAME];
+	size_t len = strlen(name);
+	if (len >= sizeof(fn))
+		return false;
+	memcpy(fn, name, len + 1);
+	if (len > 5 && strcmp(fn + len - 5, ".abi0") == 0)
+		fn[len - 5] = '\0';
+	uint64_t entry, end;
+	if (!find_func(st, fn, &entry, &end))
+		return false;
+	*addr = entry - st->t->bias;
+	if (size)
+		*size = end - entry;
+	return true;
+}
+
+/* ---- types by name ---- */
+
+/*
+ * A named type's descriptor: its name is an abi.Name (a flag byte, a varint
+ * length, the bytes) among the module's types, stored once as "*T" for both
+ * T (with TFlagExtraStar) and *T; the descriptor is the abi.Type whose Str
+ * is that name's offset from moduledata.types.
+ */
+static bool search_type(struct go_stripped *st, const char *name, uint64_t *ret)
+{
+	uint64_t size = st->etypes - st->types, str, kind, tflag;
+	const uint8_t *types = file_bytes(st, st->types - st->t->bias, size);
+	int64_t extra;
+	if (!types || !op_member(st, "internal/abi.Type", "Str", &str, NULL) ||
+	    !op_member(st, "internal/abi.Type", "Kind_", &kind, NULL) ||
+	    !op_member(st, "internal/abi.Type", "TFlag", &tflag, NULL))
+		return false;
+	if (!op_constant(st, "internal/abi.TFlagExtraStar", &extra))
+		extra = 2;
+	char star[MAX_NAME + 1];
+	snprintf(star, sizeof(star), "*%s", name);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *want = name[0] != '*' && pass == 0 ? star : name;
+		bool want_extra = want == star;
+		size_t n = strlen(want);
+		if (n >= 128 * 128 || (pass == 1 && want_extra))
+			continue;
+		size_t vlen = n < 128 ? 1 : 2;
+		for (const uint8_t *p = types; (p = memmem(p, types + size - p, want, n)); p++) {
+			uint64_t at = (uint64_t)(p - types);
+			if (at < vlen + 1 || (vlen == 1 ? p[-1] != n : (p[-2] != (0x80 | (n & 0x7f)) || p[-1] != n >> 7)))
+				continue;
+			int32_t nameoff = (int32_t)(at - vlen - 1);
+			for (uint64_t off = 0; off + str + 4 <= size; off += 8) {
+				if ((int32_t)le32(types + off + str) != nameoff || !(types[off + kind] & 31) ||
+				    ((types[off + tflag] & extra) != 0) != want_extra)
+					continue;
+				*ret = off;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static bool op_runtime_type(void *arg, const char *type, uint64_t *off)
+{
+	struct go_stripped *st = arg;
+	for (size_t i = 0; i < st->ntnames; i++)
+		if (strcmp(st->tnames[i].name, type) == 0) {
+			*off = st->tnames[i].off;
+			return *off != 0;
+		}
+	uint64_t found = 0;
+	if (strlen(type) >= MAX_NAME || !search_type(st, type, &found))
+		found = 0;
+	if (st->ntnames < MAX_TYPE_NAMES) {
+		struct type_name *tn = &st->tnames[st->ntnames++];
+		snprintf(tn->name, sizeof(tn->name), "%s", type);
+		tn->off = found;
+	}
+	*off = found;
+	return found != 0;
+}
+
+/* ---- names for addresses ---- */
+
+/* The function of the pclntab holding addr, or its section and offset ("bss+0x1a2b0", *off 0). */
+static const char *op_name_at(void *arg, uint64_t addr, uint64_t *off, char *buf, size_t len)
+{
+	struct go_stripped *st = arg;
+	addr += st->t->bias;
+	const char *fn = func_at(st, addr, off);
+	if (fn)
+		return fn;
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(st->sections); i++)
+		if (addr >= st->sections[i].lo && addr < st->sections[i].hi) {
+			snprintf(buf, len, "%s+0x%" PRIx64, st->sections[i].name, addr - st->sections[i].lo);
+			*off = 0;
+			return buf;
+		}
+	return NULL;
+}
+
+/* ---- opening ---- */
+
+static void op_destroy(void *arg)
+{
+	free(arg);
+}
+
+static const struct memdbg_dwarf_ops stripped_ops = {
+	.member = op_member,
+	.type_size = op_type_size,
+	.constant = op_constant,
+	.runtime_type = op_runtime_type,
+	.variable = op_variable,
+	.name_at = op_name_at,
+	.destroy = op_destroy,
+};
+
+/* "go1.26.8-X:nogreenteagc" -> minor 26 and the experiments' suffix "-X:nogreenteagc". */
+static bool split_version(const char *v, unsigned *minor, const char **suffix)
+{
+	int n = 0;
+	if (sscanf(v, "go1.%u%n", minor, &n) != 1)
+		return false;
+	v += n;
+	if (*v == '.')
+		for (v++; *v >= '0' && *v <= '9'; v++)
+			;
+	*suffix = v;
+	return true;
+}
+
+/* The table's configuration for this version and build mode: exact, or the same minor and experiments. */
+static bool choose_config(struct go_stripped *st)
+{
+	int best = -1, score = 0;
+	unsigned minor, cminor;
+	const char *x, *cx;
+	if (!split_version(st->version, &minor, &x))
+		return false;
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(go_table_configs); i++) {
+		const struct go_table_config *c = &go_table_configs[i];
+		if (!split_version(c->version, &cminor, &cx) || cminor != minor || strcmp(x, cx))
+			continue;
+		int s = 1 + 2 * (strcmp(c->version, st->version) == 0) + (strcmp(c->buildmode, st->buildmode) == 0);
+		if (s > score) {
+			score = s;
+			best = (int)i;
+		}
+	}
+	if (best < 0)
+		return false;
+	st->mask = 1u << best;
+	snprintf(st->layouts, sizeof(st->layouts), "table of %s (%s)", go_table_configs[best].version,
+		 go_table_configs[best].buildmode);
+	return true;
+}
+
+struct memdbg_error *go_stripped_open(struct memdbg_target *t, char *version, size_t len)
+{
+	struct go_stripped *st = go_stripped_of(t);
+	struct memdbg_error *err = NULL;
+	if (st) {
+		snprintf(version, len, "%s", st->version);  /* opened before: globals do not move */
+		return NULL;
+	}
+	if (!(st = calloc(1, sizeof(*st))))
+		return memdbg_enomem;
+	st->t = t;
+	if (!find_buildinfo(st))
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+					  "%s is not a Go program (no DWARF, no runtime.buildVersion, no Go build info)",
+					  t->exe_path);
+	else if (!choose_config(st))
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+					  "%s was built by %s (%s) without symbols and DWARF; memdbg has layout tables for "
+					  "go1.22 to go1.26 as setup/goversions.txt lists them",
+					  t->exe_path, st->version, st->buildmode);
+	else if (!find_pclntab(st))
+		err = memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: no pclntab (no .gopclntab section, no pcHeader magic)",
+					  t->exe_path);
+	else if (!find_moduledata(st))
+		err = memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					  "%s: the module data is not in the target (nothing in its data points at the "
+					  "pclntab at 0x%" PRIx64 ")", t->exe_path, st->pcln + t->bias);
+	else if (!(err = read_moduledata(st)))
+		err = find_globals(st);
+	if (!err)
+		err = memdbg_dwarf_create_ops(&stripped_ops, st, &t->dwarf);
+	if (err) {
+		free(st);
+		return err;
+	}
+	snprintf(version, len, "%s", st->version);
+	return NULL;
+}
+
+struct go_stripped *go_stripped_of(const struct memdbg_target *t)
+{
+	return memdbg_dwarf_ops_arg(t->dwarf, &stripped_ops);
+}
+
+const char *go_stripped_found_by(const struct go_stripped *st, const char *name)
+{
+	for (size_t i = 0; i < st->nglobals; i++)
+		if (strcmp(st->globals[i].name, name) == 0)
+			return st->globals[i].how;
+	return NULL;
+}
+
+void go_stripped_sources(const struct go_stripped *st, struct go_stripped_sources *s)
+{
+	s->pclntab = st->pcln_how;
+	s->moduledata = st->md_how;
+	s->build_info = st->bi_how;
+	s->layouts = st->layouts;
+}
+
+void go_stripped_types(const struct go_stripped *st, uint64_t *lo, uint64_t *hi)
+{
+	*lo = st->types;
+	*hi = st->etypes;
+}

@@ -1,0 +1,58 @@
+/*
+ * stripped.h - the Go runtime of an executable without symbols and DWARF
+ * (-ldflags='-s -w', strip, PIE builds): layout tables generated from the
+ * DWARF of each supported toolchain (layout_table.h, setup/go-layout.sh),
+ * and what the runtime itself carries (build info, pclntab, module data,
+ * type descriptors, its own code) standing in for symbols.
+ */
+#ifndef MEMDBG_GO_STRIPPED_H
+#define MEMDBG_GO_STRIPPED_H
+
+#include "go/go.h"
+
+/* One toolchain configuration of the table: runtime.buildVersion and the build mode its code is from. */
+struct go_table_config {
+	const char *version;    /* "go1.26.8", "go1.25.14 X:greenteagc" */
+	const char *buildmode;  /* "exe" or "pie" (their code differs) */
+};
+
+enum go_row_kind {
+	GO_ROW_CONST = 'c',   /* name = constant; value */
+	GO_ROW_MEMBER = 'm',  /* name = type, path = member path "a.b"; value = offset, size */
+	GO_ROW_REF = 'r',     /* name = global, path = a function referencing it; value = which of its
+			       * RIP-relative references (0-based), size = the global's offset in that reference */
+	GO_ROW_SIZE = 's',    /* name = type; size */
+	GO_ROW_VAR = 'v',     /* name = global; size */
+};
+
+struct go_table_row {
+	char kind;
+	const char *name, *path;
+	int64_t value;
+	uint64_t size;
+	uint32_t configs;  /* bit i: go_table_configs[i] */
+};
+
+/*
+ * For an executable without symbols and DWARF: read its build info, find
+ * its pclntab, module data and runtime globals, and install the stand-in
+ * for DWARF in t->dwarf.  version receives runtime.buildVersion.  Fails
+ * with one line naming the piece that cannot be found.
+ */
+struct memdbg_error *go_stripped_open(struct memdbg_target *t, char *version, size_t len);
+
+/* The stand-in's state when t->dwarf is one, else NULL. */
+struct go_stripped *go_stripped_of(const struct memdbg_target *t);
+
+/* Where a global, function or section was found, for go-info; NULL when the stand-in does not know it. */
+const char *go_stripped_found_by(const struct go_stripped *st, const char *name);
+/* How the pclntab, module data, build info and layouts were found ("section .gopclntab", ...). */
+struct go_stripped_sources {
+	const char *pclntab, *moduledata, *build_info, *layouts;
+};
+void go_stripped_sources(const struct go_stripped *st, struct go_stripped_sources *s);
+
+/* [moduledata.types, etypes): where the type descriptors are. */
+void go_stripped_types(const struct go_stripped *st, uint64_t *lo, uint64_t *hi);
+
+#endif /* MEMDBG_GO_STRIPPED_H */
