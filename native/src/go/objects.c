@@ -10,6 +10,7 @@
 
 #include "go/objects.h"
 #include "go/stack.h"
+#include "go/stripped.h"
 #include "go/types.h"
 
 #define MALLOC_HEADER 8
@@ -736,7 +737,8 @@ static void type_closure(struct builder *b, uint64_t id, uint64_t v, uint64_t fr
 	if (b->o->type[id])
 		return;
 	uint64_t off, pc = word(b, v) - b->t->bias;
-	const char *fn = memdbg_elf_symbol_at(b->t->exe, pc, &off);
+	char buf[64];
+	const char *fn = memdbg_target_symbol_at(b->t, pc + b->t->bias, &off, buf, sizeof(buf));
 	char label[512];
 	snprintf(label, sizeof(label), "closure %s", fn ? fn : "?");
 	assign(b, id, NULL, 0, label, from);
@@ -1259,7 +1261,8 @@ static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
 			uint64_t a = lo + 8 * w;
 			const struct global_name *g = global_at(b, a);
 			uint64_t off = 0;
-			const char *sym = g ? g->name : memdbg_elf_symbol_at(b->t->exe, a - b->t->bias, &off);
+			char buf[64];
+			const char *sym = g ? g->name : memdbg_target_symbol_at(b->t, a, &off, buf, sizeof(buf));
 			char name[512];
 			if (g && a != g->addr)
 				snprintf(name, sizeof(name), "%s+%" PRIu64, g->name, a - g->addr);
@@ -1378,6 +1381,11 @@ static const struct stack_var *var_at(struct frame_scan *fs, const struct go_fra
 	return found;
 }
 
+/*
+ * One root per stack word, as for globals: "goroutine 17 frame main.handle
+ * var buf+8" where DWARF names the variable, else the word's place in the
+ * frame, "... sp+0x48".
+ */
 static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot *slot)
 {
 	struct frame_scan *fs = arg;
@@ -1393,8 +1401,11 @@ static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot 
 		fs->live[fs->nlive++] = slot->addr;
 		v = var_at(fs, f, slot->addr);
 	}
-	if (f)
-		snprintf(name + len, sizeof(name) - len, " frame %s%s%s%s", f->func, v ? " var " : "", v ? v->name : "",
+	if (f && v)
+		snprintf(name + len, sizeof(name) - len, slot->addr > v->addr ? " frame %s var %s+%" PRIu64 : " frame %s var %s",
+			 f->func, v->name, slot->addr - v->addr);
+	else if (f)
+		snprintf(name + len, sizeof(name) - len, " frame %s sp+0x%" PRIx64 "%s", f->func, slot->addr - f->sp,
 			 slot->precise ? "" : " (conservative)");
 	else if (slot->kind == GO_SLOT_CTXT)
 		snprintf(name + len, sizeof(name) - len, " sched.ctxt");
@@ -1575,6 +1586,107 @@ static void type_stack_vars(struct builder *b)
 				b->typed[i].count_addr);
 }
 
+/* The entries of a []*T runtime global: the array as [cap]*T, each entry as T. */
+static void type_runtime_list(struct builder *b, uint64_t slice, const char *elem)
+{
+	char ptr_name[64];
+	snprintf(ptr_name, sizeof(ptr_name), "*%s", elem);
+	const struct go_type *ty = type_at(b, go_type_by_name(b->t, b->go, elem)),
+			     *ptr = type_at(b, go_type_by_name(b->t, b->go, ptr_name));
+	uint64_t array = word(b, slice), len = word(b, slice + 8), cap = word(b, slice + 16), id;
+	if (ptr && cap && len <= cap && base_object(b, array, &id))
+		assign(b, id, ptr, cap, NULL, slice);
+	for (uint64_t i = 0; ty && i < len && i < MAX_ARRAY_WALK; i++)
+		if (base_object(b, word(b, array + 8 * i), &id))
+			assign(b, id, ty, 0, NULL, array + 8 * i);
+}
+
+/*
+ * What the runtime's own lists say, with or without DWARF: allgs holds Gs,
+ * allp Ps, and allm the Ms (m0 among them, a global: what its fields point
+ * to, its signal G for one, has no other typed holder).
+ */
+static void type_runtime_lists(struct builder *b)
+{
+	uint64_t allm, alllink;
+	type_runtime_list(b, b->go->sym.allgs, "runtime.g");
+	type_runtime_list(b, b->go->sym.allp, "runtime.p");
+	const struct go_type *m = type_at(b, go_type_by_name(b->t, b->go, "runtime.m"));
+	if (!m || !memdbg_target_symbol(b->t, "runtime.allm", &allm, NULL) ||
+	    !memdbg_dwarf_member(b->t->dwarf, "runtime.m", "alllink", &alllink, NULL))
+		return;
+	uint64_t mp = word(b, allm);
+	for (int i = 0; mp && i < 65536; i++, mp = word(b, mp + alllink))
+		walk_value(b, m, mp, 0);
+}
+
+/* The span class's slot size for an object of size bytes. */
+static uint64_t class_slot(const struct memdbg_go *go, uint64_t size)
+{
+	for (uint64_t c = 1; c < go->l.num_size_classes; c++)
+		if (go->class_to_size[c] >= size)
+			return go->class_to_size[c];
+	return 0;
+}
+
+/*
+ * Was object id allocated as one ty, as new(T) allocates it?  The size
+ * class of ty's size (or a large object's exact size), and what the GC's
+ * metadata says (gc_accepts).
+ */
+static bool type_fits(struct builder *b, uint64_t id, const struct go_type *ty)
+{
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	uint64_t count = 0;
+	if (!ty->size)
+		return false;
+	if (go_size_class(b->go->spans[h->span].spanclass) == 0) {
+		if (!h->large_type && h->limit - h->start != ty->size)
+			return false;
+	} else if (!(h->noscan && ty->size < 16 && h->elemsize == 16) &&  /* the tiny allocator's blocks */
+		   class_slot(b->go, ty->size + (h->header ? MALLOC_HEADER : 0)) != h->elemsize) {
+		return false;
+	}
+	return gc_accepts(b, h, id, ty, &count, NULL) && count <= 1;
+}
+
+/*
+ * Without DWARF no global or stack variable has a type, but an interface
+ * value says its own: a root word just after a type descriptor (eface) or
+ * an itab (iface) is its data word, if what it points to fits that type
+ * (two neighbouring pointer globals look the same).
+ */
+static void type_root_interfaces(struct builder *b)
+{
+	struct go_stripped *st = go_stripped_of(b->t);
+	uint64_t lo, hi;
+	if (!st)
+		return;
+	go_stripped_types(st, &lo, &hi);
+	for (size_t i = 0; i < b->o->nroots; i++) {
+		const struct go_root *r = &b->o->roots[i];
+		if ((r->kind != GO_ROOT_GLOBAL && r->kind != GO_ROOT_STACK) || strstr(r->name, "(conservative)"))
+			continue;
+		/* Probes: a word that is no descriptor is no problem of the target's (go_type_at, not type_at). */
+		uint64_t w0 = word(b, r->addr - 8), id, inter;
+		const struct go_type *dyn = NULL;
+		if (w0 >= lo && w0 < hi) {
+			dyn = go_type_at(b->t, b->go, w0, NULL);
+		} else if (w0 && (inter = word(b, w0)) >= lo && inter < hi) {
+			const struct go_type *it = go_type_at(b->t, b->go, inter, NULL);
+			uint64_t ty = it && it->kind == GO_KIND_INTERFACE && !it->iface_empty ? go_iface_type(b->t, b->go, it, w0) : 0;
+			dyn = ty >= lo && ty < hi ? go_type_at(b->t, b->go, ty, NULL) : NULL;
+		}
+		if (!dyn || !dyn->kind || !dyn->name)
+			continue;
+		const struct go_type *obj = dyn->direct_iface ? dyn->kind == GO_KIND_POINTER ? type_at(b, dyn->elem) : NULL
+							      : dyn;
+		b->phase = r->kind == GO_ROOT_STACK ? GO_SRC_STACK : GO_SRC_GLOBAL;
+		if (obj && base_object(b, r->target, &id) && !b->o->type[id] && type_fits(b, id, obj))
+			assign(b, id, obj, 0, NULL, r->addr);
+	}
+}
+
 /* Finalizers and cleanups keep their function (and what the object points to) alive; weak handles do not. */
 static struct memdbg_error *special_roots(struct builder *b)
 {
@@ -1667,6 +1779,9 @@ static struct memdbg_error *build(struct builder *b)
 	type_stack_vars(b);
 	b->phase = GO_SRC_FINALIZER;
 	type_special_closures(b);
+	b->phase = GO_SRC_GLOBAL;
+	type_runtime_lists(b);
+	type_root_interfaces(b);
 	b->phase = GO_SRC_REFERRER;
 	return propagate_types(b);
 }
