@@ -218,8 +218,9 @@ static void root_name(struct ctx *c, uint32_t rnode, const uint64_t *path, size_
 	if (!slot)
 		return;
 	uint64_t pidx = (slot - obj_base(c, path[0])) / stride;
-	const char *var = r->name;
-	size_t vlen = strcspn(var, "+");
+	/* The pool's own name: the root's, less the field's "+16" (without symbols "bss+0x20+16"). */
+	const char *var = r->name, *plus = field ? strrchr(var, '+') : NULL;
+	size_t vlen = plus ? (size_t)(plus - var) : strlen(var);
 	*kind = "pool";
 	snprintf(buf, size, "sync.Pool %.*s, P%" PRIu64 "%s", (int)vlen, var, pidx, field == victim ? ", victim" : "");
 }

@@ -53,6 +53,8 @@ struct builder {
 	int globals_depth;                /* such walks in progress, one inside another */
 	struct global_name *gnames;
 	size_t ngnames;
+	char **pool_names;  /* without DWARF: the sync.Pool globals' section names */
+	size_t npool_names;
 	const char *root_name;  /* for_each_pointer callbacks that add roots */
 	enum go_root_kind root_kind;
 	struct memdbg_error *root_err;
@@ -1232,6 +1234,48 @@ static const struct global_name *global_at(const struct builder *b, uint64_t add
 	return NULL;
 }
 
+/*
+ * Without DWARF no global has a name or a type, but the runtime lists the
+ * sync.Pools in use (sync.allPools, oldPools): those that are globals are
+ * named by their section and offset and typed sync.Pool, as DWARF would.
+ */
+static struct memdbg_error *collect_pool_globals(struct builder *b)
+{
+	static const char *const lists[] = { "sync.allPools", "sync.oldPools" };
+	uint64_t types, size, pool_type = go_type_by_name(b->t, b->go, "sync.Pool");
+	if (memdbg_dwarf_is_debug_info(b->t->dwarf) || !pool_type ||
+	    !memdbg_target_symbol(b->t, "runtime.types", &types, NULL) ||
+	    !memdbg_dwarf_type_size(b->t->dwarf, "sync.Pool", &size))
+		return NULL;
+	for (size_t k = 0; k < MEMDBG_ARRAY_SIZE(lists); k++) {
+		uint64_t slice, array, len, off;
+		if (!memdbg_target_symbol(b->t, lists[k], &slice, NULL))
+			continue;
+		array = word(b, slice);
+		len = word(b, slice + 8);
+		for (uint64_t i = 0; i < len && i < 4096; i++) {
+			uint64_t pool = word(b, array + 8 * i);
+			char buf[32];
+			const char *name = memdbg_target_symbol_at(b->t, pool, &off, buf, sizeof(buf));
+			if (name != buf || global_at(b, pool))
+				continue;  /* not a global's (a heap object), or seen */
+			struct global_name *n = realloc(b->gnames, (b->ngnames + 1) * sizeof(*n));
+			char **names = realloc(b->pool_names, (b->npool_names + 1) * sizeof(*names));
+			if (n)
+				b->gnames = n;
+			if (names)
+				b->pool_names = names;
+			if (!n || !names || !(b->pool_names[b->npool_names] = strdup(buf)))
+				return memdbg_enomem;
+			b->gnames[b->ngnames++] = (struct global_name){ pool, size, pool_type - types,
+									b->pool_names[b->npool_names++], "sync.Pool", true,
+									MEMDBG_GLOBAL_VALUE };
+			qsort(b->gnames, b->ngnames, sizeof(*b->gnames), gname_cmp);
+		}
+	}
+	return NULL;
+}
+
 /* data and bss, word by word as the module's GC masks say. */
 static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
 {
@@ -1687,6 +1731,112 @@ static void type_root_interfaces(struct builder *b)
 	}
 }
 
+/* A swiss-table header's entry count is what its small group's control bytes, or its tables, say. */
+static bool swiss_map_holds(struct builder *b, uint64_t m, uint64_t used_off, uint64_t tused_off,
+			    const struct go_type *table)
+{
+	const struct obj_layout *l = &b->l;
+	uint64_t used = word(b, m + used_off), dir = word(b, m + l->smap_dir), n = word(b, m + l->smap_dirlen), id, sum = 0;
+	if (!base_object(b, dir, &id))
+		return false;
+	if (n == 0) {
+		uint64_t ctrl = word(b, dir), full = 0;
+		for (int i = 0; i < 8; i++)
+			full += !((ctrl >> (8 * i)) & 0x80);  /* the high bit is clear in a full slot's control byte */
+		return used <= 8 && full == used;
+	}
+	if ((n & (n - 1)) || n > MAX_ARRAY_WALK || object_room(b, id) < 8 * n)
+		return false;
+	for (uint64_t i = 0, prev = 0; i < n; i++) {
+		uint64_t tab = word(b, dir + 8 * i), tid, gid;
+		if (tab == prev)
+			continue;  /* a table with fewer hash bits has consecutive directory entries */
+		if (!base_object(b, tab, &tid) || !type_fits(b, tid, table) || !base_object(b, word(b, tab + l->table_data), &gid))
+			return false;
+		sum += word(b, tab + tused_off) & 0xffff;
+		prev = tab;
+	}
+	return sum == used;
+}
+
+/* A swiss map header (go1.24+) and its directory and tables. */
+static void type_map_header(struct builder *b, uint64_t id, uint64_t m, const struct go_type *map)
+{
+	const struct obj_layout *l = &b->l;
+	const struct go_type *table = type_at(b, l->table_type), *ptr = type_at(b, l->table_ptr_type);
+	uint64_t used_off, tused_off, did, tid;
+	if (!table || !ptr || !memdbg_dwarf_member(b->t->dwarf, "internal/runtime/maps.Map", "used", &used_off, NULL) ||
+	    !memdbg_dwarf_member(b->t->dwarf, "internal/runtime/maps.table", "used", &tused_off, NULL) ||
+	    !swiss_map_holds(b, m, used_off, tused_off, table))
+		return;
+	assign(b, id, map, 0, NULL, m);
+	uint64_t dir = word(b, m + l->smap_dir), n = word(b, m + l->smap_dirlen);
+	if (!n || !base_object(b, dir, &did))
+		return;
+	assign(b, did, ptr, n, NULL, m + l->smap_dir);
+	for (uint64_t e = 0; e < n; e++)
+		if (base_object(b, word(b, dir + 8 * e), &tid))
+			assign(b, tid, table, 0, NULL, dir + 8 * e);
+}
+
+/*
+ * A channel names its element type (hchan.elemtype, of hchan.elemsize
+ * bytes).  makechan allocates a pointer-free element type's buffer right
+ * after the hchan in one noscan object, any other apart with new(hchan).
+ */
+static void type_chan(struct builder *b, uint64_t id, uint64_t c, const struct go_type *hchan)
+{
+	const struct obj_layout *l = &b->l;
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	uint64_t et_off, es_off, bid;
+	if (!memdbg_dwarf_member(b->t->dwarf, "runtime.hchan", "elemtype", &et_off, NULL) ||
+	    !memdbg_dwarf_member(b->t->dwarf, "runtime.hchan", "elemsize", &es_off, NULL))
+		return;
+	uint64_t et = word(b, c + et_off), n = word(b, c + l->hchan_qsize), buf = word(b, c + l->hchan_buf), lo, hi;
+	go_stripped_types(go_stripped_of(b->t), &lo, &hi);
+	const struct go_type *elem = et >= lo && et < hi ? go_type_at(b->t, b->go, et, NULL) : NULL;
+	if (!elem || !elem->kind || elem->size != (word(b, c + es_off) & 0xffff) || n > (1ull << 32))
+		return;
+	if (h->noscan ? elem->ptrbytes || class_slot(b->go, hchan->size + n * elem->size) != h->elemsize ||
+				(n && elem->size && buf != c + hchan->size)
+		      : !elem->ptrbytes || !type_fits(b, id, hchan))
+		return;
+	assign(b, id, hchan, 0, NULL, c);
+	if (n && elem->size && base_object(b, buf, &bid))
+		assign(b, bid, elem, n, NULL, c + l->hchan_buf);
+}
+
+/*
+ * Without DWARF a map or channel only a global or a local holds has no
+ * typed holder, but the runtime's own headers prove themselves: a swiss
+ * map's entry count is what its group's control bytes or its tables say, a
+ * channel names its element type.  (Their contents keep the types their
+ * malloc headers give, or none.)
+ */
+static void type_self_describing(struct builder *b)
+{
+	const struct obj_layout *l = &b->l;
+	struct go_objects *o = b->o;
+	if (!go_stripped_of(b->t))
+		return;
+	const struct go_type *map = go_swiss_maps(b->t, b->go) ? type_at(b, l->smap_type) : NULL,
+			     *hchan = type_at(b, l->hchan_type);
+	for (size_t i = 0; i < o->nhs; i++) {
+		const struct go_heap_span *h = &o->hs[i];
+		bool maps = map && !h->noscan && h->elemsize == class_slot(b->go, map->size),
+		     chans = hchan && h->elemsize >= hchan->size && !h->header && !h->large_type;
+		for (uint32_t k = 0; (maps || chans) && k < h->nelems; k++) {
+			uint64_t id = h->first + k, a = go_id_addr(h, id);
+			if (!go_bit(o->alloc, id) || !go_bit(o->live, id) || o->type[id])
+				continue;
+			if (maps && type_fits(b, id, map))
+				type_map_header(b, id, a, map);
+			if (chans && !o->type[id])
+				type_chan(b, id, a, hchan);
+		}
+	}
+}
+
 /* Finalizers and cleanups keep their function (and what the object points to) alive; weak handles do not. */
 static struct memdbg_error *special_roots(struct builder *b)
 {
@@ -1763,7 +1913,8 @@ static struct memdbg_error *build(struct builder *b)
 	    (err = memdbg_dwarf_for_each_global(b->t->dwarf, collect_global, b)))
 		return err;
 	qsort(b->gnames, b->ngnames, sizeof(*b->gnames), gname_cmp);
-	if ((err = module_roots(b)) || (err = special_roots(b)) || (err = stack_roots(b)) || (err = mark(b)))
+	if ((err = collect_pool_globals(b)) || (err = module_roots(b)) || (err = special_roots(b)) ||
+	    (err = stack_roots(b)) || (err = mark(b)))
 		return err;
 	if ((err = index_roots(b)))
 		return err;
@@ -1782,6 +1933,11 @@ static struct memdbg_error *build(struct builder *b)
 	b->phase = GO_SRC_GLOBAL;
 	type_runtime_lists(b);
 	type_root_interfaces(b);
+	b->phase = GO_SRC_REFERRER;
+	if ((err = propagate_types(b)))
+		return err;
+	b->phase = GO_SRC_HEADER;  /* what describes itself, as a malloc header does */
+	type_self_describing(b);
 	b->phase = GO_SRC_REFERRER;
 	return propagate_types(b);
 }
@@ -1802,6 +1958,9 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 	err = build(&b);
 	free(b.queue);
 	free(b.gnames);
+	for (size_t i = 0; i < b.npool_names; i++)
+		free(b.pool_names[i]);
+	free(b.pool_names);
 	free(b.typed);
 	free(b.roots_by_addr);
 	go_map_free(&b.globals_walked);

@@ -514,7 +514,7 @@ static bool check_mheap(struct go_stripped *st, uint64_t addr)
 	return false;
 }
 
-/* allgs: a slice of runtime.g, each with a stack. */
+/* allgs: a slice of runtime.g, each with a stack or (dead, its stack freed) none. */
 static bool check_allgs(struct go_stripped *st, uint64_t addr)
 {
 	uint64_t array, len, lo = member_or(st, "runtime.g", "stack.lo", 0), hi = member_or(st, "runtime.g", "stack.hi", 8);
@@ -523,7 +523,8 @@ static bool check_allgs(struct go_stripped *st, uint64_t addr)
 		return false;
 	for (uint64_t i = 0; i < len && i < 8 && ok; i++) {
 		uint64_t g = read_word(st->t, array + 8 * i, &ok);
-		if (ok && g && read_word(st->t, g + lo, &ok) >= read_word(st->t, g + hi, &ok))
+		uint64_t slo = g && ok ? read_word(st->t, g + lo, &ok) : 0, shi = g && ok ? read_word(st->t, g + hi, &ok) : 0;
+		if (!g || (slo >= shi && (slo || shi)))
 			return false;
 	}
 	return ok;
@@ -767,11 +768,55 @@ static bool op_variable(void *arg, const char *name, uint64_t *addr, uint64_t *s
 
 /* ---- types by name ---- */
 
+/* An abi.Name of the target at addr (flag byte, varint length, bytes) equals want. */
+static bool name_is(struct memdbg_target *t, uint64_t addr, const char *want)
+{
+	uint8_t buf[MAX_NAME + 3];
+	size_t n = strlen(want), vlen = n < 128 ? 1 : 2;
+	struct memdbg_error *err = n < 128 * 128 ? memdbg_read(t, addr, buf, 1 + vlen + n) : NULL;
+	if (n >= 128 * 128 || err) {
+		memdbg_error_destroy(err);
+		return false;
+	}
+	uint64_t len = buf[1] & 0x7f;
+	if (vlen == 2)
+		len |= (uint64_t)buf[2] << 7;
+	return len == n && memcmp(buf + 1 + vlen, want, n) == 0;
+}
+
+/*
+ * Is the descriptor at types+off the type DWARF calls `name` ("*a/b/c.T")?
+ * Its own name says only "*c.T": a struct's PkgPath, or a pointer's
+ * element, tells c.T of a/b apart from c.T of another c.
+ */
+static bool type_of_package(struct go_stripped *st, uint64_t off, const char *pkg, int depth)
+{
+	uint64_t kind, pkgpath, elem, addr = st->types + off, p;
+	uint8_t k;
+	bool ok = true;
+	if (!*pkg)
+		return true;
+	struct memdbg_error *err;
+	if (depth > 4 || !op_member(st, "internal/abi.Type", "Kind_", &kind, NULL) ||
+	    (err = memdbg_read(st->t, addr + kind, &k, 1))) {
+		return false;
+	}
+	if ((k & 31) == 22 && op_member(st, "internal/abi.PtrType", "Elem", &elem, NULL)) {  /* Pointer */
+		p = read_word(st->t, addr + elem, &ok);
+		return ok && p >= st->types && type_of_package(st, p - st->types, pkg, depth + 1);
+	}
+	if ((k & 31) != 25 || !op_member(st, "internal/abi.StructType", "PkgPath", &pkgpath, NULL))  /* Struct */
+		return false;
+	p = read_word(st->t, addr + pkgpath, &ok);
+	return ok && p && name_is(st->t, p, pkg);
+}
+
 /*
  * A named type's descriptor: its name is an abi.Name (a flag byte, a varint
- * length, the bytes) among the module's types, stored once as "*T" for both
- * T (with TFlagExtraStar) and *T; the descriptor is the abi.Type whose Str
- * is that name's offset from moduledata.types.
+ * length, the bytes) among the module's types, written as the runtime
+ * prints it (the package's name, not its path) and stored once as "*T"
+ * for both T (with TFlagExtraStar) and *T; the descriptor is the abi.Type
+ * whose Str is that name's offset from moduledata.types.
  */
 static bool search_type(struct go_stripped *st, const char *name, uint64_t *ret)
 {
@@ -784,10 +829,18 @@ static bool search_type(struct go_stripped *st, const char *name, uint64_t *ret)
 		return false;
 	if (!op_constant(st, "internal/abi.TFlagExtraStar", &extra))
 		extra = 2;
-	char star[MAX_NAME + 1];
-	snprintf(star, sizeof(star), "*%s", name);
+	/* "*a/b/c.T[x/y.U]" -> package "a/b/c", short name "*c.T[x/y.U]". */
+	char pkg[MAX_NAME], short_name[MAX_NAME + 1], star[MAX_NAME + 2];
+	size_t stars = strspn(name, "*"), limit = strcspn(name, "["), slash = 0;
+	for (size_t i = stars; i < limit; i++)
+		if (name[i] == '/')
+			slash = i + 1;
+	const char *dot = strchr(name + slash, '.');
+	snprintf(pkg, sizeof(pkg), "%.*s", slash && dot ? (int)(dot - name - stars) : 0, name + stars);
+	snprintf(short_name, sizeof(short_name), "%.*s%s", (int)stars, name, name + (slash ? slash : stars));
+	snprintf(star, sizeof(star), "*%s", short_name);
 	for (int pass = 0; pass < 2; pass++) {
-		const char *want = name[0] != '*' && pass == 0 ? star : name;
+		const char *want = short_name[0] != '*' && pass == 0 ? star : short_name;
 		bool want_extra = want == star;
 		size_t n = strlen(want);
 		if (n >= 128 * 128 || (pass == 1 && want_extra))
@@ -800,7 +853,7 @@ static bool search_type(struct go_stripped *st, const char *name, uint64_t *ret)
 			int32_t nameoff = (int32_t)(at - vlen - 1);
 			for (uint64_t off = 0; off + str + 4 <= size; off += 8) {
 				if ((int32_t)le32(types + off + str) != nameoff || !(types[off + kind] & 31) ||
-				    ((types[off + tflag] & extra) != 0) != want_extra)
+				    ((types[off + tflag] & extra) != 0) != want_extra || !type_of_package(st, off, pkg, 0))
 					continue;
 				*ret = off;
 				return true;
