@@ -22,26 +22,29 @@ SCENARIOS = ("maps", "goleak", "pool", "deferput", "uintptr", "racyptr", "deadsl
              "finalizer", "clean")
 
 
-def sample(scenario):
-    return samples.Sample(f"misuse-{scenario}", MISUSE / scenario, samples.CORES_DIR / f"misuse-{scenario}")
+def sample(scenario, mode=""):
+    s = samples.Sample(f"misuse-{scenario}", MISUSE / scenario, samples.CORES_DIR / f"misuse-{scenario}")
+    return samples.with_mode(s, mode) if mode else s
 
 
-def _module_key(cfg):
+def _module_key(cfg, mode=""):
     h = hashlib.sha256(f"config {cfg.line}\n".encode())
+    if mode:
+        h.update(f"flags {samples.BUILD_MODES[mode]}\n".encode())
     samples.hash_sources(h, MISUSE)
     return h.hexdigest()
 
 
-def config_dir(cfg, scenario):
+def config_dir(cfg, scenario, mode=""):
     """The cache directory of one scenario and config, named by the whole module's key (the harness
     too), so checkouts with different harnesses sharing MEMDBG_CORES_DIR keep their own cores."""
-    return sample(scenario).cores / cfg.id / _module_key(cfg)[:16]
+    return sample(scenario, mode).cores / cfg.id / _module_key(cfg, mode)[:16]
 
 
-def _build_locked(cfg, scenario):
-    s = sample(scenario)
-    d = config_dir(cfg, scenario)
-    key = _module_key(cfg)
+def _build_locked(cfg, scenario, mode=""):
+    s = sample(scenario, mode)
+    d = config_dir(cfg, scenario, mode)
+    key = _module_key(cfg, mode)
     kf = d / "key"
     if not (kf.exists() and kf.read_text().strip() == key):
         if d.exists():
@@ -59,8 +62,8 @@ def _build_locked(cfg, scenario):
     if scenario == "cgo":
         env["CGO_ENABLED"] = "1"
     tmp = exe.with_name(f"{s.name}.tmp")
-    p = subprocess.run(["go", "build", "-o", str(tmp), "."], cwd=s.src, env=env, capture_output=True, text=True,
-                       timeout=900)
+    p = subprocess.run(["go", "build", *s.build_flags, "-o", str(tmp), "."], cwd=s.src, env=env, capture_output=True,
+                       text=True, timeout=900)
     if p.returncode != 0:
         raise samples.SampleError(f"{cfg.id}: go build {scenario} failed:\n{p.stdout}{p.stderr}")
     tmp.rename(exe)
@@ -75,21 +78,22 @@ def build(cfg, scenario):
 
 
 def make_core(cfg, scenario, kind="kernel"):
-    """SampleCore of one scenario (kind "kernel" or "gcore")."""
+    """SampleCore of one scenario (kind "kernel", "gcore", or a production "kernel-<mode>")."""
     cfg = samples.get_config(cfg)
-    s = sample(scenario)
+    base, mode = samples.split_kind(kind)
+    s = sample(scenario, mode)
     with samples._locked(cfg, s):
-        exe = _build_locked(cfg, scenario)
-        outdir = config_dir(cfg, scenario) / kind
+        exe = _build_locked(cfg, scenario, mode)
+        outdir = config_dir(cfg, scenario, mode) / base
         done = outdir / "done"
         if not done.exists():
             if outdir.exists():
                 shutil.rmtree(outdir)
             outdir.mkdir(parents=True)
-            make = samples._make_kernel_core if kind == "kernel" else samples._make_gcore
+            make = samples._make_kernel_core if base == "kernel" else samples._make_gcore
             make(cfg, exe, outdir)
             done.write_text("ok\n")
-        core = outdir / f"core.{kind}"
+        core = outdir / f"core.{base}"
         oracle = outdir / "oracle.json"
         return samples.SampleCore(cfg, kind, exe, core, oracle, samples.read_oracle(oracle))
 

@@ -23,6 +23,7 @@ into a skip.
 """
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -50,6 +51,14 @@ SHARED_GO = REPO / "samples" / "kit"
 # Configs that also get a gcore (oldest and newest default toolchain).
 GCORE_CONFIGS = ("go1.22.12", "go1.26.8")
 KINDS = ("kernel", "gcore")
+# Production builds (docs/support.md): the flags beyond a plain `go build`.  A core
+# kind "kernel-<mode>" is the kernel core of the sample built that way (cached
+# apart, in CORES_DIR/<name>@<mode>/).
+BUILD_MODES = {
+    "stripped": ("-ldflags=-s -w",),
+    "pie": ("-trimpath", "-buildmode=pie", "-ldflags=-s -w"),
+}
+PRODUCTION_KINDS = tuple(f"kernel-{m}" for m in BUILD_MODES)
 
 STOP_TIMEOUT = 60      # seconds to wait for the sample to stop itself
 RUN_TIMEOUT = 120      # seconds for one sample run / one gcore
@@ -184,10 +193,30 @@ class Sample:
     cores: Path                 # parent of the per-config dirs
     env: tuple = ()             # (NAME, value) pairs the program runs with (a variant of its source)
     extra: tuple = ()           # more source dirs it builds from (replace directives), in its key
+    mode: str = ""              # a BUILD_MODES key, "" for a plain build
 
     @property
     def lock_prefix(self):
+        if self.mode:
+            return f"{self.name}@{self.mode}-"
         return "" if self.name == "goheap" else f"{self.name}-"
+
+    @property
+    def build_flags(self):
+        return BUILD_MODES[self.mode] if self.mode else ()
+
+
+def with_mode(sample, mode):
+    """The same sample built in a production mode (BUILD_MODES), cached apart."""
+    return dataclasses.replace(sample, cores=CORES_DIR / f"{sample.name}@{mode}", mode=mode)
+
+
+def split_kind(kind):
+    """"kernel-pie" -> ("kernel", "pie"); "gcore" -> ("gcore", "")."""
+    base, _, mode = kind.partition("-")
+    if base not in KINDS or (mode and mode not in BUILD_MODES):
+        raise ValueError(f"core kind {kind!r}: not one of {KINDS} or kernel-<{'|'.join(BUILD_MODES)}>")
+    return base, mode
 
 
 def goheap_sample():
@@ -206,6 +235,8 @@ def sample_key_of(sample, cfg):
     h.update(f"config {cfg.line}\n".encode())
     for k, v in sample.env:
         h.update(f"env {k}={v}\n".encode())
+    if sample.mode:
+        h.update(f"flags {sample.build_flags}\n".encode())
     hash_sources(h, sample.src)
     for d in sample.extra:
         hash_tree(h, d)
@@ -262,7 +293,7 @@ def _build_locked(cfg, sample=None):
     ensure_toolchain(cfg)
     GOCACHE.mkdir(parents=True, exist_ok=True)
     tmp = exe.with_name(f"{sample.name}.tmp")
-    p = subprocess.run(["go", "build", "-o", str(tmp), "."], cwd=sample.src, env=go_env(cfg),
+    p = subprocess.run(["go", "build", *sample.build_flags, "-o", str(tmp), "."], cwd=sample.src, env=go_env(cfg),
                        capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
         raise SampleError(f"{cfg.id}: go build failed:\n{p.stdout}{p.stderr}")
@@ -442,21 +473,23 @@ def make_core(cfg, kind):
 
 
 def make_core_of(sample, cfg, kind):
-    """make_core for any Sample (cores in config_dir_of(sample, cfg)/<kind>/)."""
+    """make_core for any Sample (cores in config_dir_of(sample, cfg)/<kind>/); kind "kernel-<mode>"
+    is the kernel core of the sample built in that production mode."""
     cfg = get_config(cfg)
-    if kind not in KINDS:
-        raise ValueError(f"core kind {kind!r} not in {KINDS}")
+    base, mode = split_kind(kind)
+    if mode:
+        sample = with_mode(sample, mode)
     with _locked(cfg, sample):
         exe = _build_locked(cfg, sample)
-        outdir = config_dir_of(sample, cfg) / kind
-        core = outdir / f"core.{kind}"
+        outdir = config_dir_of(sample, cfg) / base
+        core = outdir / f"core.{base}"
         done = outdir / "done"
         if not done.exists():
             if outdir.exists():
                 shutil.rmtree(outdir)
             outdir.mkdir(parents=True)
             t0 = time.monotonic()
-            core = (_make_kernel_core if kind == "kernel" else _make_gcore)(cfg, exe, outdir, sample.env)
+            core = (_make_kernel_core if base == "kernel" else _make_gcore)(cfg, exe, outdir, sample.env)
             done.write_text(f"{time.monotonic() - t0:.2f}s\n")
         oracle = outdir / "oracle.json"
         return SampleCore(cfg, kind, exe, core, oracle, read_oracle(oracle))
@@ -509,6 +542,17 @@ def run_check_mode(cfg, timeout=RUN_TIMEOUT, sample=None):
                            capture_output=True, text=True, timeout=timeout)
         oracle = read_oracle(Path(d) / "oracle.json") if p.returncode == 0 else None
     return p, oracle
+
+
+def stripped_copy(exe):
+    """`strip -s` of an executable, next to it: the same loaded bytes (and build ids) without
+    .symtab and DWARF, so it reads the cores of exe as a -s -w build of the same code would."""
+    out = Path(f"{exe}.strip")
+    if not out.exists():
+        tmp = Path(f"{exe}.strip.tmp.{os.getpid()}")
+        subprocess.run(["strip", "-s", "-o", str(tmp), str(exe)], check=True, capture_output=True)
+        tmp.rename(out)
+    return out
 
 
 def build_notgo():

@@ -1,0 +1,343 @@
+"""Production builds (issue 12): executables without symbols and DWARF.
+
+What replaces DWARF and the symbol table is checked against them:
+
+* The layout table (native/src/go/layout_table.h, setup/go-layout.sh) answers
+  every lookup memdbg makes exactly as the DWARF of the same toolchain does:
+  memdbg runs every Go command on the unstripped build with
+  MEMDBG_DWARF_AUDIT, which logs each lookup DWARF answered, and each one is
+  looked up in the table (every config of setup/goversions.txt).
+* Same core, same moment: the kernel core of the default build is read with
+  its executable and with `strip -s` of it (the same loaded bytes and build
+  ids, no .symtab, no DWARF), and every command's JSON must be the same but
+  for what only DWARF knows: a global's or a local's name (a global root is
+  then its section and offset, checked exactly against the section headers;
+  a stack root its frame's sp offset), and the type of an object that only a
+  DWARF-typed variable reaches (then untyped: never another type, except a
+  backing array whose length DWARF-typed map internals refined).  This is
+  the exact comparison: two builds would be two processes.
+* go-info says what the executable has and where each global was found; an
+  executable of another build is refused by its build id, stripped or not.
+* A cgo build (glibc malloc, CGO_ENABLED=1) built -s -w: the outside-heap
+  finding against its oracle.
+
+The oracle suites themselves run unchanged on the -s -w and the PIE builds:
+tests/test_production_*.py (tests/production.py says how).
+"""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import holds_samples
+import misuse_samples
+import pool_samples
+import samples
+
+TABLE = samples.REPO / "native" / "src" / "go" / "layout_table.h"
+
+# Every Go command whose figures must not depend on DWARF (who-holds is run on the top retainers).
+COMMANDS = ["go-info", "memstats", "mspan-walk", "mcentral --spans", "mcache", "goroutines", "frag",
+            "histogram --all --top 1000000", "objects --all", "roots", "top-retainers", "top-retainers --by root",
+            "pool-residue", "findings"]
+SAMPLES = {
+    "goheap": lambda cfg: samples.make_core(cfg, "kernel"),
+    "gopool": lambda cfg: pool_samples.make_core(cfg, "kernel"),
+    "goholds": lambda cfg: holds_samples.make_core(cfg, "kernel"),
+}
+
+
+def _core(fn, cfg):
+    try:
+        return fn(cfg)
+    except samples.ToolchainUnavailable as e:
+        pytest.skip(str(e))
+
+
+def run_json(core, exe, cmd, env=None):
+    p = samples.run_cli(["core", core, "--exe", exe, "-c", cmd, "--json"], timeout=600, env=env)
+    assert p.returncode == 0, f"{cmd} on {exe}: {p.stderr}"
+    doc = json.loads(p.stdout)
+    assert "error" not in doc, (cmd, doc["error"])
+    return doc
+
+
+# ---------------------------------------------------------------- the layout table
+
+def table():
+    """(configs [(version, mode)], {(kind, name, path): [(value, size, mask)]}) from layout_table.h."""
+    text = TABLE.read_text()
+    configs = re.findall(r'^\t\{ "([^"]*)", "(exe|pie)" \},$', text, re.M)
+    rows = {}
+    for kind, name, path, value, size, mask in re.findall(
+            r"^\t\{ '(\w)', \"([^\"]*)\", \"([^\"]*)\", (-?\d+|INT64_MIN), (\d+), 0x([0-9a-f]+) \},$", text, re.M):
+        v = -2**63 if value == "INT64_MIN" else int(value)
+        rows.setdefault((kind, name, path), []).append((v, int(size), int(mask, 16)))
+    return configs, rows
+
+
+def lookup(rows, bit, kind, name, path=""):
+    for value, size, mask in rows.get((kind, name, path), []):
+        if mask >> bit & 1:
+            return value, size
+    return None
+
+
+def test_table_covers_every_config():
+    """One table configuration per line of setup/goversions.txt and build mode (their code differs)."""
+    configs, _ = table()
+    assert len(configs) == 2 * len(samples.CONFIGS)
+    for mode in ("exe", "pie"):
+        assert len([c for c in configs if c[1] == mode]) == len(samples.CONFIGS)
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_layout_table_answers_as_dwarf(go_config, sample, tmp_path):
+    """Every struct member, size and constant memdbg looked up in the DWARF of this toolchain's build,
+    running every command, the table gives the same for this toolchain."""
+    sc = _core(SAMPLES[sample], go_config)
+    audit = tmp_path / "audit.tsv"
+    env = dict(os.environ, MEMDBG_DWARF_AUDIT=str(audit))
+    version = run_json(sc.core, sc.exe, "go-info", env)["go_version"]
+    for cmd in COMMANDS:
+        run_json(sc.core, sc.exe, cmd, env)
+    configs, rows = table()
+    bit = configs.index((version, "exe"))
+    seen, wrong = set(), []
+    for line in audit.read_text().splitlines():
+        kind, name, path, ok, *vals = line.split("\t")
+        if (kind, name, path) in seen:
+            continue
+        seen.add((kind, name, path))
+        got = lookup(rows, bit, kind, name, path)
+        if kind == "m":
+            want = (int(vals[0]), int(vals[1])) if ok == "1" else None
+        elif kind == "s":
+            want = (0, int(vals[0])) if ok == "1" else None
+        else:
+            want = (int(vals[0]), 0) if ok == "1" else None
+        if got != want:
+            wrong.append(f"{kind} {name} {path}: DWARF {want}, table {got}")
+    assert len(seen) > 200, "the audit saw too few lookups"
+    assert not wrong, f"{len(wrong)} of {len(seen)} lookups differ (rerun setup/go-layout.sh?):\n" + \
+        "\n".join(wrong[:40])
+
+
+# ---------------------------------------------------------------- same core: exe and strip -s of it
+
+def sections(exe):
+    """{".data": start, ".bss": start} from the section headers (strip keeps them)."""
+    out = subprocess.run(["readelf", "-SW", str(exe)], capture_output=True, text=True, check=True).stdout
+    return {m.group(1): int(m.group(2), 16)
+            for m in re.finditer(r"\]\s+(\.\w+)\s+\w+\s+([0-9a-f]+)\s", out)}
+
+
+def element(t):
+    """"[128]map.group[int]*main.node" -> "map.group[int]*main.node"."""
+    m = re.match(r"^\[\d+\](.+)$", t or "")
+    return m.group(1) if m else t
+
+
+def type_ok(full, stripped):
+    """Without DWARF an object has its type, none, or (a backing array) another length of it."""
+    return stripped is None or stripped == full or element(stripped) == element(full) != full
+
+
+def check_root_name(full, stripped, secs):
+    if full["kind"] == "global":
+        # A section and offset; a sync.Pool global's words are named after it ("bss+0x20+16", as "main.pool+16").
+        m = re.fullmatch(r"(data|bss)\+0x([0-9a-f]+)(?:\+(\d+))?", stripped["name"])
+        assert m, (full, stripped)
+        at = secs["." + m.group(1)] + int(m.group(2), 16) + int(m.group(3) or 0)
+        assert at == int(stripped["slot"], 16), (full, stripped)
+    elif full["kind"] == "stack":
+        m = re.fullmatch(r"(goroutine \d+ frame \S+) sp\+0x[0-9a-f]+( \(conservative\))?", stripped["name"])
+        assert m and full["name"].startswith(m.group(1) + " "), (full, stripped)
+        if " sp+0x" in full["name"]:
+            assert full["name"] == stripped["name"]
+    else:
+        assert full["name"] == stripped["name"]
+
+
+def compare_objects(a, b):
+    assert [(o["addr"], o["size"], o["live"]) for o in a["objects"]] == \
+        [(o["addr"], o["size"], o["live"]) for o in b["objects"]]
+    bad = [(x, y["type"]) for x, y in zip(a["objects"], b["objects"]) if not type_ok(x["type"], y["type"])]
+    assert not bad, bad[:10]
+    assert a["totals"] == b["totals"]
+
+
+def compare_histogram(a, b):
+    for k in ("objects", "bytes", "objects_shown"):
+        assert a["totals"][k] == b["totals"][k]
+    per = {}
+    for doc, i in ((a, 0), (b, 1)):
+        for row in doc["types"]:
+            if row["type"].startswith("unknown"):
+                continue
+            c = per.setdefault(element(row["type"]), [[0, 0], [0, 0]])
+            c[i][0] += row["count"]
+            c[i][1] += row["bytes"]
+    more = {t: c for t, c in per.items() if c[1][0] > c[0][0] or c[1][1] > c[0][1]}
+    assert not more, f"types with more objects without DWARF: {more}"
+
+
+def compare_roots(a, b, secs):
+    assert [(r["kind"], r["slot"], r["target"]) for r in a["roots"]] == \
+        [(r["kind"], r["slot"], r["target"]) for r in b["roots"]]
+    for x, y in zip(a["roots"], b["roots"]):
+        check_root_name(x, y, secs)
+        assert type_ok(x["type"], y["type"]), (x, y)
+    assert a["totals"] == b["totals"]
+
+
+def compare_retainers(a, b):
+    assert a["index"] == b["index"]
+    for x, y in zip(a["retainers"], b["retainers"]):
+        assert {k: v for k, v in x.items() if k not in ("type", "root", "name")} == \
+            {k: v for k, v in y.items() if k not in ("type", "root", "name")}
+        assert x.get("root", {}).get("kind") == y.get("root", {}).get("kind")
+        assert type_ok(x.get("type"), y.get("type")), (x, y)
+    assert len(a["retainers"]) == len(b["retainers"])
+
+
+def compare_pools(a, b):
+    """Pools DWARF finds only as globals (neither in allPools nor oldPools) hold nothing: only they may be
+    missing; every other figure is the same."""
+    strip = lambda p: {k: v for k, v in p.items() if k not in ("name", "types", "found_in")}  # noqa: E731
+    full = {p["address"]: p for p in a["pools"]}
+    got = {p["address"]: p for p in b["pools"]}
+    for addr, p in full.items():
+        if addr not in got:
+            assert p["found_in"] == "global" and p["count"] == 0 and not p["local"] and not p["victim"], p
+            continue
+        assert strip(p) == strip(got[addr])
+    assert set(got) <= set(full)
+    assert {k: v for k, v in a["totals"].items() if k != "pools"} == \
+        {k: v for k, v in b["totals"].items() if k != "pools"}
+
+
+def compare_findings(a, b):
+    """Counts and bytes per section, but what needs a variable's DWARF type: big maps (the map's type),
+    and addresses in globals declared uintptr (gc-invisible items held by a global, not an object)."""
+    for x, y in zip(a["sections"], b["sections"]):
+        assert x["id"] == y["id"]
+        if x["id"] == "maps":
+            assert y["count"] <= x["count"]
+        elif x["id"] == "gc-invisible":
+            full = {i["at"]: i for i in x["items"]}
+            assert {i["at"] for i in y["items"]} <= set(full)
+            missing = set(full) - {i["at"] for i in y["items"]}
+            assert all("held_in" not in full[at] for at in missing), [full[at] for at in missing]
+        else:
+            assert (x["count"], x["bytes"]) == (y["count"], y["bytes"]), (x["id"], x["items"][:3], y["items"][:3])
+
+
+def compare(cmd, a, b, secs):
+    name = cmd.split()[0]
+    if name == "go-info":
+        for d in (a, b):
+            d.pop("executable"), d.pop("binary")
+        assert a == b
+    elif name == "objects":
+        compare_objects(a, b)
+    elif name == "histogram":
+        compare_histogram(a, b)
+    elif name == "roots":
+        compare_roots(a, b, secs)
+    elif name == "top-retainers":
+        compare_retainers(a, b)
+    elif name == "pool-residue":
+        compare_pools(a, b)
+    elif name == "findings":
+        compare_findings(a, b)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_stripped_copy_same_figures(go_config, sample, cmd):
+    sc = _core(SAMPLES[sample], go_config)
+    stripped = samples.stripped_copy(sc.exe)
+    compare(cmd, run_json(sc.core, sc.exe, cmd), run_json(sc.core, stripped, cmd), sections(stripped))
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_stripped_copy_same_paths(go_config, sample):
+    """who-holds on the largest retainers: the same hops (addresses, fields where types agree)."""
+    sc = _core(SAMPLES[sample], go_config)
+    stripped = samples.stripped_copy(sc.exe)
+    top = run_json(sc.core, sc.exe, "top-retainers -n 8")["retainers"]
+    for r in top:
+        a = run_json(sc.core, sc.exe, f"who-holds {r['addr']}")
+        b = run_json(sc.core, stripped, f"who-holds {r['addr']}")
+        assert a["status"] == b["status"]
+        hops = lambda d: [[h.get("addr") for h in p["hops"]] for p in d.get("paths", [])]  # noqa: E731
+        assert hops(a) == hops(b)
+        assert [p["root"]["kind"] for p in a.get("paths", [])] == [p["root"]["kind"] for p in b.get("paths", [])]
+
+
+# ---------------------------------------------------------------- go-info and the build id
+
+@pytest.fixture(scope="module", params=samples.PRODUCTION_KINDS)
+def production_core(go_config, request):
+    return _core(lambda cfg: samples.make_core(cfg, request.param), go_config)
+
+
+REQUIRED = ["runtime.mheap_", "runtime.allgs", "runtime.allglen", "runtime.allp", "runtime.gomaxprocs",
+            "runtime.gcphase", "runtime.memstats", "runtime.gcController", "runtime.sched", "runtime.emptymspan"]
+
+
+def test_go_info_says_where(production_core):
+    info = run_json(production_core.core, production_core.exe, "go-info")
+    b = info["binary"]
+    assert b["symbols"] is False and b["dwarf"] is False
+    assert b["build_info"] == "section .go.buildinfo" and b["pclntab"].startswith("section ")
+    mode = "pie" if production_core.kind.endswith("pie") else "exe"
+    assert b["layouts"] == f"table of {info['go_version']} ({mode})"
+    found = {g["name"]: g["found_by"] for g in b["globals"]}
+    for name in REQUIRED + ["sync.allPools", "runtime.waitReasonStrings", "runtime.allm"]:
+        assert found[name].startswith("code of "), (name, found)
+
+
+def test_go_info_where_with_dwarf(kernel_core):
+    b = run_json(kernel_core.core, kernel_core.exe, "go-info")["binary"]
+    assert b["symbols"] is True and b["dwarf"] is True and b["layouts"] == "DWARF"
+    assert all(g["found_by"] == "symbol table" for g in b["globals"])
+
+
+def test_other_build_is_refused(production_core, kernel_core):
+    """The -s -w or PIE executable of the same program and toolchain against the default build's core,
+    and the other way: one line naming the build id, no figures."""
+    for core, exe in ((kernel_core.core, production_core.exe), (production_core.core, kernel_core.exe),
+                      (production_core.core, samples.stripped_copy(kernel_core.exe))):
+        p = samples.run_cli(["core", core, "--exe", exe, "-c", "memstats"], timeout=120)
+        assert p.returncode > 0 and not p.stdout
+        lines = p.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("memdbg: ") and re.search(r"build-id|match", lines[0]), lines
+
+
+# ---------------------------------------------------------------- cgo
+
+def test_cgo_stripped_outside_heap(go_config):
+    """misuse/cgo (CGO_ENABLED=1, glibc malloc, externally linked) built -s -w: the Go pointers its C
+    memory holds are found as in the unstripped build (tests/test_findings.py)."""
+    sc = _core(lambda cfg: misuse_samples.make_core(cfg, "cgo", "kernel-stripped"), go_config)
+    info = run_json(sc.core, sc.exe, "go-info")
+    assert info["binary"]["dwarf"] is False
+    assert {g["name"]: g["found_by"] for g in info["binary"]["globals"]}["runtime.iscgo"].startswith("code of ")
+    o = sc.oracle
+    s = [x for x in run_json(sc.core, sc.exe, "findings")["sections"] if x["id"] == "outside-heap"][0]
+    by_value = {int(i["value"], 16): i for i in s["items"]}
+    live = by_value.get(o["LiveObj"])
+    assert live and int(live["at"], 16) == o["Box"] and live["target_state"] == "live", s["items"]
+    # A global holds it (main.liveObj): its name and type are DWARF's; its section and offset remain.
+    assert live["target_type"] in ("main.Payload", "(unknown type)")
+    assert re.fullmatch(r"(data|bss)\+0x[0-9a-f]+", live["go_holder"]), live
+    freed = by_value.get(o["FreeObj"])
+    assert freed and int(freed["at"], 16) == o["Box"] + 8 and freed["target_state"] == "free slot"

@@ -1,0 +1,7 @@
+"""test_objects's oracle checks on the production builds of its sample (see tests/production.py)."""
+
+import production
+from test_objects import *  # noqa: F401,F403  the same tests, with the core_kind below
+
+core_kind = production.production_core_kind()
+del test_check_mode  # noqa: F821  builds the default sample only: nothing production about it
