@@ -46,7 +46,7 @@ done <"$WORK/configs"
 	done | awk -F'\t' '
 		{ key = $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5; mask[key] += 2 ^ $6 }
 		END { for (k in mask) printf "%s\t%d\n", k, mask[k] }' |
-		LC_ALL=C sort -t "$(printf '\t')" -k1,1 -k2,2 -k3,3 -k4,4n -k5,5n |
+		LC_ALL=C sort -t "$(printf '\t')" -k1,1 -k2,2 -k3,3 -k4,4n -k5,5 |
 		awk -F'\t' '{ v = $4 == "-9223372036854775808" ? "INT64_MIN" : $4
 			printf "\t{ '\''%s'\'', \"%s\", \"%s\", %s, %s, 0x%x },\n", $1, $2, $3, v, $5, $6 }'
 	echo "};"

@@ -245,6 +245,47 @@ def stripped_exe(good, work):
     return out
 
 
+def section(exe, name):
+    """(address, file offset) of a section of exe."""
+    out = subprocess.run(["readelf", "-SW", str(exe)], capture_output=True, text=True, check=True).stdout
+    m = re.search(rf"\]\s+{re.escape(name)}\s+\w+\s+([0-9a-f]+)\s+([0-9a-f]+)\s", out)
+    assert m, (name, out)
+    return int(m.group(1), 16), int(m.group(2), 16)
+
+
+def damaged_copy(src, out, offset, data):
+    shutil.copyfile(src, out)
+    with open(out, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def stripped_no_buildinfo(stripped_exe, work):
+    """The stripped executable with its build info's magic overwritten: nothing says it is Go."""
+    return damaged_copy(stripped_exe, work / "goheap.nobuildinfo", section(stripped_exe, ".go.buildinfo")[1], b"\0" * 16)
+
+
+@pytest.fixture(scope="module")
+def stripped_no_pclntab(stripped_exe, work):
+    """The stripped executable with its pclntab's magic overwritten."""
+    return damaged_copy(stripped_exe, work / "goheap.nopclntab", section(stripped_exe, ".gopclntab")[1], b"\0" * 8)
+
+
+@pytest.fixture(scope="module")
+def stripped_no_mheap(good, stripped_exe, work):
+    """The stripped executable with the code of the function the layout table finds runtime.mheap_ in
+    overwritten by int3: kernel cores do not hold the text, so memdbg reads it from this file."""
+    table = (samples.REPO / "native" / "src" / "go" / "layout_table.h").read_text()
+    fn = re.search(r"\{ 'r', \"runtime\.mheap_\", \"([^\"]+)\"", table).group(1)
+    nm = subprocess.run(["nm", "-S", str(good.exe)], capture_output=True, text=True, check=True).stdout
+    addr, size = next((int(a, 16), int(z, 16)) for a, z, _, n in (ln.split(None, 3) for ln in nm.splitlines()
+                                                                   if ln.count(" ") >= 3) if n == fn)
+    text_addr, text_off = section(stripped_exe, ".text")
+    return damaged_copy(stripped_exe, work / "goheap.nomheap", addr - text_addr + text_off, b"\xcc" * size)
+
+
 @pytest.fixture(scope="module")
 def text_file(work):
     out = work / "notes.txt"
@@ -355,21 +396,48 @@ def test_debugger_noheap_core(frontend, good, noheap_core, cmd):
     assert re.search(MISSING_FROM_CORE, line, re.I), line
 
 
-# ---------------------------------------------------------------- 5. stripped executable
+# ---------------------------------------------------------------- 5. stripped executables
+#
+# A stripped executable is read (tests/test_production.py); what is wrong with one gets one line
+# naming the piece: another build's (its build id), no build info, no pclntab, a global its code
+# does not give.
 
-STRIPPED = r"strip|symbol|DWARF"
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_cli_stripped_exe_works(good, stripped_exe, cmd):
+    p = cli_core(good.core, stripped_exe, cmd, json_out=True)
+    assert p.returncode == 0 and not p.stderr, p.stderr
+    assert "error" not in json.loads(p.stdout)
 
 
 @pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
-@pytest.mark.parametrize("cmd", COMMANDS)
-def test_cli_stripped_exe(good, stripped_exe, cmd, json_out):
-    check_cli(good.core, stripped_exe, cmd, STRIPPED, json_out)
+def test_cli_stripped_other_build(good, other_good, work, json_out):
+    other = work / "other.stripped"
+    if not other.exists():
+        shutil.copyfile(other_good.exe, other)
+        subprocess.run(["strip", "-s", str(other)], check=True)
+    check_cli(good.core, other, "memstats", MISMATCH, json_out)
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_cli_stripped_no_buildinfo(good, stripped_no_buildinfo, json_out):
+    check_cli(good.core, stripped_no_buildinfo, "go-info", NOT_GO + r".*build info", json_out)
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_cli_stripped_no_pclntab(good, stripped_no_pclntab, json_out):
+    check_cli(good.core, stripped_no_pclntab, "go-info", r"no pclntab", json_out)
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_cli_stripped_global_not_found(good, stripped_no_mheap, json_out):
+    check_cli(good.core, stripped_no_mheap, "memstats", r"cannot find runtime\.mheap_ without symbols", json_out)
 
 
 @pytest.mark.parametrize("frontend", FRONTENDS)
-def test_debugger_stripped_exe(frontend, good, stripped_exe):
-    line = debugger_error(frontend, stripped_exe, good.core, "go-info")
-    assert re.search(STRIPPED, line, re.I), line
+def test_debugger_stripped_no_pclntab(frontend, good, stripped_no_pclntab):
+    line = debugger_error(frontend, stripped_no_pclntab, good.core, "go-info")
+    assert re.search(r"no pclntab", line, re.I), line
 
 
 # ---------------------------------------------------------------- 6. unknown options, commands, values

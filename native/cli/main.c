@@ -28,7 +28,11 @@ static const char memdbg_usage[] =
 	"  --json      print every command's result as one JSON document\n"
 	"\n"
 	"Without -c, memdbg reads commands interactively.  'memdbg help' lists\n"
-	"the commands, 'memdbg help COMMAND' describes one.\n";
+	"the commands, 'memdbg help COMMAND' describes one.\n"
+	"\n"
+	"Executables without symbols and DWARF (-ldflags='-s -w', strip, PIE) work\n"
+	"too: only variable names, and the types only they give, are missing\n"
+	"('go-info' says what was found where).\n";
 
 struct memdbg_args {
 	const char *mode;	/* "core" or "attach" */

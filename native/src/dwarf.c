@@ -322,11 +322,12 @@ bool memdbg_dwarf_member(struct memdbg_dwarf *d, const char *type, const char *p
 	if (d->ops)
 		return d->ops->member(d->ops_arg, type, path, offset, size);
 	bool ok = dwarf_member(d, type, path, offset, size);
-	uint64_t off, sz;
-	if (d->audit && dwarf_member(d, type, path, &off, &sz))
-		fprintf(d->audit, "m\t%s\t%s\t1\t%" PRIu64 "\t%" PRIu64 "\n", type, path, off, sz);
-	else if (d->audit)
-		fprintf(d->audit, "m\t%s\t%s\t%d\t0\t0\n", type, path, ok);
+	uint64_t off = 0, sz = 0;
+	if (d->audit) {
+		bool has = dwarf_member(d, type, path, &off, NULL), sized = has && dwarf_member(d, type, path, &off, &sz);
+		fprintf(d->audit, "m\t%s\t%s\t%d\t%" PRIu64 "\t", type, path, has, off);
+		fprintf(d->audit, sized ? "%" PRIu64 "\n" : "-\n", sz);
+	}
 	return ok;
 }
 

@@ -122,6 +122,21 @@ static struct memdbg_error *elf_read_notes(struct memdbg_elf *e)
 			}
 		}
 	}
+	/* Without section headers (sstrip), the PT_NOTE segments: the Go build id is there too. */
+	size_t nph;
+	if (e->nnotes || elf_getphdrnum(e->elf, &nph) != 0)
+		return NULL;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_NOTE || ph.p_offset > e->map_len ||
+		    ph.p_filesz > e->map_len - ph.p_offset)
+			continue;
+		struct elf_note *n = realloc(e->notes, (e->nnotes + 1) * sizeof(*n));
+		if (!n)
+			return memdbg_enomem;
+		e->notes = n;
+		e->notes[e->nnotes++] = (struct elf_note){ ph.p_vaddr, e->map + ph.p_offset, ph.p_filesz };
+	}
 	return NULL;
 }
 

@@ -99,7 +99,7 @@ static void flatten(const char *type, Dwarf_Die *st, const char *prefix, int dep
 		if (memdbg_dwarf_member(dw, type, path, &off, &size))
 			printf("m\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\n", type, path, off, size);
 		else if (memdbg_dwarf_member(dw, type, path, &off, NULL))
-			printf("m\t%s\t%s\t%" PRIu64 "\t0\n", type, path, off);
+			printf("m\t%s\t%s\t%" PRIu64 "\tUINT64_MAX\n", type, path, off);  /* a size DWARF does not give */
 		if (!dwarf_attr(&child, DW_AT_type, &at) || !dwarf_formref_die(&at, &t))
 			continue;
 		peel(&t);

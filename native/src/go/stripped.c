@@ -92,7 +92,7 @@ static const struct go_table_row *row_find(const struct go_stripped *st, char ki
 static bool op_member(void *arg, const char *type, const char *path, uint64_t *offset, uint64_t *size)
 {
 	const struct go_table_row *r = row_find(arg, GO_ROW_MEMBER, type, path);
-	if (!r)
+	if (!r || (size && r->size == UINT64_MAX))  /* as DWARF: a member whose size it does not give */
 		return false;
 	*offset = (uint64_t)r->value;
 	if (size)
@@ -675,9 +675,9 @@ static void add_found(struct go_stripped *st, const char *name, uint64_t addr, u
  * RIP-relative reference, less the offset the code adds.  When that fails
  * a check that proves the address, every reference of the function is tried.
  */
-static const char *find_global(struct go_stripped *st, const struct global_spec *g, const struct go_table_row *r)
+static const char *find_global(struct go_stripped *st, const struct global_spec *g, const struct go_table_row *r,
+			       uint64_t *refs)
 {
-	static uint64_t refs[MAX_REFS];
 	uint64_t entry, end;
 	if (!find_func(st, r->path, &entry, &end))
 		return "no such function in the pclntab";
@@ -707,6 +707,9 @@ static const char *find_global(struct go_stripped *st, const struct global_spec 
 
 static struct memdbg_error *find_globals(struct go_stripped *st)
 {
+	uint64_t *refs = malloc(MAX_REFS * sizeof(*refs));
+	if (!refs)
+		return memdbg_enomem;
 	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(global_specs); i++) {
 		const struct global_spec *g = &global_specs[i];
 		uint64_t addr, size;
@@ -719,14 +722,17 @@ static struct memdbg_error *find_globals(struct go_stripped *st)
 		for (size_t k = 0; k < MEMDBG_ARRAY_SIZE(go_table_rows); k++) {
 			const struct go_table_row *c = &go_table_rows[k];
 			if (c->kind == GO_ROW_REF && (c->configs & st->mask) && strcmp(c->name, g->name) == 0 &&
-			    !(why = find_global(st, g, c)))
+			    !(why = find_global(st, g, c, refs)))
 				break;
 		}
-		if (why && g->required)
+		if (why && g->required) {
+			free(refs);
 			return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
 						   "%s: cannot find %s without symbols: %s (%s)", st->t->exe_path, g->name,
 						   why, st->layouts);
+		}
 	}
+	free(refs);
 	add_found(st, "runtime.firstmoduledata", st->md - st->t->bias, 0, "%s", st->md_how);
 	add_found(st, "runtime.types", st->types - st->t->bias, st->etypes - st->types, "module data");
 	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(st->sections); i++) {
