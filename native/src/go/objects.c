@@ -1912,7 +1912,8 @@ static struct memdbg_error *build(struct builder *b)
 	if ((err = load_layout(b)) || (err = build_index(b)) ||
 	    (err = memdbg_dwarf_for_each_global(b->t->dwarf, collect_global, b)))
 		return err;
-	qsort(b->gnames, b->ngnames, sizeof(*b->gnames), gname_cmp);
+	if (b->ngnames)  /* none without DWARF */
+		qsort(b->gnames, b->ngnames, sizeof(*b->gnames), gname_cmp);
 	if ((err = collect_pool_globals(b)) || (err = module_roots(b)) || (err = special_roots(b)) ||
 	    (err = stack_roots(b)) || (err = mark(b)))
 		return err;

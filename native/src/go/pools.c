@@ -770,7 +770,8 @@ static struct memdbg_error *run_pool_residue(struct memdbg_target *t, struct mem
 		free_ctx(&c);
 		return err;
 	}
-	qsort(c.pools, c.npools, sizeof(*c.pools), pool_cmp);
+	if (c.npools)  /* none: c.pools is NULL */
+		qsort(c.pools, c.npools, sizeof(*c.pools), pool_cmp);
 	bool found = !only;
 	for (size_t i = 0; i < c.npools; i++)
 		found |= c.pools[i].addr == only;
