@@ -19,3 +19,8 @@ python3 -m pytest -q -k "$NOT_DEBUGGERS" tests/test_bad_input.py tests/test_robu
 python3 -m pytest -q -k "(go1.22.12 or go1.26.8) and not nogreenteagc and $NOT_DEBUGGERS" \
 	tests/test_go_heap.py tests/test_objects.py tests/test_holds.py tests/test_goroutines.py tests/test_pools.py \
 	tests/test_frag.py tests/test_findings.py tests/test_triage.py "$@"
+# The stripped path (production builds: -s -w, PIE, strip) on the newest Go.
+python3 -m pytest -q -k "go1.26.8 and not nogreenteagc and $NOT_DEBUGGERS" tests/test_production.py \
+	tests/test_production_go_heap.py tests/test_production_pools.py tests/test_production_holds.py \
+	tests/test_production_frag.py tests/test_production_objects.py tests/test_production_findings.py \
+	tests/test_production_triage.py "$@"
