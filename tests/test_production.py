@@ -178,7 +178,7 @@ def compare_histogram(a, b):
     per = {}
     for doc, i in ((a, 0), (b, 1)):
         for row in doc["types"]:
-            if row["type"].startswith("unknown"):
+            if not row.get("typed", not row["type"].startswith("unknown")):
                 continue
             c = per.setdefault(element(row["type"]), [[0, 0], [0, 0]])
             c[i][0] += row["count"]

@@ -302,8 +302,8 @@ static const char *const reported_globals[] = {
 	"runtime.mheap_", "runtime.allgs", "runtime.allglen", "runtime.allp", "runtime.gomaxprocs", "runtime.gcphase",
 	"runtime.memstats", "runtime.gcController", "runtime.sched", "runtime.emptymspan", "runtime.class_to_size",
 	"internal/runtime/gc.SizeClassToSize", "runtime.firstmoduledata", "runtime.types", "runtime.waitReasonStrings",
-	"runtime.allm", "runtime.persistentChunks", "runtime.iscgo", "runtime.fingStatus", "sync.allPools",
-	"sync.oldPools",
+	"runtime.allm", "runtime.persistentChunks", "runtime.iscgo", "runtime.fingStatus", "runtime.semtable",
+	"sync.allPools", "sync.oldPools",
 };
 
 void go_print_binary(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p)

@@ -27,7 +27,7 @@
 #define MAX_REFS 4096
 #define MAX_NAME 256
 #define SCAN_CHUNK (1u << 16)
-#define MAX_GLOBALS 32
+#define MAX_GLOBALS 40
 #define MAX_TYPE_NAMES 32
 
 static const char buildinfo_magic[14] = "\xff Go buildinf:";
@@ -54,7 +54,7 @@ struct go_stripped {
 	uint64_t pcln_avail, nfunc, funcname_off, pcln_off;
 	char pcln_how[64], md_how[64], bi_how[64];
 	/* the module data, in the target */
-	uint64_t md, text, types, etypes;
+	uint64_t md, text, etext, types, etypes;
 	struct { const char *name; uint64_t lo, hi; } sections[4];
 	struct found globals[MAX_GLOBALS];
 	size_t nglobals;
@@ -432,6 +432,7 @@ static struct memdbg_error *read_moduledata(struct go_stripped *st)
 	uint64_t off;
 #define MD(field) (op_member(st, "runtime.moduledata", field, &off, NULL) ? read_word(t, st->md + off, &ok) : (ok = false, 0))
 	st->text = MD("text");
+	st->etext = MD("etext");
 	st->types = MD("types");
 	st->etypes = MD("etypes");
 	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(names); i++) {
@@ -649,6 +650,7 @@ static const struct global_spec global_specs[] = {
 	{ "runtime.persistentChunks", false, false, check_any },
 	{ "runtime.iscgo", false, false, check_any },
 	{ "runtime.fingStatus", false, false, check_any },
+	{ "runtime.semtable", false, false, check_any },
 	{ "sync.allPools", false, false, check_pools },
 	{ "sync.oldPools", false, false, check_pools },
 };
@@ -735,6 +737,8 @@ static struct memdbg_error *find_globals(struct go_stripped *st)
 	free(refs);
 	add_found(st, "runtime.firstmoduledata", st->md - st->t->bias, 0, "%s", st->md_how);
 	add_found(st, "runtime.types", st->types - st->t->bias, st->etypes - st->types, "module data");
+	add_found(st, "runtime.text", st->text - st->t->bias, st->etext - st->text, "module data");
+	add_found(st, "runtime.etext", st->etext - st->t->bias, 0, "module data");
 	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(st->sections); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "runtime.%s", st->sections[i].name);
