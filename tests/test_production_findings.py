@@ -3,6 +3,6 @@ pointer findings without DWARF either (see tests/production.py; the misuse scena
 name DWARF globals, test_production.py checks the cgo one)."""
 
 import production
-from test_findings import test_clean_has_no_findings, test_goheap_has_no_pointer_findings  # noqa: F401
+from test_findings import test_clean_has_no_findings, test_goheap_has_no_findings  # noqa: F401
 
 core_kind = production.production_core_kind()
