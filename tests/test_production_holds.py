@@ -74,3 +74,15 @@ def test_top_retainers_sizes(holds_core):
     mine = [r for r in rows if hexaddr(r["addr"]) == g.find(want["Addr"])]
     assert len(mine) == 1 and (mine[0]["retained_bytes"], mine[0]["retained_objects"]) == \
         expected_retained(holds_core, want)
+
+
+import heapdump  # noqa: E402
+import pool_samples  # noqa: E402,F811
+import typecheck  # noqa: E402
+
+del test_types_agree_with_heapdump  # noqa: F821  its typed share is the DWARF build's
+
+
+def test_types_agree_with_heapdump_without_dwarf(holds_core):
+    """Every typed object's type gives exactly the pointer offsets the heap dump records."""
+    typecheck.check_types(holds_core, holds_samples.load_heapdump(holds_core))

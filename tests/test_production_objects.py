@@ -41,3 +41,16 @@ def test_histogram_never_more(objects_core):
     t = doc["totals"]
     assert sum(r["count"] for r in doc["types"]) == t["objects"] and sum(r["bytes"] for r in doc["types"]) == t["bytes"]
     assert t["bytes"] == objects_core.oracle["MemStats"]["HeapAlloc"]
+
+
+import typecheck  # noqa: E402
+
+# Counts, sources and field texts of objects only globals reach (their DWARF types), and the typed share.
+del test_histogram_groups_arrays, test_histogram_names_unknowns_and_sources  # noqa: F821
+del test_misleading_words_rejected, test_object_type_source, test_object_string_fields  # noqa: F821
+del test_who_holds_string_hop, test_types_agree_with_heapdump  # noqa: F821
+
+
+def test_types_agree_with_heapdump_without_dwarf(objects_core):
+    """Every typed object's type, laid over its slot, has exactly the runtime's pointer words."""
+    typecheck.check_types(objects_core, objects_samples.load_heapdump(objects_core))

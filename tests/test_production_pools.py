@@ -33,3 +33,15 @@ def test_every_sample_pool_found_by_address(pool_core):
     assert "oldPools" in pools[o["Pools"][2]["Addr"]]["found_in"]
     assert "allPools" in pools[o["Pools"][0]["Addr"]]["found_in"]
     assert doc["totals"]["problems"] == 0
+
+
+import heapdump  # noqa: E402
+import pool_samples  # noqa: E402,F811
+import typecheck  # noqa: E402
+
+del test_types_agree_with_heapdump  # noqa: F821  its typed share is the DWARF build's
+
+
+def test_types_agree_with_heapdump_without_dwarf(pool_core):
+    """Every typed object's type gives exactly the pointer offsets the heap dump records."""
+    typecheck.check_types(pool_core, heapdump.parse(pool_samples.heapdump_path(pool_core)))
