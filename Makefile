@@ -9,7 +9,7 @@ PYCONFIG ?= /usr/bin/python3-config
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	    -D_GNU_SOURCE -fPIC -fvisibility=hidden -Inative/include -Inative/src
-LDLIBS   = -ldw -lelf -lm
+LDLIBS   = -ldw -lelf -lm -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined

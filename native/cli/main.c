@@ -13,8 +13,8 @@
 #define MEMDBG_EXIT_USAGE 2
 
 static const char memdbg_usage[] =
-	"usage: memdbg core CORE [--exe EXE] [-c CMD]... [--json]\n"
-	"       memdbg attach PID [--exe EXE] [-c CMD]... [--json]\n"
+	"usage: memdbg core CORE [--exe EXE] [-c CMD]... [--json] [--jobs N]\n"
+	"       memdbg attach PID [--exe EXE] [-c CMD]... [--json] [--jobs N]\n"
 	"       memdbg diff BEFORE.core AFTER.core [--exe EXE] [--exe-b EXE] [DIFF OPTIONS] [--json]\n"
 	"       memdbg watch PID [WATCH OPTIONS] [--json]\n"
 	"       memdbg help [COMMAND]\n"
@@ -26,6 +26,8 @@ static const char memdbg_usage[] =
 	"  --exe EXE   the executable (default: from the core, or /proc/PID/exe)\n"
 	"  -c CMD      run CMD (split like a shell line) and exit; repeatable\n"
 	"  --json      print every command's result as one JSON document\n"
+	"  --jobs N    threads for the parallel passes (default: $MEMDBG_JOBS, else\n"
+	"              every CPU; also an option of every command)\n"
 	"\n"
 	"Without -c, memdbg reads commands interactively.  'memdbg help' lists\n"
 	"the commands, 'memdbg help COMMAND' describes one.\n"
@@ -38,6 +40,7 @@ struct memdbg_args {
 	const char *mode;	/* "core" or "attach" */
 	const char *what;	/* the core path or the pid */
 	const char *exe;
+	const char *jobs;	/* --jobs N: the default of every command, as $MEMDBG_JOBS */
 	const char **cmds;
 	int ncmds;
 	bool json;
@@ -104,6 +107,8 @@ static int memdbg_parse(int argc, char **argv, struct memdbg_args *args)
 		}
 		if (opts && memdbg_opt_is(arg, "--exe", &value))
 			slot = &args->exe;
+		else if (opts && memdbg_opt_is(arg, "--jobs", &value))
+			slot = &args->jobs;
 		else if (opts && (memdbg_opt_is(arg, "-c", &value) ||
 				  memdbg_opt_is(arg, "--command", &value)))
 			slot = &args->cmds[args->ncmds++];
@@ -120,6 +125,13 @@ static int memdbg_parse(int argc, char **argv, struct memdbg_args *args)
 		if (args->what)
 			return memdbg_usage_error("unexpected argument '%s'", arg);
 		args->what = arg;
+	}
+	if (args->jobs) {
+		char *end;
+		unsigned long n = strtoul(args->jobs, &end, 10);
+		if (*end || end == args->jobs || args->jobs[0] == '-' || n < 1 || n > 256)
+			return memdbg_usage_error("--jobs wants a number from 1 to 256, not '%s'", args->jobs);
+		setenv("MEMDBG_JOBS", args->jobs, 1);
 	}
 	if (!args->what)
 		return memdbg_usage_error("%s", !strcmp(args->mode, "core") ?

@@ -50,11 +50,13 @@ struct memdbg_args {
 	const char *values[MAX_ARGS];  /* per option in cmd->opts: value, or "" for a set flag */
 	const char *positional[MAX_ARGS];
 	size_t npositional;
+	unsigned jobs;  /* --jobs N, common to every command; 0: not given */
 };
 
-/* The public view of each row, with info.options built once from its opts (plus --json). */
+/* The public view of each row, with info.options built once from its opts (plus the common ones). */
 static struct memdbg_command_info infos[MEMDBG_ARRAY_SIZE(commands)];
-static const char *option_names[MEMDBG_ARRAY_SIZE(commands)][MAX_ARGS + 2];
+static const char *option_names[MEMDBG_ARRAY_SIZE(commands)][MAX_ARGS + 3];
+#define MAX_JOBS 256
 
 size_t memdbg_command_count(void)
 {
@@ -70,6 +72,7 @@ static const struct memdbg_command_info *command_info(size_t i)
 		for (const struct memdbg_opt *o = commands[i]->opts; o && o->name && n < MAX_ARGS; o++)
 			option_names[i][n++] = o->name;
 		option_names[i][n++] = "--json";
+		option_names[i][n++] = "--jobs";
 		option_names[i][n] = NULL;
 		info->options = option_names[i];
 	}
@@ -111,6 +114,19 @@ static const struct memdbg_opt *find_opt(const struct memdbg_command *cmd, const
 	return NULL;
 }
 
+/* --jobs N: how many threads the command's parallel passes use. */
+static struct memdbg_error *parse_jobs(const char *name, const char *v, unsigned *jobs)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = v ? strtoul(v, &end, 10) : 0;
+	if (!v || errno || end == v || *end || v[0] == '-' || n < 1 || n > MAX_JOBS)
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT, "%s: --jobs wants a number from 1 to %d, not '%s'",
+					   name, MAX_JOBS, v ? v : "");
+	*jobs = (unsigned)n;
+	return NULL;
+}
+
 static struct memdbg_error *parse_args(const struct memdbg_command *cmd, int argc, char **argv,
 				       struct memdbg_args *a, bool *json)
 {
@@ -121,6 +137,13 @@ static struct memdbg_error *parse_args(const struct memdbg_command *cmd, int arg
 		const char *arg = argv[i];
 		if (strcmp(arg, "--json") == 0) {
 			*json = true;
+			continue;
+		}
+		if (strcmp(arg, "--jobs") == 0 || strncmp(arg, "--jobs=", 7) == 0) {
+			struct memdbg_error *err = parse_jobs(name, arg[6] ? arg + 7 : i + 1 < argc ? argv[++i] : NULL,
+							      &a->jobs);
+			if (err)
+				return err;
 			continue;
 		}
 		if (arg[0] != '-' || arg[1] == '\0' || (arg[1] >= '0' && arg[1] <= '9')) {
@@ -251,7 +274,9 @@ struct memdbg_error *memdbg_run(struct memdbg_target *t, int argc, char **argv, 
 		return memdbg_enomem;
 	if (o.json)
 		memdbg_field_str(p, "command", cmd->info.name);
+	unsigned jobs = memdbg_jobs_set(args.jobs);
 	err = cmd->run(t, &args, p);
+	memdbg_jobs_set(jobs);
 	if (err)
 		memdbg_printer_fail(p, memdbg_error_message(err));
 	memdbg_printer_destroy(p);
@@ -294,6 +319,7 @@ static void help_command(struct memdbg_printer *p, const struct memdbg_command *
 		memdbg_note(p, "  %-20s %s", left, o->help);
 	}
 	memdbg_note(p, "  %-20s %s", "--json", "print one JSON document instead of text");
+	memdbg_note(p, "  %-20s %s", "--jobs N", "threads for the parallel passes (default: $MEMDBG_JOBS, else every CPU)");
 	if (memdbg_printer_json(p)) {
 		memdbg_field_str(p, "name", c->info.name);
 		memdbg_field_str(p, "usage", c->info.usage);
@@ -312,7 +338,7 @@ static struct memdbg_error *run_help(struct memdbg_target *t, struct memdbg_args
 		help_command(p, c);
 		return NULL;
 	}
-	memdbg_note(p, "memdbg commands (help COMMAND for details; every command takes --json):");
+	memdbg_note(p, "memdbg commands (help COMMAND for details; every command takes --json and --jobs N):");
 	static const struct memdbg_col cols[] = {
 		{ "name", MEMDBG_COL_STR, -14 },
 		{ "summary", MEMDBG_COL_STR, -1 },

@@ -329,6 +329,24 @@ void memdbg_table_begin(struct memdbg_printer *p, const char *key, const struct 
 void memdbg_table_row(struct memdbg_printer *p, const struct memdbg_val *vals);
 void memdbg_table_end(struct memdbg_printer *p);
 
+/* ---- parallel passes (pool.c) ---- */
+/* Threads a pass may use: the running command's --jobs, else $MEMDBG_JOBS, else the CPUs we may run on. */
+unsigned memdbg_jobs(void);
+/* Set --jobs for the command being run (0: the default); returns the previous setting. */
+unsigned memdbg_jobs_set(unsigned n);
+/* One chunk of a pass: [begin, end) of [0, n), chunk number `chunk` (begin / grain). */
+typedef void (*memdbg_chunk_fn)(void *arg, size_t chunk, size_t begin, size_t end);
+/*
+ * Run fn over [0, n) in chunks of grain items on up to memdbg_jobs() threads,
+ * the caller's included (one thread for a live target).  fn may run on any
+ * thread: it must write only what its chunk owns and must not call the front
+ * end (p).  The caller's thread reports progress as `what` and polls p for
+ * an interrupt after each of its chunks: then the pass stops early and
+ * memdbg_interrupted is returned.
+ */
+struct memdbg_error *memdbg_parallel(struct memdbg_target *t, struct memdbg_printer *p, const char *what, size_t n,
+				     size_t grain, memdbg_chunk_fn fn, void *arg);
+
 /* ---- Go runtime (go/) ---- */
 void memdbg_go_destroy(struct memdbg_go *go);
 

@@ -132,6 +132,11 @@ static int segment_cmp(const void *a, const void *b)
 
 static const struct memdbg_segment *find_segment(const struct memdbg_target *t, uint64_t addr)
 {
+	/* Reads cluster: this thread's last segment first (it must belong to t). */
+	static __thread const struct memdbg_segment *last;
+	const struct memdbg_segment *s = last;
+	if (s && (uintptr_t)s - (uintptr_t)t->segs < t->nsegs * sizeof(*s) && addr - s->start < s->end - s->start)
+		return s;
 	size_t lo = 0, hi = t->nsegs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -141,7 +146,7 @@ static const struct memdbg_segment *find_segment(const struct memdbg_target *t, 
 			hi = mid;
 	}
 	if (lo < t->nsegs && t->segs[lo].start <= addr)
-		return &t->segs[lo];
+		return last = &t->segs[lo];
 	return NULL;
 }
 

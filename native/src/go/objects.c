@@ -115,23 +115,6 @@ struct global_name {
 
 /* ---- the heap index ---- */
 
-bool go_find_object(const struct go_objects *o, uint64_t addr, const struct go_heap_span **span, uint64_t *slot)
-{
-	size_t lo = 0, hi = o->nhs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (o->hs[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == o->nhs || addr < o->hs[lo].start)
-		return false;
-	*span = &o->hs[lo];
-	*slot = (addr - o->hs[lo].start) / o->hs[lo].elemsize;
-	return true;
-}
-
 /* The allocated object containing addr, as a dense id. */
 bool go_object_at(const struct go_objects *o, uint64_t addr, uint64_t *id)
 {
@@ -141,19 +124,6 @@ bool go_object_at(const struct go_objects *o, uint64_t addr, uint64_t *id)
 		return false;
 	*id = s->first + slot;
 	return go_bit(o->alloc, *id);
-}
-
-const struct go_heap_span *go_span_of_id(const struct go_objects *o, uint64_t id)
-{
-	size_t lo = 0, hi = o->nhs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (o->hs[mid].first + o->hs[mid].nelems <= id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return &o->hs[lo];
 }
 
 uint64_t go_id_addr(const struct go_heap_span *s, uint64_t id)
@@ -319,6 +289,9 @@ static struct memdbg_error *build_index(struct builder *b)
 	}
 	if (o->nslots >= UINT32_MAX)
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%" PRIu64 " heap slots: too many", o->nslots);
+	struct memdbg_error *lerr = go_lookup_build(o, go->l.page_size, go->l.arena_bytes);
+	if (lerr)
+		return lerr;
 	size_t bytes = (o->nslots / 64 + 1) * 8;  /* whole words: graph.h ranks them 64 bits at a time */
 	o->alloc = calloc(bytes, 1);
 	o->live = calloc(bytes, 1);
@@ -1119,7 +1092,27 @@ static struct memdbg_error *propagate_types(struct builder *b)
 
 /* ---- pointers (for marking) ---- */
 
-/* Call fn for every pointer slot of object id, from the runtime's own pointer maps. */
+/* Count a problem from any thread of a parallel pass. */
+static void count_problem(uint64_t *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* The word at a of an object whose bytes are mapped at data (NULL: read it). */
+static uint64_t object_word(struct builder *b, const uint8_t *data, uint64_t base, uint64_t a)
+{
+	uint64_t v;
+	if (!data)
+		return word(b, a);
+	memcpy(&v, data + (a - base), 8);
+	return v;
+}
+
+/*
+ * Call fn for every pointer slot of object id, from the runtime's own
+ * pointer maps.  The object and its heap bits are looked up once (a core's
+ * bytes are mapped), not word by word; safe on any thread of a parallel pass.
+ */
 static void for_each_pointer(struct builder *b, uint64_t id, void (*fn)(struct builder *, uint64_t slot, uint64_t v))
 {
 	const struct go_heap_span *h = go_span_of_id(b->o, id);
@@ -1129,24 +1122,34 @@ static void for_each_pointer(struct builder *b, uint64_t id, void (*fn)(struct b
 	if (h->heap_bits) {
 		uint64_t bits;
 		if (!slot_heap_bits(b, h, id, &bits)) {
-			b->o->unreadable_bits++;
+			count_problem(&b->o->unreadable_bits);
 			return;
 		}
+		const uint8_t *data = memdbg_peek(b->t, base, h->elemsize);
 		for (uint64_t w = 0; w < words; w++)
 			if ((bits >> w) & 1)
-				fn(b, base + 8 * w, word(b, base + 8 * w));
+				fn(b, base + 8 * w, object_word(b, data, base, base + 8 * w));
 		return;
 	}
 	uint64_t tp = h->header ? word(b, base) : h->large_type, start = h->header ? base + MALLOC_HEADER : base;
 	uint64_t end = h->large_type ? h->limit : base + h->elemsize;
-	const struct go_type *ty = type_at(b, tp);
-	if (!ty || !ty->size || ty->size % 8)
-		return;
-	for (uint64_t a = start; a + 8 <= end; a += 8) {
-		uint64_t off = (a - start) % ty->size;
-		if (go_type_word_is_ptr(b->t, b->go, ty, off / 8))
-			fn(b, a, word(b, a));
+	struct memdbg_error *err = NULL;
+	const struct go_type *ty = tp ? go_type_at(b->t, b->go, tp, &err) : NULL;
+	if (err) {
+		memdbg_error_destroy(err);
+		count_problem(&b->o->bad_types);
 	}
+	if (!ty || !ty->size || ty->size % 8 || end < start)
+		return;
+	const uint8_t *mask = go_type_mask(b->t, b->go, ty), *data = memdbg_peek(b->t, start, end - start);
+	uint64_t ptrwords = ty->ptrbytes / 8;
+	if (!mask)
+		return;
+	/* Element by element ("[n]T" repeats T's mask); words past T's last pointer hold none. */
+	for (uint64_t e = start; e + 8 <= end; e += ty->size)
+		for (uint64_t w = 0; w < ptrwords && e + 8 * w + 8 <= end; w++)
+			if ((mask[w / 8] >> (w % 8)) & 1)
+				fn(b, e + 8 * w, object_word(b, data, start, e + 8 * w));
 }
 
 static void mark_value(struct builder *b, uint64_t slot, uint64_t v)
@@ -1986,6 +1989,7 @@ void go_objects_destroy(struct go_objects *o)
 	free(o->roots);
 	free(o->weak_referents);
 	free(o->hs);
+	go_lookup_destroy(o->lookup);
 	free(o->alloc);
 	free(o->live);
 	free(o->type);

@@ -60,6 +60,7 @@ struct go_rejection {
 struct go_objects {
 	struct go_heap_span *hs;
 	size_t nhs;
+	struct go_lookup *lookup;  /* address or id -> span in O(1) (lookup.c) */
 	uint64_t nslots;
 	uint8_t *alloc;      /* bit per slot: allocated */
 	uint8_t *live;       /* bit per slot: reachable from a root */
@@ -86,6 +87,9 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 				    struct go_objects **ret);
 void go_objects_destroy(struct go_objects *o);
 
+/* The address and id index over o->hs (lookup.c), built once the spans are sorted. */
+struct memdbg_error *go_lookup_build(struct go_objects *o, uint64_t page_size, uint64_t arena_bytes);
+void go_lookup_destroy(struct go_lookup *l);
 /* The span holding addr and the slot within it; false outside the heap's objects. */
 bool go_find_object(const struct go_objects *o, uint64_t addr, const struct go_heap_span **span, uint64_t *slot);
 static inline bool go_bit(const uint8_t *bits, uint64_t i)

@@ -6,6 +6,7 @@
  * and pointer masks all come from those descriptors, laid out as this
  * binary's DWARF says.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,27 @@ struct abi_layout {
 	uint64_t types_base;  /* firstmoduledata.types: base of NameOffs */
 };
 
+/*
+ * Types are decoded on first use, possibly from several threads of a
+ * parallel pass (pool.c): a lookup reads the table without a lock; a
+ * decode, an insertion and a mask are made under `lock` (recursive: a mask
+ * decodes its fields' types) and published with release stores.  A table
+ * that grows is replaced and the old one kept until the end, since a
+ * reader may still be probing it.
+ */
+struct type_table {
+	size_t cap;
+	struct type_table *retired;  /* the table this one replaced */
+	struct go_type *slot[];      /* open addressing by type address */
+};
+
 struct go_types {
 	struct abi_layout l;
-	struct go_type **slots;  /* open addressing by type address */
-	size_t cap, n;
+	struct type_table *table;
+	size_t n;
 };
+
+static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 /* ---- layout ---- */
 
@@ -162,40 +179,46 @@ static uint64_t hash_addr(uint64_t a)
 	return a ^ (a >> 33);
 }
 
+/* Under lock. */
 static struct memdbg_error *table_insert(struct go_types *ty, struct go_type *type)
 {
-	if ((ty->n + 1) * 2 > ty->cap) {
-		size_t cap = ty->cap ? ty->cap * 2 : TYPE_TABLE_MIN;
-		struct go_type **slots = calloc(cap, sizeof(*slots));
-		if (!slots)
+	struct type_table *tab = ty->table;
+	if (!tab || (ty->n + 1) * 2 > tab->cap) {
+		size_t cap = tab ? tab->cap * 2 : TYPE_TABLE_MIN;
+		struct type_table *grown = calloc(1, sizeof(*grown) + cap * sizeof(grown->slot[0]));
+		if (!grown)
 			return memdbg_enomem;
-		for (size_t i = 0; i < ty->cap; i++) {
-			if (!ty->slots[i])
+		grown->cap = cap;
+		grown->retired = tab;
+		for (size_t i = 0; tab && i < tab->cap; i++) {
+			if (!tab->slot[i])
 				continue;
-			size_t k = hash_addr(ty->slots[i]->addr) & (cap - 1);
-			while (slots[k])
+			size_t k = hash_addr(tab->slot[i]->addr) & (cap - 1);
+			while (grown->slot[k])
 				k = (k + 1) & (cap - 1);
-			slots[k] = ty->slots[i];
+			grown->slot[k] = tab->slot[i];
 		}
-		free(ty->slots);
-		ty->slots = slots;
-		ty->cap = cap;
+		__atomic_store_n(&ty->table, grown, __ATOMIC_RELEASE);
+		tab = grown;
 	}
-	size_t k = hash_addr(type->addr) & (ty->cap - 1);
-	while (ty->slots[k])
-		k = (k + 1) & (ty->cap - 1);
-	ty->slots[k] = type;
+	size_t k = hash_addr(type->addr) & (tab->cap - 1);
+	while (tab->slot[k])
+		k = (k + 1) & (tab->cap - 1);
+	__atomic_store_n(&tab->slot[k], type, __ATOMIC_RELEASE);
 	ty->n++;
 	return NULL;
 }
 
 static struct go_type *table_find(const struct go_types *ty, uint64_t addr)
 {
-	if (!ty->cap)
+	struct type_table *tab = __atomic_load_n(&ty->table, __ATOMIC_ACQUIRE);
+	if (!tab)
 		return NULL;
-	for (size_t k = hash_addr(addr) & (ty->cap - 1); ty->slots[k]; k = (k + 1) & (ty->cap - 1))
-		if (ty->slots[k]->addr == addr)
-			return ty->slots[k];
+	struct go_type *type;
+	for (size_t k = hash_addr(addr) & (tab->cap - 1); (type = __atomic_load_n(&tab->slot[k], __ATOMIC_ACQUIRE));
+	     k = (k + 1) & (tab->cap - 1))
+		if (type->addr == addr)
+			return type;
 	return NULL;
 }
 
@@ -215,9 +238,12 @@ void go_types_destroy(struct go_types *ty)
 {
 	if (!ty)
 		return;
-	for (size_t i = 0; i < ty->cap; i++)
-		type_free(ty->slots[i]);
-	free(ty->slots);
+	for (size_t i = 0; ty->table && i < ty->table->cap; i++)
+		type_free(ty->table->slot[i]);
+	for (struct type_table *tab = ty->table, *next; tab; tab = next) {
+		next = tab->retired;
+		free(tab);
+	}
 	free(ty);
 }
 
@@ -307,13 +333,18 @@ const struct go_type *go_type_at(struct memdbg_target *t, struct memdbg_go *go, 
 		struct go_type *type = table_find(ty, addr);
 		if (type)
 			return type;
-		if (!(type = calloc(1, sizeof(*type)))) {
-			err = memdbg_enomem;
-		} else if ((err = decode_type(t, &ty->l, addr, type)) || (err = table_insert(ty, type))) {
-			type_free(type);
-		} else {
-			return type;
+		pthread_mutex_lock(&lock);
+		if (!(type = table_find(ty, addr))) {  /* another thread may have decoded it meanwhile */
+			if (!(type = calloc(1, sizeof(*type)))) {
+				err = memdbg_enomem;
+			} else if ((err = decode_type(t, &ty->l, addr, type)) || (err = table_insert(ty, type))) {
+				type_free(type);
+				type = NULL;
+			}
 		}
+		pthread_mutex_unlock(&lock);
+		if (type)
+			return type;
 	}
 	if (errp)
 		*errp = memdbg_error_prefix(err, "type descriptor at 0x%" PRIx64, addr);
@@ -371,16 +402,16 @@ static void mask_from_structure(struct memdbg_target *t, struct memdbg_go *go, c
 	}
 }
 
+/* Under lock; publishes ty->mask, then mask_done. */
 static void build_mask(struct memdbg_target *t, struct memdbg_go *go, struct go_type *ty)
 {
-	ty->mask_done = true;
 	struct go_types *types = go->types;
 	uint64_t nwords = ty->ptrbytes / 8;
-	if (!nwords || nwords > MAX_MASK_WORDS)
+	uint8_t *mask = nwords && nwords <= MAX_MASK_WORDS ? calloc((nwords + 7) / 8, 1) : NULL;
+	if (!mask) {
+		__atomic_store_n(&ty->mask_done, true, __ATOMIC_RELEASE);
 		return;
-	uint8_t *mask = calloc((nwords + 7) / 8, 1);
-	if (!mask)
-		return;
+	}
 	const struct abi_layout *l = &types->l;
 	uint64_t gcdata = 0;
 	bool from_structure = false;
@@ -405,24 +436,33 @@ static void build_mask(struct memdbg_target *t, struct memdbg_go *go, struct go_
 		ty->mask_rebuilt = true;
 	}
 	ty->mask = mask;
+	__atomic_store_n(&ty->mask_done, true, __ATOMIC_RELEASE);
 }
 
-bool go_type_word_is_ptr(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *cty, uint64_t w)
+const uint8_t *go_type_mask(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *cty)
 {
 	struct go_type *ty = (struct go_type *)cty;  /* the mask is a cache inside the descriptor */
-	if (!ty->mask_done)
-		build_mask(t, go, ty);
-	return ty->mask && w < ty->ptrbytes / 8 && (ty->mask[w / 8] >> (w % 8)) & 1;
+	if (!__atomic_load_n(&ty->mask_done, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&lock);
+		if (!ty->mask_done)
+			build_mask(t, go, ty);
+		pthread_mutex_unlock(&lock);
+	}
+	return ty->mask;
 }
 
-uint64_t go_type_mask64(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *cty)
+bool go_type_word_is_ptr(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty, uint64_t w)
 {
-	struct go_type *ty = (struct go_type *)cty;
-	if (!ty->mask_done)
-		build_mask(t, go, ty);
+	const uint8_t *mask = go_type_mask(t, go, ty);
+	return mask && w < ty->ptrbytes / 8 && (mask[w / 8] >> (w % 8)) & 1;
+}
+
+uint64_t go_type_mask64(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty)
+{
+	const uint8_t *mask = go_type_mask(t, go, ty);
 	uint64_t m = 0, nwords = ty->ptrbytes / 8;
-	if (ty->mask)
-		memcpy(&m, ty->mask, nwords >= 64 ? 8 : (size_t)(nwords + 7) / 8);
+	if (mask)
+		memcpy(&m, mask, nwords >= 64 ? 8 : (size_t)(nwords + 7) / 8);
 	return m;
 }
 

@@ -43,6 +43,8 @@ struct go_type {
 /* The decoded type at addr (cached per target); NULL with *err set when unreadable. */
 const struct go_type *go_type_at(struct memdbg_target *t, struct memdbg_go *go, uint64_t addr,
 				 struct memdbg_error **err);
+/* One bit per word of ty->ptrbytes, set for a pointer word; NULL when none.  Built on first use. */
+const uint8_t *go_type_mask(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty);
 /* Is word w (0-based) of a value of type ty a pointer?  Builds the mask on first use. */
 bool go_type_word_is_ptr(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty, uint64_t w);
 /* The first 64 words of ty's pointer mask as bits (bit i: word i). */
