@@ -39,8 +39,6 @@ struct build {
 	struct go_objects *o;
 	struct go_graph *g;
 	struct edges fwd;
-	struct memdbg_error *err;
-	uint32_t last_target;
 };
 
 static int root_name_cmp(const void *a, const void *b, void *arg)
@@ -51,18 +49,110 @@ static int root_name_cmp(const void *a, const void *b, void *arg)
 	return c ? c : (x > y) - (x < y);
 }
 
+/* The edges of one chunk of object nodes, found on any thread (pool.c). */
+struct edge_chunk {
+	uint32_t *to;
+	uint64_t n, cap;
+	uint32_t last;  /* the previous slot's target in this object */
+	bool enomem;
+};
+
+struct edge_pass {
+	struct build *b;
+	struct edge_chunk *chunks;
+};
+
+struct edge_visit {
+	const struct build *b;
+	struct edge_chunk *c;
+};
+
 static void add_pointer_edge(void *arg, uint64_t slot, uint64_t value)
 {
-	struct build *b = arg;
+	struct edge_visit *v = arg;
+	struct edge_chunk *c = v->c;
 	uint64_t id;
-	if (b->err || !value || !go_object_at(b->o, value, &id))
+	if (c->enomem || !value || !go_object_at(v->b->o, value, &id))
 		return;
-	uint32_t to = go_graph_node(b->g, id);
+	uint32_t to = go_graph_node(v->b->g, id);
 	/* Several slots pointing to one object make one edge. */
-	if (to && to != b->last_target) {
-		b->err = edge_add(&b->fwd, to);
-		b->last_target = to;
+	if (!to || to == c->last)
+		return;
+	if (c->n == c->cap) {
+		uint64_t cap = c->cap ? 2 * c->cap : 4096;
+		uint32_t *n = realloc(c->to, cap * sizeof(*n));
+		if (!n) {
+			c->enomem = true;
+			return;
+		}
+		c->to = n;
+		c->cap = cap;
 	}
+	c->to[c->n++] = to;
+	c->last = to;
+}
+
+/* Nodes first_obj + [begin, end): fwd.off[n] holds each node's edge count until the merge. */
+static void object_edges(void *arg, size_t chunk, size_t begin, size_t end)
+{
+	struct edge_pass *ep = arg;
+	struct build *b = ep->b;
+	struct edge_visit v = { b, &ep->chunks[chunk] };
+	uint32_t first = go_graph_first_obj(b->g);
+	for (size_t i = begin; i < end && !v.c->enomem; i++) {
+		uint64_t before = v.c->n;
+		v.c->last = 0;
+		go_object_pointers(b->t, b->go, b->o, b->g->node_id[first + i], add_pointer_edge, &v);
+		b->fwd.off[first + i] = (uint32_t)(v.c->n - before);
+	}
+	/* Keep only what the chunk holds until the merge. */
+	uint32_t *fit = v.c->n ? realloc(v.c->to, v.c->n * sizeof(*fit)) : NULL;
+	if (fit)
+		v.c->to = fit;
+}
+
+#define EDGE_CHUNK 16384  /* objects per chunk of the parallel pass */
+
+/* Objects to objects, from the pointer maps, in parallel; appended to b->fwd in node order. */
+static struct memdbg_error *build_object_edges(struct build *b, struct memdbg_printer *p)
+{
+	struct go_graph *g = b->g;
+	size_t nobj = g->nnodes - go_graph_first_obj(g), nchunks = nobj / EDGE_CHUNK + 1;
+	struct edge_pass ep = { b, calloc(nchunks, sizeof(*ep.chunks)) };
+	if (!ep.chunks)
+		return memdbg_enomem;
+	struct memdbg_error *err = memdbg_parallel(b->t, p, "indexing pointers", nobj, EDGE_CHUNK, object_edges, &ep);
+	uint64_t total = b->fwd.n;
+	for (size_t c = 0; c < nchunks && !err; c++) {
+		if (ep.chunks[c].enomem)
+			err = memdbg_enomem;
+		total += ep.chunks[c].n;
+	}
+	if (!err && total >= UINT32_MAX)
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "more than 2^32 pointers in the heap");
+	uint32_t *to = err ? NULL : realloc(b->fwd.to, (total ? total : 1) * sizeof(*to));
+	if (!err && !to)
+		err = memdbg_enomem;
+	if (!err) {
+		b->fwd.to = to;
+		b->fwd.cap = total;
+		for (size_t c = 0; c < nchunks; c++) {
+			memcpy(b->fwd.to + b->fwd.n, ep.chunks[c].to, ep.chunks[c].n * sizeof(*to));
+			b->fwd.n += ep.chunks[c].n;
+			free(ep.chunks[c].to);
+			ep.chunks[c].to = NULL;
+		}
+		/* Counts to offsets, from the end. */
+		uint64_t off = b->fwd.n;
+		for (uint32_t n = g->nnodes; n-- > go_graph_first_obj(g);) {
+			off -= b->fwd.off[n];
+			b->fwd.off[n] = (uint32_t)off;
+		}
+	}
+	for (size_t c = 0; c < nchunks; c++)
+		free(ep.chunks[c].to);
+	free(ep.chunks);
+	return err;
 }
 
 static struct memdbg_error *build_edges(struct build *b, struct memdbg_printer *p)
@@ -127,18 +217,8 @@ static struct memdbg_error *build_edges(struct build *b, struct memdbg_printer *
 			err = edge_add(&b->fwd, to);
 	}
 	free(order);
-	/* Objects to objects, from the pointer maps. */
-	for (uint32_t n = go_graph_first_obj(g); n < g->nnodes && !err; n++) {
-		b->fwd.off[n] = (uint32_t)b->fwd.n;
-		b->last_target = 0;
-		go_object_pointers(b->t, b->go, o, g->node_id[n], add_pointer_edge, b);
-		err = b->err;
-		if (!err && (n & 0xffff) == 0) {
-			err = memdbg_check_interrupt(p);
-			memdbg_progress(p, "indexing pointers", n, g->nnodes);
-		}
-	}
-	memdbg_progress(p, "indexing pointers", 1, 1);
+	if (!err)
+		err = build_object_edges(b, p);
 	b->fwd.off[g->nnodes] = (uint32_t)b->fwd.n;
 	g->edges = b->fwd.n;
 	return err;

@@ -492,6 +492,49 @@ static int retainer_cmp(const void *a, const void *b)
 	return x->node < y->node ? -1 : x->node > y->node;
 }
 
+/*
+ * The best k rows seen so far (retainer_cmp order), as a heap whose top is
+ * the worst of them: the top n of millions of nodes without sorting them all.
+ */
+struct top_rows {
+	struct retainer *rows;
+	size_t n, k;
+};
+
+static void top_sift_down(struct top_rows *t, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, worst = i;
+		if (l < t->n && retainer_cmp(&t->rows[l], &t->rows[worst]) > 0)
+			worst = l;
+		if (r < t->n && retainer_cmp(&t->rows[r], &t->rows[worst]) > 0)
+			worst = r;
+		if (worst == i)
+			return;
+		struct retainer tmp = t->rows[i];
+		t->rows[i] = t->rows[worst];
+		t->rows[worst] = tmp;
+		i = worst;
+	}
+}
+
+static void top_add(struct top_rows *t, struct retainer r)
+{
+	if (t->n < t->k) {
+		size_t i = t->n++;
+		t->rows[i] = r;
+		while (i && retainer_cmp(&t->rows[(i - 1) / 2], &t->rows[i]) < 0) {
+			struct retainer tmp = t->rows[i];
+			t->rows[i] = t->rows[(i - 1) / 2];
+			t->rows[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+	} else if (t->k && retainer_cmp(&r, &t->rows[0]) < 0) {
+		t->rows[0] = r;
+		top_sift_down(t, 0);
+	}
+}
+
 static struct memdbg_error *write_pprof(struct ctx *c, const char *path);
 
 static struct memdbg_error *run_top_retainers(struct memdbg_target *t, struct memdbg_args *a,
@@ -511,30 +554,37 @@ static struct memdbg_error *run_top_retainers(struct memdbg_target *t, struct me
 	const char *pprof = memdbg_arg_value(a, "--pprof");
 	if (pprof && (err = write_pprof(&c, pprof)))
 		return err;
-	size_t cap = mode == 1 ? c.o->notypes + 1 : g->nnodes;
-	struct retainer *rows = calloc(cap ? cap : 1, sizeof(*rows));
-	if (!rows)
+	size_t candidates = mode == 0 ? g->nnodes - go_graph_first_obj(g) : mode == 1 ? c.o->notypes : g->nroots;
+	struct top_rows top = { .k = n < candidates ? n : candidates };
+	struct retainer *per_type = mode == 1 ? calloc(c.o->notypes + 1, sizeof(*per_type)) : NULL;
+	if (!(top.rows = calloc(top.k ? top.k : 1, sizeof(*top.rows))) || (mode == 1 && !per_type)) {
+		free(top.rows);
+		free(per_type);
 		return memdbg_enomem;
-	size_t nrows = 0;
+	}
 	if (mode == 0) {
 		for (uint32_t v = go_graph_first_obj(g); v < g->nnodes; v++)
-			rows[nrows++] = (struct retainer){ g->retained[v], g->retained_count[v], v, 0 };
+			top_add(&top, (struct retainer){ g->retained[v], g->retained_count[v], v, 0 });
 	} else if (mode == 2) {
 		for (uint32_t r = 1; r < go_graph_first_obj(g); r++)
-			rows[nrows++] = (struct retainer){ g->retained[r], g->retained_count[r], r, 0 };
+			top_add(&top, (struct retainer){ g->retained[r], g->retained_count[r], r, 0 });
 	} else {
 		/* Per type: objects whose immediate dominator is of another type, so nesting is not counted twice. */
-		nrows = c.o->notypes;
 		for (uint32_t v = go_graph_first_obj(g); v < g->nnodes; v++) {
 			uint32_t ty = c.o->type[g->node_id[v]], d = g->idom[v];
 			if (!ty || (d >= go_graph_first_obj(g) && c.o->type[g->node_id[d]] == ty))
 				continue;
-			rows[ty].bytes += g->retained[v];
-			rows[ty].count += g->retained_count[v];
-			rows[ty].node = v;
-			rows[ty].type = ty;
+			per_type[ty].bytes += g->retained[v];
+			per_type[ty].count += g->retained_count[v];
+			per_type[ty].node = v;
+			per_type[ty].type = ty;
 		}
+		for (size_t ty = 0; ty < c.o->notypes; ty++)
+			top_add(&top, per_type[ty]);
+		free(per_type);
 	}
+	struct retainer *rows = top.rows;
+	size_t nrows = top.n;
 	qsort(rows, nrows, sizeof(*rows), retainer_cmp);
 	memdbg_begin_array(p, "retainers", NULL);
 	if (!memdbg_printer_json(p))
