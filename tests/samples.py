@@ -25,6 +25,7 @@ into a skip.
 import contextlib
 import dataclasses
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -530,6 +531,37 @@ def live_sample(cfg):
             _kill(p)
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+BIGHEAP_SMALL_OBJECTS = 2_000_000
+BIGHEAP_SMALL_HEAP = "256M"
+
+
+def bigheap_small_core():
+    """(exe, core) of samples/bigheap made small (2 million objects, ~256 MiB of heap,
+    the default config's Go): a kernel core cached in CORES_DIR/bigheap-small/<config>/<key>/.
+    Its object graph takes seconds to build.  Raises ToolchainUnavailable."""
+    cfg = get_config(default_config_id())
+    sample = Sample("bigheap", REPO / "samples" / "bigheap", CORES_DIR / "bigheap-small")
+    exe = build_sample_of(sample, cfg)
+    d = exe.parent
+    core = d / "core.kernel"
+    if not core.exists():
+        env = dict(os.environ, GOTRACEBACK="crash", BIGHEAP_BYTES=BIGHEAP_SMALL_HEAP,
+                   BIGHEAP_OBJECTS=str(BIGHEAP_SMALL_OBJECTS), BIGHEAP_MODE="crash")
+        env.pop("GOGC", None)
+        env.pop("GOMEMLIMIT", None)
+        with open(d / "stdout.txt", "w") as out:
+            p = subprocess.Popen([str(exe)], cwd=d, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                 preexec_fn=_unlimited_core)
+            rc = p.wait(600)
+        if rc != -signal.SIGABRT:
+            raise SampleError(f"bigheap exited with {rc}: {(d / 'stdout.txt').read_text()[-2000:]}")
+        found = sorted(glob.glob(_core_glob(d, p.pid, exe.name[:15])), key=os.path.getmtime)
+        if not found:
+            raise SampleError(f"no core for pid {p.pid} (core_pattern {core_pattern()!r})")
+        shutil.move(found[-1], core)
+    return exe, core
 
 
 def run_check_mode(cfg, timeout=RUN_TIMEOUT, sample=None):

@@ -1,14 +1,13 @@
 """Ctrl-C during a long command, in the CLI's REPL, gdb and lldb-16, at a terminal.
 
-The core is samples/bigheap made small (2 million objects, ~256 MiB of heap,
-built with the machine's Go): building its object graph takes seconds, so a
+The core is samples/bigheap made small (samples.bigheap_small_core: 2 million
+objects, ~256 MiB of heap): building its object graph takes seconds, so a
 Ctrl-C sent half a second into `top-retainers` arrives while the graph is
 being built.  The command must stop ("interrupted" from the CLI, "Quit"
 from gdb, "memdbg: interrupted" on lldb's error stream), and the session must
 go on: the next commands work.
 """
 
-import glob
 import os
 import pty
 import select
@@ -21,37 +20,16 @@ import pytest
 
 import samples
 
-OBJECTS = 2_000_000
-HEAP = "256M"
 TIMEOUT = 120
 
 
 @pytest.fixture(scope="module")
 def big_core():
     """A kernel core of bigheap, cached in build/cores/bigheap-small/<config>/."""
-    cfg = samples.get_config(samples.default_config_id())
-    sample = samples.Sample("bigheap", samples.REPO / "samples" / "bigheap",
-                            samples.CORES_DIR / "bigheap-small")
     try:
-        exe = samples.build_sample_of(sample, cfg)
+        return samples.bigheap_small_core()
     except samples.ToolchainUnavailable as e:
         pytest.skip(str(e))
-    d = exe.parent
-    core = d / "core.kernel"
-    if not core.exists():
-        env = dict(os.environ, GOTRACEBACK="crash", BIGHEAP_BYTES=HEAP, BIGHEAP_OBJECTS=str(OBJECTS),
-                   BIGHEAP_MODE="crash")
-        env.pop("GOGC", None)
-        env.pop("GOMEMLIMIT", None)
-        with open(d / "stdout.txt", "w") as out:
-            p = subprocess.Popen([str(exe)], cwd=d, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                 preexec_fn=samples._unlimited_core)
-            rc = p.wait(600)
-        assert rc == -signal.SIGABRT, (d / "stdout.txt").read_text()[-2000:]
-        found = sorted(glob.glob(samples._core_glob(d, p.pid, exe.name[:15])), key=os.path.getmtime)
-        assert found, f"no core for pid {p.pid} (core_pattern {samples.core_pattern()!r})"
-        shutil.move(found[-1], core)
-    return exe, core
 
 
 class Terminal:
