@@ -18,6 +18,12 @@ Suites (--suites, comma-separated; default all three):
              "index"), and viewcore `reachable ADDR` for the same addresses (one
              process per query: viewcore rebuilds everything each start)
 
+  scale      (not in the default) issue 13: histogram, who-holds (first and per query),
+             top-retainers and triage at each --jobs of --jobs-list with CPU time and the
+             peaks of RssAnon / RssFile / VmRSS, viewcore beside them; --growth N1,N2,...
+             repeats it on cores of N objects; --cgroup-limit BYTES|auto runs triage in a
+             memory cgroup below the core's size and compares its output (setup/bench_scale.py)
+
 viewcore is looked for at --viewcore, then $MEMDBG_VIEWCORE, shared/tools/viewcore
 beside the checkout, PATH and $(go env GOPATH)/bin; without it the viewcore rows say so
 and the rest is measured.
@@ -75,6 +81,7 @@ LLDB_SCRIPT = REPO / "lldb" / "memdbg.py"
 TIME = "/usr/bin/time"
 FRONTS = ("cli", "gdb", "lldb")
 SUITES = ("spans", "histogram", "graph")
+EXTRA_SUITES = ("scale",)  # not run by default: see setup/bench_scale.py
 
 
 def die(msg):
@@ -598,12 +605,15 @@ def main():
     ap.add_argument("--remake-core", action="store_true")
     ap.add_argument("--core-only", action="store_true", help="make the core, print its paths, stop")
     ap.add_argument("--out", type=Path, default=BENCH / "report.md")
+    ap.add_argument("--jobs-list", default="1,2", help="scale: the --jobs values to measure")
+    ap.add_argument("--growth", default="", help="scale: object counts for the growth curve, e.g. 1000000,3000000")
+    ap.add_argument("--cgroup-limit", default="", help="scale: triage under a memory cgroup of BYTES (or auto)")
     a = ap.parse_args()
     cmds = [c.strip() for c in a.commands.split(",") if c.strip()]
     fronts = [f.strip() for f in a.fronts.split(",") if f.strip()]
     suites = [x.strip() for x in a.suites.split(",") if x.strip()]
     for x in suites:
-        if x not in SUITES:
+        if x not in SUITES + EXTRA_SUITES:
             die(f"unknown suite {x!r}")
     if "graph" in suites and a.queries < 2:
         die("--queries must be at least 2")
@@ -626,7 +636,8 @@ def main():
             jobs[(front, None)] = argv(front, exe, core, None)
             for cmd in cmds:
                 jobs[(front, cmd)] = argv(front, exe, core, cmd)
-    vc_info = find_viewcore(a.viewcore) if {"histogram", "graph"} & set(suites) else (None, "", "", "")
+    vc_info = find_viewcore(a.viewcore) if {"histogram", "graph", "scale"} & set(suites) else (None, "", "", "")
+    scale_text, scale_raw = "", None
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     objs = None
     with tempfile.TemporaryDirectory(prefix="memdbg-bench-") as td:
@@ -639,6 +650,11 @@ def main():
             a.out.parent.mkdir(parents=True, exist_ok=True)
             a.out.with_name("objects.json").write_text(json.dumps(objs, indent=1) + "\n")
             objs["viewcore"] = {"path": vc_info[0], "why_not": vc_info[1], "version": vc_info[2], "go": vc_info[3]}
+        if "scale" in suites:
+            import bench_scale
+            sd = Path(td) / "scale"
+            sd.mkdir()
+            scale_text, scale_raw = bench_scale.run_suite(sys.modules[__name__], a, exe, core, info, vc_info[0], sd)
     load_after = Path("/proc/loadavg").read_text().split()[:3]
     for key, r in [(" ".join(map(str, k)), r) for k, r in results.items()] + \
             list((objs or {}).get("results", {}).items()):
@@ -653,13 +669,15 @@ def main():
         text += "\nDerived: " + json.dumps(objs["derived"], indent=1) + "\n"
         if objs.get("addresses"):
             text += "\nAddresses: " + ", ".join(f"{x} ({why})" for x, why in objs["addresses"]) + "\n"
+    if scale_text:
+        text += "\n## Scale (setup/bench_scale.py)\n\n" + scale_text
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(text)
     a.out.with_name("results.json").write_text(json.dumps({
         "machine": m, "go": go_version, "heap": a.heap, "objects": a.objects, "bigheap": info,
         "core": str(core), "exe": str(exe), "facts": facts,
         "results": [dict(front=f, command=c, **r) for (f, c), r in results.items()],
-        "objects": objs,
+        "objects": objs, "scale": scale_raw,
     }, indent=1) + "\n")
     print(text)
 
