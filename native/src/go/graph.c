@@ -5,6 +5,7 @@
  * idom as the nearest common ancestor on the DFS tree), all built once per
  * target and iterative, so deep heaps cannot overflow the C stack.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,7 @@ static struct memdbg_error *build_object_edges(struct build *b, struct memdbg_pr
 	for (size_t c = 0; c < nchunks; c++)
 		free(ep.chunks[c].to);
 	free(ep.chunks);
+	malloc_trim(0);  /* the chunks' buffers sit in malloc's heap: give their pages back before the DFS */
 	return err;
 }
 
