@@ -379,9 +379,18 @@ struct memdbg_error *go_heap_arenas(struct memdbg_target *t, struct memdbg_go *g
 
 size_t go_arena_find(const struct memdbg_go *go, const uint64_t *idx, size_t n, uint64_t addr)
 {
-	uint64_t a = (addr - go->l.arena_base_offset) / go->l.arena_bytes;  /* wraps, as arenaIndex does */
-	const uint64_t *hit = bsearch(&a, idx, n, sizeof(uint64_t), memdbg_u64_cmp);
-	return hit ? (size_t)(hit - idx) : n;
+	/* Called per word by findings' scans: a shift for the (always) power-of-two arena size, no bsearch callback. */
+	uint64_t off = addr - go->l.arena_base_offset, size = go->l.arena_bytes;  /* wraps, as arenaIndex does */
+	uint64_t a = size && !(size & (size - 1)) ? off >> __builtin_ctzll(size) : off / size;
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (idx[mid] < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && idx[lo] == a ? lo : n;
 }
 
 const char *go_span_state_name(const struct memdbg_go *go, uint8_t state)
