@@ -237,23 +237,87 @@ static bool weakly_held(const struct ctx *c, uint64_t id)
 	return false;
 }
 
-static struct memdbg_error *print_path(struct ctx *c, struct memdbg_printer *p, uint32_t rnode,
-				       const uint32_t *toward)
+/*
+ * The nodes a who-holds search reached, each with the next node toward the
+ * target (+ 1) and its depth: a hash table sized to the search, not to the
+ * heap, so that a query costs what it visits (arrays of every node cost
+ * page faults in proportion to the heap).
+ */
+struct visited {
+	uint32_t *key;  /* node + 1; 0: empty */
+	uint32_t *toward, *depth;
+	size_t cap, n;
+};
+
+static size_t visit_slot(const struct visited *m, uint32_t v)
 {
-	/* The hops from the root's object to the target, following toward[] (node + 1, 0 = none). */
+	size_t k = ((uint64_t)v * 0x9e3779b97f4a7c15ull) >> 40 & (m->cap - 1);
+	while (m->key[k] && m->key[k] != v + 1)
+		k = (k + 1) & (m->cap - 1);
+	return k;
+}
+
+/* v's next node toward the target, + 1; 0 when the search did not reach v. */
+static uint32_t visit_toward(const struct visited *m, uint32_t v)
+{
+	size_t k = visit_slot(m, v);
+	return m->key[k] ? m->toward[k] : 0;
+}
+
+static bool visit_add(struct visited *m, uint32_t v, uint32_t toward, uint32_t depth)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		struct visited g = { .cap = m->cap ? 2 * m->cap : 4096 };
+		g.key = calloc(g.cap, sizeof(*g.key));
+		g.toward = malloc(g.cap * sizeof(*g.toward));
+		g.depth = malloc(g.cap * sizeof(*g.depth));
+		if (!g.key || !g.toward || !g.depth) {
+			free(g.key);
+			free(g.toward);
+			free(g.depth);
+			return false;
+		}
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->key[i])
+				continue;
+			size_t k = visit_slot(&g, m->key[i] - 1);
+			g.key[k] = m->key[i];
+			g.toward[k] = m->toward[i];
+			g.depth[k] = m->depth[i];
+		}
+		g.n = m->n;
+		free(m->key);
+		free(m->toward);
+		free(m->depth);
+		*m = g;
+	}
+	size_t k = visit_slot(m, v);
+	m->key[k] = v + 1;
+	m->toward[k] = toward;
+	m->depth[k] = depth;
+	m->n++;
+	return true;
+}
+
+static struct memdbg_error *print_path(struct ctx *c, struct memdbg_printer *p, uint32_t rnode,
+				       const struct visited *seen)
+{
+	/* The hops from the root's object to the target, following toward (node + 1, 0 = none). */
 	size_t n = 0;
-	for (uint32_t v = toward[rnode] - 1; n < c->g->nnodes; v = toward[v] - 1) {
+	for (uint32_t v = visit_toward(seen, rnode) - 1; n < c->g->nnodes; v = visit_toward(seen, v) - 1) {
 		n++;
-		if (toward[v] == 0 || toward[v] - 1 == v)
+		uint32_t next = visit_toward(seen, v);
+		if (next == 0 || next - 1 == v)
 			break;
 	}
 	uint64_t *ids = malloc((n ? n : 1) * sizeof(*ids));
 	if (!ids)
 		return memdbg_enomem;
 	n = 0;
-	for (uint32_t v = toward[rnode] - 1; n < c->g->nnodes; v = toward[v] - 1) {
+	for (uint32_t v = visit_toward(seen, rnode) - 1; n < c->g->nnodes; v = visit_toward(seen, v) - 1) {
 		ids[n++] = c->g->node_id[v];
-		if (toward[v] == 0 || toward[v] - 1 == v)
+		uint32_t next = visit_toward(seen, v);
+		if (next == 0 || next - 1 == v)
 			break;
 	}
 	char name[512];
@@ -331,34 +395,43 @@ static struct memdbg_error *run_who_holds(struct memdbg_target *t, struct memdbg
 		return NULL;
 	}
 	memdbg_field_str(p, "status", "reachable");
-	/* Breadth-first from the target over the reverse edges; toward[v] = next node to the target, + 1. */
-	uint32_t *toward = calloc(g->nnodes, sizeof(*toward));
-	uint32_t *queue = malloc((size_t)g->nnodes * sizeof(*queue));
-	uint32_t *depth = malloc((size_t)g->nnodes * sizeof(*depth));
+	/* Breadth-first from the target over the reverse edges; the queue is in visiting order. */
+	struct visited seen = { 0 };
+	uint32_t *queue = NULL;
 	uint32_t roots[MAX_PATHS];
-	size_t nroots = 0, head = 0, tail = 0;
-	if (!toward || !queue || !depth) {
+	size_t nroots = 0, head = 0;
+	if (!visit_add(&seen, node, node + 1, 1) || !(queue = malloc(4096 * sizeof(*queue)))) {
 		err = memdbg_enomem;
 		goto out;
 	}
-	toward[node] = node + 1;
-	depth[node] = 1;
-	queue[tail++] = node;
-	while (head < tail && nroots < npaths) {
+	queue[0] = node;
+	while (head < seen.n && nroots < npaths) {
 		uint32_t v = queue[head++];
 		if (v && v < go_graph_first_obj(g)) {
 			roots[nroots++] = v;
 			continue;
 		}
-		if (depth[v] > max_depth)
+		uint32_t d = seen.depth[visit_slot(&seen, v)];
+		if (d > max_depth)
 			continue;
 		for (uint32_t k = g->rev_off[v]; k < g->rev_off[v + 1]; k++) {
 			uint32_t u = g->rev[k];
-			if (u == 0 || toward[u])
+			if (u == 0 || visit_toward(&seen, u))
 				continue;
-			toward[u] = v + 1;
-			depth[u] = depth[v] + (u >= go_graph_first_obj(g));
-			queue[tail++] = u;
+			size_t cap = seen.cap;
+			if (!visit_add(&seen, u, v + 1, d + (u >= go_graph_first_obj(g)))) {
+				err = memdbg_enomem;
+				goto out;
+			}
+			if (seen.cap != cap) {  /* the queue holds at most the visited nodes: grow it with them */
+				uint32_t *q = realloc(queue, seen.cap / 2 * sizeof(*q));
+				if (!q) {
+					err = memdbg_enomem;
+					goto out;
+				}
+				queue = q;
+			}
+			queue[seen.n - 1] = u;
 		}
 		if ((head & 0xffff) == 0 && (err = memdbg_check_interrupt(p)))
 			goto out;
@@ -367,7 +440,7 @@ static struct memdbg_error *run_who_holds(struct memdbg_target *t, struct memdbg
 	for (size_t i = 0; i < nroots; i++) {
 		if (!memdbg_printer_json(p))
 			memdbg_note(p, "path %zu:", i + 1);
-		if ((err = print_path(&c, p, roots[i], toward)))
+		if ((err = print_path(&c, p, roots[i], &seen)))
 			break;
 	}
 	if (err)
@@ -376,9 +449,10 @@ static struct memdbg_error *run_who_holds(struct memdbg_target *t, struct memdbg
 	if (!nroots)
 		memdbg_note(p, "no path within %" PRIu64 " hops", max_depth);
 out:
-	free(toward);
+	free(seen.key);
+	free(seen.toward);
+	free(seen.depth);
 	free(queue);
-	free(depth);
 	return err;
 }
 
