@@ -138,7 +138,8 @@ static struct memdbg_error *build_object_edges(struct build *b, struct memdbg_pr
 		b->fwd.to = to;
 		b->fwd.cap = total;
 		for (size_t c = 0; c < nchunks; c++) {
-			memcpy(b->fwd.to + b->fwd.n, ep.chunks[c].to, ep.chunks[c].n * sizeof(*to));
+			if (ep.chunks[c].n)
+				memcpy(b->fwd.to + b->fwd.n, ep.chunks[c].to, ep.chunks[c].n * sizeof(*to));
 			b->fwd.n += ep.chunks[c].n;
 			free(ep.chunks[c].to);
 			ep.chunks[c].to = NULL;
