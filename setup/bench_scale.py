@@ -175,9 +175,10 @@ def table(m, jobs_list):
 
 # ---------------------------------------------------------------- triage under a memory limit
 
-def make_cgroup(limit):
-    """A memory cgroup with that limit (v2 memory.max, else v1): (dir, peak file, fail-count file)."""
-    name = f"memdbg-bench-{os.getpid()}"
+def make_cgroup(limit, prefix="memdbg-bench"):
+    """A memory cgroup with that limit and no swap (v2 memory.max, else v1 memory.limit_in_bytes):
+    (dir, peak file, limit-hits file).  OSError when there is none to make."""
+    name = f"{prefix}-{os.getpid()}"
     v2 = Path("/sys/fs/cgroup")
     if (v2 / "cgroup.controllers").exists() and "memory" in (v2 / "cgroup.subtree_control").read_text():
         d = v2 / name
@@ -302,7 +303,7 @@ def growth_table(growth, jobs_list):
          "triage CPU µs/object | triage RssAnon MiB | RssAnon B/object |",
          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for g in growth:
-        R, d = g["measure"]["results"], g["derived"]
+        R = g["measure"]["results"]
         nodes = (g["measure"].get("index") or {}).get("nodes") or g["objects"]
         h, w, t, tr = (R.get(f"{k} j{j}") for k in ("histogram", "who-holds x1", "top-retainers", "triage"))
         if not (h and w and t and tr):

@@ -12,6 +12,7 @@ Fixtures (see tests/samples.py for the helpers behind them):
     live_sample(go_config)     function; samples.LiveSample(pid, exe, oracle, config, dir), process SIGSTOPped,
                                SIGKILLed afterwards; `pid, exe, oracle = live_sample` works
     notgo_exe                  session; Path of a non-Go C executable
+    big_core                   session; (exe, core) of samples/bigheap with 2 million objects (default config)
 
 A toolchain that cannot be fetched skips the tests of that config; any other
 failure (build, crash, gcore) is an error.
@@ -56,6 +57,12 @@ def _core(cfg, kind):
 @pytest.fixture(scope="session")
 def sample_core(go_config, core_kind):
     return _core(go_config, core_kind)
+
+
+@pytest.fixture(scope="session")
+def big_core():
+    """(exe, core) of samples/bigheap made small (samples.bigheap_small_core: 2 million objects)."""
+    return _call(samples.bigheap_small_core)
 
 
 @pytest.fixture(scope="session")

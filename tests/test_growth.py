@@ -12,10 +12,10 @@ made at half the limit is checked against the time the process really died.
 """
 
 import json
-import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -25,6 +25,9 @@ import pytest
 import growth_samples
 import samples
 from test_go_heap import EXACT_MEMSTATS
+
+sys.path.insert(0, str(samples.REPO / "setup"))
+import bench_scale  # noqa: E402
 
 
 def slot(oracle, size, pointers):
@@ -372,22 +375,7 @@ LIMIT = 256 << 20
 
 def _make_cgroup():
     """A memory cgroup with LIMIT and no swap: v2 (memory.max) or v1 (memory.limit_in_bytes)."""
-    name = f"memdbg-test-{os.getpid()}"
-    v2 = Path("/sys/fs/cgroup")
-    if (v2 / "cgroup.controllers").exists() and "memory" in (v2 / "cgroup.subtree_control").read_text():
-        d = v2 / name
-        d.mkdir()
-        (d / "memory.max").write_text(str(LIMIT))
-        if (d / "memory.swap.max").exists():
-            (d / "memory.swap.max").write_text("0")
-        return d
-    v1 = Path("/sys/fs/cgroup/memory")
-    if (v1 / "memory.limit_in_bytes").exists():
-        d = v1 / name
-        d.mkdir()
-        (d / "memory.limit_in_bytes").write_text(str(LIMIT))
-        return d
-    pytest.skip("no writable memory cgroup (v2 with the memory controller, or v1)")
+    return bench_scale.make_cgroup(LIMIT, "memdbg-test")[0]
 
 
 def _forecast_run(watch_exe, tmp_path):

@@ -13,7 +13,6 @@ import pty
 import select
 import shutil
 import signal
-import subprocess
 import time
 
 import pytest
@@ -21,15 +20,6 @@ import pytest
 import samples
 
 TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def big_core():
-    """A kernel core of bigheap, cached in build/cores/bigheap-small/<config>/."""
-    try:
-        return samples.bigheap_small_core()
-    except samples.ToolchainUnavailable as e:
-        pytest.skip(str(e))
 
 
 class Terminal:

@@ -24,14 +24,6 @@ import samples
 TIMEOUT = 600
 
 
-@pytest.fixture(scope="module")
-def big_core():
-    try:
-        return samples.bigheap_small_core()
-    except samples.ToolchainUnavailable as e:
-        pytest.skip(str(e))
-
-
 def cli(exe, core, cmds, *extra, env=None):
     args = ["core", core, "--exe", exe, *extra]
     for c in cmds:

@@ -24,14 +24,6 @@ import bench_scale   # noqa: E402
 TIMEOUT = 900
 
 
-@pytest.fixture(scope="module")
-def big_core():
-    try:
-        return samples.bigheap_small_core()
-    except samples.ToolchainUnavailable as e:
-        pytest.skip(str(e))
-
-
 def test_triage_under_a_limit_of_half_the_core(big_core, tmp_path, monkeypatch):
     if alloc_samples.asan_extension():
         pytest.skip("an ASan build needs twice the memory for its shadow: the limit is measured with the normal build")
