@@ -309,6 +309,10 @@ void memdbg_field_hex(struct memdbg_printer *p, const char *key, uint64_t v)
 
 void memdbg_field_str(struct memdbg_printer *p, const char *key, const char *v)
 {
+	if (!v) {
+		memdbg_field_null(p, key);
+		return;
+	}
 	if (p->out->json) {
 		json_key(p, key);
 		json_string(p, v);
