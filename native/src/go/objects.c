@@ -322,13 +322,49 @@ static struct memdbg_error *build_index(struct builder *b)
 
 /* ---- object types ---- */
 
+static uint64_t otype_hash(uint64_t type, uint64_t count, const char *label)
+{
+	uint64_t h = type * 0x9e3779b97f4a7c15ull ^ count * 0xc2b2ae3d27d4eb4full;
+	if (!type)
+		for (const unsigned char *c = (const unsigned char *)label; *c; c++)
+			h = (h ^ *c) * 0x100000001b3ull;
+	return h ^ h >> 29;
+}
+
+/* Index of otype i in the open-addressing table (which stays at most half full). */
+static void otype_index_put(struct go_objects *o, uint32_t i)
+{
+	const struct go_objtype *ot = &o->otypes[i];
+	size_t mask = o->otype_index_cap - 1;
+	size_t at = otype_hash(ot->type, ot->count, ot->label) & mask;
+	while (o->otype_index[at])
+		at = (at + 1) & mask;
+	o->otype_index[at] = i;
+}
+
+static bool otype_index_grow(struct go_objects *o)
+{
+	size_t cap = o->otype_index_cap ? 2 * o->otype_index_cap : 1024;
+	uint32_t *n = calloc(cap, sizeof(*n));
+	if (!n)
+		return false;
+	free(o->otype_index);
+	o->otype_index = n;
+	o->otype_index_cap = cap;
+	for (uint32_t i = 1; i < o->notypes; i++)
+		otype_index_put(o, i);
+	return true;
+}
+
 static uint32_t intern_type(struct go_objects *o, uint64_t type, uint64_t count, const char *label)
 {
-	/* Newest first: objects are typed in runs of the same type. */
-	for (size_t i = o->notypes; i-- > 1;) {
-		const struct go_objtype *ot = &o->otypes[i];
-		if (ot->type == type && ot->count == count && (type || strcmp(ot->name, label) == 0))
-			return (uint32_t)i;
+	if (o->otype_index_cap) {
+		size_t mask = o->otype_index_cap - 1;
+		for (size_t at = otype_hash(type, count, label) & mask; o->otype_index[at]; at = (at + 1) & mask) {
+			const struct go_objtype *ot = &o->otypes[o->otype_index[at]];
+			if (ot->type == type && ot->count == count && (type || strcmp(ot->label, label) == 0))
+				return o->otype_index[at];
+		}
 	}
 	if (o->notypes == o->otypes_cap) {
 		size_t cap = o->otypes_cap ? 2 * o->otypes_cap : 256;
@@ -338,8 +374,10 @@ static uint32_t intern_type(struct go_objects *o, uint64_t type, uint64_t count,
 		o->otypes = n;
 		o->otypes_cap = cap;
 		if (o->notypes == 0)
-			o->otypes[o->notypes++] = (struct go_objtype){ 0, 0, NULL };
+			o->otypes[o->notypes++] = (struct go_objtype){ 0 };
 	}
+	if (2 * (o->notypes + 1) > o->otype_index_cap && !otype_index_grow(o))
+		return 0;
 	char *name;
 	if (count)
 		name = asprintf(&name, "[%" PRIu64 "]%s", count, label) < 0 ? NULL : name;
@@ -347,7 +385,8 @@ static uint32_t intern_type(struct go_objects *o, uint64_t type, uint64_t count,
 		name = strdup(label);
 	if (!name)
 		return 0;
-	o->otypes[o->notypes] = (struct go_objtype){ type, count, name };
+	o->otypes[o->notypes] = (struct go_objtype){ type, count, name, name + strlen(name) - strlen(label) };
+	otype_index_put(o, (uint32_t)o->notypes);
 	return (uint32_t)o->notypes++;
 }
 
@@ -1986,6 +2025,7 @@ void go_objects_destroy(struct go_objects *o)
 	for (size_t i = 0; i < o->nroots; i++)
 		free(o->roots[i].name);
 	free(o->otypes);
+	free(o->otype_index);
 	free(o->roots);
 	free(o->weak_referents);
 	free(o->hs);

@@ -22,6 +22,7 @@ struct go_objtype {
 	uint64_t type;  /* abi.Type address, 0 for a label-only type */
 	uint64_t count;
 	char *name;     /* the full name: "[100]main.T", "closure main.f.func1" */
+	const char *label; /* name without the "[count]" prefix */
 };
 
 /*
@@ -70,6 +71,8 @@ struct go_objects {
 	uint8_t *rejected;   /* bit per slot: a candidate type was refused because the GC's metadata contradicts it */
 	struct go_objtype *otypes;
 	size_t notypes, otypes_cap;
+	uint32_t *otype_index; /* open addressing over otypes by (type, count, name); 0 = empty */
+	size_t otype_index_cap;
 	struct go_root *roots;
 	size_t nroots, roots_cap;
 	uint64_t *weak_referents;  /* objects a weak handle refers to */
