@@ -31,6 +31,9 @@ static const char memdbg_usage[] =
 	"Without -c, memdbg reads commands interactively.  'memdbg help' lists\n"
 	"the commands, 'memdbg help COMMAND' describes one.\n"
 	"\n"
+	"Exit status: 0 ok; 1 a command failed; 2 usage; 3 partial (printed, but part\n"
+	"failed or figures from the target are damaged: see the 'damaged:' lines).\n"
+	"\n"
 	"Executables without symbols and DWARF (-ldflags='-s -w', strip, PIE) work\n"
 	"too: only variable names, and the types only they give, are missing\n"
 	"('go-info' says what was found where).\n";
