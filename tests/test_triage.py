@@ -146,7 +146,7 @@ def test_failing_section_does_not_end_the_report(cfg_id, tmp_path):
     bad = samples.SampleCore(sc.config, sc.kind, sc.exe, copy, sc.oracle_path, sc.oracle)
     p = samples.run_core_cli(bad, "triage", json_out=True, timeout=300)
     # partial: exit 3 and one line naming the failed sections; the arena list is damaged
-    assert p.returncode == 3 and p.stderr.startswith("memdbg: partial: triage: 2 of 7 sections failed"), p.stderr
+    assert p.returncode == 3 and re.match(r"memdbg: partial: triage: \d of 7 sections failed", p.stderr), p.stderr
     assert len(p.stderr.splitlines()) == 1
     doc = json.loads(p.stdout)
     assert list(doc) == ["command"] + [k for k, _ in SECTIONS] + ["damaged"] and "error" not in doc
