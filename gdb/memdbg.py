@@ -89,7 +89,9 @@ class _MemdbgCommand(gdb.Command):
         self.dont_repeat()  # an empty line must not rerun a whole-heap walk
         line = arg if self.prefix is None else self.prefix + " " + arg
         err = self.frontend.execute_line(line, _locate, gdb.write, threads=_threads)
-        if err:
+        if isinstance(err, fe.Partial):
+            gdb.write(err + "\n", gdb.STDERR)  # the output stands: a warning line, not an error
+        elif err:
             raise gdb.GdbError(err)
 
     def complete(self, text, word):

@@ -161,7 +161,10 @@ def _run(line, debugger, exe_ctx, result):
         err = "memdbg: interrupted"
     if chunks:
         _emit("".join(chunks), debugger, result)
-    if err:
+    if isinstance(err, fe.Partial):
+        result.AppendWarning(err)  # the output stands: lldb prints "warning: memdbg: ..."
+        result.SetStatus(lldb.eReturnStatusSuccessFinishResult)
+    elif err:
         result.SetError(err)
     else:
         result.SetStatus(lldb.eReturnStatusSuccessFinishResult)

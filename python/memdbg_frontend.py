@@ -55,6 +55,11 @@ def error_line(exc):
     return "memdbg: %s" % exc
 
 
+class Partial(str):
+    """The one line of a partial answer (the output stands; part failed or is damaged):
+    the debuggers show it as a warning, not an error."""
+
+
 class _Sink:
     """Forward output and make sure a command's output ends in a newline."""
 
@@ -147,7 +152,8 @@ class Frontend:
         """Run argv against the target locate() describes.
 
         Output goes to write(str); interrupted(), when given, is polled during
-        long walks.  Returns None on success, else the one error line to show.
+        long walks.  Returns None on success, else the one error line to show
+        (a Partial when the output stands but part of it failed or is damaged).
         KeyboardInterrupt propagates.
         """
         if not argv:
@@ -158,6 +164,8 @@ class Frontend:
             self.mod.run(target, argv, sink.write, interrupted=interrupted)
         except (FrontendError, self.mod.Error) as e:
             sink.finish()
+            if getattr(e, "code", None) == getattr(self.mod, "ERROR_PARTIAL", None):
+                return Partial(error_line(e))
             return error_line(e)
         sink.finish()
         return None

@@ -12,8 +12,8 @@ back.  Mutants target, by seed:
     mheap    runtime.mheap_ (address and size from the symbol table)
     anon     all writable non-file-backed PT_LOADs
 
-Each run must exit 0 or 1, with stderr empty (exit 0) or exactly one line
-"memdbg: ..." (exit 1) -- so an ASan/UBSan report (MEMDBG_BUILD=build-asan)
+Each run must exit 0, 1 or 3, with stderr empty (exit 0) or exactly one line
+"memdbg: ..." (exit 1, or 3 "memdbg: partial: ..." when figures are damaged) -- so an ASan/UBSan report (MEMDBG_BUILD=build-asan)
 fails the test -- and a --json run must print valid JSON or nothing.  A
 failing mutant is saved next to the copy and its path is in the failure.
 
@@ -216,11 +216,13 @@ def _problems(cmd, json_out, p):
     out = []
     if p.returncode < 0:
         out.append(f"{tag}: killed by signal {-p.returncode}")
-    elif p.returncode not in (0, 1):
+    elif p.returncode not in (0, 1, 3):
         out.append(f"{tag}: exit status {p.returncode}")
     lines = p.stderr.splitlines()
     if p.returncode == 0 and lines:
         out.append(f"{tag}: exit 0 with stderr {p.stderr[:600]!r}")
+    if p.returncode == 3 and not (lines and lines[0].startswith("memdbg: partial: ")):
+        out.append(f"{tag}: exit 3 without a 'memdbg: partial: ' line: {p.stderr[:600]!r}")
     if p.returncode != 0 and (len(lines) != 1 or not lines[0].startswith("memdbg: ")):
         out.append(f"{tag}: exit {p.returncode}, stderr not one 'memdbg: ' line: {p.stderr[:1500]!r}")
     if json_out and p.stdout.strip():

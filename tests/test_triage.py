@@ -144,13 +144,20 @@ def test_failing_section_does_not_end_the_report(cfg_id, tmp_path):
         f.seek(off)
         f.write((1 << 40).to_bytes(8, "little") * 2)   # len and cap
     bad = samples.SampleCore(sc.config, sc.kind, sc.exe, copy, sc.oracle_path, sc.oracle)
-    doc = json.loads(cli(bad, "triage", json_out=True))
-    assert list(doc) == ["command"] + [k for k, _ in SECTIONS] and "error" not in doc
+    p = samples.run_core_cli(bad, "triage", json_out=True, timeout=300)
+    # partial: exit 3 and one line naming the failed sections; the arena list is damaged
+    assert p.returncode == 3 and re.match(r"memdbg: partial: triage: \d of 7 sections failed", p.stderr), p.stderr
+    assert len(p.stderr.splitlines()) == 1
+    doc = json.loads(p.stdout)
+    assert list(doc) == ["command"] + [k for k, _ in SECTIONS] + ["damaged"] and "error" not in doc
+    assert any("heap figures are unchecked" in d for d in doc["damaged"]), doc["damaged"]
     for key in ("frag", "findings"):
         assert "arenas" in doc[key]["error"], doc[key]
     assert doc["histogram"]["totals"]["objects"] > 0 and doc["memstats"]["HeapAlloc"] > 0
     assert "error" not in doc["pool-residue"] and "error" not in doc["top-retainers"]
-    text = cli(bad, "triage")
+    p = samples.run_core_cli(bad, "triage", timeout=300)
+    assert p.returncode == 3, p.stderr
+    text = p.stdout
     assert re.search(r"^findings:\n(.*\n)*?  error +.*arenas", text, re.M), text[-3000:]
     assert re.search(r"^  HeapAlloc +\d+$", text, re.M)
 

@@ -35,9 +35,25 @@ void memdbg_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 const char *memdbg_cli_split(const char *line, int *argc_ret, char ***argv_ret);
 void memdbg_cli_argv_free(char **argv);
 
-/* Run one command; prints output to stdout and any error to stderr. */
-bool memdbg_cli_run_argv(struct memdbg_cli *cli, int argc, char **argv);
-bool memdbg_cli_run_line(struct memdbg_cli *cli, const char *line);
+/* Exit statuses (docs/frontends.md). */
+#define MEMDBG_EXIT_OK 0
+#define MEMDBG_EXIT_FAILED 1
+#define MEMDBG_EXIT_USAGE 2
+#define MEMDBG_EXIT_PARTIAL 3  /* printed, but part failed or figures are damaged */
+
+/*
+ * Run one command; prints output to stdout and any error (or the partial
+ * warning) as one line on stderr.  Returns MEMDBG_EXIT_OK, _FAILED or _PARTIAL.
+ */
+int memdbg_cli_run_argv(struct memdbg_cli *cli, int argc, char **argv);
+int memdbg_cli_run_line(struct memdbg_cli *cli, const char *line);
+/* The status of several commands: a failure outweighs a partial answer. */
+static inline int memdbg_cli_worst(int a, int b)
+{
+	if (a == MEMDBG_EXIT_FAILED || b == MEMDBG_EXIT_FAILED)
+		return MEMDBG_EXIT_FAILED;
+	return a > b ? a : b;
+}
 
 /* True once a command was stopped by Ctrl-C (the batch mode then gives up). */
 bool memdbg_cli_was_interrupted(void);

@@ -10,7 +10,6 @@
 
 #include "cli.h"
 
-#define MEMDBG_EXIT_USAGE 2
 
 static const char memdbg_usage[] =
 	"usage: memdbg core CORE [--exe EXE] [-c CMD]... [--json] [--jobs N]\n"
@@ -31,6 +30,9 @@ static const char memdbg_usage[] =
 	"\n"
 	"Without -c, memdbg reads commands interactively.  'memdbg help' lists\n"
 	"the commands, 'memdbg help COMMAND' describes one.\n"
+	"\n"
+	"Exit status: 0 ok; 1 a command failed; 2 usage; 3 partial (printed, but part\n"
+	"failed or figures from the target are damaged: see the 'damaged:' lines).\n"
 	"\n"
 	"Executables without symbols and DWARF (-ldflags='-s -w', strip, PIE) work\n"
 	"too: only variable names, and the types only they give, are missing\n"
@@ -178,8 +180,7 @@ static int memdbg_batch(struct memdbg_cli *cli, const struct memdbg_args *args)
 	int status = 0;
 
 	for (int i = 0; i < args->ncmds; i++) {
-		if (!memdbg_cli_run_line(cli, args->cmds[i]))
-			status = 1;
+		status = memdbg_cli_worst(status, memdbg_cli_run_line(cli, args->cmds[i]));
 		if (memdbg_cli_was_interrupted())
 			break;
 	}
@@ -209,7 +210,7 @@ static int memdbg_help_main(int argc, char **argv)
 {
 	struct memdbg_cli cli = { 0 };
 
-	return memdbg_cli_run_argv(&cli, argc - 1, argv + 1) ? 0 : 1;
+	return memdbg_cli_run_argv(&cli, argc - 1, argv + 1);
 }
 
 /* "memdbg watch PID ...": the core's watch command; it opens the process itself. */
@@ -217,7 +218,7 @@ static int memdbg_watch_main(int argc, char **argv)
 {
 	struct memdbg_cli cli = { 0 };
 
-	return memdbg_cli_run_argv(&cli, argc - 1, argv + 1) ? 0 : 1;
+	return memdbg_cli_run_argv(&cli, argc - 1, argv + 1);
 }
 
 /*
@@ -271,7 +272,7 @@ static int memdbg_diff_main(int argc, char **argv)
 		memdbg_cli_error("%s", memdbg_error_message(err));
 		memdbg_error_destroy(err);
 	} else {
-		rc = memdbg_cli_run_argv(&cli, dargc, dargv) ? 0 : 1;
+		rc = memdbg_cli_run_argv(&cli, dargc, dargv);
 		memdbg_target_destroy(cli.target);
 	}
 	free(dargv);

@@ -49,7 +49,7 @@ static bool memdbg_repl_handle(struct memdbg_cli *cli, const char *line, int *st
 		return true;
 	}
 	/* The status of an interactive session is that of its last command. */
-	*status = memdbg_cli_run_argv(cli, argc, argv) ? 0 : 1;
+	*status = memdbg_cli_run_argv(cli, argc, argv);
 	memdbg_cli_argv_free(argv);
 	return false;
 }

@@ -79,7 +79,7 @@ bool memdbg_cli_was_interrupted(void)
 	return memdbg_cli_stopped;
 }
 
-bool memdbg_cli_run_argv(struct memdbg_cli *cli, int argc, char **argv)
+int memdbg_cli_run_argv(struct memdbg_cli *cli, int argc, char **argv)
 {
 	struct memdbg_cli_sink sink = { 0 };
 	struct memdbg_out out = {
@@ -93,7 +93,7 @@ bool memdbg_cli_run_argv(struct memdbg_cli *cli, int argc, char **argv)
 	struct sigaction old;
 
 	if (argc == 0)
-		return true;
+		return MEMDBG_EXIT_OK;
 	/* No invalidate: a core never changes, and attach keeps the process stopped. */
 	memdbg_cli_catch_sigint(&old);
 	err = memdbg_run(cli->target, argc, argv, &out);
@@ -104,27 +104,29 @@ bool memdbg_cli_run_argv(struct memdbg_cli *cli, int argc, char **argv)
 		fputc('\n', stdout);
 	fflush(stdout);
 	if (!err)
-		return true;
-	if (memdbg_error_code(err) == MEMDBG_ERROR_INTERRUPTED || memdbg_cli_sigint)
+		return MEMDBG_EXIT_OK;
+	int status = MEMDBG_EXIT_FAILED;
+	if (memdbg_error_code(err) == MEMDBG_ERROR_PARTIAL)
+		status = MEMDBG_EXIT_PARTIAL;  /* the output stands, flagged; the one line says why */
+	else if (memdbg_error_code(err) == MEMDBG_ERROR_INTERRUPTED || memdbg_cli_sigint)
 		memdbg_cli_stopped = true;
 	memdbg_cli_error("%s", memdbg_error_message(err));
 	memdbg_error_destroy(err);
-	return false;
+	return status;
 }
 
-bool memdbg_cli_run_line(struct memdbg_cli *cli, const char *line)
+int memdbg_cli_run_line(struct memdbg_cli *cli, const char *line)
 {
 	const char *msg;
 	char **argv;
-	int argc;
-	bool ok;
+	int argc, status;
 
 	msg = memdbg_cli_split(line, &argc, &argv);
 	if (msg) {
 		memdbg_cli_error("%s", msg);
-		return false;
+		return MEMDBG_EXIT_FAILED;
 	}
-	ok = memdbg_cli_run_argv(cli, argc, argv);
+	status = memdbg_cli_run_argv(cli, argc, argv);
 	memdbg_cli_argv_free(argv);
-	return ok;
+	return status;
 }

@@ -30,6 +30,12 @@ enum memdbg_error_code {
 	MEMDBG_ERROR_UNSUPPORTED,      /* unknown runtime, version or file kind */
 	MEMDBG_ERROR_MISMATCH,         /* executable does not match the core */
 	MEMDBG_ERROR_INTERRUPTED,      /* the front end asked to stop */
+	/*
+	 * Not a failure: the command printed its answer, but part of it failed (a
+	 * triage section) or figures read from the target failed their plausibility
+	 * checks and are shown as damaged.  The CLI exits 3; gdb and lldb warn.
+	 */
+	MEMDBG_ERROR_PARTIAL,
 };
 
 struct memdbg_error;

@@ -279,6 +279,8 @@ struct memdbg_error *memdbg_run(struct memdbg_target *t, int argc, char **argv, 
 	memdbg_jobs_set(jobs);
 	if (err)
 		memdbg_printer_fail(p, memdbg_error_message(err));
+	else
+		err = memdbg_printer_result(p);
 	memdbg_printer_destroy(p);
 	return err;
 }

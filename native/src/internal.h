@@ -322,6 +322,18 @@ void memdbg_field_pct(struct memdbg_printer *p, const char *key, double v);
 void memdbg_field_null(struct memdbg_printer *p, const char *key);
 /* An array of scalars printed on one line in text mode. */
 void memdbg_field_hex_list(struct memdbg_printer *p, const char *key, const uint64_t *v, size_t n);
+/*
+ * A figure read from the target failed a check of what must hold (a span outside
+ * the heap arenas, MemStats beyond the heap): never printed as a fact.  Text: a
+ * "damaged: ..." line here; JSON: one string of the document's "damaged" array.
+ * The message names the figure, its value, where it was read and the rule it broke.
+ * The command's result is then partial (memdbg_run returns MEMDBG_ERROR_PARTIAL).
+ */
+void memdbg_damaged(struct memdbg_printer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Part of the command failed and the rest was printed (triage's sections): the result is partial. */
+void memdbg_partial(struct memdbg_printer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After the command: NULL, or the MEMDBG_ERROR_PARTIAL naming the first damage or the failed part. */
+struct memdbg_error *memdbg_printer_result(const struct memdbg_printer *p);
 /* A free text line (text mode only), e.g. a note at the end of a table. */
 void memdbg_note(struct memdbg_printer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -3,6 +3,7 @@
  * this renders them as aligned text or as one JSON document per command.
  * Output is buffered and handed to the front end's write callback in chunks.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #define MAX_DEPTH 16
 #define FLUSH_AT (64 * 1024)
 #define KEY_WIDTH 22
+#define MAX_DAMAGED 32
 
 struct memdbg_printer {
 	const struct memdbg_out *out;
@@ -26,6 +28,12 @@ struct memdbg_printer {
 	unsigned long polls;
 	int last_pct;
 	const char *last_what;
+	/* Figures that failed their plausibility checks (memdbg_damaged), distinct
+	 * lines kept for the JSON "damaged" member; and parts that failed
+	 * (memdbg_partial).  Either makes the command's result partial. */
+	char *damaged[MAX_DAMAGED];
+	size_t ndamaged, nkept;
+	char *partial;
 };
 
 static void flush(struct memdbg_printer *p)
@@ -179,15 +187,89 @@ struct memdbg_printer *memdbg_printer_create(const struct memdbg_out *out)
 	return p;
 }
 
+/* JSON: the document's "damaged" member, at its top level, before it closes. */
+static void put_damaged(struct memdbg_printer *p)
+{
+	if (!p->out->json || !p->nkept)
+		return;
+	close_to(p, 1);
+	json_key(p, "damaged");
+	put(p, "[", 1);
+	for (size_t i = 0; i < p->nkept; i++) {
+		if (i)
+			put(p, ",", 1);
+		json_string(p, p->damaged[i]);
+	}
+	put(p, "]", 1);
+}
+
 void memdbg_printer_destroy(struct memdbg_printer *p)
 {
 	if (!p)
 		return;
+	put_damaged(p);
 	if (p->out->json)
 		put(p, "}\n", 2);
 	flush(p);
+	for (size_t i = 0; i < p->nkept; i++)
+		free(p->damaged[i]);
+	free(p->partial);
 	free(p->buf);
 	free(p);
+}
+
+void memdbg_damaged(struct memdbg_printer *p, const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		p->ndamaged++;
+		return;
+	}
+	for (char *c = s; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	/* The same damage seen again (triage's sections load the same spans) is one note. */
+	for (size_t i = 0; i < p->nkept; i++)
+		if (!strcmp(p->damaged[i], s)) {
+			free(s);
+			return;
+		}
+	p->ndamaged++;
+	if (!p->out->json) {
+		putf(p, "%*sdamaged: %s\n", 2 * (p->depth - 1), "", s);
+	}
+	if (p->nkept < MAX_DAMAGED)
+		p->damaged[p->nkept++] = s;
+	else
+		free(s);
+}
+
+void memdbg_partial(struct memdbg_printer *p, const char *fmt, ...)
+{
+	if (p->partial)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&p->partial, fmt, ap) < 0)
+		p->partial = NULL;
+	va_end(ap);
+}
+
+struct memdbg_error *memdbg_printer_result(const struct memdbg_printer *p)
+{
+	if (p->partial)
+		return memdbg_error_format(MEMDBG_ERROR_PARTIAL, "partial: %s%s", p->partial,
+					   p->ndamaged ? "; figures damaged (see the damaged notes)" : "");
+	if (!p->ndamaged)
+		return NULL;
+	if (p->ndamaged == 1)
+		return memdbg_error_format(MEMDBG_ERROR_PARTIAL, "partial: damaged: %s", p->damaged[0]);
+	return memdbg_error_format(MEMDBG_ERROR_PARTIAL, "partial: %zu figures damaged, the first: %s", p->ndamaged,
+				   p->damaged[0]);
 }
 
 void memdbg_printer_flush(struct memdbg_printer *p)
@@ -198,7 +280,11 @@ void memdbg_printer_flush(struct memdbg_printer *p)
 void memdbg_printer_next_document(struct memdbg_printer *p, const char *command)
 {
 	if (p->out->json) {
+		put_damaged(p);
 		close_to(p, 1);
+		for (size_t i = 0; i < p->nkept; i++)
+			free(p->damaged[i]);
+		p->nkept = 0;
 		put(p, "}\n{", 3);
 		p->first[1] = true;
 		memdbg_field_str(p, "command", command);

@@ -53,6 +53,9 @@ static void print_arenas(struct memdbg_target *t, struct memdbg_go *go, struct m
 		return;
 	}
 	qsort(idx, len, sizeof(*idx), arena_cmp);
+	if (!len)
+		memdbg_damaged(p, "runtime.mheap_.allArenas at 0x%" PRIx64 " is empty: a running Go program has a heap arena",
+			       go->sym.mheap + go->l.mh_arena_list);
 	static const struct memdbg_col cols[] = {
 		{ "start", MEMDBG_COL_HEX, 16 },
 		{ "end", MEMDBG_COL_HEX, 16 },
@@ -97,6 +100,32 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 	if (r.err)
 		return memdbg_error_prefix(r.err, "reading the scheduler (runtime.allp, runtime.sched, runtime.allglen)");
 
+	/*
+	 * What must hold of the scheduler and the GC: GOMAXPROCS is 1 or more, and
+	 * no more than the Ps allp was made for (procresize grows allp before it
+	 * stores gomaxprocs); allgs holds at least the main goroutine; gcphase is one
+	 * of the three; gcMarkTermination counts numgc just before gcSweep adds 2 to
+	 * mheap_.sweepgen, so sweepgen is 2 * NumGC or, in between, 2 * (NumGC - 1).
+	 */
+	bool bad_procs = gomaxprocs < 1 || gomaxprocs > MAX_PS || nprocs < 1;
+	bool bad_gs = allglen < 1 || allglen > (uint64_t)UINT32_MAX;
+	bool bad_phase = !strcmp(gc_phase_name(go, phase), "unknown");
+	bool bad_gc = go->heap_sweepgen != 2 * numgc && go->heap_sweepgen != 2 * (numgc - 1);
+	if (bad_procs)
+		memdbg_damaged(p, "GOMAXPROCS %" PRId32 " (runtime.gomaxprocs at 0x%" PRIx64 ") with %" PRIu64
+			       " Ps in runtime.allp: a Go program runs on at least one P", gomaxprocs, go->sym.gomaxprocs,
+			       nprocs);
+	if (bad_gs)
+		memdbg_damaged(p, "runtime.allglen %" PRIu64 " (at 0x%" PRIx64 "): allgs holds at least the main goroutine",
+			       allglen, go->sym.allglen);
+	if (bad_phase)
+		memdbg_damaged(p, "runtime.gcphase %u (at 0x%" PRIx64 ") is none of off, mark, marktermination", phase,
+			       go->sym.gcphase);
+	if (bad_gc)
+		memdbg_damaged(p, "runtime.mheap_.sweepgen %u and NumGC %u (runtime.memstats.numgc at 0x%" PRIx64
+			       ") disagree: each GC cycle adds 2 to sweepgen", go->heap_sweepgen, numgc,
+			       go->sym.memstats + l->ms_numgc);
+
 	memdbg_field_str(p, "target", t->live ? "live process" : "core");
 	if (t->core_path)
 		memdbg_field_str(p, "core", t->core_path);
@@ -105,13 +134,28 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 	memdbg_field_str(p, "executable", t->exe_path);
 	memdbg_field_str(p, "go_version", go->version);
 	memdbg_field_str(p, "goarch", "amd64");
-	memdbg_field_i64(p, "gomaxprocs", gomaxprocs);
-	memdbg_field_i64(p, "goroutines", goroutines);
-	memdbg_field_u64(p, "all_gs", allglen);
-	memdbg_field_u64(p, "gc_cycles", numgc);
+	if (bad_procs)
+		memdbg_field_null(p, "gomaxprocs");
+	else
+		memdbg_field_i64(p, "gomaxprocs", gomaxprocs);
+	if (bad_gs || bad_procs)
+		memdbg_field_null(p, "goroutines");
+	else
+		memdbg_field_i64(p, "goroutines", goroutines);
+	if (bad_gs)
+		memdbg_field_null(p, "all_gs");
+	else
+		memdbg_field_u64(p, "all_gs", allglen);
+	if (bad_gc)
+		memdbg_field_null(p, "gc_cycles");
+	else
+		memdbg_field_u64(p, "gc_cycles", numgc);
 	memdbg_field_str(p, "gc_phase", gc_phase_name(go, phase));
 	memdbg_field_bool(p, "green_tea", l->green_tea);
-	memdbg_field_u64(p, "heap_sweepgen", go->heap_sweepgen);
+	if (bad_gc)
+		memdbg_field_null(p, "heap_sweepgen");
+	else
+		memdbg_field_u64(p, "heap_sweepgen", go->heap_sweepgen);
 	print_arenas(t, go, p, &r);
 	if (r.err)
 		return memdbg_error_prefix(r.err, "reading the heap arena list");
@@ -147,6 +191,15 @@ static struct memdbg_error *run_go_info(struct memdbg_target *t, struct memdbg_a
 
 /* ---- memstats ---- */
 
+/* A figure that failed its plausibility check is null, and a damaged note says why. */
+static void ms_field(struct memdbg_printer *p, const struct go_memstats *ms, uint32_t bits, const char *key, uint64_t v)
+{
+	if (ms->bad & bits)
+		memdbg_field_null(p, key);
+	else
+		memdbg_field_u64(p, key, v);
+}
+
 static struct memdbg_error *run_memstats(struct memdbg_target *t, struct memdbg_args *a, struct memdbg_printer *p)
 {
 	struct memdbg_go *go;
@@ -154,29 +207,30 @@ static struct memdbg_error *run_memstats(struct memdbg_target *t, struct memdbg_
 	struct memdbg_error *err = open_go(t, p, false, &go);
 	if (err || (err = go_memstats_read(t, go, &ms)))
 		return err;
-	memdbg_field_u64(p, "Alloc", ms.Alloc);
-	memdbg_field_u64(p, "TotalAlloc", ms.TotalAlloc);
-	memdbg_field_u64(p, "Sys", ms.Sys);
-	memdbg_field_u64(p, "Mallocs", ms.Mallocs);
-	memdbg_field_u64(p, "Frees", ms.Frees);
-	memdbg_field_u64(p, "HeapAlloc", ms.HeapAlloc);
-	memdbg_field_u64(p, "HeapSys", ms.HeapSys);
-	memdbg_field_u64(p, "HeapIdle", ms.HeapIdle);
-	memdbg_field_u64(p, "HeapInuse", ms.HeapInuse);
-	memdbg_field_u64(p, "HeapReleased", ms.HeapReleased);
-	memdbg_field_u64(p, "HeapObjects", ms.HeapObjects);
-	memdbg_field_u64(p, "StackInuse", ms.StackInuse);
-	memdbg_field_u64(p, "StackSys", ms.StackSys);
-	memdbg_field_u64(p, "MSpanInuse", ms.MSpanInuse);
-	memdbg_field_u64(p, "MSpanSys", ms.MSpanSys);
-	memdbg_field_u64(p, "MCacheInuse", ms.MCacheInuse);
-	memdbg_field_u64(p, "MCacheSys", ms.MCacheSys);
-	memdbg_field_u64(p, "BuckHashSys", ms.BuckHashSys);
-	memdbg_field_u64(p, "GCSys", ms.GCSys);
-	memdbg_field_u64(p, "OtherSys", ms.OtherSys);
-	memdbg_field_u64(p, "NextGC", ms.NextGC);
-	memdbg_field_u64(p, "NumGC", ms.NumGC);
-	memdbg_field_u64(p, "NumForcedGC", ms.NumForcedGC);
+	go_memstats_report(&ms, p);
+	ms_field(p, &ms, GO_MS_ALLOC, "Alloc", ms.Alloc);
+	ms_field(p, &ms, GO_MS_ALLOC, "TotalAlloc", ms.TotalAlloc);
+	ms_field(p, &ms, GO_MS_SYS, "Sys", ms.Sys);
+	ms_field(p, &ms, GO_MS_ALLOC, "Mallocs", ms.Mallocs);
+	ms_field(p, &ms, GO_MS_ALLOC, "Frees", ms.Frees);
+	ms_field(p, &ms, GO_MS_ALLOC, "HeapAlloc", ms.HeapAlloc);
+	ms_field(p, &ms, GO_MS_HEAP, "HeapSys", ms.HeapSys);
+	ms_field(p, &ms, GO_MS_HEAP, "HeapIdle", ms.HeapIdle);
+	ms_field(p, &ms, GO_MS_HEAP, "HeapInuse", ms.HeapInuse);
+	ms_field(p, &ms, GO_MS_HEAP, "HeapReleased", ms.HeapReleased);
+	ms_field(p, &ms, GO_MS_ALLOC, "HeapObjects", ms.HeapObjects);
+	ms_field(p, &ms, GO_MS_STACK, "StackInuse", ms.StackInuse);
+	ms_field(p, &ms, GO_MS_STACK, "StackSys", ms.StackSys);
+	ms_field(p, &ms, GO_MS_MSPAN, "MSpanInuse", ms.MSpanInuse);
+	ms_field(p, &ms, GO_MS_MSPAN, "MSpanSys", ms.MSpanSys);
+	ms_field(p, &ms, GO_MS_MCACHE, "MCacheInuse", ms.MCacheInuse);
+	ms_field(p, &ms, GO_MS_MCACHE, "MCacheSys", ms.MCacheSys);
+	ms_field(p, &ms, GO_MS_OTHER, "BuckHashSys", ms.BuckHashSys);
+	ms_field(p, &ms, GO_MS_GCSYS, "GCSys", ms.GCSys);
+	ms_field(p, &ms, GO_MS_OTHER, "OtherSys", ms.OtherSys);
+	ms_field(p, &ms, GO_MS_HEAP | GO_MS_ALLOC, "NextGC", ms.NextGC);
+	ms_field(p, &ms, GO_MS_NUMGC, "NumGC", ms.NumGC);
+	ms_field(p, &ms, GO_MS_NUMGC, "NumForcedGC", ms.NumForcedGC);
 
 	static const struct memdbg_col cols[] = {
 		{ "Class", MEMDBG_COL_U64, 5 },
@@ -190,8 +244,10 @@ static struct memdbg_error *run_memstats(struct memdbg_target *t, struct memdbg_
 	memdbg_table_begin(p, "BySize", cols, MEMDBG_ARRAY_SIZE(cols));
 	for (uint64_t k = 0; k < ms.nclasses; k++) {
 		uint64_t live = ms.class_mallocs[k] - ms.class_frees[k];
-		struct memdbg_val v[6] = { { .u = k }, { .u = ms.class_size[k] }, { .u = ms.class_mallocs[k] },
-					   { .u = ms.class_frees[k] }, { .u = live }, { .u = live * ms.class_size[k] } };
+		bool bad = ms.class_bad[k] || (ms.bad & GO_MS_ALLOC);
+		struct memdbg_val v[6] = { { .u = k }, { .u = ms.class_size[k] }, { .u = ms.class_mallocs[k], .null = bad },
+					   { .u = ms.class_frees[k], .null = bad }, { .u = live, .null = bad },
+					   { .u = live * ms.class_size[k], .null = bad } };
 		memdbg_table_row(p, v);
 	}
 	memdbg_table_end(p);

@@ -80,7 +80,8 @@ struct memdbg_go {
 	size_t nspans;
 	uint32_t *by_mspan;       /* indices into spans, sorted by mspan address */
 	size_t spans_unreadable;  /* allspans entries whose mspan was not in the target */
-	size_t spans_inconsistent; /* mspans whose fields contradict each other (skipped) */
+	size_t spans_inconsistent; /* mspans whose fields contradict each other or the heap (skipped) */
+	char spans_damage[320];    /* the first of them, and why */
 	bool spans_loaded;
 	struct go_types *types;      /* decoded type descriptors (types.c) */
 	struct go_objects *objects;  /* the object graph (objects.c), built on first use */

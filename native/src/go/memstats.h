@@ -40,7 +40,30 @@ struct go_memstats {
 	/* objects allocated from spans cached in mcaches, added as ReadMemStats' flush would; Ps whose
 	 * mcache could not be read (their p struct is in heap pages a core left out) */
 	uint64_t cached_objects, unread_mcaches;
+	/* Plausibility (go_memstats_read): the figures that broke a rule, as GO_MS_* bits, with
+	 * one line each saying which value, read where, broke what; classes whose live count is
+	 * impossible.  Commands print a damaged figure as null, never as a fact. */
+	uint32_t bad;
+	unsigned ndamage;
+	char damage[8][256];
+	bool class_bad[GO_MAX_SIZE_CLASSES];
+	uint64_t nprocs, narenas;
 };
+
+enum {
+	GO_MS_HEAP = 1u << 0,   /* HeapSys, HeapIdle, HeapInuse, HeapReleased */
+	GO_MS_ALLOC = 1u << 1,  /* Alloc, HeapAlloc, TotalAlloc, Mallocs, Frees, HeapObjects */
+	GO_MS_STACK = 1u << 2,  /* StackInuse, StackSys */
+	GO_MS_GCSYS = 1u << 3,  /* GCSys */
+	GO_MS_MSPAN = 1u << 4,  /* MSpanInuse, MSpanSys */
+	GO_MS_MCACHE = 1u << 5, /* MCacheInuse, MCacheSys */
+	GO_MS_OTHER = 1u << 6,  /* BuckHashSys, OtherSys */
+	GO_MS_SYS = 1u << 7,    /* Sys, the sum of all of them */
+	GO_MS_NUMGC = 1u << 8,  /* NumGC, NumForcedGC */
+};
+
+/* Each damage line of ms as a damaged note of p. */
+void go_memstats_report(const struct go_memstats *ms, struct memdbg_printer *p);
 
 /* Read the runtime's statistics; the target must be stopped (or a core). */
 struct memdbg_error *go_memstats_read(struct memdbg_target *t, struct memdbg_go *go, struct go_memstats *ms);

@@ -1988,13 +1988,13 @@ static struct memdbg_error *build(struct builder *b)
 struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p,
 				    struct go_objects **ret)
 {
+	struct memdbg_error *err = memdbg_go_load_spans(t, go, p);  /* loaded once; says what was damaged */
+	if (err)
+		return err;
 	if (go->objects) {
 		*ret = go->objects;
 		return NULL;
 	}
-	struct memdbg_error *err = memdbg_go_load_spans(t, go, p);
-	if (err)
-		return err;
 	struct builder b = { .t = t, .go = go, .p = p };
 	if (!(b.o = calloc(1, sizeof(*b.o))))
 		return memdbg_enomem;

@@ -1,4 +1,5 @@
 /* spans.c - every mspan of mheap_.allspans, decoded once per target. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,18 +53,92 @@ static void count_allocated(struct memdbg_target *t, const struct memdbg_go *go,
 	s->bits_readable = true;
 }
 
-static bool span_plausible(const struct go_layout *l, const struct go_span *s)
+/* The heap's arenas (mheap_.allArenas, sorted), against which spans are held. */
+struct heap_range {
+	const uint64_t *idx;
+	size_t n;
+	bool known;  /* the arena list was read */
+};
+
+/*
+ * What must hold of an mspan in allspans, or NULL; why not, into why.
+ * - A dead span's struct is recycled by the fixalloc: its fields mean nothing.
+ * - An in-use or manual (stack) span covers npages >= 1 pages, all of them heap
+ *   memory: every page of [start, start + npages pages) lies in one of
+ *   mheap_.allArenas (a large span may run across adjacent arenas, never
+ *   across a hole), so npages is at most the arenas' pages.
+ * - An in-use span's slots fit it (nelems * elemsize <= its bytes, freeindex <=
+ *   nelems); a small one's elemsize is its class's (class_to_size: initSpan sets
+ *   it before the state turns in-use), and its class is one of the table's.
+ */
+static bool span_plausible(const struct memdbg_go *go, const struct heap_range *hr, const struct go_span *s,
+			   char *why, size_t size)
 {
-	/* A dead span's struct is recycled by the fixalloc; its fields mean nothing. */
+	const struct go_layout *l = &go->l;
 	if (s->state == l->span_dead)
 		return true;
-	if (s->npages == 0 || s->npages > (UINT64_MAX / l->page_size) || s->start + s->npages * l->page_size < s->start)
+	if (s->state != l->span_in_use && s->state != l->span_manual) {
+		snprintf(why, size, "state %u is none of the runtime's", s->state);
 		return false;
-	if (s->state == l->span_in_use && s->nelems &&
-	    (s->elemsize == 0 || (uint64_t)s->nelems * s->elemsize > s->npages * l->page_size ||
-	     s->freeindex > s->nelems))
+	}
+	if (s->npages == 0 || s->npages > (UINT64_MAX / l->page_size) || s->start + s->npages * l->page_size < s->start) {
+		snprintf(why, size, "npages %" PRIu64 " at start 0x%" PRIx64 " is no span", s->npages, s->start);
 		return false;
+	}
+	if (hr->known && l->arena_bytes) {
+		uint64_t arena_pages = l->arena_bytes / l->page_size;
+		if (s->npages > (uint64_t)hr->n * arena_pages) {
+			snprintf(why, size, "npages %" PRIu64 " is more than the %zu heap arenas hold (%" PRIu64 " pages)",
+				 s->npages, hr->n, (uint64_t)hr->n * arena_pages);
+			return false;
+		}
+		/* At most n + 1 steps: the bytes are bounded by the arenas' just above. */
+		uint64_t end = s->start + s->npages * l->page_size;
+		for (uint64_t a = s->start; a < end;) {
+			if (go_arena_find(go, hr->idx, hr->n, a) == hr->n) {
+				snprintf(why, size, "pages [0x%" PRIx64 ", 0x%" PRIx64 ") (npages %" PRIu64
+					 ") reach 0x%" PRIx64 ", in no heap arena", s->start, end, s->npages, a);
+				return false;
+			}
+			uint64_t next = ((a - l->arena_base_offset) / l->arena_bytes + 1) * l->arena_bytes +
+					l->arena_base_offset;
+			if (next <= a)
+				break;
+			a = next;
+		}
+	}
+	if (s->state != l->span_in_use)
+		return true;
+	if (s->nelems && (s->elemsize == 0 || (uint64_t)s->nelems * s->elemsize > s->npages * l->page_size ||
+			  s->freeindex > s->nelems)) {
+		snprintf(why, size, "%u slots of %" PRIu64 " bytes (freeindex %u) do not fit %" PRIu64 " pages",
+			 s->nelems, s->elemsize, s->freeindex, s->npages);
+		return false;
+	}
+	unsigned cls = go_size_class(s->spanclass);
+	if (go->class_to_size && cls >= l->num_size_classes) {
+		snprintf(why, size, "size class %u of %" PRIu64, cls, l->num_size_classes);
+		return false;
+	}
+	if (go->class_to_size && cls && s->elemsize != go->class_to_size[cls]) {
+		snprintf(why, size, "elemsize %" PRIu64 " is not size class %u's %u bytes", s->elemsize, cls,
+			 go->class_to_size[cls]);
+		return false;
+	}
 	return true;
+}
+
+/* Every command that uses the spans says what in them was damaged. */
+static void report_spans(const struct memdbg_go *go, struct memdbg_printer *p)
+{
+	if (!p)
+		return;
+	if (go->spans_inconsistent)
+		memdbg_damaged(p, "%zu mspans in runtime.mheap_.allspans contradict the heap (left out); the first, %s",
+			       go->spans_inconsistent, go->spans_damage);
+	if (!go->nspans && !go->spans_unreadable)
+		memdbg_damaged(p, "runtime.mheap_.allspans at 0x%" PRIx64 " is empty: a running Go program has spans",
+			       go->sym.mheap + go->l.mh_allspans);
 }
 
 static const struct go_span *mspan_cmp_spans;
@@ -92,8 +167,10 @@ const struct go_span *go_span_by_mspan(const struct memdbg_go *go, uint64_t addr
 
 struct memdbg_error *memdbg_go_load_spans(struct memdbg_target *t, struct memdbg_go *go, struct memdbg_printer *p)
 {
-	if (go->spans_loaded)
+	if (go->spans_loaded) {
+		report_spans(go, p);
 		return NULL;
+	}
 	const struct go_layout *l = &go->l;
 	uint64_t array, len;
 	struct memdbg_error *err = go_read_slice(t, go->sym.mheap + l->mh_allspans, &array, &len);
@@ -104,6 +181,7 @@ struct memdbg_error *memdbg_go_load_spans(struct memdbg_target *t, struct memdbg
 	uint64_t *ptrs = malloc((len ? len : 1) * sizeof(*ptrs));
 	struct go_span *spans = calloc(len ? len : 1, sizeof(*spans));
 	uint8_t *buf = malloc(l->mspan_size);
+	uint64_t *arenas = NULL;
 	if (!ptrs || !spans || !buf) {
 		err = memdbg_enomem;
 		goto out;
@@ -112,6 +190,13 @@ struct memdbg_error *memdbg_go_load_spans(struct memdbg_target *t, struct memdbg
 		err = memdbg_error_prefix(err, "reading the allspans array");
 		goto out;
 	}
+	struct heap_range hr = { 0 };
+	size_t narenas = 0;
+	struct memdbg_error *ae = go_heap_arenas(t, go, &arenas, &narenas);
+	if (ae)
+		memdbg_error_destroy(ae);  /* the spans are not held against the arenas; go-info says why */
+	else
+		hr = (struct heap_range){ arenas, narenas, true };
 	size_t n = 0, unreadable = 0, inconsistent = 0;
 	for (uint64_t i = 0; i < len; i++) {
 		if ((err = memdbg_check_interrupt(p)))
@@ -125,8 +210,11 @@ struct memdbg_error *memdbg_go_load_spans(struct memdbg_target *t, struct memdbg
 		struct go_span *s = &spans[n];
 		s->addr = ptrs[i];
 		decode_span(l, buf, s);
-		if (!span_plausible(l, s)) {
-			inconsistent++;
+		char why[200];
+		if (!span_plausible(go, &hr, s, why, sizeof(why))) {
+			if (!inconsistent++)
+				snprintf(go->spans_damage, sizeof(go->spans_damage), "mspan 0x%" PRIx64 " (allspans[%" PRIu64
+					 "]): %s", s->addr, i, why);
 			continue;
 		}
 		count_allocated(t, go, s);
@@ -148,7 +236,9 @@ struct memdbg_error *memdbg_go_load_spans(struct memdbg_target *t, struct memdbg
 	go->spans_inconsistent = inconsistent;
 	go->spans_loaded = true;
 	spans = NULL;
+	report_spans(go, p);
 out:
+	free(arenas);
 	free(ptrs);
 	free(spans);
 	free(buf);

@@ -34,24 +34,42 @@ static const char *const sections[][4] = {
 /*
  * Each section is one nested command.  One that fails keeps what it printed,
  * gets an "error" and the report goes on; only an interrupt or running out
- * of memory ends it.
+ * of memory ends it.  Some sections failed: the report is partial.  All of
+ * them failed: there is no report, and triage fails with the first error.
  */
 static struct memdbg_error *run_sections(struct memdbg_target *t, struct memdbg_printer *p)
 {
+	size_t failed = 0;
+	const char *first_name = NULL;
+	struct memdbg_error *first = NULL;
 	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(sections); i++) {
 		char *argv[4];
 		int argc = 0, depth = memdbg_printer_depth(p);
 		for (; argc < 4 && sections[i][argc]; argc++)
 			argv[argc] = (char *)sections[i][argc];
 		struct memdbg_error *err = memdbg_run_nested(t, p, argc, argv);
-		if (err == memdbg_interrupted || err == memdbg_enomem || (err && memdbg_printer_depth(p) <= depth))
+		if (err == memdbg_interrupted || err == memdbg_enomem || (err && memdbg_printer_depth(p) <= depth)) {
+			memdbg_error_destroy(first);
 			return err;
+		}
 		if (err) {
 			memdbg_printer_unwind(p, depth + 1, memdbg_error_message(err));
 			memdbg_end_object(p);
-			memdbg_error_destroy(err);
+			failed++;
+			if (!first) {
+				first = err;
+				first_name = sections[i][0];
+			} else {
+				memdbg_error_destroy(err);
+			}
 		}
 	}
+	if (failed == MEMDBG_ARRAY_SIZE(sections))
+		return memdbg_error_prefix(first, "triage: every section failed, %s", first_name);
+	if (failed)
+		memdbg_partial(p, "triage: %zu of %zu sections failed, the first %s: %s", failed,
+			       MEMDBG_ARRAY_SIZE(sections), first_name, memdbg_error_message(first));
+	memdbg_error_destroy(first);
 	return NULL;
 }
 
