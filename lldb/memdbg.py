@@ -11,6 +11,7 @@ the process's), unless "memdbg-core PATH" named it.  The extension is loaded
 from $MEMDBG_BUILD or <repo>/build.
 """
 
+import json
 import os
 import struct
 import sys
@@ -67,19 +68,57 @@ def _mapped_files():
     return paths
 
 
-def _find_core(pid):
-    """lldb keeps the core it loaded mapped: find the ELF core of process pid."""
-    found = []
-    for path in _mapped_files():
+def _is_core(f):
+    """Whether f starts like a little-endian ELF core file (whatever its class, notes or segments)."""
+    ehdr = f.read(18)
+    return len(ehdr) == 18 and ehdr[:4] == b"\x7fELF" and ehdr[5] == 1 and \
+        struct.unpack_from("<H", ehdr, 16)[0] == _ET_CORE
+
+
+def _module_paths(target):
+    """Files lldb has loaded as modules (its statistics list them): a core is one, even a small one
+    lldb read instead of mapping.  The core is in no target's module list, so these are all of them."""
+    try:
+        stream = lldb.SBStream()
+        target.GetStatistics().GetAsJSON(stream)
+        modules = json.loads(stream.GetData()).get("modules", [])
+    except (ValueError, AttributeError):
+        return []
+    return [m["path"] for m in modules if isinstance(m, dict) and isinstance(m.get("path"), str)]
+
+
+def _cores(paths, pid):
+    """(the ELF cores among paths whose notes name pid, all the ELF cores among paths)."""
+    found, cores = [], []
+    for path in paths:
         try:
             with open(path, "rb") as f:
+                if not _is_core(f):
+                    continue
+                cores.append(path)
+                f.seek(0)
                 pids = _note_pids(f)
-        except (OSError, struct.error):
+        except (OSError, struct.error, ValueError):
             continue
         if pids is not None and pid in pids:
             found.append(path)
+    return found, cores
+
+
+def _find_core(target, pid):
+    """lldb keeps the core it loaded mapped: find the ELF core of process pid.
+
+    A core whose notes are damaged names no pid lldb can match (lldb says
+    process 0): when it is the only ELF core lldb has loaded, it is the one,
+    and memdbg reading it says what is wrong with it.
+    """
+    found, cores = _cores(_mapped_files(), pid)
+    if len(found) != 1:
+        found, cores = _cores(list(dict.fromkeys(_mapped_files() + _module_paths(target))), pid)
     if len(found) == 1:
         return found[0]
+    if not found and len(cores) == 1:
+        return cores[0]
     why = "found none" if not found else "found %d" % len(found)
     raise fe.FrontendError("cannot tell which core file process %d came from (%s); "
                            "name it with 'memdbg-core PATH'" % (pid, why))
@@ -104,7 +143,7 @@ def _locate(debugger, exe_ctx):
     exe = target.GetExecutable()
     exe = exe.fullpath if exe.IsValid() else None
     if process.GetPluginName() == "elf-core":
-        core = _core_override.get(process.GetUniqueID()) or _find_core(process.GetProcessID())
+        core = _core_override.get(process.GetUniqueID()) or _find_core(target, process.GetProcessID())
         return ("core", core, exe)
     if target.GetPlatform().GetName() != "host":
         raise fe.FrontendError("remote processes are not supported: memdbg reads a local core file or process")

@@ -136,10 +136,13 @@ class Frontend:
         if spec != self.key:
             self.close()
             kind, what, exe = spec
+            # No exe when the debugger refused the one it was given (gdb's progspace has no
+            # filename then): the core's own NT_FILE names it, a process has /proc/PID/exe.
+            given = {"exe": exe} if exe else {}
             if kind == "core":
-                self.target = self.mod.Target.open_core(what, exe)
+                self.target = self.mod.Target.open_core(what, **given)
             else:
-                self.target = self.mod.Target.open_pid(what, exe, stop=False)
+                self.target = self.mod.Target.open_pid(what, stop=False, **given)
             self.key = spec
         elif spec[0] == "pid":
             # The debugger may have let the process run since the last command.

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -159,42 +160,173 @@ static struct memdbg_error *elf_read_loads(struct memdbg_elf *e)
 	return NULL;
 }
 
+static const char *file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO (named pipe)";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	default:
+		return "not a regular file";
+	}
+}
+
+struct memdbg_error *memdbg_open_regular(const char *path, const char *what, int *fd, uint64_t *size)
+{
+	struct stat st;
+	/* The type first: opening a FIFO for reading blocks until a writer comes. */
+	if (stat(path, &st) != 0)
+		return memdbg_error_os("cannot open", path);
+	if (!S_ISREG(st.st_mode))
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is %s, not %s", path, file_type(st.st_mode),
+					   what);
+	/* O_NONBLOCK in case it was replaced by something else since. */
+	int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (f < 0)
+		return memdbg_error_os("cannot open", path);
+	struct stat fst;
+	if (fstat(f, &fst) != 0) {
+		struct memdbg_error *err = memdbg_error_os("cannot stat", path);
+		close(f);
+		return err;
+	}
+	if (!S_ISREG(fst.st_mode)) {
+		close(f);
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is %s, not %s", path, file_type(fst.st_mode),
+					   what);
+	}
+	if (fst.st_size == 0) {
+		close(f);
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is empty (0 bytes), not %s", path, what);
+	}
+	*fd = f;
+	*size = (uint64_t)fst.st_size;
+	return NULL;
+}
+
+/*
+ * Every byte the headers describe must be in the file: the header tables, the
+ * sections' contents, and, without section headers, the loadable segments.
+ * (A separate debug file keeps the executable's program headers but not
+ * their bytes; its sections say what it holds.)
+ */
+static struct memdbg_error *elf_check_extent(struct memdbg_elf *e, const char *path)
+{
+	const GElf_Ehdr *h = &e->ehdr;
+	uint64_t size = e->map_len;
+	size_t phnum, shnum;
+	if (h->e_phoff > size || (h->e_phnum && h->e_phnum != PN_XNUM && h->e_phentsize &&
+				  (uint64_t)h->e_phnum * h->e_phentsize > size - h->e_phoff))
+		return memdbg_error_truncated(path, "its program headers end", h->e_phoff + (uint64_t)h->e_phnum * h->e_phentsize,
+				 size);
+	if (h->e_shoff > size || (h->e_shnum && h->e_shentsize &&
+				  (uint64_t)h->e_shnum * h->e_shentsize > size - h->e_shoff))
+		return memdbg_error_truncated(path, "its section headers end", h->e_shoff + (uint64_t)h->e_shnum * h->e_shentsize,
+				 size);
+	if (elf_getshdrnum(e->elf, &shnum) != 0)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: its section header count is damaged (%s)", path,
+					   elf_errmsg(-1));
+	if (elf_getphdrnum(e->elf, &phnum) != 0)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "%s: its program header count is damaged (e_phnum 0x%x: %s)", path, h->e_phnum,
+					   elf_errmsg(-1));
+	if (phnum && h->e_phentsize != sizeof(Elf64_Phdr))
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: program header size %u, not %zu: the ELF header is damaged",
+					   path, h->e_phentsize, sizeof(Elf64_Phdr));
+	if (shnum && h->e_shentsize != sizeof(Elf64_Shdr))
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: section header size %u, not %zu: the ELF header is damaged",
+					   path, h->e_shentsize, sizeof(Elf64_Shdr));
+	if (phnum > (size - h->e_phoff) / sizeof(Elf64_Phdr))
+		return memdbg_error_truncated(path, "its program headers end", h->e_phoff + (uint64_t)phnum * sizeof(Elf64_Phdr), size);
+	if (shnum > (size - h->e_shoff) / sizeof(Elf64_Shdr))
+		return memdbg_error_truncated(path, "its section headers end", h->e_shoff + (uint64_t)shnum * sizeof(Elf64_Shdr), size);
+	Elf_Scn *scn = NULL;
+	bool sections = false;
+	for (size_t i = 0; i < shnum && (scn = elf_nextscn(e->elf, scn)); i++) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		sections = true;
+		if (sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL)
+			continue;
+		if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset) {
+			char what[96];
+			const char *name = elf_strptr(e->elf, h->e_shstrndx, sh.sh_name);
+			snprintf(what, sizeof(what), "its section %zu%s%.40s%s ends", elf_ndxscn(scn), name ? " (" : "",
+				 name ? name : "", name ? ")" : "");
+			return memdbg_error_truncated(path, what, sh.sh_offset + sh.sh_size, size);
+		}
+	}
+	for (size_t i = 0; i < phnum && !sections; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset) {
+			char what[64];
+			snprintf(what, sizeof(what), "its segment %zu (PT_LOAD at 0x%" PRIx64 ") ends", i, ph.p_vaddr);
+			return memdbg_error_truncated(path, what, ph.p_offset + ph.p_filesz, size);
+		}
+	}
+	return NULL;
+}
+
+/* The identification bytes say what kind of ELF file it is; say what is wrong in those terms. */
+struct memdbg_error *memdbg_elf_check_ident(const uint8_t *m, size_t len, const char *path, const char *what)
+{
+	if (len < EI_NIDENT || memcmp(m, ELFMAG, SELFMAG) != 0)
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not %s", path, what);
+	if (m[EI_CLASS] == ELFCLASS32)
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+					   "%s is a 32-bit ELF file (ELFCLASS32); memdbg reads 64-bit x86-64 files", path);
+	if (m[EI_CLASS] != ELFCLASS64)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "%s: its ELF header is damaged: class %u is not 1 or 2",
+					   path, m[EI_CLASS]);
+	if (m[EI_DATA] == ELFDATA2MSB)
+		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+					   "%s is a big-endian ELF file; memdbg reads 64-bit x86-64 files", path);
+	if (m[EI_DATA] != ELFDATA2LSB)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "%s: its ELF header is damaged: data encoding %u is not 1 or 2", path, m[EI_DATA]);
+	if (len < sizeof(Elf64_Ehdr))
+		return memdbg_error_truncated(path, "its ELF header ends", sizeof(Elf64_Ehdr), len);
+	return NULL;
+}
+
 struct memdbg_error *memdbg_elf_open(const char *path, struct memdbg_elf **ret)
 {
 	struct memdbg_error *err;
 	struct memdbg_elf *e = calloc(1, sizeof(*e));
 	if (!e)
 		return memdbg_enomem;
-	e->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (e->fd < 0) {
-		err = memdbg_error_os("cannot open", path);
+	uint64_t size;
+	if ((err = memdbg_open_regular(path, "an executable", &e->fd, &size))) {
 		free(e);
 		return err;
 	}
-	struct stat st;
-	if (fstat(e->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not a regular file", path);
+	e->map_len = (size_t)size;
+	void *m = mmap(NULL, e->map_len, PROT_READ, MAP_PRIVATE, e->fd, 0);
+	if (m == MAP_FAILED) {
+		err = memdbg_error_os("cannot map", path);
 		goto fail;
 	}
-	e->map_len = (size_t)st.st_size;
-	if (e->map_len) {
-		void *m = mmap(NULL, e->map_len, PROT_READ, MAP_PRIVATE, e->fd, 0);
-		if (m == MAP_FAILED) {
-			err = memdbg_error_os("cannot map", path);
-			goto fail;
-		}
-		e->map = m;
-	}
+	e->map = m;
+	if ((err = memdbg_elf_check_ident(e->map, e->map_len, path, "an ELF file")))
+		goto fail;
 	elf_version(EV_CURRENT);
 	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
 	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF || !gelf_getehdr(e->elf, &e->ehdr)) {
-		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not an ELF file", path);
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not an ELF file (%s)", path, elf_errmsg(-1));
 		goto fail;
 	}
-	if (e->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || e->ehdr.e_ident[EI_DATA] != ELFDATA2LSB) {
-		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not a 64-bit little-endian ELF file", path);
+	if ((err = elf_check_extent(e, path)))
 		goto fail;
-	}
 	if ((err = elf_read_symtab(e)) || (err = elf_read_notes(e)) || (err = elf_read_loads(e)))
 		goto fail;
 	/* DWARF is optional here; the Go layer says what it needs. */
@@ -334,6 +466,16 @@ bool memdbg_elf_load_at(const struct memdbg_elf *e, size_t i, uint64_t *addr, ui
 	*addr = e->loads[i].vaddr;
 	*memsz = e->loads[i].memsz;
 	*writable = (e->loads[i].flags & PF_W) != 0;
+	return true;
+}
+
+bool memdbg_elf_load_file(const struct memdbg_elf *e, size_t i, uint64_t *addr, uint64_t *offset, uint64_t *filesz)
+{
+	if (i >= e->nloads)
+		return false;
+	*addr = e->loads[i].vaddr;
+	*offset = e->loads[i].offset;
+	*filesz = e->loads[i].filesz;
 	return true;
 }
 

@@ -22,11 +22,25 @@ struct memdbg_error *memdbg_error_vformat(enum memdbg_error_code code, const cha
 /* An OS error for `what path`, with strerror(errno). */
 struct memdbg_error *memdbg_error_os(const char *what, const char *path);
 struct memdbg_error *memdbg_error_fault(uint64_t address, size_t size);
+/* "PATH is truncated: WHAT at byte END, past its end (the file has SIZE bytes)": WHAT is "its notes end". */
+struct memdbg_error *memdbg_error_truncated(const char *path, const char *what, uint64_t end, uint64_t size);
 /* Prepends "prefix: " to err's message; returns err. */
 struct memdbg_error *memdbg_error_prefix(struct memdbg_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* ---- ELF symbols and notes of the executable (elf.c) ---- */
+/*
+ * Open path for reading: it must be a regular, non-empty file.  Its type is
+ * checked before it is opened and it is opened with O_NONBLOCK, so a FIFO,
+ * socket, device or directory is refused by name and never blocks.  `what`
+ * says what it should have been ("a core file", "an executable").
+ */
+struct memdbg_error *memdbg_open_regular(const char *path, const char *what, int *fd, uint64_t *size);
+/*
+ * What is wrong with the identification bytes of an ELF file, for a 64-bit
+ * little-endian reader; without the ELF magic, "PATH is not WHAT".
+ */
+struct memdbg_error *memdbg_elf_check_ident(const uint8_t *m, size_t len, const char *path, const char *what);
 struct memdbg_elf;
 struct memdbg_error *memdbg_elf_open(const char *path, struct memdbg_elf **ret);
 void memdbg_elf_close(struct memdbg_elf *elf);
@@ -50,6 +64,8 @@ const uint8_t *memdbg_elf_file_bytes(const struct memdbg_elf *elf, uint64_t addr
 /* The PT_LOAD segments: unrelocated start, size in memory, and whether they are writable. */
 size_t memdbg_elf_load_count(const struct memdbg_elf *elf);
 bool memdbg_elf_load_at(const struct memdbg_elf *elf, size_t i, uint64_t *addr, uint64_t *memsz, bool *writable);
+/* Where the i-th PT_LOAD's file bytes are: its address (unrelocated), file offset and size in the file. */
+bool memdbg_elf_load_file(const struct memdbg_elf *elf, size_t i, uint64_t *addr, uint64_t *offset, uint64_t *filesz);
 /* An allocated section by name (section headers may be missing: false then). */
 bool memdbg_elf_section(const struct memdbg_elf *elf, const char *name, uint64_t *addr, uint64_t *size);
 /* The first program header of that p_type (PT_GNU_RELRO, ...), unrelocated; false when absent. */

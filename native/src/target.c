@@ -72,22 +72,16 @@ static struct memdbg_error *add_prstatus(struct core_notes *n, const uint8_t *de
 	return NULL;
 }
 
-static struct memdbg_error *map_file(struct memdbg_target *t, const char *path, const uint8_t **data, size_t *len)
+static struct memdbg_error *map_file(struct memdbg_target *t, const char *path, const char *what, const uint8_t **data,
+				    size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return memdbg_error_os("cannot open", path);
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		struct memdbg_error *err =
-			S_ISREG(st.st_mode) ? memdbg_error_os("cannot stat", path)
-					    : memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-								  "%s is not a core or executable file: it is %s", path,
-								  S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
-		close(fd);
+	int fd;
+	uint64_t size;
+	struct memdbg_error *err = memdbg_open_regular(path, what, &fd, &size);
+	if (err)
 		return err;
-	}
-	void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	size_t n = (size_t)size;
+	void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
 		return memdbg_error_os("cannot map", path);
@@ -96,15 +90,14 @@ static struct memdbg_error *map_file(struct memdbg_target *t, const char *path, 
 	if (maps)
 		t->maps = maps;
 	if (!lens) {
-		if (m)
-			munmap(m, (size_t)st.st_size);
+		munmap(m, n);
 		return memdbg_enomem;
 	}
 	t->map_lens = lens;
 	t->maps[t->nmaps] = m;
-	t->map_lens[t->nmaps++] = (size_t)st.st_size;
+	t->map_lens[t->nmaps++] = n;
 	*data = m;
-	*len = (size_t)st.st_size;
+	*len = n;
 	return NULL;
 }
 
@@ -150,66 +143,126 @@ static const struct memdbg_segment *find_segment(const struct memdbg_target *t, 
 	return NULL;
 }
 
-static struct memdbg_error *parse_core_notes(const uint8_t *core, size_t core_len, Elf *elf, struct core_notes *n)
+static uint64_t align4(uint64_t v)
 {
-	size_t phnum;
-	if (elf_getphdrnum(elf, &phnum) != 0)
-		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "core has no program headers");
+	return (v + 3) & ~(uint64_t)3;
+}
+
+static struct memdbg_error *corrupt_notes(const char *path, size_t seg, uint64_t seg_off, uint64_t seg_len,
+					  uint64_t at, const char *why)
+{
+	return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+				   "core %s: its notes are corrupt: %s at byte %" PRIu64 " (PT_NOTE program header %zu, %" PRIu64
+				   " bytes at byte %" PRIu64 ")",
+				   path, why, at, seg, seg_len, seg_off);
+}
+
+static struct memdbg_error *parse_nt_file(const char *path, const uint8_t *desc, uint64_t descsz, struct core_notes *n)
+{
+	uint64_t count, page;
+	memcpy(&count, desc, 8);
+	memcpy(&page, desc + 8, 8);
+	if (count > (descsz - 16) / 24)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "core %s: its NT_FILE note is corrupt: it lists %" PRIu64
+					   " files in %" PRIu64 " bytes",
+					   path, count, descsz);
+	n->files = calloc(count ? count : 1, sizeof(*n->files));
+	if (!n->files)
+		return memdbg_enomem;
+	const char *names = (const char *)desc + 16 + 24 * count;
+	const char *names_end = (const char *)desc + descsz;
+	for (uint64_t k = 0; k < count && names < names_end; k++) {
+		const uint8_t *e = desc + 16 + 24 * k;
+		struct core_file_map *f = &n->files[n->nfiles];
+		memcpy(&f->start, e, 8);
+		memcpy(&f->end, e + 8, 8);
+		memcpy(&f->offset, e + 16, 8);
+		f->offset *= page;
+		size_t len = strnlen(names, (size_t)(names_end - names));
+		if (names + len == names_end)
+			break;
+		f->path = names;
+		names += len + 1;
+		n->nfiles++;
+	}
+	return NULL;
+}
+
+/*
+ * The notes of every PT_NOTE segment (x86-64 cores: 4-byte aligned
+ * headers, names and descriptors).  A note that does not fit its segment is
+ * corruption, said with where it is; so is a core whose notes hold none of
+ * the ones every Linux core has.
+ */
+static struct memdbg_error *parse_core_notes(const char *path, const uint8_t *core, size_t core_len, Elf *elf,
+					     size_t phnum, struct core_notes *n)
+{
+	size_t segments = 0, notes = 0;
+	bool has_file = false, has_auxv = false;
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
 			continue;
-		if (ph.p_offset > core_len || ph.p_filesz > core_len - ph.p_offset)
-			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "core is truncated: its notes end past the file");
-		Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-		GElf_Nhdr nh;
-		size_t off = 0, name_off, desc_off;
-		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-			const uint8_t *desc = (const uint8_t *)d->d_buf + desc_off;
-			if (nh.n_type == NT_FILE && nh.n_descsz >= 16 && !n->files) {
-				uint64_t count, page;
-				memcpy(&count, desc, 8);
-				memcpy(&page, desc + 8, 8);
-				if (count > (nh.n_descsz - 16) / 24)
-					return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "core NT_FILE note is corrupt");
-				n->files = calloc(count ? count : 1, sizeof(*n->files));
-				if (!n->files)
-					return memdbg_enomem;
-				const char *names = (const char *)desc + 16 + 24 * count;
-				const char *names_end = (const char *)desc + nh.n_descsz;
-				for (uint64_t k = 0; k < count && names < names_end; k++) {
-					const uint8_t *e = desc + 16 + 24 * k;
-					struct core_file_map *f = &n->files[n->nfiles];
-					memcpy(&f->start, e, 8);
-					memcpy(&f->end, e + 8, 8);
-					memcpy(&f->offset, e + 16, 8);
-					f->offset *= page;
-					size_t len = strnlen(names, (size_t)(names_end - names));
-					if (names + len == names_end)
-						break;
-					f->path = names;
-					names += len + 1;
-					n->nfiles++;
-				}
-			} else if (nh.n_type == NT_AUXV) {
-				for (size_t k = 0; k + 16 <= nh.n_descsz; k += 16) {
+		segments++;
+		if (ph.p_offset > core_len || ph.p_filesz > core_len - ph.p_offset) {
+			char what[64];
+			snprintf(what, sizeof(what), "its notes (PT_NOTE program header %zu) end", i);
+			return memdbg_error_truncated(path, what, ph.p_offset + ph.p_filesz, core_len);
+		}
+		const uint8_t *seg = core + ph.p_offset;
+		uint64_t len = ph.p_filesz;
+		for (uint64_t pos = 0; pos < len;) {
+			uint32_t hdr[3];  /* namesz, descsz, type */
+			if (len - pos < sizeof(hdr))
+				return corrupt_notes(path, i, ph.p_offset, len, ph.p_offset + pos,
+						     "a note header is cut off");
+			memcpy(hdr, seg + pos, sizeof(hdr));
+			uint64_t name_at = pos + sizeof(hdr), desc_at = name_at + align4(hdr[0]);
+			if (desc_at > len || hdr[1] > len - desc_at) {
+				char why[96];
+				snprintf(why, sizeof(why), "note %zu (type 0x%x) claims %u name and %u data bytes", notes,
+					 hdr[2], hdr[0], hdr[1]);
+				return corrupt_notes(path, i, ph.p_offset, len, ph.p_offset + pos, why);
+			}
+			const uint8_t *desc = seg + desc_at;
+			uint64_t descsz = hdr[1];
+			pos = desc_at + align4(descsz) < len ? desc_at + align4(descsz) : len;
+			notes++;
+			struct memdbg_error *err = NULL;
+			if (hdr[2] == NT_FILE && descsz >= 16 && !n->files) {
+				has_file = true;
+				err = parse_nt_file(path, desc, descsz, n);
+			} else if (hdr[2] == NT_AUXV) {
+				has_auxv = true;
+				for (uint64_t k = 0; k + 16 <= descsz; k += 16) {
 					uint64_t type, val;
 					memcpy(&type, desc + k, 8);
 					memcpy(&val, desc + k + 8, 8);
 					if (type == AT_ENTRY)
 						n->at_entry = val;
 				}
-			} else if (nh.n_type == NT_PRSTATUS) {
-				struct memdbg_error *err = add_prstatus(n, desc, nh.n_descsz);
-				if (err)
-					return err;
-			} else if (nh.n_type == NT_PRPSINFO && nh.n_descsz >= 28) {
+			} else if (hdr[2] == NT_PRSTATUS) {
+				err = add_prstatus(n, desc, descsz);
+			} else if (hdr[2] == NT_PRPSINFO && descsz >= 28) {
 				int32_t pid;
 				memcpy(&pid, desc + 24, 4);  /* struct elf_prpsinfo: pr_pid after 3 chars + flag */
 				n->pid = pid;
 			}
+			if (err)
+				return err;
 		}
 	}
+	if (!segments)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "core %s has no notes (no PT_NOTE program header): its threads and mapped files "
+					   "are unknown",
+					   path);
+	if (!has_file && !has_auxv && !n->nthreads)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "core %s: its notes are damaged: none of its %zu notes is NT_PRSTATUS, NT_AUXV "
+					   "or NT_FILE",
+					   path, notes);
 	return NULL;
 }
 
@@ -239,7 +292,7 @@ static struct memdbg_error *add_file_backed(struct memdbg_target *t, size_t *cap
 		const char *path = recorded_exe && strcmp(f->path, recorded_exe) == 0 ? t->exe_path : f->path;
 		const uint8_t *data;
 		size_t len;
-		err = map_file(t, path, &data, &len);
+		err = map_file(t, path, "a mapped file", &data, &len);
 		if (err) {
 			/* A library missing on this machine: those bytes are simply unavailable. */
 			memdbg_error_destroy(err);
@@ -483,6 +536,9 @@ static struct memdbg_error *target_load_exe(struct memdbg_target *t)
 	if (memdbg_elf_machine(t->exe) != EM_X86_64)
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: only x86-64 executables are supported",
 					   t->exe_path);
+	if (!memdbg_elf_load_count(t->exe))
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "%s has no PT_LOAD program header: its program headers are damaged", t->exe_path);
 	struct Dwarf *dw = memdbg_elf_dwarf(t->exe);
 	if (dw)
 		return memdbg_dwarf_create(dw, &t->dwarf);
@@ -495,6 +551,64 @@ static uint64_t exe_bias(struct memdbg_target *t, uint64_t at_entry)
 	if (!at_entry || !memdbg_elf_is_pie(t->exe))
 		return 0;
 	return at_entry - memdbg_elf_entry(t->exe);
+}
+
+/*
+ * A core without NT_FILE (the notes say nothing of the mapped files): the
+ * executable given maps its PT_LOADs' file bytes where it was linked (plus
+ * the bias), page-aligned as the kernel maps them.  The build-id check
+ * still compares it with the core's copy of its first page.
+ */
+static struct memdbg_error *exe_as_mapped_files(struct memdbg_target *t, struct core_notes *n)
+{
+	size_t k = memdbg_elf_load_count(t->exe);
+	n->files = calloc(k ? k : 1, sizeof(*n->files));
+	if (!n->files)
+		return memdbg_enomem;
+	for (size_t i = 0; i < k; i++) {
+		uint64_t addr, offset, filesz, page = 4096;
+		if (!memdbg_elf_load_file(t->exe, i, &addr, &offset, &filesz) || !filesz)
+			continue;
+		uint64_t start = addr + t->bias, skip = start % page;
+		if (offset < skip || start + filesz < start)
+			continue;
+		n->files[n->nfiles++] = (struct core_file_map){ start - skip, start + filesz, offset - skip, t->exe_path };
+	}
+	return NULL;
+}
+
+/*
+ * The core's program header count, checked: the table is in the file, its
+ * entries have the 64-bit size, and e_phnum = PN_XNUM (the kernel's mark for
+ * more than 65534 segments) has the real count in section header 0.
+ */
+static struct memdbg_error *core_program_headers(const char *path, size_t core_len, Elf *elf, const GElf_Ehdr *eh,
+						 size_t *phnum)
+{
+	*phnum = eh->e_phnum;
+	if (eh->e_phnum == PN_XNUM) {
+		GElf_Shdr sh0;
+		Elf_Scn *scn;
+		if (eh->e_shoff == 0 || eh->e_shoff > core_len || core_len - eh->e_shoff < sizeof(Elf64_Shdr) ||
+		    !(scn = elf_getscn(elf, 0)) || !gelf_getshdr(scn, &sh0))
+			return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+						   "core %s: its ELF header is damaged: e_phnum is 0xffff (PN_XNUM) but "
+						   "there is no section header 0 to hold the real count",
+						   path);
+		*phnum = sh0.sh_info;
+	}
+	/* Not elf_getphdrnum: libelf quietly cuts the count down to what the file holds. */
+	if (*phnum == 0)
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "core %s has no program headers (e_phnum 0): it holds no memory and no notes", path);
+	if (eh->e_phentsize != sizeof(Elf64_Phdr))
+		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					   "core %s: its ELF header is damaged: program header size %u, not %zu", path,
+					   eh->e_phentsize, sizeof(Elf64_Phdr));
+	if (eh->e_phoff > core_len || *phnum > (core_len - eh->e_phoff) / sizeof(Elf64_Phdr))
+		return memdbg_error_truncated(path, "its program headers end",
+					      eh->e_phoff + (uint64_t)*phnum * sizeof(Elf64_Phdr), core_len);
+	return NULL;
 }
 
 struct memdbg_error *memdbg_target_open_core(const char *core_path, const char *exe_path, struct memdbg_target **ret)
@@ -511,27 +625,31 @@ struct memdbg_error *memdbg_target_open_core(const char *core_path, const char *
 	}
 	const uint8_t *core;
 	size_t core_len;
-	if ((err = map_file(t, core_path, &core, &core_len)))
+	if ((err = map_file(t, core_path, "a core file", &core, &core_len)))
+		goto out;
+	if ((err = memdbg_elf_check_ident(core, core_len, core_path, "an ELF core file")))
 		goto out;
 	elf_version(EV_CURRENT);
 	elf = elf_memory((char *)core, core_len);
 	GElf_Ehdr eh;
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) || eh.e_type != ET_CORE) {
-		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not an ELF core file", core_path);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not an ELF core file (%s)", core_path,
+					  elf_errmsg(-1));
+		goto out;
+	}
+	if (eh.e_type != ET_CORE) {
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s is not an ELF core file (ELF type %u%s)", core_path,
+					  eh.e_type, eh.e_type == ET_EXEC || eh.e_type == ET_DYN ? ", an executable" : "");
 		goto out;
 	}
 	if (eh.e_machine != EM_X86_64) {
-		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: only x86-64 cores are supported", core_path);
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s: only x86-64 cores are supported (machine %u)",
+					  core_path, eh.e_machine);
 		goto out;
 	}
-	size_t phnum_hdr;
-	if (elf_getphdrnum(elf, &phnum_hdr) != 0 || eh.e_phoff > core_len ||
-	    (uint64_t)phnum_hdr * eh.e_phentsize > core_len - eh.e_phoff) {
-		err = memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "core %s is truncated: its program headers end past the file",
-					  core_path);
-		goto out;
-	}
-	if ((err = parse_core_notes(core, core_len, elf, &notes)))
+	size_t phnum;
+	if ((err = core_program_headers(core_path, core_len, elf, &eh, &phnum)) ||
+	    (err = parse_core_notes(core_path, core, core_len, elf, phnum, &notes)))
 		goto out;
 	const char *recorded_exe = core_exe_path(&notes);
 	if (!exe_path && !recorded_exe) {
@@ -545,31 +663,50 @@ struct memdbg_error *memdbg_target_open_core(const char *core_path, const char *
 	}
 	if ((err = target_load_exe(t)))
 		goto out;
+	if (!notes.at_entry && memdbg_elf_is_pie(t->exe)) {
+		err = memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					  "core %s has no AT_ENTRY (its NT_AUXV note is missing or damaged): where the "
+					  "position-independent executable %s was loaded is unknown",
+					  core_path, t->exe_path);
+		goto out;
+	}
 	t->bias = exe_bias(t, notes.at_entry);
+	if (!notes.files && (err = exe_as_mapped_files(t, &notes)))
+		goto out;
 	t->pid = notes.pid;
 	t->threads = notes.threads;
 	t->nthreads = notes.nthreads;
 	t->threads_read = true;
 	notes.threads = NULL;
 
-	size_t phnum, cap = 0;
-	elf_getphdrnum(elf, &phnum);
+	size_t cap = 0;
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		if (ph.p_filesz > ph.p_memsz || ph.p_offset > core_len || ph.p_filesz > core_len - ph.p_offset) {
-			uint64_t have = ph.p_offset < core_len ? core_len - ph.p_offset : 0;
+		if (ph.p_filesz > ph.p_memsz) {
 			err = memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
-						  "core %s is truncated: segment 0x%" PRIx64 " needs %" PRIu64
-						  " bytes at file offset %" PRIu64 ", only %" PRIu64 " present",
-						  core_path, ph.p_vaddr, ph.p_filesz, ph.p_offset, have);
+						  "core %s: program header %zu is damaged: segment 0x%" PRIx64 " has %" PRIu64
+						  " bytes in the file but only %" PRIu64 " in memory",
+						  core_path, i, ph.p_vaddr, ph.p_filesz, ph.p_memsz);
+			goto out;
+		}
+		if (ph.p_offset > core_len || ph.p_filesz > core_len - ph.p_offset) {
+			char what[80];
+			snprintf(what, sizeof(what), "its segment 0x%" PRIx64 " (program header %zu) ends", ph.p_vaddr, i);
+			err = memdbg_error_truncated(core_path, what, ph.p_offset + ph.p_filesz, core_len);
 			goto out;
 		}
 		uint64_t dumped_end = ph.p_vaddr + ph.p_filesz;
 		if ((err = add_segment(t, &cap, ph.p_vaddr, dumped_end, core + ph.p_offset, false)) ||
 		    (err = add_file_backed(t, &cap, &notes, recorded_exe, dumped_end, ph.p_vaddr + ph.p_memsz)))
 			goto out;
+	}
+	if (!t->nsegs) {
+		err = memdbg_error_format(MEMDBG_ERROR_BAD_DATA,
+					  "core %s has no memory: none of its %zu program headers is a PT_LOAD segment",
+					  core_path, phnum);
+		goto out;
 	}
 	qsort(t->segs, t->nsegs, sizeof(*t->segs), segment_cmp);
 	if ((err = add_unloaded_files(t, &cap, &notes, recorded_exe)) || (err = keep_mappings(t, &notes)))
