@@ -4,7 +4,7 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PACKAGES="gcc make libdw-dev libelf-dev elfutils libreadline-dev python3-dev lldb-16 python3-lldb-16 liblldb-16-dev gdb libjemalloc-dev libgoogle-perftools-dev g++ chromium bzip2 libc6-dbg memcached"
+PACKAGES="gcc make libdw-dev libelf-dev elfutils libreadline-dev python3-dev lldb-16 python3-lldb-16 liblldb-16-dev gdb libjemalloc-dev libgoogle-perftools-dev g++ chromium bzip2 libc6-dbg memcached clang-14 libclang-rt-14-dev"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "install.sh: run as root" >&2

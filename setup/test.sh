@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite: install, build (plain and ASan+UBSan), then pytest on
-# every Go configuration of setup/goversions.txt, and the CLI tests again under
-# the sanitizers.
+# every Go configuration of setup/goversions.txt, the CLI tests again under
+# the sanitizers, and the libFuzzer targets for 100 s.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/setup/install.sh"
@@ -24,3 +24,8 @@ python3 -m pytest -q -k "go1.26.8 and not nogreenteagc and $NOT_DEBUGGERS" tests
 	tests/test_production_go_heap.py tests/test_production_pools.py tests/test_production_holds.py \
 	tests/test_production_frag.py tests/test_production_objects.py tests/test_production_findings.py \
 	tests/test_production_triage.py "$@"
+# The libFuzzer targets (native/fuzz, docs/fuzzing.md) for a bounded time under ASan and UBSan:
+# the core reader on whole core files, the Go, allocator and executable decoders on real cores
+# with a few words changed.  A crash, leak, sanitizer report or broken contract fails the run.
+echo "== libFuzzer targets, 100 s (setup/fuzz.py)"
+python3 setup/fuzz.py --seconds 100

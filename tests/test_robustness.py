@@ -12,10 +12,16 @@ back.  Mutants target, by seed:
     mheap    runtime.mheap_ (address and size from the symbol table)
     anon     all writable non-file-backed PT_LOADs
 
-Each run must exit 0, 1 or 3, with stderr empty (exit 0) or exactly one line
-"memdbg: ..." (exit 1, or 3 "memdbg: partial: ..." when figures are damaged) -- so an ASan/UBSan report (MEMDBG_BUILD=build-asan)
-fails the test -- and a --json run must print valid JSON or nothing.  A
-failing mutant is saved next to the copy and its path is in the failure.
+Each run must exit 0, 1 or 3 (partial), with stderr empty (exit 0) or exactly
+one line "memdbg: ..." (exit 1, or "memdbg: partial: ..." for 3) -- so an
+ASan/UBSan report (MEMDBG_BUILD=build-asan) fails the test -- and a --json run
+must print valid JSON or nothing. The figures of a --json run that exits 0
+must also be plausible for the core (plausibility_problems: byte figures
+within the address space the core maps, counts within those bytes over the
+smallest object, 1 <= GOMAXPROCS <= 65536, a span no larger than the arenas),
+unless the run says the target is damaged (exit 3 or a "damaged" key in its
+JSON). A failing mutant is saved next to the copy and its path is in the
+failure.
 
 MEMDBG_FUZZ_MUTANTS (default 20) and MEMDBG_FUZZ_SEED (default 1) change the
 run; the same values give the same mutants.
@@ -40,8 +46,10 @@ TIMEOUT = 30
 STRATEGIES = ("arena", "offheap", "mspan", "mheap", "anon")
 RUNS = [("go-info", False), ("memstats", False), ("mspan-walk", False),
         ("mcentral --spans", False), ("mcache", False),
-        ("go-info", True), ("mspan-walk --sort util --limit 50", True), ("mcentral --spans", True),
-        ("mcache", True), ("triage", True)]
+        ("go-info", True), ("memstats", True), ("mspan-walk --sort util --limit 50", True),
+        ("mcentral --spans", True), ("mcache", True), ("triage", True)]
+MIN_OBJECT = 8          # the smallest Go heap object (tiny blocks are 16, size class 1 is 8)
+MAX_PROCS = 65536
 
 PT_LOAD, PT_NOTE, PF_W = 1, 4, 2
 NT_FILE = 0x46494C45
@@ -157,7 +165,11 @@ def fuzz(tmp_path_factory):
         assert regs and all(off is not None for off, _ in regs), (name, regs)
     # every word of the copy that maps a valid address, for pointer-valued mutations
     addrs = [va for va, _, _ in anon] + [lo for lo, _ in arenas]
-    return {"sc": sc, "copy": copy, "regions": regions, "addrs": addrs, "dir": work}
+    # everything the core describes, dumped or not: no sound figure exceeds it
+    mapped = sum(memsz for _, memsz, _, _, _ in core.loads)
+    arena_bytes = sum(hi - lo for lo, hi in arenas)
+    return {"sc": sc, "copy": copy, "regions": regions, "addrs": addrs, "dir": work, "mapped": mapped,
+            "arena_bytes": arena_bytes}
 
 
 def _word_value(rng, old, addrs):
@@ -209,7 +221,56 @@ def _apply(path, patches):
     return undo[::-1]
 
 
-def _problems(cmd, json_out, p):
+def _damaged(doc):
+    """The run says the target is damaged: a "damaged" key with a true value anywhere in its JSON."""
+    if isinstance(doc, dict):
+        return bool(doc.get("damaged")) or any(_damaged(v) for v in doc.values())
+    if isinstance(doc, list):
+        return any(_damaged(v) for v in doc)
+    return False
+
+
+def plausibility_problems(cmd, doc, mapped):
+    """Figures of one command's JSON that no undamaged core of `mapped` bytes of address space can
+    give; [] when plausible (or when the command has none of them)."""
+    out = []
+    max_count = mapped // MIN_OBJECT
+
+    def check(name, value, limit, low=0):
+        if isinstance(value, int) and not low <= value <= limit:
+            out.append(f"{name} = {value} outside [{low}, {limit}]")
+
+    name = cmd.split()[0]
+    if name == "memstats":
+        for k in ("Alloc", "HeapAlloc", "HeapSys", "HeapInuse", "HeapIdle", "HeapReleased", "StackInuse",
+                  "StackSys", "MSpanInuse", "MCacheInuse", "Sys"):
+            check(k, doc.get(k), mapped)
+        for k in ("HeapObjects",):
+            check(k, doc.get(k), max_count)
+        if isinstance(doc.get("Mallocs"), int) and isinstance(doc.get("Frees"), int):
+            check("Mallocs - Frees", doc["Mallocs"] - doc["Frees"], max_count)
+        for k in ("HeapAlloc", "HeapInuse"):
+            if isinstance(doc.get(k), int) and isinstance(doc.get("HeapSys"), int) and doc[k] > doc["HeapSys"]:
+                out.append(f"{k} {doc[k]} > HeapSys {doc['HeapSys']}")
+    elif name == "go-info":
+        check("gomaxprocs", doc.get("gomaxprocs"), MAX_PROCS, low=1)
+        check("arenas.arena_bytes", (doc.get("arenas") or {}).get("arena_bytes"), mapped)
+    elif name == "mspan-walk":
+        t = doc.get("totals") or {}
+        check("totals.bytes", t.get("bytes"), mapped)
+        check("totals.allocated_bytes", t.get("allocated_bytes"), mapped)
+        if isinstance(t.get("pages"), int):
+            check("totals.pages * 8192", t["pages"] * 8192, mapped)
+        check("totals.slots", t.get("slots"), max_count)
+        check("totals.allocated", t.get("allocated"), max_count)
+        for sp in doc.get("spans") or []:
+            if isinstance(sp.get("pages"), int) and sp["pages"] * 8192 > mapped:
+                out.append(f"span {sp.get('start')} of {sp['pages']} pages in {mapped} bytes of address space")
+                break
+    return out
+
+
+def _problems(cmd, json_out, p, mapped=None):
     tag = f"{cmd!r}{' --json' if json_out else ''}"
     if p is None:
         return [f"{tag}: hung (no exit within {TIMEOUT}s)"]
@@ -227,9 +288,13 @@ def _problems(cmd, json_out, p):
         out.append(f"{tag}: exit {p.returncode}, stderr not one 'memdbg: ' line: {p.stderr[:1500]!r}")
     if json_out and p.stdout.strip():
         try:
-            json.loads(p.stdout)
+            doc = json.loads(p.stdout)
         except ValueError as e:
             out.append(f"{tag}: invalid JSON ({e}): ...{p.stdout[-200:]!r}")
+        else:
+            if p.returncode == 0 and mapped and not _damaged(doc):
+                out += [f"{tag}: implausible, exit 0 and no damaged note: {w}"
+                        for w in plausibility_problems(cmd, doc, mapped)]
     return out
 
 
@@ -246,7 +311,7 @@ def test_mutant(fuzz, seed):
                 p = samples.run_cli(args, timeout=TIMEOUT)
             except subprocess.TimeoutExpired:
                 p = None
-            problems += _problems(cmd, json_out, p)
+            problems += _problems(cmd, json_out, p, fuzz["mapped"])
         if problems:
             keep = fuzz["dir"] / f"mutant-{seed}.core"
             shutil.copyfile(copy, keep)
@@ -255,6 +320,27 @@ def test_mutant(fuzz, seed):
     assert not problems, (f"seed {seed} ({strategy}, {len(patches)} words) on {CONFIG}; mutant kept at "
                           f"{keep}; reproduce: memdbg core {keep} --exe {sc.exe} -c CMD\n  " +
                           "\n  ".join(problems))
+
+
+def test_unmutated_core_is_plausible(fuzz):
+    """The plausibility bounds hold on the core itself (they can fail only on damage), and they are
+    tight enough to matter: the sample's heap fills a fair share of them."""
+    sc = fuzz["sc"]
+    for cmd, json_out in RUNS:
+        if not json_out:
+            continue
+        p = samples.run_cli(["core", sc.core, "--exe", sc.exe, "-c", cmd, "--json"], timeout=120)
+        assert p.returncode == 0, p.stderr
+        doc = json.loads(p.stdout)
+        assert not _damaged(doc), cmd
+        assert plausibility_problems(cmd, doc, fuzz["mapped"]) == [], cmd
+    # the runtime's own ReadMemStats (the oracle) passes the bounds too
+    assert plausibility_problems("memstats", sc.oracle, fuzz["mapped"]) == []
+    assert plausibility_problems("memstats", {"HeapAlloc": 18397227370969621304}, fuzz["mapped"])
+    assert plausibility_problems("memstats", {"HeapObjects": int(1.15e18)}, fuzz["mapped"])
+    assert plausibility_problems("go-info", {"gomaxprocs": 0}, fuzz["mapped"])
+    assert plausibility_problems("mspan-walk", {"spans": [{"start": "0x1", "pages": 140737488355327}]},
+                                 fuzz["mapped"])
 
 
 def test_copy_restored(fuzz):

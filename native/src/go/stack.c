@@ -687,6 +687,7 @@ static void compute_now(struct go_stack *s)
 			if ((err = memdbg_read_u64(s->t, allp + 8 * i, &pp)) || !pp ||
 			    (err = memdbg_read(s->t, pp + sp->gl.p_schedwhen, &v, 8))) {
 				memdbg_error_destroy(err);
+				err = NULL; /* destroyed again after the loop otherwise */
 				continue;
 			}
 			if (v > now)
