@@ -122,6 +122,18 @@ def test_memstats_count_damaged(good, tmp_path):
     assert doc["damaged"], doc
 
 
+def test_memstats_signed_counters_overflow(good, tmp_path):
+    """Stack bytes near 2^63 in two generations: their sum overflows int64 (a UBSan report
+    under MEMDBG_BUILD=build-asan until the sums wrapped) and is flagged, never printed."""
+    near_max = (1 << 63) - 4096
+    bad = patched(good, tmp_path, [(_heapstats(good, gen, "inStacks"), near_max.to_bytes(8, "little"))
+                                   for gen in (0, 1)])
+    p = run(bad, good.exe, "memstats", json_out=True)
+    partial(p)
+    doc = json.loads(p.stdout)
+    assert any("StackInuse" in d for d in doc["damaged"]), doc["damaged"]
+
+
 def _inuse_mspan(good):
     """The address of an in-use mspan (state mSpanInUse = 1), its npages field and its npages."""
     array, count, off_np, off_state = _gdb_values(good.exe, good.core, [

@@ -40,6 +40,12 @@ static uint64_t uabs(int64_t v)
 	return v < 0 ? -(uint64_t)v : (uint64_t)v;
 }
 
+/* Target-supplied counters wrap as the runtime's own do; a signed overflow would be undefined. */
+static int64_t wrapping_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 /* consistentHeapStats.unsafeRead: the three generations summed. */
 static void read_heap_stats(struct go_reader *r, const struct memdbg_go *go, struct go_memstats *ms, int64_t *in_stacks,
 			    int64_t *in_workbufs, int64_t *in_ptrscalar, uint64_t *tiny, struct gen_slack *gs)
@@ -80,9 +86,9 @@ static void read_heap_stats(struct go_reader *r, const struct memdbg_go *go, str
 		gs->workbufs[gen] = uabs(gs_workbufs) + uabs(gs_ptrscalar);
 		gs->large_frees[gen] = g.large_free_count;
 		gs->large_free_bytes[gen] = g.large_free;
-		*in_stacks += gs_stacks;
-		*in_workbufs += gs_workbufs;
-		*in_ptrscalar += gs_ptrscalar;
+		*in_stacks = wrapping_add(*in_stacks, gs_stacks);
+		*in_workbufs = wrapping_add(*in_workbufs, gs_workbufs);
+		*in_ptrscalar = wrapping_add(*in_ptrscalar, gs_ptrscalar);
 		*tiny += gs_tiny;
 		ms->large_alloc += g.large_alloc;
 		ms->large_alloc_count += g.large_alloc_count;
@@ -251,11 +257,18 @@ static void check(const struct memdbg_go *go, struct go_memstats *ms, const stru
 		       "large objects: %" PRIu64 " frees of %" PRIu64 " bytes but %" PRIu64 " mallocs of %" PRIu64
 		       " bytes (runtime.memstats.heapStats at 0x%" PRIx64 ")",
 		       ms->large_free_count, ms->large_free, ms->large_alloc_count, ms->large_alloc, m + l->ms_heapstats);
-	if (ms->narenas && (in_stacks < 0 ? uabs(in_stacks) > second(gs->stacks) : (uint64_t)in_stacks > heap + second(gs->stacks)))
+	/* A generation is the change of what is in use between two moments: within +-heap. */
+	uint64_t max_stacks = gs->stacks[0] > gs->stacks[1] ? gs->stacks[0] : gs->stacks[1];
+	uint64_t max_workbufs = gs->workbufs[0] > gs->workbufs[1] ? gs->workbufs[0] : gs->workbufs[1];
+	max_stacks = max_stacks > gs->stacks[2] ? max_stacks : gs->stacks[2];
+	max_workbufs = max_workbufs > gs->workbufs[2] ? max_workbufs : gs->workbufs[2];
+	if (ms->narenas && (max_stacks > heap || (in_stacks < 0 ? uabs(in_stacks) > second(gs->stacks)
+							       : (uint64_t)in_stacks > heap + second(gs->stacks))))
 		damage(ms, GO_MS_STACK | GO_MS_SYS,
 		       "StackInuse %" PRId64 " (runtime.memstats.heapStats at 0x%" PRIx64 ") is outside the %" PRIu64
 		       " bytes of the heap arenas", in_stacks, m + l->ms_heapstats, heap);
-	if (ms->narenas && (in_workbufs < 0 ? uabs(in_workbufs) > second(gs->workbufs) : (uint64_t)in_workbufs > heap + second(gs->workbufs)))
+	if (ms->narenas && (max_workbufs > 2 * heap || (in_workbufs < 0 ? uabs(in_workbufs) > second(gs->workbufs)
+								   : (uint64_t)in_workbufs > heap + second(gs->workbufs))))
 		damage(ms, GO_MS_GCSYS | GO_MS_SYS,
 		       "GC work buffers %" PRId64 " (runtime.memstats.heapStats at 0x%" PRIx64 ") are outside the %" PRIu64
 		       " bytes of the heap arenas", in_workbufs, m + l->ms_heapstats, heap);
@@ -395,7 +408,7 @@ struct memdbg_error *go_memstats_read(struct memdbg_target *t, struct memdbg_go 
 		memdbg_error_destroy(ae);
 	} else {
 		ms->narenas = narenas;
-		check(go, ms, &gs, in_stacks, in_workbufs + in_ptrscalar, gc_total_alloc);
+		check(go, ms, &gs, in_stacks, wrapping_add(in_workbufs, in_ptrscalar), gc_total_alloc);
 	}
 	return NULL;
 }
