@@ -313,16 +313,9 @@ def _gcore(v, exe, outdir):
     with open(outdir / "stderr.txt", "w") as err:
         p = _start_stopped(v, exe, outdir, outdir / "oracle.json", err)
     try:
-        prefix = outdir / "core.gcore"
-        g = subprocess.run(["gcore", "-o", str(prefix), str(p.pid)], capture_output=True, text=True,
-                           timeout=samples.RUN_TIMEOUT)
-        made = outdir / f"core.gcore.{p.pid}"
-        if g.returncode != 0 or not made.exists():
-            raise samples.SampleError(f"{v.name}: gcore failed:\n{g.stdout}{g.stderr}")
+        return samples.take_gcore(p.pid, outdir / "core.gcore", v.name)
     finally:
         samples._kill(p)
-    made.rename(prefix)
-    return prefix
 
 
 def make_core(v, kind):

@@ -18,6 +18,8 @@ A toolchain that cannot be fetched skips the tests of that config; any other
 failure (build, crash, gcore) is an error.
 """
 
+import shutil
+
 import pytest
 
 import samples
@@ -28,6 +30,23 @@ def _call(fn, *args):
         return fn(*args)
     except samples.ToolchainUnavailable as e:
         pytest.skip(str(e))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if report.when == "call":
+        item.memdbg_passed = report.passed
+
+
+@pytest.fixture(autouse=True)
+def _drop_tmp_path_if_passed(request):
+    """A passing test's tmp_path (copies of cores, gcores of 1 GB) is removed at once, not at the
+    end of the session: the suite's disk footprint stays that of its cache."""
+    yield
+    tmp = getattr(request.node, "funcargs", {}).get("tmp_path")
+    if tmp is not None and getattr(request.node, "memdbg_passed", False):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=[c.id for c in samples.CONFIGS])

@@ -37,15 +37,6 @@ def _wait_stopped(p, what):
         time.sleep(0.02)
 
 
-def _gcore(pid, dest):
-    g = subprocess.run(["gcore", "-o", str(dest), str(pid)], capture_output=True, text=True,
-                       timeout=samples.RUN_TIMEOUT)
-    made = Path(f"{dest}.{pid}")
-    if g.returncode != 0 or not made.exists():
-        raise samples.SampleError(f"gcore failed ({g.returncode}):\n{g.stdout}{g.stderr}")
-    if shutil.which("fallocate"):
-        subprocess.run(["fallocate", "--dig-holes", str(made)], capture_output=True)
-    made.rename(dest)
 
 
 def _make(cfg, exe, outdir, flat):
@@ -58,11 +49,11 @@ def _make(cfg, exe, outdir, flat):
         p = subprocess.Popen([str(exe)], cwd=outdir, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
     try:
         _wait_stopped(p, "step 1")
-        _gcore(p.pid, outdir / "core.1")
+        samples.take_gcore(p.pid, outdir / "core.1", "growth")
         os.kill(p.pid, signal.SIGCONT)
         time.sleep(0.1)  # it re-stops itself after step 2 (and after any continue)
         _wait_stopped(p, "step 2")
-        _gcore(p.pid, outdir / "core.2")
+        samples.take_gcore(p.pid, outdir / "core.2", "growth")
     finally:
         samples._kill(p)
 

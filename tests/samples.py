@@ -445,6 +445,19 @@ def _kill(p):
     p.wait()
 
 
+def take_gcore(pid, dest, what):
+    """A gcore of process pid at dest, its zero pages made holes (a Go process's reserved
+    arenas make a gcore of 1-2 GB, nearly all zeros): the tests' disk footprint."""
+    g = subprocess.run(["gcore", "-o", str(dest), str(pid)], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    made = Path(f"{dest}.{pid}")
+    if g.returncode != 0 or not made.exists():
+        raise SampleError(f"{what}: gcore failed ({g.returncode}):\n{g.stdout}{g.stderr}")
+    if shutil.which("fallocate"):
+        subprocess.run(["fallocate", "--dig-holes", str(made)], capture_output=True)
+    made.rename(dest)
+    return Path(dest)
+
+
 def _make_gcore(cfg, exe, outdir, extra=()):
     oracle = outdir / "oracle.json"
     for old in outdir.glob("core*"):
@@ -452,20 +465,12 @@ def _make_gcore(cfg, exe, outdir, extra=()):
     with open(outdir / "stderr.txt", "w") as err:
         p = _start_stopped(exe, outdir, oracle, err, extra)
     try:
-        prefix = outdir / "core.gcore"
-        g = subprocess.run(["gcore", "-o", str(prefix), str(p.pid)], capture_output=True,
-                           text=True, timeout=RUN_TIMEOUT)
-        made = outdir / f"core.gcore.{p.pid}"
-        if g.returncode != 0 or not made.exists():
-            raise SampleError(f"{cfg.id}: gcore failed ({g.returncode}):\n{g.stdout}{g.stderr}")
+        core = take_gcore(p.pid, outdir / "core.gcore", cfg.id)
         if _proc_state(p.pid) != "T":
             raise SampleError(f"{cfg.id}: sample no longer stopped after gcore")
     finally:
         _kill(p)
-    if shutil.which("fallocate"):
-        subprocess.run(["fallocate", "--dig-holes", str(made)], capture_output=True)
-    made.rename(prefix)
-    return prefix
+    return core
 
 
 def make_core(cfg, kind):

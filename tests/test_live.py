@@ -2,7 +2,6 @@
 same stopped process shows, and the runtime's own figures, on every Go configuration."""
 
 import json
-import subprocess
 import time
 
 import pytest
@@ -29,10 +28,7 @@ def heap_view(doc):
 @pytest.fixture
 def live_and_core(live_sample, tmp_path):
     """The stopped process, and a gcore of it taken while it stays stopped."""
-    prefix = tmp_path / "core"
-    subprocess.run(["gcore", "-o", str(prefix), str(live_sample.pid)], check=True, capture_output=True,
-                   timeout=180)
-    core = prefix.with_name(f"core.{live_sample.pid}")
+    core = samples.take_gcore(live_sample.pid, tmp_path / "core", "live sample")
     yield live_sample, core
     core.unlink(missing_ok=True)
 
