@@ -508,6 +508,36 @@ static void update_metrics(struct watch *w, const struct sample *s, const struct
 
 /* ---- a core before the OOM ---- */
 
+/*
+ * Turn the core's zero pages into holes.  A Go process reserves far more than
+ * it touches, and gcore writes every reserved page: a 1.2 GB file that holds
+ * 100 MB.  Best effort: a file system without hole punching keeps it whole.
+ */
+static void punch_zero_pages(const char *path)
+{
+	enum { BLOCK = 4096, CHUNK = 256 * BLOCK };
+	static const char zero[BLOCK];
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	char *buf = fd >= 0 ? malloc(CHUNK) : NULL;
+	off_t off = 0;
+	ssize_t n;
+	while (buf && (n = pread(fd, buf, CHUNK, off)) > 0) {
+		for (ssize_t i = 0; i + BLOCK <= n; i += BLOCK) {
+			ssize_t j = i;
+			while (j + BLOCK <= n && memcmp(buf + j, zero, BLOCK) == 0)
+				j += BLOCK;
+			if (j > i && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off + i, j - i) != 0)
+				goto out;
+			i = j > i ? j - BLOCK : i;
+		}
+		off += n;
+	}
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* gdb's gcore: the process is stopped while it is written and goes on afterwards. */
 static struct memdbg_error *take_core(struct watch *w, char *path, size_t size)
 {
@@ -537,6 +567,7 @@ static struct memdbg_error *take_core(struct watch *w, char *path, size_t size)
 		return memdbg_error_format(MEMDBG_ERROR_OS, "watch: gcore %d failed (%s)", w->pid,
 					   WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "gdb's gcore is not installed"
 											    : "see gcore's own output");
+	punch_zero_pages(path);
 	return NULL;
 }
 
