@@ -371,9 +371,13 @@ const struct memdbg_command memdbg_cmd_glibc_info = {
 		.summary = "glibc malloc: version, where its state was found, arenas, tcache and fastbin settings",
 		.usage = "glibc-info [--json]",
 		.help = "main_arena and mp_ are found through the executable's symbols (static links), libc's\n"
-			"debug file, memdbg's table of known stripped builds, or the code of libc's own mallinfo2,\n"
-			"malloc_trim and malloc_stats (found_by: code search).  tcache_tls_offset is where each\n"
-			"thread's tcache pointer sits from its thread pointer (fs_base).",
+			"debug file, memdbg's table of known stripped builds, the code of libc's own mallinfo2,\n"
+			"malloc_trim and malloc_stats (found_by: code search), or last the heap itself: the\n"
+			"arena ring named by the 64 MiB-aligned heap_infos, or the malloc_state whose top\n"
+			"ends the brk heap (found_by: heap).  From the heap, mp_ is not known: settings_from\n"
+			"says glibc 2.36's defaults stand in.  MEMDBG_GLIBC_SOURCE=heap forces the heap.\n"
+			"tcache_tls_offset is where each thread's tcache pointer sits from its thread\n"
+			"pointer (fs_base).",
 	},
 	.needs_target = true,
 	.run = run_glibc_info,
