@@ -277,6 +277,15 @@ def test_live_matches_oracle(variant):
         p = samples.run_cli(["attach", str(pid), "--exe", exe, "-c", "glibc-bins --json"], timeout=300,
                             env=NO_DEBUG)
         assert {t["tid"] for t in json.loads(p.stdout)["tcache"]} == {t["tid"] for t in o["threads"]}
+        # From the heap alone: the live memory map (/proc/PID/maps) instead of a core's segments.
+        for cmd in ("glibc-arenas", "glibc-bins"):
+            p = samples.run_cli(["attach", str(pid), "--exe", exe, "-c", cmd + " --json"], timeout=300, env=HEAP)
+            assert p.returncode == 0, p.stderr
+            d = json.loads(p.stdout)
+            if cmd == "glibc-arenas":
+                assert d["mallinfo2"] == o["mallinfo2"]
+            else:
+                assert {t["tid"] for t in d["tcache"]} == {t["tid"] for t in o["threads"]}
         if al.asan_extension():
             return
         want = f'"mallinfo2":{json.dumps(o["mallinfo2"], separators=(",", ":"))}'
