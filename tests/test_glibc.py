@@ -550,6 +550,13 @@ def test_memcached_matches_its_malloc_info(tmp_path):
     chunks = run(c, "glibc-chunks --in-use --min 100000")["totals"]
     assert chunks["chunks"] >= mm["mmap"][0] > 0
     assert sum(a["bin_chunks"] + a["fast_chunks"] + a["tcache_chunks"] for a in arenas) > 0
+    # From memcached's heap alone: the same main_arena, arenas, bins and mallinfo2.
+    heap = run(c, "glibc-info", env=HEAP)
+    assert heap["found_by"] == "heap (arena ring from heap_info)" and heap["main_arena"] == info["main_arena"]
+    assert heap["problems"] == 0
+    by_heap = run(c, "glibc-arenas", env=HEAP)
+    assert by_heap["arenas"] == arenas and by_heap["mallinfo2"] == run(c, "glibc-arenas")["mallinfo2"]
+    assert run(c, "glibc-bins", env=HEAP)["bins"] == bins
 
 
 @pytest.mark.parametrize("seed,env", [(s, NO_DEBUG) for s in range(6)] + [(s, HEAP) for s in range(6, 9)],
