@@ -55,7 +55,7 @@ static struct memdbg_error *add_region(void *arg, uint64_t lo, uint64_t hi, bool
 	struct regions *r = arg;
 	struct range **v = anon ? &r->anon : &r->file;
 	size_t *n = anon ? &r->nanon : &r->nfile, *cap = anon ? &r->cap_anon : &r->cap_file;
-	if (*n + (anon ? 0 : r->nanon) >= MAX_REGIONS) {
+	if (r->nanon + r->nfile >= MAX_REGIONS) {
 		r->truncated = true;
 		return NULL;
 	}
@@ -250,7 +250,8 @@ static bool main_heap_start(struct search *s, uint64_t main, uint64_t *sbrk_base
 	if (!r || !alloc_read(s->t, top, hdr, sizeof(hdr)))
 		return false;
 	uint64_t size = hdr[1] & ~SIZE_BITS, end = top + size;
-	if ((hdr[1] & IS_MMAPPED) || size < GL_MINSIZE || size % 16 || end > r->hi || sys < size || end - sys < r->lo)
+	if ((hdr[1] & IS_MMAPPED) || size < GL_MINSIZE || size % 16 || size > r->hi - top || sys < size ||
+	    sys > end - r->lo)
 		return false;
 	uint64_t base = end - sys, p = (base + 15) & ~15ull;
 	/* the walk from the first chunk must land on top */
@@ -318,7 +319,7 @@ static bool from_top(struct search *s, uint64_t *main, uint64_t *sbrk_base, bool
 			scanned += hi - lo;
 			for (size_t k = 0; k < (hi - lo) / 8; k++) {
 				uint64_t at = lo + k * 8, a = at - l->ar_top;
-				if (w[k] % 16 || !w[k] || a < r->lo || a + l->arena_size > r->hi || !anon_at(&s->reg, w[k]))
+				if (w[k] % 16 || !w[k] || at < r->lo + l->ar_top || a + l->arena_size > r->hi || !anon_at(&s->reg, w[k]))
 					continue;
 				uint64_t m, sb;
 				size_t members;
