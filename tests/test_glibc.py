@@ -1,6 +1,8 @@
 """glibc malloc (Debian 12's stripped libc.so.6, glibc 2.36, and a static link): every figure equals what
 mallinfo2() and malloc_info() said right before the core, each thread's tcache equals what gdb reads
-through libc6-dbg's DWARF, and every block the program holds is a chunk in use."""
+through libc6-dbg's DWARF, and every block the program holds is a chunk in use. Each check runs twice: with
+glibc's state found the first way memdbg knows (symbols, build table, code), and found from the heap alone
+(MEMDBG_GLIBC_SOURCE=heap, the last resort)."""
 
 import bisect
 import json
@@ -20,6 +22,9 @@ VARIANTS = ("gl-shared", "gl-unknown", "gl-static", "gl-cgo")
 KINDS = ("kernel", "gcore")
 # libc6-dbg's debug file is installed on Debian machines like this one: hide it, as production lacks it.
 NO_DEBUG = {**os.environ, "MEMDBG_DEBUG_FILE_DIRECTORY": "/nonexistent"}
+# The last resort, forced: main_arena from the heap_infos' arena ring, mp_ as glibc 2.36's defaults.
+HEAP = {**NO_DEBUG, "MEMDBG_GLIBC_SOURCE": "heap"}
+SOURCES = ("found", "heap")
 FOUND_BY = {"gl-shared": "build-id table", "gl-unknown": "code search (mallinfo2, malloc_stats)",
             "gl-static": "symbol table", "gl-cgo": "build-id table"}
 
@@ -31,12 +36,18 @@ def _core(variant, kind):
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="module", params=[(v, k) for v in VARIANTS for k in KINDS], ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(scope="module", params=[(v, k, s) for v in VARIANTS for k in KINDS for s in SOURCES],
+                ids=lambda p: f"{p[0]}-{p[1]}" + ("-heap" if p[2] == "heap" else ""))
 def gl_core(request):
-    return _core(*request.param)
+    c = _core(*request.param[:2])
+    c.source = request.param[2]
+    c.env = HEAP if c.source == "heap" else NO_DEBUG
+    return c
 
 
-def run(core, cmd, env=NO_DEBUG, check=True, path=None):
+def run(core, cmd, env=None, check=True, path=None):
+    if env is None:
+        env = getattr(core, "env", NO_DEBUG)
     p = samples.run_cli(["core", path or core.core, "--exe", core.exe, "-c", cmd, "--json"], timeout=300, env=env)
     if check:
         assert p.returncode == 0, (cmd, p.stderr)
@@ -69,7 +80,15 @@ class Chunks:
 
 def test_info(gl_core):
     d = run(gl_core, "glibc-info")
-    assert d["found_by"] == FOUND_BY[gl_core.variant.name]
+    if gl_core.source == "heap":
+        assert d["found_by"] == "heap (arena ring from heap_info)" and d["mp_"] is None
+        assert d["settings_from"].startswith("glibc 2.36's defaults")
+        # The same main_arena and brk start as the symbols or the table give.
+        found = run(gl_core, "glibc-info", env=NO_DEBUG)
+        assert (d["main_arena"], d["sbrk_base"], d["tcache_tls_offset"]) == \
+            (found["main_arena"], found["sbrk_base"], found["tcache_tls_offset"])
+    else:
+        assert d["found_by"] == FOUND_BY[gl_core.variant.name] and d["settings_from"] == "mp_ and global_max_fast"
     assert d["version"] == ("2.35+" if gl_core.variant.name == "gl-static" else "2.36")
     # cgo: the Go runtime's threads (Ms) malloc too, and get arenas of their own.
     want = (lambda n: n >= 4) if gl_core.variant.name == "gl-cgo" else (lambda n: n == 4)
@@ -194,7 +213,7 @@ def test_blocks(gl_core):
     assert not d["in_use"] and d["where"] in ("tcache", "fastbin"), d
     if d["where"] == "tcache":
         assert d["tid"] == t["tid"]
-    p = samples.run_cli(["core", gl_core.core, "--exe", gl_core.exe, "-c", "glibc-block 0x10"], env=NO_DEBUG)
+    p = samples.run_cli(["core", gl_core.core, "--exe", gl_core.exe, "-c", "glibc-block 0x10"], env=gl_core.env)
     assert p.returncode == 1 and p.stderr.startswith("memdbg: ") and "no glibc malloc chunk" in p.stderr
 
 
@@ -258,6 +277,15 @@ def test_live_matches_oracle(variant):
         p = samples.run_cli(["attach", str(pid), "--exe", exe, "-c", "glibc-bins --json"], timeout=300,
                             env=NO_DEBUG)
         assert {t["tid"] for t in json.loads(p.stdout)["tcache"]} == {t["tid"] for t in o["threads"]}
+        # From the heap alone: the live memory map (/proc/PID/maps) instead of a core's segments.
+        for cmd in ("glibc-arenas", "glibc-bins"):
+            p = samples.run_cli(["attach", str(pid), "--exe", exe, "-c", cmd + " --json"], timeout=300, env=HEAP)
+            assert p.returncode == 0, p.stderr
+            d = json.loads(p.stdout)
+            if cmd == "glibc-arenas":
+                assert d["mallinfo2"] == o["mallinfo2"]
+            else:
+                assert {t["tid"] for t in d["tcache"]} == {t["tid"] for t in o["threads"]}
         if al.asan_extension():
             return
         want = f'"mallinfo2":{json.dumps(o["mallinfo2"], separators=(",", ":"))}'
@@ -292,10 +320,10 @@ DAMAGED_CMDS = ("glibc-info", "glibc-arenas", "glibc-bins", "glibc-chunks --limi
                 "glibc-block {a}")
 
 
-def _all_commands_survive(c, damaged, addr):
+def _all_commands_survive(c, damaged, addr, env=NO_DEBUG):
     for cmd in DAMAGED_CMDS:
         cmd = cmd.format(a=addr)
-        p = samples.run_cli(["core", damaged, "--exe", c.exe, "-c", cmd], timeout=120, env=NO_DEBUG)
+        p = samples.run_cli(["core", damaged, "--exe", c.exe, "-c", cmd], timeout=120, env=env)
         assert p.returncode in (0, 1), (cmd, p.returncode, p.stderr[-2000:])
         assert "Sanitizer" not in p.stderr and "runtime error" not in p.stderr, (cmd, p.stderr[-2000:])
         if p.returncode == 1:
@@ -363,6 +391,53 @@ def test_damaged_arena_next(tmp_path):
     assert f"arena ring: arena 1 at {a1:#x} has next {a1:#x}, which does not lead back to main_arena" in p.stdout
     assert info["arenas"] == 4
     _all_commands_survive(c, damaged, c.oracle["chain"][3])
+
+
+def test_heap_source_is_named():
+    """glibc-info's text names the heap as where the state was found, and says the settings are defaults."""
+    c = _core("gl-shared", "kernel")
+    p = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "glibc-info"], env=HEAP)
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^found_by +heap \(arena ring from heap_info\)$", p.stdout, re.M), p.stdout
+    assert re.search(r"^settings_from +glibc 2\.36's defaults \(mp_ and global_max_fast were not found", p.stdout,
+                     re.M), p.stdout
+    assert re.search(r"^mp_ +-$", p.stdout, re.M), p.stdout
+    p = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "glibc-info"],
+                        env={**NO_DEBUG, "MEMDBG_GLIBC_SOURCE": "dwarf"})
+    assert p.returncode == 1 and p.stderr == 'memdbg: MEMDBG_GLIBC_SOURCE is "dwarf": the one value it takes is heap\n'
+
+
+def test_heap_without_heap_infos(tmp_path):
+    """The non-main heaps' heap_info no longer name their arenas: main_arena is then the malloc_state in
+    libc's data whose top ends the brk heap. The main arena's figures are whole, each other arena's heap
+    is one line."""
+    c = _core("gl-shared", "kernel")
+    good = run(c, "glibc-arenas", env=HEAP)["arenas"]
+    info = run(c, "glibc-info")
+    heaps = [int(a["address"], 16) & ~(64 * 2**20 - 1) for a in good[1:]]
+    damaged = _patch(c, tmp_path, [(h, b"\0" * 8) for h in heaps])
+    d = run(c, "glibc-info", env=HEAP, path=damaged)
+    assert d["found_by"] == "heap (main_arena from its top chunk)", d
+    assert (d["main_arena"], d["sbrk_base"]) == (info["main_arena"], info["sbrk_base"])
+    assert d["arenas"] == 4 and d["problems"] >= 3  # and their bins and tcaches, whose chunks are not walked
+    arenas = run(c, "glibc-arenas", env=HEAP, path=damaged)["arenas"]
+    assert arenas[0] == good[0] and [a["address"] for a in arenas] == [a["address"] for a in good]
+    p = samples.run_cli(["core", damaged, "--exe", c.exe, "-c", "glibc-info"], env=HEAP)
+    for i, h in enumerate(heaps):
+        assert f"note: arena {i + 1}: the heap_info at {h:#x} names arena 0x0" in p.stdout, p.stdout
+    _all_commands_survive(c, damaged, c.oracle["chain"][3], env=HEAP)
+
+
+def test_heap_that_does_not_reveal_the_state():
+    """A jemalloc program's libc never ran malloc: no arena, no top. Forced to the heap, one line says so."""
+    try:
+        c = al.make_core("je-shared", "kernel")
+    except al.Unavailable as e:
+        pytest.skip(str(e))
+    p = samples.run_cli(["core", c.core, "--exe", c.exe, "-c", "glibc-info"], env=HEAP)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert p.stderr.startswith("memdbg: MEMDBG_GLIBC_SOURCE=heap: the heap does not reveal the state of ") and \
+        "no heap_info names an arena and no malloc_state" in p.stderr, p.stderr
 
 
 # ---- a real program: memcached (Debian's, on glibc malloc) under load ----
@@ -475,12 +550,21 @@ def test_memcached_matches_its_malloc_info(tmp_path):
     chunks = run(c, "glibc-chunks --in-use --min 100000")["totals"]
     assert chunks["chunks"] >= mm["mmap"][0] > 0
     assert sum(a["bin_chunks"] + a["fast_chunks"] + a["tcache_chunks"] for a in arenas) > 0
+    # From memcached's heap alone: the same main_arena, arenas, bins and mallinfo2.
+    heap = run(c, "glibc-info", env=HEAP)
+    assert heap["found_by"] == "heap (arena ring from heap_info)" and heap["main_arena"] == info["main_arena"]
+    assert heap["problems"] == 0
+    by_heap = run(c, "glibc-arenas", env=HEAP)
+    assert by_heap["arenas"] == arenas and by_heap["mallinfo2"] == run(c, "glibc-arenas")["mallinfo2"]
+    assert run(c, "glibc-bins", env=HEAP)["bins"] == bins
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_damaged_at_random(tmp_path, seed):
+@pytest.mark.parametrize("seed,env", [(s, NO_DEBUG) for s in range(6)] + [(s, HEAP) for s in range(6, 9)],
+                         ids=lambda p: p if isinstance(p, int) else ("heap" if p is HEAP else "found"))
+def test_damaged_at_random(tmp_path, seed, env):
     """Random words of the arenas, heap_infos, tcaches and chunk headers overwritten: figures or one
-    line per command, never a crash or a hang (also run under ASan and UBSan)."""
+    line per command, never a crash or a hang (also run under ASan and UBSan), glibc's state found by the
+    table or from the heap."""
     import random
     c = _core("gl-shared", "kernel")
     rng = random.Random(seed)
@@ -495,4 +579,4 @@ def test_damaged_at_random(tmp_path, seed):
     writes = [(a, rng.choice([b"\xff" * 8, b"\0" * 8, rng.randbytes(8), struct.pack("<Q", rng.choice(chunks))]))
               for a in targets]
     damaged = _patch(c, tmp_path, writes)
-    _all_commands_survive(c, damaged, c.oracle["chain"][5])
+    _all_commands_survive(c, damaged, c.oracle["chain"][5], env=env)

@@ -74,7 +74,10 @@ static struct memdbg_error *run_glibc_info(struct memdbg_target *t, struct memdb
 	memdbg_field_str(p, "layout", layout);
 	memdbg_field_hex(p, "load_base", h->base);
 	memdbg_field_hex(p, "main_arena", h->sym[GL_SYM_MAIN_ARENA]);
-	memdbg_field_hex(p, "mp_", h->sym[GL_SYM_MP]);
+	if (h->sym[GL_SYM_MP])
+		memdbg_field_hex(p, "mp_", h->sym[GL_SYM_MP]);
+	else
+		memdbg_field_null(p, "mp_");
 	if (h->tcache_tpoff)
 		memdbg_field_i64(p, "tcache_tls_offset", h->tcache_tpoff);
 	else
@@ -89,12 +92,15 @@ static struct memdbg_error *run_glibc_info(struct memdbg_target *t, struct memdb
 	memdbg_field_u64(p, "chunks", h->nchunks);
 	memdbg_field_u64(p, "mmapped_chunks", h->mmapped_found);
 	memdbg_field_u64(p, "threads", h->nthreads);
+	memdbg_field_str(p, "settings_from", h->mp_defaults ? "glibc 2.36's defaults (mp_ and global_max_fast were "
+			 "not found: mallopt and tunables are not seen; n_mmaps and mmapped_mem are the scan's)" :
+			 "mp_ and global_max_fast");
 	memdbg_begin_object(p, "settings", "Settings (mp_, global_max_fast)");
 	memdbg_field_u64(p, "tcache_bins", h->tcache_bins);
 	memdbg_field_u64(p, "tcache_count", h->tcache_count);
 	memdbg_field_u64(p, "tcache_max_bytes", h->tcache_max_bytes);
 	memdbg_field_u64(p, "tcache_unsorted_limit", h->tcache_unsorted_limit);
-	if (h->sym[GL_SYM_MAX_FAST])
+	if (h->sym[GL_SYM_MAX_FAST] || h->mp_defaults)
 		memdbg_field_u64(p, "max_fast", h->max_fast);
 	else
 		memdbg_field_null(p, "max_fast");
@@ -365,9 +371,13 @@ const struct memdbg_command memdbg_cmd_glibc_info = {
 		.summary = "glibc malloc: version, where its state was found, arenas, tcache and fastbin settings",
 		.usage = "glibc-info [--json]",
 		.help = "main_arena and mp_ are found through the executable's symbols (static links), libc's\n"
-			"debug file, memdbg's table of known stripped builds, or the code of libc's own mallinfo2,\n"
-			"malloc_trim and malloc_stats (found_by: code search).  tcache_tls_offset is where each\n"
-			"thread's tcache pointer sits from its thread pointer (fs_base).",
+			"debug file, memdbg's table of known stripped builds, the code of libc's own mallinfo2,\n"
+			"malloc_trim and malloc_stats (found_by: code search), or last the heap itself: the\n"
+			"arena ring named by the 64 MiB-aligned heap_infos, or the malloc_state whose top\n"
+			"ends the brk heap (found_by: heap).  From the heap, mp_ is not known: settings_from\n"
+			"says glibc 2.36's defaults stand in.  MEMDBG_GLIBC_SOURCE=heap forces the heap.\n"
+			"tcache_tls_offset is where each thread's tcache pointer sits from its thread\n"
+			"pointer (fs_base).",
 	},
 	.needs_target = true,
 	.run = run_glibc_info,

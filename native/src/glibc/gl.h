@@ -91,6 +91,7 @@ struct gl_heap {
 	uint64_t trim_threshold, top_pad, mmap_threshold, arena_test, arena_max, mmapped_mem, max_mmapped_mem,
 		sbrk_base, tcache_bins, tcache_max_bytes, tcache_count, tcache_unsorted_limit, max_fast;
 	int32_t n_mmaps, n_mmaps_max, max_n_mmaps, no_dyn_threshold;
+	bool mp_defaults;  /* mp_ was not found (the heap fallback): glibc 2.36's defaults stand in */
 
 	struct gl_arena *arenas;
 	size_t narenas;
@@ -111,6 +112,13 @@ struct gl_heap {
 
 struct memdbg_error *gl_get(struct memdbg_target *t, struct gl_heap **ret);
 struct memdbg_error *gl_locate(struct memdbg_target *t, struct gl_heap *h);
+/*
+ * The last resort (fromheap.c): main_arena from the heap itself, mp_ as glibc
+ * 2.36's defaults, tcache's TLS offset from the threads.  h->l may be NULL (the
+ * version is not known).  *found false: why says why, in one line.
+ */
+struct memdbg_error *gl_locate_from_heap(struct memdbg_target *t, struct gl_heap *h, bool *found, char *why,
+				       size_t why_len);
 struct memdbg_error *gl_walk(struct memdbg_target *t, struct gl_heap *h);
 void gl_problem(struct gl_heap *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -2,8 +2,10 @@
  * locate.c - finding glibc malloc's state (main_arena, mp_, global_max_fast,
  * and the thread-pointer offset of the TLS variable tcache) in a target: the
  * executable's symbols (a static link), libc's debug file, the table of known
- * stripped builds keyed by build-id, then the code of libc's own exported
- * functions.  mp_ and main_arena are checked against each other before use.
+ * stripped builds keyed by build-id, the code of libc's own exported
+ * functions, and last the heap itself (fromheap.c).  mp_ and main_arena are
+ * checked against each other before use.  MEMDBG_GLIBC_SOURCE=heap skips the
+ * first four (a test of the last resort on a target where they would work).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -192,7 +194,18 @@ static const struct gl_build *known_build(const char *build_id)
 	return NULL;
 }
 
-static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct gl_heap *h, bool *found)
+/* MEMDBG_GLIBC_SOURCE=heap: glibc's state from the heap even where symbols, the table or the code would give it. */
+static struct memdbg_error *heap_forced(bool *forced)
+{
+	const char *v = getenv("MEMDBG_GLIBC_SOURCE");
+	*forced = v && *v;
+	if (*forced && strcmp(v, "heap") != 0)
+		return memdbg_error_format(MEMDBG_ERROR_INVALID_ARGUMENT,
+					   "MEMDBG_GLIBC_SOURCE is \"%.64s\": the one value it takes is heap", v);
+	return NULL;
+}
+
+static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct gl_heap *h, bool heap_only, bool *found)
 {
 	struct alloc_lib lib;
 	struct memdbg_error *err = alloc_lib_open(t, "libc.so.6", &lib, found);
@@ -210,29 +223,38 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct gl_
 		return err;
 	}
 	const struct gl_build *b;
-	if (alloc_lib_symbol(&lib, sym_names[GL_SYM_MAIN_ARENA], &h->sym[GL_SYM_MAIN_ARENA]) &&
+	if (!heap_only && alloc_lib_symbol(&lib, sym_names[GL_SYM_MAIN_ARENA], &h->sym[GL_SYM_MAIN_ARENA]) &&
 	    alloc_lib_symbol(&lib, sym_names[GL_SYM_MP], &h->sym[GL_SYM_MP])) {
 		h->source = lib.debug ? "debug file symbols" : "symbol table";
 		alloc_lib_symbol(&lib, sym_names[GL_SYM_MAX_FAST], &h->sym[GL_SYM_MAX_FAST]);
-	} else if ((b = known_build(lib.build_id))) {
+	} else if (!heap_only && (b = known_build(lib.build_id))) {
 		h->source = "build-id table";
 		for (int s = 0; s < GL_NSYMS; s++)
 			h->sym[s] = lib.base + b->rva[s];
-	} else if (main_arena_from_code(t, &lib, &h->sym[GL_SYM_MAIN_ARENA]) &&
+	} else if (!heap_only && main_arena_from_code(t, &lib, &h->sym[GL_SYM_MAIN_ARENA]) &&
 		   mp_from_code(t, &lib, h->l, &h->sym[GL_SYM_MP])) {
 		h->source = "code search (mallinfo2, malloc_stats)";
 	} else {
-		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-					  "%s (glibc %s, build-id %s) is not a known build, has no symbols and its "
-					  "mallinfo2/malloc_stats code is not the expected one: install its debug file as "
-					  "/usr/lib/debug/.build-id/%.2s/%s.debug, or add it to the table with "
-					  "setup/allocators/glibc-table.sh",
-					  lib.path, h->version, lib.build_id[0] ? lib.build_id : "none",
-					  lib.build_id[0] ? lib.build_id : "xx", lib.build_id[0] ? lib.build_id + 2 : "yy");
+		bool got;
+		char why[256];
+		memset(h->sym, 0, sizeof(h->sym));
+		err = gl_locate_from_heap(t, h, &got, why, sizeof(why));
+		if (!err && !got && heap_only)
+			err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "MEMDBG_GLIBC_SOURCE=heap: the heap does not "
+						  "reveal the state of %s's malloc: %s", lib.path, why);
+		else if (!err && !got)
+			err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
+						  "%s (glibc %s, build-id %s) is not a known build, has no symbols, its "
+						  "mallinfo2/malloc_stats code is not the expected one and its heap does not "
+						  "reveal the state (%s): install its debug file as "
+						  "/usr/lib/debug/.build-id/%.2s/%s.debug, or add it to the table with "
+						  "setup/allocators/glibc-table.sh",
+						  lib.path, h->version, lib.build_id[0] ? lib.build_id : "none", why,
+						  lib.build_id[0] ? lib.build_id : "xx", lib.build_id[0] ? lib.build_id + 2 : "yy");
 	}
-	if (!err && !h->sym[GL_SYM_TCACHE_SLOT])
+	if (!err && !h->mp_defaults && !h->sym[GL_SYM_TCACHE_SLOT])
 		tcache_slot_from_code(t, &lib, &h->sym[GL_SYM_TCACHE_SLOT]);
-	if (!err && !h->sym[GL_SYM_MAX_FAST])
+	if (!err && !h->mp_defaults && !h->sym[GL_SYM_MAX_FAST])
 		max_fast_from_code(t, &lib, h, &h->sym[GL_SYM_MAX_FAST]);
 	alloc_lib_close(&lib);
 	return err;
@@ -315,22 +337,50 @@ static void read_tcache_offset(struct memdbg_target *t, struct gl_heap *h)
 		h->tcache_tpoff = off;
 }
 
+/*
+ * A static link forced to the heap: the executable is where glibc is, its
+ * version from its own string when it kept one (else the heap_info size).
+ */
+static struct memdbg_error *static_from_heap(struct memdbg_target *t, struct gl_heap *h)
+{
+	snprintf(h->where, sizeof(h->where), "%s (static)", t->exe_path);
+	size_t len;
+	const uint8_t *id = memdbg_elf_build_id(t->exe, &len);
+	if (id && len <= 40)
+		alloc_hex(h->build_id, id, len);
+	read_version(t->exe_path, h);
+	h->l = layout_for(h->version, &h->safe_linking);
+	bool got;
+	char why[256];
+	struct memdbg_error *err = gl_locate_from_heap(t, h, &got, why, sizeof(why));
+	if (!err && !got)
+		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "MEMDBG_GLIBC_SOURCE=heap: the heap does not reveal "
+					  "the state of %s's malloc: %s", t->exe_path, why);
+	return err;
+}
+
 struct memdbg_error *gl_locate(struct memdbg_target *t, struct gl_heap *h)
 {
 	struct memdbg_error *err;
 	uint64_t addr;
+	bool heap_only, found;
+	if ((err = heap_forced(&heap_only)))
+		return err;
 	if (alloc_exe_symbol(t, sym_names[GL_SYM_MAIN_ARENA], &addr)) {
-		h->sym[GL_SYM_MAIN_ARENA] = addr;
-		err = symbols_from_exe(t, h);
+		if (heap_only) {
+			err = static_from_heap(t, h);
+		} else {
+			h->sym[GL_SYM_MAIN_ARENA] = addr;
+			err = symbols_from_exe(t, h);
+		}
 	} else {
-		bool found;
-		err = symbols_from_lib(t, h, &found);
+		err = symbols_from_lib(t, h, heap_only, &found);
 		if (!err && !found)
 			return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
 						   "no glibc malloc in this target: no libc.so.6 is mapped and the "
 						   "executable has no main_arena symbol");
 	}
-	if (err || (err = read_mp(t, h)))
+	if (err || (!h->mp_defaults && (err = read_mp(t, h))))
 		return err;
 	read_tcache_offset(t, h);
 	return NULL;

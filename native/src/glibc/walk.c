@@ -608,7 +608,10 @@ struct memdbg_error *gl_walk(struct memdbg_target *t, struct gl_heap *h)
 	if ((err = read_threads(t, h)))
 		goto out;
 	tally(h);
-	if (h->mmapped_found != (uint64_t)h->n_mmaps)
+	if (h->mp_defaults) {  /* no mp_: its mmap counters are what the scan found */
+		h->n_mmaps = h->max_n_mmaps = h->mmapped_found > INT32_MAX ? INT32_MAX : (int32_t)h->mmapped_found;
+		h->mmapped_mem = h->max_mmapped_mem = h->mmapped_found_bytes;
+	} else if (h->mmapped_found != (uint64_t)h->n_mmaps)
 		gl_problem(h, "mmapped chunks: %" PRIu64 " found at the start of anonymous mappings, mp_.n_mmaps says %d",
 			   h->mmapped_found, h->n_mmaps);
 out:
