@@ -31,6 +31,13 @@ struct range {
 	uint64_t lo, hi;
 };
 
+/* What the scans need of one object type (o->otypes[k]), computed before they start. */
+struct otype_info {
+	const struct go_type *ty;           /* the decoded type, NULL when unknown or of size 0 */
+	const struct uintptr_words *uw;     /* its uintptr words; NULL: none, or too many to list */
+	bool runtime;                       /* the runtime's own type (runtime_type_name) */
+};
+
 struct fctx {
 	struct memdbg_target *t;
 	struct memdbg_go *go;
@@ -46,6 +53,8 @@ struct fctx {
 	size_t total;               /* findings over all finding sections */
 	bool section_finding;       /* the open section's items are findings */
 	struct go_map uintptr_types; /* type address -> struct uintptr_words */
+	struct otype_info *oti;     /* per object type (o->otypes), filled before the scans */
+	size_t noti;
 };
 
 /* ---- small helpers ---- */
@@ -747,7 +756,7 @@ static struct memdbg_error *load_held(struct fctx *c)
 }
 
 struct scan_obj {
-	struct fctx *c;
+	const struct fctx *c;
 	uint64_t id, base;
 	struct refs *dangling;
 	bool oom;
@@ -756,7 +765,7 @@ struct scan_obj {
 static void note_pointer(void *arg, uint64_t slot, uint64_t value)
 {
 	struct scan_obj *so = arg;
-	struct fctx *c = so->c;
+	const struct fctx *c = so->c;
 	if (!value)
 		return;
 	const struct go_heap_span *h;
@@ -783,9 +792,8 @@ static void note_pointer(void *arg, uint64_t slot, uint64_t value)
  * keeps alive): its own objects are not evidence of a misuse, neither as
  * holders nor as targets.
  */
-static bool runtime_type(const struct fctx *c, uint64_t id)
+static bool runtime_type_name(const char *name)
 {
-	const char *name = go_objtype_name(c->o, id);
 	if (!name)
 		return false;
 	while (*name == '[' && strchr(name, ']'))
@@ -795,6 +803,19 @@ static bool runtime_type(const struct fctx *c, uint64_t id)
 	return strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/", 9) == 0 || strncmp(name, "maps.", 5) == 0 ||
 	       strncmp(name, "map.", 4) == 0 ||
 	       strncmp(name, "sync.", 5) == 0 || strncmp(name, "weak.", 5) == 0 || strncmp(name, "unique.", 7) == 0;
+}
+
+/* The type facts of object id (per object type, from load_otype_info), or NULL when it has no type. */
+static const struct otype_info *otype_info(const struct fctx *c, uint64_t id)
+{
+	uint32_t k = c->o->type[id];
+	return k && k < c->noti ? &c->oti[k] : NULL;
+}
+
+static bool runtime_type(const struct fctx *c, uint64_t id)
+{
+	const struct otype_info *oi = otype_info(c, id);
+	return oi && oi->runtime;
 }
 
 /*
@@ -831,39 +852,53 @@ struct uintptr_words {
 	uint32_t off[];
 };
 
-static bool collect_uintptrs(struct fctx *c, const struct go_type *ty, uint64_t base, struct uintptr_words **w,
+static bool add_uintptr_word(struct uintptr_words **w, size_t *cap, uint64_t off)
+{
+	if ((*w)->n == MAX_UINTPTR_WORDS)
+		return false;
+	if ((*w)->n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 8;
+		struct uintptr_words *nw = realloc(*w, sizeof(**w) + nc * sizeof(uint32_t));
+		if (!nw)
+			return false;
+		*w = nw;
+		*cap = nc;
+	}
+	(*w)->off[(*w)->n++] = (uint32_t)off;
+	return true;
+}
+
+static bool collect_uintptrs(const struct fctx *c, const struct go_type *ty, uint64_t base, struct uintptr_words **w,
 			     size_t *cap, int depth)
 {
 	if (!ty || depth > 16)
 		return true;
-	if (ty->kind == GO_KIND_UINTPTR) {
-		if ((*w)->n == MAX_UINTPTR_WORDS)
-			return false;
-		if ((*w)->n == *cap) {
-			size_t nc = *cap ? 2 * *cap : 8;
-			struct uintptr_words *nw = realloc(*w, sizeof(**w) + nc * sizeof(uint32_t));
-			if (!nw)
-				return false;
-			*w = nw;
-			*cap = nc;
-		}
-		(*w)->off[(*w)->n++] = (uint32_t)base;
-		return true;
-	}
+	if (ty->kind == GO_KIND_UINTPTR)
+		return add_uintptr_word(w, cap, base);
 	if (ty->kind == GO_KIND_STRUCT) {
 		for (size_t i = 0; i < ty->nfields; i++)
 			if (!collect_uintptrs(c, go_type_at(c->t, c->go, ty->fields[i].type, NULL), base + ty->fields[i].offset,
 					      w, cap, depth + 1))
 				return false;
 	} else if (ty->kind == GO_KIND_ARRAY) {
+		/* The first element's words, then the same shifted by each element: an array of
+		   scalars (a [1<<20]byte) costs one element, not a call per element. */
 		const struct go_type *elem = go_type_at(c->t, c->go, ty->elem, NULL);
-		for (uint64_t i = 0; elem && elem->size && i < ty->len; i++)
-			if (!collect_uintptrs(c, elem, base + i * elem->size, w, cap, depth + 1))
-				return false;
+		if (!elem || !elem->size || !ty->len)
+			return true;
+		size_t first = (*w)->n;
+		if (!collect_uintptrs(c, elem, base, w, cap, depth + 1))
+			return false;
+		size_t per = (*w)->n - first;
+		for (uint64_t i = 1; per && i < ty->len; i++)
+			for (size_t j = 0; j < per; j++)
+				if (!add_uintptr_word(w, cap, (*w)->off[first + j] + i * elem->size))
+					return false;
 	}
 	return true;
 }
 
+/* The uintptr words of ty, shared by every object type of it; NULL when out of memory. */
 static const struct uintptr_words *uintptr_words(struct fctx *c, const struct go_type *ty)
 {
 	struct uintptr_words *w = go_map_get(&c->uintptr_types, ty->addr);
@@ -886,20 +921,53 @@ static const struct uintptr_words *uintptr_words(struct fctx *c, const struct go
 }
 
 /*
+ * Each object type's facts, before the scans: they then only read them, on
+ * any thread (the uintptr words were a cache filled during the scan).  The
+ * uintptr words are listed only for types that can be holders (not the
+ * runtime's own).
+ */
+static struct memdbg_error *load_otype_info(struct fctx *c)
+{
+	const struct go_objects *o = c->o;
+	if (!(c->oti = calloc(o->notypes ? o->notypes : 1, sizeof(*c->oti))))
+		return memdbg_enomem;
+	c->noti = o->notypes;
+	for (size_t k = 1; k < o->notypes; k++) {
+		const struct go_objtype *ot = &o->otypes[k];
+		struct otype_info *oi = &c->oti[k];
+		oi->runtime = runtime_type_name(ot->name);
+		const struct go_type *ty = ot->type ? go_type_at(c->t, c->go, ot->type, NULL) : NULL;
+		if (!ty || !ty->size)
+			continue;
+		oi->ty = ty;
+		if (oi->runtime)
+			continue;
+		const struct uintptr_words *uw = uintptr_words(c, ty);
+		if (!uw)
+			return memdbg_enomem;
+		oi->uw = uw->n || uw->all ? uw : NULL;
+		if ((k & 1023) == 0) {
+			struct memdbg_error *err = memdbg_check_interrupt(c->p);
+			if (err)
+				return err;
+		}
+	}
+	return NULL;
+}
+
+/*
  * The words of object id that its type declares uintptr, holding the exact
  * address of an object.  Untyped objects are not scanned: bytes, strings
  * and a slot's padding past its type are never evidence.
  */
-static bool scan_hidden(struct fctx *c, uint64_t id, struct refs *hidden)
+static bool scan_hidden(const struct fctx *c, uint64_t id, struct refs *hidden)
 {
-	uint32_t k = c->o->type[id];
-	const struct go_objtype *ot = k ? &c->o->otypes[k] : NULL;
-	const struct go_type *ty = ot && ot->type ? go_type_at(c->t, c->go, ot->type, NULL) : NULL;
-	if (!ty || !ty->size)
+	const struct otype_info *oi = otype_info(c, id);
+	if (!oi || !oi->uw)
 		return true;
-	const struct uintptr_words *uw = uintptr_words(c, ty);
-	if (!uw || (!uw->n && !uw->all))
-		return uw != NULL;
+	const struct go_objtype *ot = &c->o->otypes[c->o->type[id]];
+	const struct go_type *ty = oi->ty;
+	const struct uintptr_words *uw = oi->uw;
 	const struct go_heap_span *h = go_span_of_id(c->o, id);
 	uint64_t slot = go_id_addr(h, id), data = slot + (h->header ? 8 : 0);
 	uint64_t end = h->nelems == 1 && h->limit > slot && h->limit - slot < h->elemsize ? h->limit : slot + h->elemsize;
@@ -951,25 +1019,89 @@ static struct memdbg_error *scan_global(void *arg, const struct memdbg_global *g
 	return refs_add(gs->hidden, &r) ? NULL : memdbg_enomem;
 }
 
+/*
+ * The object scan runs on the pool (pool.c) in chunks of nodes; each chunk
+ * keeps its own findings, joined in chunk order: the node order of the
+ * single-threaded scan, so the output does not depend on the threads.
+ */
+struct scan_chunk {
+	struct refs hidden, dangling;
+	bool oom;
+};
+
+struct scan_pass {
+	const struct fctx *c;
+	struct scan_chunk *chunks;
+};
+
+/* Objects first_obj + [begin, end); reads only, and writes only its own chunk (any thread). */
+static void scan_chunk(void *arg, size_t chunk, size_t begin, size_t end)
+{
+	struct scan_pass *sp = arg;
+	const struct fctx *c = sp->c;
+	struct scan_chunk *sc = &sp->chunks[chunk];
+	uint32_t first = go_graph_first_obj(c->g);
+	for (size_t i = begin; i < end && !sc->oom; i++) {
+		uint64_t id = c->g->node_id[first + i];
+		if (runtime_type(c, id))
+			continue;
+		const struct go_heap_span *h = go_span_of_id(c->o, id);
+		struct scan_obj so = { c, id, go_id_addr(h, id), &sc->dangling, false };
+		if (!h->noscan)
+			go_object_pointers(c->t, c->go, c->o, id, note_pointer, &so);
+		if (so.oom || !scan_hidden(c, id, &sc->hidden))
+			sc->oom = true;
+	}
+}
+
+/* Append the chunks' refs to r in chunk order; frees them. */
+static bool join_refs(struct refs *r, struct scan_chunk *chunks, size_t nchunks, bool hidden)
+{
+	size_t total = r->n;
+	for (size_t k = 0; k < nchunks; k++)
+		total += hidden ? chunks[k].hidden.n : chunks[k].dangling.n;
+	if (total > r->cap) {
+		struct ref *nv = realloc(r->v, total * sizeof(*nv));
+		if (!nv)
+			return false;
+		r->v = nv;
+		r->cap = total;
+	}
+	for (size_t k = 0; k < nchunks; k++) {
+		struct refs *x = hidden ? &chunks[k].hidden : &chunks[k].dangling;
+		if (x->n)
+			memcpy(r->v + r->n, x->v, x->n * sizeof(*x->v));
+		r->n += x->n;
+		free(x->v);
+		*x = (struct refs){ 0 };
+	}
+	return true;
+}
+
+/* Chunk size: about 64 chunks for a small heap (every thread gets some), at most SCAN_GRAIN_MAX objects. */
+#define SCAN_GRAIN_MIN 32
+#define SCAN_GRAIN_MAX 16384
+
 static struct memdbg_error *scan_objects(struct fctx *c, struct refs *hidden, struct refs *dangling)
 {
 	const struct go_graph *g = c->g;
-	struct memdbg_error *err = NULL;
-	for (uint32_t v = go_graph_first_obj(g); v < g->nnodes; v++) {
-		uint64_t id = g->node_id[v];
-		const struct go_heap_span *h = go_span_of_id(c->o, id);
-		if ((v & 4095) == 0 && (err = memdbg_check_interrupt(c->p)))
-			break;
-		if (runtime_type(c, id))
-			continue;
-		struct scan_obj so = { c, id, go_id_addr(h, id), dangling, false };
-		if (!h->noscan)
-			go_object_pointers(c->t, c->go, c->o, id, note_pointer, &so);
-		if (so.oom || !scan_hidden(c, id, hidden)) {
+	size_t nobj = g->nnodes - go_graph_first_obj(g), grain = nobj / 64;
+	grain = grain < SCAN_GRAIN_MIN ? SCAN_GRAIN_MIN : grain > SCAN_GRAIN_MAX ? SCAN_GRAIN_MAX : grain;
+	size_t nchunks = (nobj + grain - 1) / grain;
+	struct scan_pass sp = { c, calloc(nchunks ? nchunks : 1, sizeof(*sp.chunks)) };
+	if (!sp.chunks)
+		return memdbg_enomem;
+	struct memdbg_error *err = memdbg_parallel(c->t, c->p, "scanning objects", nobj, grain, scan_chunk, &sp);
+	for (size_t k = 0; k < nchunks && !err; k++)
+		if (sp.chunks[k].oom)
 			err = memdbg_enomem;
-			break;
-		}
+	if (!err && (!join_refs(hidden, sp.chunks, nchunks, true) || !join_refs(dangling, sp.chunks, nchunks, false)))
+		err = memdbg_enomem;
+	for (size_t k = 0; k < nchunks; k++) {
+		free(sp.chunks[k].hidden.v);
+		free(sp.chunks[k].dangling.v);
 	}
+	free(sp.chunks);
 	if (!err && c->t->dwarf) {
 		struct global_scan gs = { c, hidden };
 		err = memdbg_dwarf_for_each_global(c->t->dwarf, scan_global, &gs);
@@ -1488,10 +1620,11 @@ struct memdbg_error *findings_print(struct memdbg_target *t, struct memdbg_print
 		return err;
 	c.heap_lo = c.o->nhs ? c.o->hs[0].start : 0;
 	c.heap_hi = c.o->nhs ? c.o->hs[c.o->nhs - 1].end : 0;
-	if (!(err = load_held(&c)))
+	if (!(err = load_held(&c)) && !(err = load_otype_info(&c)))
 		err = print_sections(&c);
 	free(c.arenas);
 	free(c.held);
+	free(c.oti);
 	for (size_t i = 0; i < c.uintptr_types.cap; i++)
 		if (c.uintptr_types.keys[i])
 			free(c.uintptr_types.vals[i]);
