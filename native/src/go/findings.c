@@ -575,10 +575,17 @@ static struct memdbg_error *section_maps(struct fctx *c)
 	size_t n = 0, cap = 0;
 	uint64_t bytes = 0;
 	bool known = map_count_field(c, &tname, &off, &size);
-	for (uint32_t v = go_graph_first_obj(c->g); known && v < c->g->nnodes; v++) {
+	/* The object types named tname (compared once per type, not per object). */
+	uint8_t *is_map = known ? calloc(c->o->notypes ? c->o->notypes : 1, 1) : NULL;
+	if (known && !is_map)
+		return memdbg_enomem;
+	bool any = false;
+	for (size_t k = 1; known && k < c->o->notypes; k++)
+		any |= is_map[k] = c->o->otypes[k].name && strcmp(c->o->otypes[k].name, tname) == 0;
+	for (uint32_t v = go_graph_first_obj(c->g); any && v < c->g->nnodes; v++) {
 		uint64_t id = c->g->node_id[v], entries = 0;
-		const char *type = go_objtype_name(c->o, id);
-		if (!type || strcmp(type, tname) != 0)
+		uint32_t k = c->o->type[id];
+		if (k >= c->o->notypes || !is_map[k])
 			continue;
 		uint64_t at = obj_base(c, id) + (go_span_of_id(c->o, id)->header ? 8 : 0) + off;
 		struct memdbg_error *e = memdbg_read(c->t, at, &entries, size <= 8 ? size : 8);
@@ -593,6 +600,7 @@ static struct memdbg_error *section_maps(struct fctx *c)
 			struct map_row *nr = realloc(rows, cap * sizeof(*nr));
 			if (!nr) {
 				free(rows);
+				free(is_map);
 				return memdbg_enomem;
 			}
 			rows = nr;
@@ -600,6 +608,7 @@ static struct memdbg_error *section_maps(struct fctx *c)
 		rows[n++] = (struct map_row){ id, entries, c->g->retained[v] };
 		bytes += c->g->retained[v];
 	}
+	free(is_map);
 	if (n)
 		qsort(rows, n, sizeof(*rows), map_cmp);
 	begin_section(c, "maps", "Large long-lived maps", false,
@@ -1437,22 +1446,25 @@ static struct memdbg_error *section_large(struct fctx *c)
 	uint64_t (*rows)[2] = NULL;
 	size_t n = 0, cap = 0;
 	uint64_t bytes = 0;
-	for (uint32_t v = go_graph_first_obj(c->g); v < c->g->nnodes; v++) {
-		uint64_t id = c->g->node_id[v];
-		if (obj_size(c, id) <= LARGE_OBJECT)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			uint64_t(*nr)[2] = realloc(rows, cap * sizeof(*nr));
-			if (!nr) {
-				free(rows);
-				return memdbg_enomem;
+	/* The live objects of spans of objects over LARGE_OBJECT (the rows are sorted below: any order will do). */
+	for (size_t i = 0; i < c->o->nhs; i++) {
+		const struct go_heap_span *h = &c->o->hs[i];
+		for (uint64_t id = h->first; h->elemsize > LARGE_OBJECT && id < h->first + h->nelems; id++) {
+			if (!go_graph_node(c->g, id))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				uint64_t(*nr)[2] = realloc(rows, cap * sizeof(*nr));
+				if (!nr) {
+					free(rows);
+					return memdbg_enomem;
+				}
+				rows = nr;
 			}
-			rows = nr;
+			rows[n][0] = id;
+			rows[n++][1] = h->elemsize;
+			bytes += h->elemsize;
 		}
-		rows[n][0] = id;
-		rows[n++][1] = obj_size(c, id);
-		bytes += obj_size(c, id);
 	}
 	if (n)
 		qsort(rows, n, sizeof(*rows), large_cmp);
