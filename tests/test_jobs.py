@@ -7,6 +7,12 @@ CPUs: chunks are then taken in every order) and with the default (every CPU),
 byte for byte.  The single-threaded results are the ones the other suites
 check against the runtime's own figures.
 
+findings' object scan (dangling pointers, GC-invisible uintptr words) runs
+on the pool too, in chunks of at least 32 nodes joined in node order: on the
+misuse samples (about 300 objects, so about 10 chunks) that hold such words,
+`findings` with 1, 2 and 4 threads must print the same bytes, and name the
+words their oracles record.
+
 Also: --jobs is accepted by every command in the CLI, in gdb and in lldb;
 MEMDBG_JOBS and the CLI's global --jobs set the default; a bad value is a
 one-line error.
@@ -19,6 +25,7 @@ import shutil
 import pytest
 
 import alloc_samples
+import misuse_samples
 import samples
 
 TIMEOUT = 600
@@ -86,3 +93,43 @@ def test_jobs_option_everywhere(big_core, tmp_path):
         assert d.returncode == 0, d.stderr[-2000:]
         out = d.stdout[d.stdout.index('{"command"'):]
         assert json.loads(out[:out.rindex("}") + 1]) == text, debugger
+
+
+def test_triage_and_findings_one_and_two_threads(big_core):
+    exe, core = big_core
+    cmds = ["findings", "triage"]
+    one = cli(exe, core, [f"{c} --jobs 1" for c in cmds])
+    docs = [json.loads(line) for line in one.splitlines()]
+    assert [d["command"] for d in docs] == cmds and not any("error" in d for d in docs), one[-2000:]
+    assert cli(exe, core, [f"{c} --jobs 2" for c in cmds]) == one
+
+
+def _h(v):
+    return int(v, 16) if isinstance(v, str) else v
+
+
+# scenario: {section id: oracle keys of the words' addresses ("at")}
+HIDDEN_WORDS = {
+    "uintptr": {"gc-invisible": ["LiveField", "FreeField"], "dangling": ["DanglingField"]},
+    "racyptr": {"gc-invisible": ["DataField"]},
+    "deadslice": {"gc-invisible": ["DataField"], "dangling": ["SliceField"]},
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(HIDDEN_WORDS))
+def test_findings_scan_whatever_the_threads(scenario):
+    try:
+        sc = misuse_samples.make_core(samples.default_config_id(), scenario)
+    except samples.ToolchainUnavailable as e:
+        pytest.skip(str(e))
+    one = cli(sc.exe, sc.core, ["findings --jobs 1"])
+    doc = json.loads(one)
+    assert "error" not in doc, doc["error"]
+    nodes = json.loads(cli(sc.exe, sc.core, ["top-retainers -n 1"]))["index"]["nodes"]
+    assert nodes > 2 * 32, nodes  # several chunks of the scan
+    sections = {s["id"]: s for s in doc["sections"]}
+    for sid, keys in HIDDEN_WORDS[scenario].items():
+        at = {_h(i["at"]) for i in sections[sid]["items"]}
+        assert {sc.oracle[k] for k in keys} <= at, (sid, sections[sid]["items"])
+    for jobs in (2, 4):
+        assert cli(sc.exe, sc.core, [f"findings --jobs {jobs}"]) == one, jobs
