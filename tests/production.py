@@ -15,12 +15,23 @@ import pytest
 import samples
 
 
-def production_core_kind():
-    """The `core_kind` fixture of a production module: one kernel core per build mode."""
+def production_fixtures():
+    """A production module's `core_kind` (one kernel core per build mode) and its own
+    `sample_core`.  The module's sample_core is a fixture of its own, not conftest's: a
+    session fixture shared across modules keeps one cached value per parameter index,
+    and pytest 7 (Debian 12's) reorders tests across modules by that index, so the
+    conftest sample_core made for "kernel-stripped" was handed to test_samples' "kernel"."""
     @pytest.fixture(scope="session", params=samples.PRODUCTION_KINDS)
     def core_kind(request):
         return request.param
-    return core_kind
+
+    @pytest.fixture(scope="session")
+    def sample_core(go_config, core_kind):
+        try:
+            return samples.make_core(go_config, core_kind)
+        except samples.ToolchainUnavailable as e:
+            pytest.skip(str(e))
+    return core_kind, sample_core
 
 
 def skip_needs_dwarf(items, names):

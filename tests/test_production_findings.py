@@ -5,4 +5,4 @@ name DWARF globals, test_production.py checks the cgo one)."""
 import production
 from test_findings import test_clean_has_no_findings, test_goheap_has_no_findings  # noqa: F401
 
-core_kind = production.production_core_kind()
+core_kind, sample_core = production.production_fixtures()

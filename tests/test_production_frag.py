@@ -3,4 +3,4 @@
 import production
 from test_frag import *  # noqa: F401,F403  the same tests, with the core_kind below
 
-core_kind = production.production_core_kind()
+core_kind, sample_core = production.production_fixtures()

@@ -3,7 +3,7 @@
 import production
 from test_go_heap import *  # noqa: F401,F403  the same tests, with the core_kind below
 
-core_kind = production.production_core_kind()
+core_kind, sample_core = production.production_fixtures()
 
 import typecheck  # noqa: E402
 

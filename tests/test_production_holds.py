@@ -17,7 +17,7 @@ from test_holds import *  # noqa: F401,F403  the same tests, with the core_kind 
 from test_holds import (RETAINED, SCENARIOS, cached, check_paths_are_real, expected_retained, graph, hexaddr,
                         holds_samples, scenario, tree_row, who_holds)
 
-core_kind = production.production_core_kind()
+core_kind, sample_core = production.production_fixtures()
 del test_check_mode  # noqa: F821  builds the default sample only
 # Replaced below by their checks without names and types.
 del test_who_holds, test_retained, test_top_retainers  # noqa: F821

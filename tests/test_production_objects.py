@@ -13,7 +13,7 @@ import production
 from test_objects import *  # noqa: F401,F403  the same tests, with the core_kind below
 from test_objects import ALL, _histogram_counts, cached, hexaddr, objects_samples
 
-core_kind = production.production_core_kind()
+core_kind, sample_core = production.production_fixtures()
 del test_check_mode  # noqa: F821  builds the default sample only
 # Exact type counts and the typed share: the variables' DWARF types typed most of them.
 del test_objects_types_and_liveness, test_histogram_all_counts, test_histogram_live_counts  # noqa: F821

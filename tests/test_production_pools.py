@@ -5,7 +5,7 @@ import re
 import production
 from test_pools import *  # noqa: F401,F403  the same tests, with the core_kind below
 
-core_kind = production.production_core_kind()
+core_kind, sample_core = production.production_fixtures()
 del test_check_mode  # noqa: F821  builds the default sample only: nothing production about it
 
 from test_pools import by_address, hexaddr, residue  # noqa: E402
