@@ -1793,7 +1793,11 @@ static void type_code_globals(struct builder *b)
 		uint64_t room = object_room(b, id);
 		switch (g[i].shape) {
 		case GO_GSTORE_NEW:
-			if (type_fits(b, id, ty))
+			/* A closure's context is new(struct { F uintptr; X0 ... }): named for its function, as DWARF does. */
+			if (ty->kind == GO_KIND_STRUCT && ty->nfields && ty->fields[0].name && !strcmp(ty->fields[0].name, "F") &&
+			    word(b, word(b, g[i].addr)) >= b->text_lo && word(b, word(b, g[i].addr)) < b->text_hi)
+				type_closure(b, id, word(b, g[i].addr), g[i].addr);
+			else if (type_fits(b, id, ty))
 				assign(b, id, ty, 0, NULL, g[i].addr);
 			break;
 		case GO_GSTORE_SLICE:

@@ -940,6 +940,7 @@ struct infer {
 	struct gstore *stores;
 	size_t n, cap;
 	bool full;
+	const char *cur;
 };
 
 enum { REG_AX = 0, REG_SI = 6, REG_R11 = 11 };
@@ -999,6 +1000,7 @@ static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x
 		uint32_t kind = val.kind == MEMDBG_X86_ZERO || (whole && val.kind >= MEMDBG_X86_USER) ? val.kind
 											      : MEMDBG_X86_UNKNOWN;
 		in->stores[in->n++] = (struct gstore){ w, kind >= MEMDBG_X86_USER ? val.a : 0, kind };
+		if (getenv("GSDBG") && strtoull(getenv("GSDBG"), NULL, 16) == w) fprintf(stderr, "store %lx kind %u val %u/%lx in %s\n", w, kind, val.kind, val.a, in->cur);
 	}
 }
 
@@ -1062,6 +1064,8 @@ static void infer_global_types(struct go_stripped *st)
 		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
 		if (hi <= lo || hi > text_len || hi - lo > MAX_FUNC_BYTES)
 			continue;
+		uint32_t e1, e2;
+		in.cur = func_name(st, i, &e1, &e2);
 		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, &in);
 	}
 	if (in.full)
@@ -1075,7 +1079,12 @@ static void infer_global_types(struct go_stripped *st)
 			const struct gstore *s = &in.stores[j];
 			if (s->kind == MEMDBG_X86_ZERO)
 				continue;
-			if (s->kind < MEMDBG_X86_USER || (typed && (typed->kind != s->kind || typed->type != s->type)))
+			if (s->kind < MEMDBG_X86_USER) {
+				if (getenv("GSSTRICT"))
+					agree = false;
+				continue;
+			}
+			if (typed && (typed->kind != s->kind || typed->type != s->type))
 				agree = false;
 			typed = typed ? typed : s;
 		}
