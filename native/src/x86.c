@@ -118,6 +118,9 @@ struct insn {
 	uint8_t rex, mod, reg, rm;     /* reg and rm with REX.R and REX.B */
 	bool has_modrm, opsize, rep, vex_l, evex;
 	int64_t imm;                   /* sign-extended; a branch's rel */
+	int8_t base, index;            /* a memory operand's registers (-1: none) */
+	uint8_t scale;
+	int32_t mdisp;                 /* and its displacement (not RIP-relative) */
 };
 
 #define VEX_OP 0x100000u
@@ -129,6 +132,7 @@ static bool decode(const uint8_t *code, size_t n, struct insn *in)
 	bool opsize = false, addrsize = false, rex_w = false;
 	uint8_t flags;
 	memset(in, 0, sizeof(*in));
+	in->base = in->index = -1;
 	for (; i < n && i < 14; i++) {
 		uint8_t b = code[i];
 		if (b == 0x66)
@@ -192,22 +196,41 @@ static bool decode(const uint8_t *code, size_t n, struct insn *in)
 		in->mod = mod;
 		in->reg = (uint8_t)(reg | (in->rex & 4 ? 8 : 0));
 		in->rm = (uint8_t)(rm | (in->rex & 1 ? 8 : 0));
+		in->base = mod != 3 ? in->rm : -1;
+		in->index = -1;
 		if (mod != 3 && rm == 4) {
 			if (i >= n)
 				return false;
 			uint8_t sib = code[i++];
-			if (mod == 0 && (sib & 7) == 5)
+			in->base = (int8_t)((sib & 7) | (in->rex & 1 ? 8 : 0));
+			in->index = (int8_t)(((sib >> 3) & 7) | (in->rex & 2 ? 8 : 0));
+			in->scale = (uint8_t)(1u << (sib >> 6));
+			if (in->index == 4)
+				in->index = -1;  /* no index */
+			if (mod == 0 && (sib & 7) == 5) {
+				if (i + 4 > n)
+					return false;
+				in->base = -1;
+				memcpy(&in->mdisp, code + i, 4);
 				i += 4;
+			}
 		}
 		if (mod == 0 && rm == 5) {
 			if (i + 4 > n)
 				return false;
 			in->rip = !addrsize;
+			in->base = -1;
 			memcpy(&in->disp, code + i, 4);
 			i += 4;
 		} else if (mod == 1) {
+			if (i >= n)
+				return false;
+			in->mdisp = (int8_t)code[i];
 			i += 1;
 		} else if (mod == 2) {
+			if (i + 4 > n)
+				return false;
+			memcpy(&in->mdisp, code + i, 4);
 			i += 4;
 		}
 	}
@@ -259,7 +282,6 @@ size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_
 #define NREGS 16
 #define REG_SP 4
 #define MAX_TARGETS 4096
-#define MAX_PENDING 256
 
 struct regs {
 	struct memdbg_x86_value r[NREGS];
@@ -280,7 +302,9 @@ struct flow {
 	struct branch_target *targets;
 	size_t ntargets;
 	struct pending *pending;
-	size_t npending;
+	size_t npending, max_pending;
+	struct regs *back;  /* per target: what the backward branches to it agreed on in the first pass */
+	bool *has_back;
 };
 
 static void clobber_all(struct regs *s)
@@ -386,6 +410,8 @@ static void clobber_insn(struct regs *s, const struct insn *in)
 			if (in->mod == 3)
 				set_reg(s, in->rm, MEMDBG_X86_UNKNOWN, 0);
 		}
+	} else if (op == 0x90 && !(in->rex & 1)) {
+		/* nop (and xchg ax, ax: a two-byte nop) */
 	} else if ((op >= 0x50 && op <= 0x5f) || (op >= 0x90 && op <= 0x97) || (op >= 0xb0 && op <= 0xbf) ||
 		   (op >= 0x0fc8 && op <= 0x0fcf)) {
 		set_reg(s, (op & 7) | (in->rex & 1 ? 8 : 0), MEMDBG_X86_UNKNOWN, 0);
@@ -410,7 +436,8 @@ static void merge(struct regs *into, const struct regs *from)
 }
 
 /* Every direct branch target inside [0, n) of the first max_insns instructions; false when there are too many. */
-static bool collect_targets(const uint8_t *code, size_t n, size_t max_insns, struct flow *f, size_t *end)
+static bool collect_targets(const uint8_t *code, size_t n, size_t max_insns, struct flow *f, size_t *end,
+			    size_t *branches)
 {
 	size_t off = 0, count = 0;
 	struct insn in;
@@ -426,6 +453,7 @@ static bool collect_targets(const uint8_t *code, size_t n, size_t max_insns, str
 		f->targets[f->ntargets++] = (struct branch_target){ (uint64_t)to, (uint64_t)to <= off, false };
 	}
 	*end = off;
+	*branches = f->ntargets;
 	qsort(f->targets, f->ntargets, sizeof(*f->targets), target_cmp);
 	/* One entry per target, backward if any branch to it is. */
 	size_t k = 0;
@@ -436,8 +464,13 @@ static bool collect_targets(const uint8_t *code, size_t n, size_t max_insns, str
 	return true;
 }
 
-/* The state at a branch target: what every branch to it (and the fall-through, if any) agrees on. */
-static void join(struct flow *f, struct regs *s, uint64_t off, bool reachable)
+/*
+ * The state at a branch target: what every branch to it (and the fall-through,
+ * if any) agrees on.  A loop's head also takes what its backward branches had
+ * in the first pass, which began the head knowing nothing: each of those
+ * claims holds on every path, so the merge does too.
+ */
+static void join(struct flow *f, struct regs *s, uint64_t off, bool reachable, int pass)
 {
 	struct branch_target *t = target_at(f, off);
 	if (!t) {
@@ -458,38 +491,68 @@ static void join(struct flow *f, struct regs *s, uint64_t off, bool reachable)
 		any = true;
 		f->pending[i] = f->pending[--f->npending];
 	}
-	if (!any || t->backward || t->lost)
+	size_t k = (size_t)(t - f->targets);
+	if (t->backward && pass == 1 && f->has_back[k]) {
+		if (any)
+			merge(s, &f->back[k]);
+		else
+			*s = f->back[k];
+		any = true;
+	} else if (t->backward) {
+		any = false;
+	}
+	if (!any || t->lost)
 		clobber_all(s);
 }
 
-size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_insns,
-		       const struct memdbg_x86_flow_ops *ops, void *arg)
+/* What a memory operand's base register holds: an address the code took (LEAQ sym(SB), reg), or 0. */
+static uint64_t base_addr(const struct regs *s, const struct insn *in)
 {
-	struct flow f = { .targets = malloc(MAX_TARGETS * sizeof(*f.targets)),
-			  .pending = malloc(MAX_PENDING * sizeof(*f.pending)) };
-	size_t end = 0, count = 0;
-	if (!f.targets || !f.pending || !collect_targets(code, n, max_insns, &f, &end)) {
-		free(f.targets);
-		free(f.pending);
+	if (in->base < 0 || in->rip || s->r[in->base].kind != MEMDBG_X86_ADDR)
 		return 0;
-	}
+	return s->r[in->base].a + (uint64_t)(int64_t)in->mdisp;
+}
+
+static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t addr,
+		   const struct memdbg_x86_flow_ops *ops, void *arg, int pass)
+{
 	struct regs s;
 	struct insn in;
 	bool reachable = true, unconditional;
+	size_t count = 0;
+	const struct memdbg_x86_value unknown = { MEMDBG_X86_UNKNOWN, 0 }, zero = { MEMDBG_X86_ZERO, 0 };
 	clobber_all(&s);
+	f->npending = 0;
 	for (size_t off = 0; off < end && decode(code + off, end - off, &in); off += in.len, count++) {
-		join(&f, &s, off, reachable);
+		join(f, &s, off, reachable, pass);
 		reachable = true;
 		uint32_t op = in.op;
-		bool w = (in.rex & 8) != 0;
-		uint64_t next = addr + off + in.len, target = next + (uint64_t)(int64_t)in.disp, width;
+		bool w = (in.rex & 8) != 0, report = pass == 1;
+		uint64_t next = addr + off + in.len, target = next + (uint64_t)(int64_t)in.disp, width, at = base_addr(&s, &in);
+		if (in.rip && report && ops->ref)
+			ops->ref(arg, target);
+		if (!in.rip && at && report && writes_rm(&in, &width)) {
+			/* A write through an address the code took: [sym+disp], or sym's array [sym+disp+index*8]. */
+			bool indexed = in.index >= 0, whole = op == 0x89 && w && (!indexed || in.scale == 8),
+			     zeroes = (op == 0x0f11 || op == 0x0f29) && in.reg == 15 && !in.opsize && !in.rep;
+			if (!indexed || in.scale == 8)
+				ops->store(arg, at, whole ? 8 : width, whole ? s.r[in.reg] : zeroes ? zero : unknown, indexed);
+		}
 		if (branch_of(&in, &unconditional)) {
 			int64_t to = (int64_t)(off + in.len) + in.imm;
-			if (to > (int64_t)off && (uint64_t)to < end) {
-				if (f.npending < MAX_PENDING)
-					f.pending[f.npending++] = (struct pending){ (uint64_t)to, s };
-				else if (target_at(&f, (uint64_t)to))
-					target_at(&f, (uint64_t)to)->lost = true;
+			struct branch_target *t = to >= 0 && (uint64_t)to < end ? target_at(f, (uint64_t)to) : NULL;
+			if (t && to > (int64_t)off) {
+				if (f->npending < f->max_pending)
+					f->pending[f->npending++] = (struct pending){ (uint64_t)to, s };
+				else
+					t->lost = true;
+			} else if (t && pass == 0) {
+				size_t k = (size_t)(t - f->targets);
+				if (f->has_back[k])
+					merge(&f->back[k], &s);
+				else
+					f->back[k] = s;
+				f->has_back[k] = true;
 			}
 			reachable = !unconditional;
 		} else if (op == 0xc3 || op == 0xc2 || op == 0xcc || op == 0x0f0b ||
@@ -505,11 +568,14 @@ size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_
 		} else if (in.rip && op == 0x8d && w) {
 			set_reg(&s, in.reg, MEMDBG_X86_ADDR, target);
 		} else if (in.rip && op == 0x89 && w) {
-			ops->store(arg, target, 8, s.r[in.reg]);
+			if (report)
+				ops->store(arg, target, 8, s.r[in.reg], false);
 		} else if (in.rip && op == 0xc7 && w) {
-			ops->store(arg, target, 8, (struct memdbg_x86_value){ in.imm ? MEMDBG_X86_UNKNOWN : MEMDBG_X86_ZERO, 0 });
+			if (report)
+				ops->store(arg, target, 8, in.imm ? unknown : zero, false);
 		} else if (in.rip && (op == 0x0f11 || op == 0x0f29) && in.reg == 15 && !in.opsize && !in.rep) {
-			ops->store(arg, target, 16, (struct memdbg_x86_value){ MEMDBG_X86_ZERO, 0 });  /* X15 is zero in Go code */
+			if (report)
+				ops->store(arg, target, 16, zero, false);  /* X15 is zero in Go code */
 		} else if (op == 0x89 && w && in.mod == 3) {
 			s.r[in.rm] = s.r[in.reg];
 		} else if (op == 0x8b && w && in.mod == 3) {
@@ -519,12 +585,30 @@ size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_
 		} else if (op >= 0xb8 && op <= 0xbf && !in.opsize) {
 			set_reg(&s, (op & 7) | (in.rex & 1 ? 8 : 0), in.imm ? MEMDBG_X86_UNKNOWN : MEMDBG_X86_ZERO, 0);
 		} else {
-			if (in.rip && writes_rm(&in, &width))
-				ops->store(arg, target, width, (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 });
+			if (in.rip && report && writes_rm(&in, &width))
+				ops->store(arg, target, width, unknown, false);
 			clobber_insn(&s, &in);
 		}
 	}
+	return count;
+}
+
+size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_insns,
+		       const struct memdbg_x86_flow_ops *ops, void *arg)
+{
+	struct flow f = { .targets = malloc(MAX_TARGETS * sizeof(*f.targets)) };
+	size_t end = 0, count = 0;
+	/* One pending state per branch at most: as many as there were targets before they were merged. */
+	if (f.targets && collect_targets(code, n, max_insns, &f, &end, &f.max_pending) &&
+	    (f.pending = malloc((f.max_pending ? f.max_pending : 1) * sizeof(*f.pending))) &&
+	    (f.back = malloc((f.ntargets ? f.ntargets : 1) * sizeof(*f.back))) &&
+	    (f.has_back = calloc(f.ntargets ? f.ntargets : 1, sizeof(*f.has_back)))) {
+		walk(&f, code, end, addr, ops, arg, 0);
+		count = walk(&f, code, end, addr, ops, arg, 1);
+	}
 	free(f.targets);
 	free(f.pending);
+	free(f.back);
+	free(f.has_back);
 	return count;
 }

@@ -939,8 +939,11 @@ struct infer {
 	struct { uint64_t lo, nbits; uint8_t *mask; } sec[2];  /* data and bss */
 	struct gstore *stores;
 	size_t n, cap;
+	struct gstore *indexed;  /* stores into an array of pointers: its first word */
+	size_t nindexed, indexed_cap;
+	uint64_t *refs;          /* the data and bss addresses the code names */
+	size_t nrefs, refs_cap;
 	bool full;
-	const char *cur;
 };
 
 enum { REG_AX = 0, REG_SI = 6, REG_R11 = 11 };
@@ -980,27 +983,66 @@ static bool pointer_word(const struct infer *in, uint64_t addr)
 	return false;
 }
 
-static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x86_value val)
+static bool grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? 2 * *cap : 4096;
+	void *np = c <= MAX_GSTORES ? realloc(*p, c * size) : NULL;
+	if (!np)
+		return false;
+	*p = np;
+	*cap = c;
+	return true;
+}
+
+static bool in_data(const struct infer *in, uint64_t addr)
+{
+	for (int k = 0; k < 2; k++)
+		if (addr >= in->sec[k].lo && (addr - in->sec[k].lo) / 8 < in->sec[k].nbits)
+			return true;
+	return false;
+}
+
+/* Every address of the data or bss the code names: where one variable may begin. */
+static void flow_ref(void *arg, uint64_t addr)
+{
+	struct infer *in = arg;
+	if (!in_data(in, addr) || (in->nrefs && in->refs[in->nrefs - 1] == addr))
+		return;
+	if (!grow((void **)&in->refs, &in->refs_cap, in->nrefs, sizeof(*in->refs))) {
+		in->full = true;
+		return;
+	}
+	in->refs[in->nrefs++] = addr;
+}
+
+static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x86_value val, bool indexed)
 {
 	struct infer *in = arg;
 	bool whole = width == 8 && addr % 8 == 0;
+	if (indexed) {
+		/* An element of an array of pointers that begins at addr: resolved once every reference is known. */
+		if (!whole || !pointer_word(in, addr) || val.kind < MEMDBG_X86_USER)
+			return;
+		if (!grow((void **)&in->indexed, &in->indexed_cap, in->nindexed, sizeof(*in->indexed))) {
+			in->full = true;
+			return;
+		}
+		in->indexed[in->nindexed++] = (struct gstore){ addr, val.a, val.kind };
+		return;
+	}
+	flow_ref(arg, addr);
 	for (uint64_t w = addr & ~7ull; w < addr + width && w >= (addr & ~7ull); w += 8) {
 		if (!pointer_word(in, w))
 			continue;
-		if (in->n == in->cap) {
-			size_t cap = in->cap ? 2 * in->cap : 4096;
-			struct gstore *ns = cap <= MAX_GSTORES ? realloc(in->stores, cap * sizeof(*ns)) : NULL;
-			if (!ns) {
-				in->full = true;
-				return;
-			}
-			in->stores = ns;
-			in->cap = cap;
+		if (!grow((void **)&in->stores, &in->cap, in->n, sizeof(*in->stores))) {
+			in->full = true;
+			return;
 		}
 		uint32_t kind = val.kind == MEMDBG_X86_ZERO || (whole && val.kind >= MEMDBG_X86_USER) ? val.kind
 											      : MEMDBG_X86_UNKNOWN;
 		in->stores[in->n++] = (struct gstore){ w, kind >= MEMDBG_X86_USER ? val.a : 0, kind };
-		if (getenv("GSDBG") && strtoull(getenv("GSDBG"), NULL, 16) == w) fprintf(stderr, "store %lx kind %u val %u/%lx in %s\n", w, kind, val.kind, val.a, in->cur);
 	}
 }
 
@@ -1008,6 +1050,42 @@ static int gstore_cmp(const void *a, const void *b)
 {
 	const struct gstore *x = a, *y = b;
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A store into an array of pointers (LEAQ sym(SB), SI; MOVQ AX, (SI)(DX*8))
+ * stands for a store into each of its words: the pointer words from its
+ * first on, up to the next address the code names or the first word
+ * without a pointer.
+ */
+#define MAX_ARRAY_WORDS 65536
+static bool spread_indexed(struct infer *in)
+{
+	qsort(in->refs, in->nrefs, sizeof(*in->refs), u64_cmp);
+	for (size_t i = 0; i < in->nindexed; i++) {
+		struct gstore g = in->indexed[i];
+		size_t lo = 0, hi = in->nrefs;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (in->refs[mid] <= g.addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		uint64_t end = lo < in->nrefs ? in->refs[lo] : UINT64_MAX;
+		for (uint64_t w = g.addr, k = 0; w < end && k < MAX_ARRAY_WORDS && pointer_word(in, w); w += 8, k++) {
+			if (!grow((void **)&in->stores, &in->cap, in->n, sizeof(*in->stores)))
+				return false;
+			in->stores[in->n++] = (struct gstore){ w, g.type, g.kind };
+		}
+	}
+	return true;
 }
 
 /* The data's and bss's GC masks from the module data. */
@@ -1045,7 +1123,7 @@ static bool read_masks(struct go_stripped *st, struct infer *in)
 static void infer_global_types(struct go_stripped *st)
 {
 	struct infer in = { .st = st };
-	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store };
+	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref };
 	uint64_t text_len = st->etext - st->text;
 	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;
 	if (!text || !read_masks(st, &in))
@@ -1064,11 +1142,9 @@ static void infer_global_types(struct go_stripped *st)
 		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
 		if (hi <= lo || hi > text_len || hi - lo > MAX_FUNC_BYTES)
 			continue;
-		uint32_t e1, e2;
-		in.cur = func_name(st, i, &e1, &e2);
 		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, &in);
 	}
-	if (in.full)
+	if (in.full || !spread_indexed(&in))
 		goto out;
 	qsort(in.stores, in.n, sizeof(*in.stores), gstore_cmp);
 	size_t kept = 0;
@@ -1079,11 +1155,8 @@ static void infer_global_types(struct go_stripped *st)
 			const struct gstore *s = &in.stores[j];
 			if (s->kind == MEMDBG_X86_ZERO)
 				continue;
-			if (s->kind < MEMDBG_X86_USER) {
-				if (getenv("GSSTRICT"))
-					agree = false;
-				continue;
-			}
+			if (s->kind < MEMDBG_X86_USER)
+				continue;  /* what the walk cannot tell: the global's static type still holds */
 			if (typed && (typed->kind != s->kind || typed->type != s->type))
 				agree = false;
 			typed = typed ? typed : s;
@@ -1102,6 +1175,8 @@ static void infer_global_types(struct go_stripped *st)
 	st->ngstores = st->gstores ? kept : 0;
 out:
 	free(in.stores);
+	free(in.indexed);
+	free(in.refs);
 	free(in.sec[0].mask);
 	free(in.sec[1].mask);
 }
