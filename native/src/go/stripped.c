@@ -914,7 +914,7 @@ static bool op_runtime_type(void *arg, const char *type, uint64_t *off)
  * the allocation's size class and the GC's own bits before it takes it.
  */
 #define MAX_FLOW_INSNS 20000
-#define MAX_GSTORES (1u << 22)
+#define MAX_GSTORES (1u << 20)
 
 enum { VAL_NEW = MEMDBG_X86_USER, VAL_SLICE, VAL_MAP, VAL_CHAN };
 
