@@ -280,7 +280,6 @@ size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_
 /* ---- data flow: what the general-purpose registers hold, and what is stored into RIP-relative words ---- */
 
 #define NREGS 16
-#define REG_SP 4
 #define MAX_TARGETS 4096
 
 struct regs {
