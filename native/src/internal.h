@@ -156,6 +156,35 @@ const char *memdbg_dwarf_name_at(struct memdbg_dwarf *d, uint64_t addr, uint64_t
 size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_t *targets, size_t max,
 			   size_t *decoded);
 
+/*
+ * A forward walk of the first max_insns instructions of one function's code
+ * (loaded at addr) that follows what each general-purpose register holds
+ * across moves, direct branches (a join keeps what every way in agrees on; a
+ * loop's head what its entries and the first pass's back edges agree on;
+ * code reached some other way knows nothing) and calls
+ * (ops->call decides what survives one), and tells ops->store of every
+ * write to a RIP-relative address.  Returns how many instructions it walked.
+ */
+struct memdbg_x86_value {
+	uint32_t kind;  /* MEMDBG_X86_* or, from MEMDBG_X86_USER on, what ops->call put there */
+	uint64_t a;     /* MEMDBG_X86_ADDR: the address; a user kind's own */
+};
+enum { MEMDBG_X86_UNKNOWN, MEMDBG_X86_ZERO, MEMDBG_X86_ADDR, MEMDBG_X86_USER };
+struct memdbg_x86_flow_ops {
+	/* A direct call to target: regs[16] holds the registers before it, and is left as they are after it. */
+	void (*call)(void *arg, uint64_t target, struct memdbg_x86_value *regs);
+	/*
+	 * A write of width bytes at addr (a RIP-relative operand, or a register holding an address the
+	 * code took, plus its displacement): val is the 8 bytes a register or immediate store writes, else
+	 * UNKNOWN.  indexed: somewhere in the array of 8-byte words from addr on (an index register).
+	 */
+	void (*store)(void *arg, uint64_t addr, uint64_t width, struct memdbg_x86_value val, bool indexed);
+	/* Every RIP-relative operand's address (may be NULL). */
+	void (*ref)(void *arg, uint64_t addr);
+};
+size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_insns,
+		       const struct memdbg_x86_flow_ops *ops, void *arg);
+
 /* ---- targets and their memory (target.c) ---- */
 struct memdbg_segment {
 	uint64_t start, end;  /* [start, end) in the target's address space */

@@ -6,6 +6,7 @@
  * this walker knows ends the walk, so a reference is never read from the
  * middle of another instruction.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -111,7 +112,18 @@ struct insn {
 	size_t len;
 	bool rip;        /* a [rip+disp32] operand */
 	int32_t disp;
+	/* What the data-flow walk needs: the opcode (0x0fxx: the two-byte map, 0x0f38xx/0x0f3axx: the
+	 * three-byte maps, VEX_OP|op: a VEX or EVEX opcode), prefixes, ModRM fields and the immediate. */
+	uint32_t op;
+	uint8_t rex, mod, reg, rm;     /* reg and rm with REX.R and REX.B */
+	bool has_modrm, opsize, rep, vex_l, evex;
+	int64_t imm;                   /* sign-extended; a branch's rel */
+	int8_t base, index;            /* a memory operand's registers (-1: none) */
+	uint8_t scale;
+	int32_t mdisp;                 /* and its displacement (not RIP-relative) */
 };
+
+#define VEX_OP 0x100000u
 
 /* The instruction at code[0..n); false when it is not one this walker knows or runs past n. */
 static bool decode(const uint8_t *code, size_t n, struct insn *in)
@@ -120,6 +132,7 @@ static bool decode(const uint8_t *code, size_t n, struct insn *in)
 	bool opsize = false, addrsize = false, rex_w = false;
 	uint8_t flags;
 	memset(in, 0, sizeof(*in));
+	in->base = in->index = -1;
 	for (; i < n && i < 14; i++) {
 		uint8_t b = code[i];
 		if (b == 0x66)
@@ -130,8 +143,13 @@ static bool decode(const uint8_t *code, size_t n, struct insn *in)
 			   b == 0x64 || b == 0x65))
 			break;
 	}
-	if (i < n && (code[i] & 0xf0) == 0x40)
+	for (size_t k = 0; k < i; k++)
+		in->rep |= code[k] == 0xf3 || code[k] == 0xf2;
+	in->opsize = opsize;
+	if (i < n && (code[i] & 0xf0) == 0x40) {
+		in->rex = code[i];
 		rex_w = (code[i++] & 8) != 0;
+	}
 	if (i >= n)
 		return false;
 	uint8_t op = code[i++];
@@ -143,6 +161,9 @@ static bool decode(const uint8_t *code, size_t n, struct insn *in)
 		unsigned map = op == 0xc5 ? 1 : code[i] & (op == 0x62 ? 0x7 : 0x1f);
 		if (map < 1 || map > 3)
 			return false;
+		in->op = VEX_OP | (map << 8) | code[i + plen];
+		in->vex_l = op == 0xc5 ? (code[i] & 4) != 0 : op == 0xc4 ? (code[i + 1] & 4) != 0 : false;
+		in->evex = op == 0x62;
 		i += plen + 1;  /* the prefix bytes and the opcode */
 		flags = HAS_MODRM | (map == 3 ? IMM_B : 0);
 	} else if (op == 0x0f) {
@@ -150,12 +171,15 @@ static bool decode(const uint8_t *code, size_t n, struct insn *in)
 			return false;
 		uint8_t op2 = code[i++];
 		flags = two_byte(op2);
+		in->op = 0x0f00u | op2;
 		if (op2 == 0x38 || op2 == 0x3a) {
 			if (i >= n)
 				return false;
+			in->op = (0x0f0000u | (uint32_t)op2 << 8) | code[i];
 			i++;
 		}
 	} else {
+		in->op = op;
 		flags = one_byte(op);
 		if (op >= 0xa0 && op <= 0xa3)
 			flags = IMM_MOFFS;
@@ -168,36 +192,72 @@ static bool decode(const uint8_t *code, size_t n, struct insn *in)
 			return false;
 		uint8_t modrm = code[i++], mod = modrm >> 6, rm = modrm & 7;
 		reg = (modrm >> 3) & 7;
+		in->has_modrm = true;
+		in->mod = mod;
+		in->reg = (uint8_t)(reg | (in->rex & 4 ? 8 : 0));
+		in->rm = (uint8_t)(rm | (in->rex & 1 ? 8 : 0));
+		in->base = mod != 3 ? in->rm : -1;
+		in->index = -1;
 		if (mod != 3 && rm == 4) {
 			if (i >= n)
 				return false;
 			uint8_t sib = code[i++];
-			if (mod == 0 && (sib & 7) == 5)
+			in->base = (int8_t)((sib & 7) | (in->rex & 1 ? 8 : 0));
+			in->index = (int8_t)(((sib >> 3) & 7) | (in->rex & 2 ? 8 : 0));
+			in->scale = (uint8_t)(1u << (sib >> 6));
+			if (in->index == 4)
+				in->index = -1;  /* no index */
+			if (mod == 0 && (sib & 7) == 5) {
+				if (i + 4 > n)
+					return false;
+				in->base = -1;
+				memcpy(&in->mdisp, code + i, 4);
 				i += 4;
+			}
 		}
 		if (mod == 0 && rm == 5) {
 			if (i + 4 > n)
 				return false;
 			in->rip = !addrsize;
+			in->base = -1;
 			memcpy(&in->disp, code + i, 4);
 			i += 4;
 		} else if (mod == 1) {
+			if (i >= n)
+				return false;
+			in->mdisp = (int8_t)code[i];
 			i += 1;
 		} else if (mod == 2) {
+			if (i + 4 > n)
+				return false;
+			memcpy(&in->mdisp, code + i, 4);
 			i += 4;
 		}
 	}
+	size_t imm = 0;
 	switch (flags & IMM_MASK) {
-	case IMM_B: i += 1; break;
-	case IMM_W: i += 2; break;
-	case IMM_Z: i += opsize ? 2 : 4; break;
-	case IMM_V: i += rex_w ? 8 : opsize ? 2 : 4; break;
-	case IMM_WB: i += 3; break;
-	case IMM_MOFFS: i += addrsize ? 4 : 8; break;
-	case IMM_GRP3: i += reg < 2 ? (op == 0xf6 ? 1 : opsize ? 2 : 4) : 0; break;
+	case IMM_B: imm = 1; break;
+	case IMM_W: imm = 2; break;
+	case IMM_Z: imm = opsize ? 2 : 4; break;
+	case IMM_V: imm = rex_w ? 8 : opsize ? 2 : 4; break;
+	case IMM_WB: imm = 3; break;
+	case IMM_MOFFS: imm = addrsize ? 4 : 8; break;
+	case IMM_GRP3: imm = reg < 2 ? (op == 0xf6 ? 1 : opsize ? 2 : 4) : 0; break;
 	}
-	if (i > n)
+	if (i + imm > n)
 		return false;
+	if (imm == 1)
+		in->imm = (int8_t)code[i];
+	else if (imm == 2)
+		in->imm = (int16_t)(code[i] | code[i + 1] << 8);
+	else if (imm == 4 || imm == 8) {
+		int32_t v32;
+		memcpy(&v32, code + i, 4);
+		in->imm = v32;
+		if (imm == 8)
+			memcpy(&in->imm, code + i, 8);
+	}
+	i += imm;
 	in->len = i;
 	return true;
 }
@@ -214,5 +274,340 @@ size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_
 	}
 	if (decoded)
 		*decoded = off;
+	return count;
+}
+
+/* ---- data flow: what the general-purpose registers hold, and what is stored into RIP-relative words ---- */
+
+#define NREGS 16
+#define MAX_TARGETS 4096
+
+struct regs {
+	struct memdbg_x86_value r[NREGS];
+};
+
+struct branch_target {
+	uint64_t off;      /* from the start of the code */
+	bool backward;     /* some branch after it comes back to it: its state is not known */
+	bool lost;         /* a state for it could not be kept */
+};
+
+struct pending {
+	uint64_t off;
+	struct regs state;
+};
+
+struct flow {
+	struct branch_target *targets;
+	size_t ntargets;
+	struct pending *pending;
+	size_t npending, max_pending;
+	struct regs *back;  /* per target: what the backward branches to it agreed on in the first pass */
+	bool *has_back;
+};
+
+static void clobber_all(struct regs *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+static void set_reg(struct regs *s, unsigned r, uint32_t kind, uint64_t a)
+{
+	s->r[r & 15] = (struct memdbg_x86_value){ kind, a };
+}
+
+/* A direct branch: jcc rel8/rel32, jmp rel8/rel32 (not call). */
+static bool branch_of(const struct insn *in, bool *unconditional)
+{
+	*unconditional = in->op == 0xeb || in->op == 0xe9;
+	return *unconditional || (in->op >= 0x70 && in->op <= 0x7f) || (in->op >= 0x0f80 && in->op <= 0x0f8f) ||
+	       (in->op >= 0xe0 && in->op <= 0xe3);
+}
+
+static struct branch_target *target_at(struct flow *f, uint64_t off)
+{
+	size_t lo = 0, hi = f->ntargets;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->targets[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->ntargets && f->targets[lo].off == off ? &f->targets[lo] : NULL;
+}
+
+static int target_cmp(const void *a, const void *b)
+{
+	const struct branch_target *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off ? 1 : (int)y->backward - (int)x->backward;
+}
+
+/* Does the instruction, whose RIP-relative operand is its r/m, write that memory?  Anything not known to only read does. */
+static bool writes_rm(const struct insn *in, uint64_t *width)
+{
+	uint32_t op = in->op;
+	*width = 8;
+	if (op & VEX_OP) {
+		uint8_t o = op & 0xff;
+		*width = in->evex ? 64 : in->vex_l ? 32 : 16;
+		return o == 0x11 || o == 0x13 || o == 0x17 || o == 0x29 || o == 0x2b || o == 0x7e || o == 0x7f ||
+		       o == 0xd6 || o == 0xe7;
+	}
+	if (op >= 0x0f0000u)
+		return false;  /* the three-byte maps: SSSE3/SSE4 operations read their memory operand */
+	if (op >= 0x0f00) {
+		uint8_t o = op & 0xff;
+		if (o == 0x11 || o == 0x29 || o == 0x2b || o == 0x7f || o == 0xe7)
+			*width = 16;
+		return o == 0x11 || o == 0x13 || o == 0x17 || o == 0x29 || o == 0x2b || (o == 0x7e && in->opsize && !in->rep) ||
+		       o == 0x7f || o == 0xd6 || o == 0xe7 || o == 0xc3 || (o >= 0x90 && o <= 0x9f) || o == 0xab ||
+		       o == 0xb3 || o == 0xbb || (o == 0xba && in->reg >= 4) || o == 0xb0 || o == 0xb1 || o == 0xc0 ||
+		       o == 0xc1 || o == 0xae || o == 0xc7 || o == 0x00 || o == 0x01;
+	}
+	switch (op) {
+	case 0x8a: case 0x8b: case 0x8d: case 0x38: case 0x39: case 0x3a: case 0x3b: case 0x84: case 0x85: case 0x63:
+	case 0x02: case 0x03: case 0x0a: case 0x0b: case 0x12: case 0x13: case 0x1a: case 0x1b: case 0x22: case 0x23:
+	case 0x2a: case 0x2b: case 0x32: case 0x33: case 0x69: case 0x6b:
+		return false;
+	case 0x80: case 0x81: case 0x83:
+		return (in->reg & 7) != 7;
+	case 0xf6: case 0xf7:
+		return (in->reg & 7) == 2 || (in->reg & 7) == 3;
+	case 0xfe: case 0xff:
+		return (in->reg & 7) < 2;
+	default:
+		return true;
+	}
+}
+
+/* A two-byte opcode that writes only vector registers, flags or memory (no general-purpose register). */
+static bool sse_only(uint8_t o)
+{
+	return (o >= 0x10 && o <= 0x17) || (o >= 0x28 && o <= 0x2b) || o == 0x2e || o == 0x2f || (o >= 0x51 && o <= 0x7d) ||
+	       o == 0x7f || o == 0xc2 || o == 0xc4 || o == 0xc6 || (o >= 0xd0 && o <= 0xd6) || o >= 0xd8 || o == 0x18 ||
+	       o == 0x1f;
+}
+
+/* The registers an instruction this walk does not model may write: its ModRM registers and the implicit ones. */
+static void clobber_insn(struct regs *s, const struct insn *in)
+{
+	uint32_t op = in->op;
+	if (op & VEX_OP) {
+		/* VEX instructions write vector registers, but the BMI ones (map 2, f5-f7) write a general one. */
+		if (in->has_modrm)
+			set_reg(s, in->reg, MEMDBG_X86_UNKNOWN, 0);
+		return;
+	}
+	if (in->has_modrm) {
+		bool reads_only = op == 0x38 || op == 0x39 || op == 0x3a || op == 0x3b || op == 0x84 || op == 0x85 ||
+				  ((op == 0x80 || op == 0x81 || op == 0x83) && (in->reg & 7) == 7) ||
+				  ((op == 0xf6 || op == 0xf7) && (in->reg & 7) < 2) || op == 0x0f1f || op == 0x0f18;
+		bool mem_dest = in->mod != 3 && (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7);
+		if (!reads_only && !mem_dest && !(op >= 0x0f00 && op < 0x0f0000u && sse_only(op & 0xff))) {
+			set_reg(s, in->reg, MEMDBG_X86_UNKNOWN, 0);
+			if (in->mod == 3)
+				set_reg(s, in->rm, MEMDBG_X86_UNKNOWN, 0);
+		}
+	} else if (op == 0x90 && !(in->rex & 1)) {
+		/* nop (and xchg ax, ax: a two-byte nop) */
+	} else if ((op >= 0x50 && op <= 0x5f) || (op >= 0x90 && op <= 0x97) || (op >= 0xb0 && op <= 0xbf) ||
+		   (op >= 0x0fc8 && op <= 0x0fcf)) {
+		set_reg(s, (op & 7) | (in->rex & 1 ? 8 : 0), MEMDBG_X86_UNKNOWN, 0);
+	}
+	/* Implicit operands: accumulator and data (mul, div, cwd, cmpxchg, cpuid, rdtsc, string ops, syscall). */
+	bool implicit = op == 0x98 || op == 0x99 || ((op == 0xf6 || op == 0xf7) && (in->reg & 7) >= 4) ||
+			(op >= 0xa4 && op <= 0xaf) || op == 0x0fa2 || op == 0x0f31 || op == 0x0fb0 || op == 0x0fb1 ||
+			op == 0x0f05 || op == 0x0fc7 || op == 0xc8 || op == 0xc9 || (op >= 0x3c && op <= 0x3d) ||
+			op == 0x0fb8 || op == 0xd7 || in->rep;
+	if (implicit) {
+		static const unsigned regs[] = { 0, 1, 2, 3, 4, 5, 6, 7, 11 };
+		for (size_t k = 0; k < MEMDBG_ARRAY_SIZE(regs); k++)
+			set_reg(s, regs[k], MEMDBG_X86_UNKNOWN, 0);
+	}
+}
+
+static void merge(struct regs *into, const struct regs *from)
+{
+	for (int r = 0; r < NREGS; r++)
+		if (into->r[r].kind != from->r[r].kind || into->r[r].a != from->r[r].a)
+			into->r[r] = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+}
+
+/* Every direct branch target inside [0, n) of the first max_insns instructions; false when there are too many. */
+static bool collect_targets(const uint8_t *code, size_t n, size_t max_insns, struct flow *f, size_t *end,
+			    size_t *branches)
+{
+	size_t off = 0, count = 0;
+	struct insn in;
+	bool unconditional;
+	for (; off < n && count < max_insns && decode(code + off, n - off, &in); off += in.len, count++) {
+		if (!branch_of(&in, &unconditional))
+			continue;
+		int64_t to = (int64_t)(off + in.len) + in.imm;
+		if (to < 0 || (uint64_t)to >= n)
+			continue;
+		if (f->ntargets == MAX_TARGETS)
+			return false;
+		f->targets[f->ntargets++] = (struct branch_target){ (uint64_t)to, (uint64_t)to <= off, false };
+	}
+	*end = off;
+	*branches = f->ntargets;
+	qsort(f->targets, f->ntargets, sizeof(*f->targets), target_cmp);
+	/* One entry per target, backward if any branch to it is. */
+	size_t k = 0;
+	for (size_t i = 0; i < f->ntargets; i++)
+		if (!k || f->targets[k - 1].off != f->targets[i].off)
+			f->targets[k++] = f->targets[i];
+	f->ntargets = k;
+	return true;
+}
+
+/*
+ * The state at a branch target: what every branch to it (and the fall-through,
+ * if any) agrees on.  A loop's head also takes what its backward branches had
+ * in the first pass, which began the head knowing nothing: each of those
+ * claims holds on every path, so the merge does too.
+ */
+static void join(struct flow *f, struct regs *s, uint64_t off, bool reachable, int pass)
+{
+	struct branch_target *t = target_at(f, off);
+	if (!t) {
+		if (!reachable)
+			clobber_all(s);  /* reached only in ways this walk does not see (a jump table) */
+		return;
+	}
+	bool any = reachable;
+	for (size_t i = 0; i < f->npending;) {
+		if (f->pending[i].off != off) {
+			i++;
+			continue;
+		}
+		if (any)
+			merge(s, &f->pending[i].state);
+		else
+			*s = f->pending[i].state;
+		any = true;
+		f->pending[i] = f->pending[--f->npending];
+	}
+	size_t k = (size_t)(t - f->targets);
+	if (t->backward && pass == 1 && f->has_back[k]) {
+		if (any)
+			merge(s, &f->back[k]);
+		else
+			*s = f->back[k];
+		any = true;
+	} else if (t->backward) {
+		any = false;
+	}
+	if (!any || t->lost)
+		clobber_all(s);
+}
+
+/* What a memory operand's base register holds: an address the code took (LEAQ sym(SB), reg), or 0. */
+static uint64_t base_addr(const struct regs *s, const struct insn *in)
+{
+	if (in->base < 0 || in->rip || s->r[in->base].kind != MEMDBG_X86_ADDR)
+		return 0;
+	return s->r[in->base].a + (uint64_t)(int64_t)in->mdisp;
+}
+
+static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t addr,
+		   const struct memdbg_x86_flow_ops *ops, void *arg, int pass)
+{
+	struct regs s;
+	struct insn in;
+	bool reachable = true, unconditional;
+	size_t count = 0;
+	const struct memdbg_x86_value unknown = { MEMDBG_X86_UNKNOWN, 0 }, zero = { MEMDBG_X86_ZERO, 0 };
+	clobber_all(&s);
+	f->npending = 0;
+	for (size_t off = 0; off < end && decode(code + off, end - off, &in); off += in.len, count++) {
+		join(f, &s, off, reachable, pass);
+		reachable = true;
+		uint32_t op = in.op;
+		bool w = (in.rex & 8) != 0, report = pass == 1;
+		uint64_t next = addr + off + in.len, target = next + (uint64_t)(int64_t)in.disp, width, at = base_addr(&s, &in);
+		if (in.rip && report && ops->ref)
+			ops->ref(arg, target);
+		if (!in.rip && at && report && writes_rm(&in, &width)) {
+			/* A write through an address the code took: [sym+disp], or sym's array [sym+disp+index*8]. */
+			bool indexed = in.index >= 0, whole = op == 0x89 && w && (!indexed || in.scale == 8),
+			     zeroes = (op == 0x0f11 || op == 0x0f29) && in.reg == 15 && !in.opsize && !in.rep;
+			if (!indexed || in.scale == 8)
+				ops->store(arg, at, whole ? 8 : width, whole ? s.r[in.reg] : zeroes ? zero : unknown, indexed);
+		}
+		if (branch_of(&in, &unconditional)) {
+			int64_t to = (int64_t)(off + in.len) + in.imm;
+			struct branch_target *t = to >= 0 && (uint64_t)to < end ? target_at(f, (uint64_t)to) : NULL;
+			if (t && to > (int64_t)off) {
+				if (f->npending < f->max_pending)
+					f->pending[f->npending++] = (struct pending){ (uint64_t)to, s };
+				else
+					t->lost = true;
+			} else if (t && pass == 0) {
+				size_t k = (size_t)(t - f->targets);
+				if (f->has_back[k])
+					merge(&f->back[k], &s);
+				else
+					f->back[k] = s;
+				f->has_back[k] = true;
+			}
+			reachable = !unconditional;
+		} else if (op == 0xc3 || op == 0xc2 || op == 0xcc || op == 0x0f0b ||
+			   (op == 0xff && ((in.reg & 7) == 4 || (in.reg & 7) == 5))) {
+			reachable = false;  /* return, trap, indirect jump */
+		} else if (op == 0xe8) {
+			if (ops->call)
+				ops->call(arg, next + (uint64_t)in.imm, s.r);
+			else
+				clobber_all(&s);
+		} else if (op == 0xff && (in.reg & 7) == 2) {
+			clobber_all(&s);  /* an indirect call */
+		} else if (in.rip && op == 0x8d && w) {
+			set_reg(&s, in.reg, MEMDBG_X86_ADDR, target);
+		} else if (in.rip && op == 0x89 && w) {
+			if (report)
+				ops->store(arg, target, 8, s.r[in.reg], false);
+		} else if (in.rip && op == 0xc7 && w) {
+			if (report)
+				ops->store(arg, target, 8, in.imm ? unknown : zero, false);
+		} else if (in.rip && (op == 0x0f11 || op == 0x0f29) && in.reg == 15 && !in.opsize && !in.rep) {
+			if (report)
+				ops->store(arg, target, 16, zero, false);  /* X15 is zero in Go code */
+		} else if (op == 0x89 && w && in.mod == 3) {
+			s.r[in.rm] = s.r[in.reg];
+		} else if (op == 0x8b && w && in.mod == 3) {
+			s.r[in.reg] = s.r[in.rm];
+		} else if ((op == 0x31 || op == 0x33) && in.mod == 3 && in.reg == in.rm) {
+			set_reg(&s, in.reg, MEMDBG_X86_ZERO, 0);
+		} else if (op >= 0xb8 && op <= 0xbf && !in.opsize) {
+			set_reg(&s, (op & 7) | (in.rex & 1 ? 8 : 0), in.imm ? MEMDBG_X86_UNKNOWN : MEMDBG_X86_ZERO, 0);
+		} else {
+			if (in.rip && report && writes_rm(&in, &width))
+				ops->store(arg, target, width, unknown, false);
+			clobber_insn(&s, &in);
+		}
+	}
+	return count;
+}
+
+size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_insns,
+		       const struct memdbg_x86_flow_ops *ops, void *arg)
+{
+	struct flow f = { .targets = malloc(MAX_TARGETS * sizeof(*f.targets)) };
+	size_t end = 0, count = 0;
+	/* One pending state per branch at most: as many as there were targets before they were merged. */
+	if (f.targets && collect_targets(code, n, max_insns, &f, &end, &f.max_pending) &&
+	    (f.pending = malloc((f.max_pending ? f.max_pending : 1) * sizeof(*f.pending))) &&
+	    (f.back = malloc((f.ntargets ? f.ntargets : 1) * sizeof(*f.back))) &&
+	    (f.has_back = calloc(f.ntargets ? f.ntargets : 1, sizeof(*f.has_back)))) {
+		walk(&f, code, end, addr, ops, arg, 0);
+		count = walk(&f, code, end, addr, ops, arg, 1);
+	}
+	free(f.targets);
+	free(f.pending);
+	free(f.back);
+	free(f.has_back);
 	return count;
 }

@@ -1773,6 +1773,47 @@ static void type_root_interfaces(struct builder *b)
 	}
 }
 
+/*
+ * Without DWARF, what the program's code stores into a pointer global
+ * (go_stripped_global_types): the object it holds now, if it is still the
+ * start of an allocation of that kind (new(T): the size class of T; a
+ * slice: the class of its capacity's elements) that the GC's bits accept.
+ */
+static void type_code_globals(struct builder *b)
+{
+	struct go_stripped *st = go_stripped_of(b->t);
+	const struct go_global_store *g = NULL;
+	size_t n = st ? go_stripped_global_types(st, &g) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct go_type *ty = type_at(b, g[i].type);
+		uint64_t id, cap = word(b, g[i].addr + 16);
+		if (!ty || !ty->size || !base_object(b, word(b, g[i].addr), &id) || b->o->type[id])
+			continue;
+		const struct go_heap_span *h = go_span_of_id(b->o, id);
+		uint64_t room = object_room(b, id);
+		switch (g[i].shape) {
+		case GO_GSTORE_NEW:
+			/* A closure's context is new(struct { F uintptr; X0 ... }): named for its function, as DWARF does. */
+			if (ty->kind == GO_KIND_STRUCT && ty->nfields && ty->fields[0].name && !strcmp(ty->fields[0].name, "F") &&
+			    word(b, word(b, g[i].addr)) >= b->text_lo && word(b, word(b, g[i].addr)) < b->text_hi)
+				type_closure(b, id, word(b, g[i].addr), g[i].addr);
+			else if (type_fits(b, id, ty))
+				assign(b, id, ty, 0, NULL, g[i].addr);
+			break;
+		case GO_GSTORE_SLICE:
+			if (cap && cap <= room / ty->size &&
+			    (go_size_class(b->go->spans[h->span].spanclass) == 0
+				     ? room - cap * ty->size < ty->size + 8192
+				     : class_slot(b->go, cap * ty->size + (h->header ? MALLOC_HEADER : 0)) == h->elemsize))
+				assign(b, id, ty, cap, NULL, g[i].addr);
+			break;
+		case GO_GSTORE_VALUE:
+			walk_value(b, ty, g[i].addr, 0);
+			break;
+		}
+	}
+}
+
 /* A swiss-table header's entry count is what its small group's control bytes, or its tables, say. */
 static bool swiss_map_holds(struct builder *b, uint64_t m, uint64_t used_off, uint64_t tused_off,
 			    const struct go_type *table)
@@ -1979,6 +2020,8 @@ static struct memdbg_error *build(struct builder *b)
 	b->phase = GO_SRC_REFERRER;
 	if ((err = propagate_types(b)))
 		return err;
+	b->phase = GO_SRC_GLOBAL;  /* what the code stores into globals: below every other source */
+	type_code_globals(b);
 	b->phase = GO_SRC_HEADER;  /* what describes itself, as a malloc header does */
 	type_self_describing(b);
 	b->phase = GO_SRC_REFERRER;

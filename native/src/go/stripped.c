@@ -60,6 +60,10 @@ struct go_stripped {
 	size_t nglobals;
 	struct type_name tnames[MAX_TYPE_NAMES];
 	size_t ntnames;
+	/* the pointer words of the data and bss the program's code gives a type (go_stripped_global_types) */
+	struct go_global_store *gstores;
+	size_t ngstores;
+	bool gstores_done;
 };
 
 /* ---- the layout table ---- */
@@ -893,6 +897,300 @@ static bool op_runtime_type(void *arg, const char *type, uint64_t *off)
 	return found != 0;
 }
 
+/* ---- globals' types from the code that stores into them ---- */
+
+/*
+ * Without DWARF no global has a type, but the code that writes a pointer
+ * global says what it writes: `g = new(T)` is
+ *	LEAQ type:T(SB), AX; CALL runtime.newobject(SB); ...; MOVQ AX, g(SB)
+ * (the store perhaps behind the write barrier's CMPL runtime.writeBarrier /
+ * CALL runtime.gcWriteBarrierN), and makeslice, growslice (the element
+ * type), makemap and makechan (the map's or channel's type) likewise.  A
+ * pointer word of the data or bss (the module's GC masks) is given a type
+ * when some store writes such a value into it and every other store into
+ * it writes the same kind of value or nil: any store this walk cannot tell
+ * (a register it lost, an atomic exchange, ...) leaves the word untyped.
+ * What the core holds there is then checked by the object graph against
+ * the allocation's size class and the GC's own bits before it takes it.
+ */
+#define MAX_FLOW_INSNS 20000
+#define MAX_GSTORES (1u << 20)
+
+enum { VAL_NEW = MEMDBG_X86_USER, VAL_SLICE, VAL_MAP, VAL_CHAN };
+
+/* The runtime functions whose calls the walk models; the index is the effect. */
+enum { FN_NEWOBJECT, FN_MAKESLICE, FN_MAKESLICECOPY, FN_GROWSLICE, FN_MAKEMAP, FN_MAKEMAP64, FN_MAKECHAN,
+       FN_MAKECHAN64, FN_WB, FN_COUNT = FN_WB + 8 };
+static const char *const flow_funcs[FN_COUNT] = {
+	"runtime.newobject", "runtime.makeslice", "runtime.makeslicecopy", "runtime.growslice", "runtime.makemap",
+	"runtime.makemap64", "runtime.makechan", "runtime.makechan64", "runtime.gcWriteBarrier1",
+	"runtime.gcWriteBarrier2", "runtime.gcWriteBarrier3", "runtime.gcWriteBarrier4", "runtime.gcWriteBarrier5",
+	"runtime.gcWriteBarrier6", "runtime.gcWriteBarrier7", "runtime.gcWriteBarrier8",
+};
+
+struct gstore {
+	uint64_t addr, type;
+	uint32_t kind;
+};
+
+struct infer {
+	struct go_stripped *st;
+	uint64_t fn[FN_COUNT];  /* entries, 0: not in this program */
+	struct { uint64_t lo, nbits; uint8_t *mask; } sec[2];  /* data and bss */
+	struct gstore *stores;
+	size_t n, cap;
+	struct gstore *indexed;  /* stores into an array of pointers: its first word */
+	size_t nindexed, indexed_cap;
+	uint64_t *refs;          /* the data and bss addresses the code names */
+	size_t nrefs, refs_cap;
+	bool full;
+};
+
+enum { REG_AX = 0, REG_SI = 6, REG_R11 = 11 };
+
+static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
+{
+	struct infer *in = arg;
+	int fn = -1;
+	for (int i = 0; i < FN_COUNT && fn < 0; i++)
+		if (in->fn[i] && in->fn[i] == target)
+			fn = i;
+	if (fn >= FN_WB) {  /* the write barrier's buffer: it saves every register but R11, its result */
+		regs[REG_R11] = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+		return;
+	}
+	/* The type argument: AX, but growslice's fifth (SI). */
+	struct memdbg_x86_value t = regs[fn == FN_GROWSLICE ? REG_SI : REG_AX], out = { MEMDBG_X86_UNKNOWN, 0 };
+	bool typed = t.kind == MEMDBG_X86_ADDR && t.a >= in->st->types && t.a < in->st->etypes;
+	memset(regs, 0, 16 * sizeof(*regs));
+	if (!typed || fn < 0)
+		return;
+	static const uint32_t kinds[] = { VAL_NEW, VAL_SLICE, VAL_SLICE, VAL_SLICE, VAL_MAP, VAL_MAP, VAL_CHAN, VAL_CHAN };
+	out = (struct memdbg_x86_value){ kinds[fn], t.a };
+	regs[REG_AX] = out;
+}
+
+/* A pointer word of the data or bss, as the module's GC masks say. */
+static bool pointer_word(const struct infer *in, uint64_t addr)
+{
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *m = in->sec[k].mask;
+		if (m && addr >= in->sec[k].lo && (addr - in->sec[k].lo) / 8 < in->sec[k].nbits) {
+			uint64_t w = (addr - in->sec[k].lo) / 8;
+			return (m[w / 8] >> (w % 8)) & 1;
+		}
+	}
+	return false;
+}
+
+static bool grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? 2 * *cap : 4096;
+	void *np = c <= MAX_GSTORES ? realloc(*p, c * size) : NULL;
+	if (!np)
+		return false;
+	*p = np;
+	*cap = c;
+	return true;
+}
+
+static bool in_data(const struct infer *in, uint64_t addr)
+{
+	for (int k = 0; k < 2; k++)
+		if (addr >= in->sec[k].lo && (addr - in->sec[k].lo) / 8 < in->sec[k].nbits)
+			return true;
+	return false;
+}
+
+/* Every address of the data or bss the code names: where one variable may begin. */
+static void flow_ref(void *arg, uint64_t addr)
+{
+	struct infer *in = arg;
+	if (!in_data(in, addr) || (in->nrefs && in->refs[in->nrefs - 1] == addr))
+		return;
+	if (!grow((void **)&in->refs, &in->refs_cap, in->nrefs, sizeof(*in->refs))) {
+		in->full = true;
+		return;
+	}
+	in->refs[in->nrefs++] = addr;
+}
+
+static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x86_value val, bool indexed)
+{
+	struct infer *in = arg;
+	bool whole = width == 8 && addr % 8 == 0;
+	if (indexed) {
+		/* An element of an array of pointers that begins at addr: resolved once every reference is known. */
+		if (!whole || !pointer_word(in, addr) || val.kind < MEMDBG_X86_USER)
+			return;
+		if (!grow((void **)&in->indexed, &in->indexed_cap, in->nindexed, sizeof(*in->indexed))) {
+			in->full = true;
+			return;
+		}
+		in->indexed[in->nindexed++] = (struct gstore){ addr, val.a, val.kind };
+		return;
+	}
+	flow_ref(arg, addr);
+	for (uint64_t w = addr & ~7ull; w < addr + width && w >= (addr & ~7ull); w += 8) {
+		if (!pointer_word(in, w))
+			continue;
+		if (!grow((void **)&in->stores, &in->cap, in->n, sizeof(*in->stores))) {
+			in->full = true;
+			return;
+		}
+		uint32_t kind = val.kind == MEMDBG_X86_ZERO || (whole && val.kind >= MEMDBG_X86_USER) ? val.kind
+											      : MEMDBG_X86_UNKNOWN;
+		in->stores[in->n++] = (struct gstore){ w, kind >= MEMDBG_X86_USER ? val.a : 0, kind };
+	}
+}
+
+static int gstore_cmp(const void *a, const void *b)
+{
+	const struct gstore *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A store into an array of pointers (LEAQ sym(SB), SI; MOVQ AX, (SI)(DX*8))
+ * stands for a store into each of its words: the pointer words from its
+ * first on, up to the next address the code names or the first word
+ * without a pointer.
+ */
+#define MAX_ARRAY_WORDS 65536
+static bool spread_indexed(struct infer *in)
+{
+	qsort(in->refs, in->nrefs, sizeof(*in->refs), u64_cmp);
+	for (size_t i = 0; i < in->nindexed; i++) {
+		struct gstore g = in->indexed[i];
+		size_t lo = 0, hi = in->nrefs;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (in->refs[mid] <= g.addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		uint64_t end = lo < in->nrefs ? in->refs[lo] : UINT64_MAX;
+		for (uint64_t w = g.addr, k = 0; w < end && k < MAX_ARRAY_WORDS && pointer_word(in, w); w += 8, k++) {
+			if (!grow((void **)&in->stores, &in->cap, in->n, sizeof(*in->stores)))
+				return false;
+			in->stores[in->n++] = (struct gstore){ w, g.type, g.kind };
+		}
+	}
+	return true;
+}
+
+/* The data's and bss's GC masks from the module data. */
+static bool read_masks(struct go_stripped *st, struct infer *in)
+{
+	static const char *const names[2][2] = { { "data", "gcdatamask" }, { "bss", "gcbssmask" } };
+	uint64_t off, n_off, bytes_off;
+	bool ok = true;
+	if (!op_member(st, "runtime.bitvector", "n", &n_off, NULL) ||
+	    !op_member(st, "runtime.bitvector", "bytedata", &bytes_off, NULL))
+		return false;
+	for (int k = 0; k < 2; k++) {
+		if (!op_member(st, "runtime.moduledata", names[k][0], &off, NULL))
+			return false;
+		in->sec[k].lo = read_word(st->t, st->md + off, &ok);
+		if (!op_member(st, "runtime.moduledata", names[k][1], &off, NULL))
+			return false;
+		uint64_t nbits = (uint32_t)read_word(st->t, st->md + off + n_off, &ok);
+		uint64_t bytes = read_word(st->t, st->md + off + bytes_off, &ok);
+		if (!ok || nbits > (1ull << 32))
+			return false;
+		if (!(in->sec[k].mask = malloc(nbits / 8 + 1)))
+			return false;
+		struct memdbg_error *err = memdbg_read(st->t, bytes, in->sec[k].mask, (nbits + 7) / 8);
+		if (err) {
+			memdbg_error_destroy(err);
+			return false;
+		}
+		in->sec[k].nbits = nbits;
+	}
+	return true;
+}
+
+/* Walk every function; keep the words whose stores agree. */
+static void infer_global_types(struct go_stripped *st)
+{
+	struct infer in = { .st = st };
+	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref };
+	uint64_t text_len = st->etext - st->text;
+	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;
+	if (!text || !read_masks(st, &in))
+		goto out;
+	for (uint64_t i = 0; i < st->nfunc; i++) {
+		uint32_t lo, hi;
+		const char *name = func_name(st, i, &lo, &hi);
+		for (int k = 0; name && k < FN_COUNT; k++)
+			if (strcmp(name, flow_funcs[k]) == 0)
+				in.fn[k] = st->text + lo;
+	}
+	if (!in.fn[FN_NEWOBJECT])
+		goto out;
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	for (uint64_t i = 0; i < st->nfunc && !in.full; i++) {
+		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
+		if (hi <= lo || hi > text_len || hi - lo > MAX_FUNC_BYTES)
+			continue;
+		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, &in);
+	}
+	if (in.full || !spread_indexed(&in))
+		goto out;
+	qsort(in.stores, in.n, sizeof(*in.stores), gstore_cmp);
+	size_t kept = 0;
+	for (size_t i = 0, j; i < in.n; i = j) {
+		const struct gstore *typed = NULL;
+		bool agree = true;
+		for (j = i; j < in.n && in.stores[j].addr == in.stores[i].addr; j++) {
+			const struct gstore *s = &in.stores[j];
+			if (s->kind == MEMDBG_X86_ZERO)
+				continue;
+			if (s->kind < MEMDBG_X86_USER)
+				continue;  /* what the walk cannot tell: the global's static type still holds */
+			if (typed && (typed->kind != s->kind || typed->type != s->type))
+				agree = false;
+			typed = typed ? typed : s;
+		}
+		if (agree && typed && typed->kind >= MEMDBG_X86_USER)
+			in.stores[kept++] = *typed;
+	}
+	st->gstores = kept ? malloc(kept * sizeof(*st->gstores)) : NULL;
+	for (size_t i = 0; st->gstores && i < kept; i++) {
+		const struct gstore *s = &in.stores[i];
+		st->gstores[i] = (struct go_global_store){
+			.addr = s->addr, .type = s->type,
+			.shape = s->kind == VAL_NEW ? GO_GSTORE_NEW : s->kind == VAL_SLICE ? GO_GSTORE_SLICE : GO_GSTORE_VALUE
+		};
+	}
+	st->ngstores = st->gstores ? kept : 0;
+out:
+	free(in.stores);
+	free(in.indexed);
+	free(in.refs);
+	free(in.sec[0].mask);
+	free(in.sec[1].mask);
+}
+
+size_t go_stripped_global_types(struct go_stripped *st, const struct go_global_store **ret)
+{
+	if (!st->gstores_done) {
+		st->gstores_done = true;
+		infer_global_types(st);
+	}
+	*ret = st->gstores;
+	return st->ngstores;
+}
+
 /* ---- names for addresses ---- */
 
 /* The function of the pclntab holding addr, or its section and offset ("bss+0x1a2b0", *off 0). */
@@ -916,7 +1214,9 @@ static const char *op_name_at(void *arg, uint64_t addr, uint64_t *off, char *buf
 
 static void op_destroy(void *arg)
 {
-	free(arg);
+	struct go_stripped *st = arg;
+	free(st->gstores);
+	free(st);
 }
 
 static const struct memdbg_dwarf_ops stripped_ops = {

@@ -55,4 +55,18 @@ void go_stripped_sources(const struct go_stripped *st, struct go_stripped_source
 /* [moduledata.types, etypes): where the type descriptors are. */
 void go_stripped_types(const struct go_stripped *st, uint64_t *lo, uint64_t *hi);
 
+/*
+ * The pointer words of the data and bss that the program's code types: every
+ * store into one writes nil or what one kind of allocation returned
+ * (new(T): NEW of T; make or append of []T: SLICE of T, the capacity two
+ * words on; make of a map or channel: VALUE of its type).  Target
+ * addresses; computed once.
+ */
+enum go_gstore_shape { GO_GSTORE_NEW, GO_GSTORE_SLICE, GO_GSTORE_VALUE };
+struct go_global_store {
+	uint64_t addr, type;  /* the word; the type descriptor */
+	enum go_gstore_shape shape;
+};
+size_t go_stripped_global_types(struct go_stripped *st, const struct go_global_store **ret);
+
 #endif /* MEMDBG_GO_STRIPPED_H */
