@@ -149,8 +149,11 @@ def element(t):
 
 
 def type_ok(full, stripped):
-    """Without DWARF an object has its type, none, or (a backing array) another length of it."""
-    return stripped is None or stripped == full or element(stripped) == element(full) != full
+    """Without DWARF an object has its type, none, (a backing array) another length of it, or,
+    in a tiny block whose type only a global gave, the block's name ("tiny block (string data)":
+    what else points into the block)."""
+    return (stripped is None or stripped == full or element(stripped) == element(full) != full or
+            stripped.startswith("tiny block"))
 
 
 def check_root_name(full, stripped, secs):
