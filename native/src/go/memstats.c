@@ -28,6 +28,12 @@ struct gen_slack {
 	uint64_t class_frees[GO_MAX_SIZE_CLASSES][3];
 };
 
+static uint64_t largest(const uint64_t v[3])
+{
+	uint64_t hi = v[0] > v[1] ? v[0] : v[1];
+	return hi > v[2] ? hi : v[2];
+}
+
 static uint64_t second(const uint64_t v[3])
 {
 	uint64_t a = v[0], b = v[1], c = v[2];
@@ -258,16 +264,12 @@ static void check(const struct memdbg_go *go, struct go_memstats *ms, const stru
 		       " bytes (runtime.memstats.heapStats at 0x%" PRIx64 ")",
 		       ms->large_free_count, ms->large_free, ms->large_alloc_count, ms->large_alloc, m + l->ms_heapstats);
 	/* A generation is the change of what is in use between two moments: within +-heap. */
-	uint64_t max_stacks = gs->stacks[0] > gs->stacks[1] ? gs->stacks[0] : gs->stacks[1];
-	uint64_t max_workbufs = gs->workbufs[0] > gs->workbufs[1] ? gs->workbufs[0] : gs->workbufs[1];
-	max_stacks = max_stacks > gs->stacks[2] ? max_stacks : gs->stacks[2];
-	max_workbufs = max_workbufs > gs->workbufs[2] ? max_workbufs : gs->workbufs[2];
-	if (ms->narenas && (max_stacks > heap || (in_stacks < 0 ? uabs(in_stacks) > second(gs->stacks)
+	if (ms->narenas && (largest(gs->stacks) > heap || (in_stacks < 0 ? uabs(in_stacks) > second(gs->stacks)
 							       : (uint64_t)in_stacks > heap + second(gs->stacks))))
 		damage(ms, GO_MS_STACK | GO_MS_SYS,
 		       "StackInuse %" PRId64 " (runtime.memstats.heapStats at 0x%" PRIx64 ") is outside the %" PRIu64
 		       " bytes of the heap arenas", in_stacks, m + l->ms_heapstats, heap);
-	if (ms->narenas && (max_workbufs > 2 * heap || (in_workbufs < 0 ? uabs(in_workbufs) > second(gs->workbufs)
+	if (ms->narenas && (largest(gs->workbufs) > 2 * heap || (in_workbufs < 0 ? uabs(in_workbufs) > second(gs->workbufs)
 								   : (uint64_t)in_workbufs > heap + second(gs->workbufs))))
 		damage(ms, GO_MS_GCSYS | GO_MS_SYS,
 		       "GC work buffers %" PRId64 " (runtime.memstats.heapStats at 0x%" PRIx64 ") are outside the %" PRIu64
