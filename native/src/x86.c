@@ -512,6 +512,51 @@ static uint64_t base_addr(const struct regs *s, const struct insn *in)
 	return s->r[in->base].a + (uint64_t)(int64_t)in->mdisp;
 }
 
+enum { REG_SP = 4, REG_BP = 5 };
+
+/*
+ * What an instruction does to its function's frame, for ops->stack: a write
+ * at disp(SP), or a way for writes to reach the frame that this walk does not
+ * follow.  Reading SP or BP to compare them, and the prologue's and
+ * epilogue's moves between the two, are not.
+ */
+static void stack_effect(const struct insn *in, const struct regs *s, uint64_t pc,
+			 const struct memdbg_x86_flow_ops *ops, void *arg)
+{
+	const struct memdbg_x86_value unknown = { MEMDBG_X86_UNKNOWN, 0 }, zero = { MEMDBG_X86_ZERO, 0 };
+	uint32_t op = in->op;
+	bool w = (in->rex & 8) != 0, mem = in->has_modrm && in->mod != 3 && !in->rip;
+	uint64_t width;
+	if (!in->has_modrm || (op & VEX_OP && !mem))
+		return;
+	if (mem && in->base == REG_SP) {
+		if (op == 0x8d || in->index >= 0) {
+			if (op == 0x8d || writes_rm(in, &width))
+				ops->stack(arg, pc, in->mdisp, MEMDBG_X86_ESCAPES, unknown);
+		} else if (op == 0x89 && w) {
+			ops->stack(arg, pc, in->mdisp, 8, s->r[in->reg]);
+		} else if (op == 0xc7 && w) {
+			ops->stack(arg, pc, in->mdisp, 8, in->imm ? unknown : zero);
+		} else if ((op == 0x0f11 || op == 0x0f29) && in->reg == 15 && !in->opsize && !in->rep) {
+			ops->stack(arg, pc, in->mdisp, 16, zero);  /* X15 is zero in Go code */
+		} else if (writes_rm(in, &width)) {
+			ops->stack(arg, pc, in->mdisp, width, unknown);
+		}
+		return;
+	}
+	bool frame_move = in->mod == 3 && ((op == 0x89 && ((in->reg == REG_SP && in->rm == REG_BP) ||
+							  (in->reg == REG_BP && in->rm == REG_SP))) ||
+					   (op == 0x8b && ((in->rm == REG_SP && in->reg == REG_BP) ||
+							  (in->rm == REG_BP && in->reg == REG_SP))));
+	/* MOV and the arithmetic that can make an address of SP or BP (ADD, OR, ..., its reg to r/m or r/m to reg). */
+	bool alu = op == 0x89 || op == 0x8b || (op < 0x40 && (op & 7) < 4 && (op & 0x38) != 0x38 && (op & 1));
+	bool copies = (alu && !(op & 2) && (in->reg == REG_SP || in->reg == REG_BP)) ||
+		      (alu && (op & 2) && in->mod == 3 && (in->rm == REG_SP || in->rm == REG_BP)) ||
+		      (mem && in->base == REG_BP && (op == 0x8d || writes_rm(in, &width)));
+	if (copies && !frame_move)
+		ops->stack(arg, pc, MEMDBG_X86_WHOLE_FRAME, MEMDBG_X86_ESCAPES, unknown);
+}
+
 static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t addr,
 		   const struct memdbg_x86_flow_ops *ops, void *arg, int pass)
 {
@@ -530,6 +575,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		uint64_t next = addr + off + in.len, target = next + (uint64_t)(int64_t)in.disp, width, at = base_addr(&s, &in);
 		if (in.rip && report && ops->ref)
 			ops->ref(arg, target);
+		if (report && ops->stack)
+			stack_effect(&in, &s, addr + off, ops, arg);
 		if (!in.rip && at && report && writes_rm(&in, &width)) {
 			/* A write through an address the code took: [sym+disp], or sym's array [sym+disp+index*8]. */
 			bool indexed = in.index >= 0, whole = op == 0x89 && w && (!indexed || in.scale == 8),
@@ -605,6 +652,8 @@ size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_
 		walk(&f, code, end, addr, ops, arg, 0);
 		count = walk(&f, code, end, addr, ops, arg, 1);
 	}
+	if (ops->stack && (count == 0 || end < n))  /* code not walked may write anywhere in the frame */
+		ops->stack(arg, addr, MEMDBG_X86_WHOLE_FRAME, MEMDBG_X86_ESCAPES, (struct memdbg_x86_value){ 0, 0 });
 	free(f.targets);
 	free(f.pending);
 	free(f.back);
