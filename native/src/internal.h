@@ -168,9 +168,10 @@ size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_
  */
 struct memdbg_x86_value {
 	uint32_t kind;  /* MEMDBG_X86_* or, from MEMDBG_X86_USER on, what ops->call put there */
-	uint64_t a;     /* MEMDBG_X86_ADDR: the address; a user kind's own */
+	uint64_t a;     /* MEMDBG_X86_ADDR: the address; MEMDBG_X86_LOAD: the word's; a user kind's own */
 };
-enum { MEMDBG_X86_UNKNOWN, MEMDBG_X86_ZERO, MEMDBG_X86_ADDR, MEMDBG_X86_USER };
+/* LOAD: the 8 bytes read from a RIP-relative word or one at an address the code took. */
+enum { MEMDBG_X86_UNKNOWN, MEMDBG_X86_ZERO, MEMDBG_X86_ADDR, MEMDBG_X86_LOAD, MEMDBG_X86_USER };
 struct memdbg_x86_flow_ops {
 	/* A direct call to target: regs[16] holds the registers before it, and is left as they are after it. */
 	void (*call)(void *arg, uint64_t target, struct memdbg_x86_value *regs);

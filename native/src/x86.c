@@ -613,6 +613,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 			clobber_all(&s);  /* an indirect call */
 		} else if (in.rip && op == 0x8d && w) {
 			set_reg(&s, in.reg, MEMDBG_X86_ADDR, target);
+		} else if (op == 0x8b && w && in.mod != 3 && (in.rip || (at && in.index < 0))) {
+			set_reg(&s, in.reg, MEMDBG_X86_LOAD, in.rip ? target : at);
 		} else if (in.rip && op == 0x89 && w) {
 			if (report)
 				ops->store(arg, target, 8, s.r[in.reg], false);

@@ -1759,6 +1759,27 @@ static bool type_fits(struct builder *b, uint64_t id, const struct go_type *ty)
 }
 
 /*
+ * The dynamic type of the interface whose data word is at addr, or NULL when
+ * the word before it is no interface's type word: a type descriptor in
+ * [lo, hi) (eface) or an itab, whose interface type is one (iface).
+ */
+static const struct go_type *interface_type(struct builder *b, uint64_t addr, uint64_t lo, uint64_t hi)
+{
+	/* Probes: a word that is no descriptor is no problem of the target's (go_type_at, not type_at). */
+	uint64_t w0 = word(b, addr - 8), inter, id;
+	const struct go_type *dyn = NULL;
+	if (w0 >= lo && w0 < hi) {
+		dyn = go_type_at(b->t, b->go, w0, NULL);
+	} else if (w0 && !base_object(b, w0, &id) && (inter = word(b, w0)) >= lo && inter < hi) {
+		/* itabs are never in the heap: the linker's, or persistentalloc's */
+		const struct go_type *it = go_type_at(b->t, b->go, inter, NULL);
+		uint64_t ty = it && it->kind == GO_KIND_INTERFACE && !it->iface_empty ? go_iface_type(b->t, b->go, it, w0) : 0;
+		dyn = ty >= lo && ty < hi ? go_type_at(b->t, b->go, ty, NULL) : NULL;
+	}
+	return dyn && dyn->kind && dyn->name ? dyn : NULL;
+}
+
+/*
  * Without DWARF no global or stack variable has a type, but an interface
  * value says its own: a root word just after a type descriptor (eface) or
  * an itab (iface) is its data word, if what it points to fits that type
@@ -1775,17 +1796,9 @@ static void type_root_interfaces(struct builder *b)
 		const struct go_root *r = &b->o->roots[i];
 		if ((r->kind != GO_ROOT_GLOBAL && r->kind != GO_ROOT_STACK) || strstr(r->name, "(conservative)"))
 			continue;
-		/* Probes: a word that is no descriptor is no problem of the target's (go_type_at, not type_at). */
-		uint64_t w0 = word(b, r->addr - 8), id, inter;
-		const struct go_type *dyn = NULL;
-		if (w0 >= lo && w0 < hi) {
-			dyn = go_type_at(b->t, b->go, w0, NULL);
-		} else if (w0 && (inter = word(b, w0)) >= lo && inter < hi) {
-			const struct go_type *it = go_type_at(b->t, b->go, inter, NULL);
-			uint64_t ty = it && it->kind == GO_KIND_INTERFACE && !it->iface_empty ? go_iface_type(b->t, b->go, it, w0) : 0;
-			dyn = ty >= lo && ty < hi ? go_type_at(b->t, b->go, ty, NULL) : NULL;
-		}
-		if (!dyn || !dyn->kind || !dyn->name)
+		uint64_t id;
+		const struct go_type *dyn = interface_type(b, r->addr, lo, hi);
+		if (!dyn)
 			continue;
 		const struct go_type *obj = dyn->direct_iface ? dyn->kind == GO_KIND_POINTER ? type_at(b, dyn->elem) : NULL
 							      : dyn;
@@ -1800,14 +1813,22 @@ static void type_root_interfaces(struct builder *b)
  * (go_stripped_global_types) or a frame's slot (go_stripped_local_types):
  * the object it holds now, if it is still the start of an allocation of that
  * kind (new(T): the size class of T; a slice: the class of its capacity's
- * elements) that the GC's bits accept.
+ * elements) that the GC's bits accept.  Not a global interface's data word:
+ * what one holds changes type with what the code stores into the interface
+ * (it is typed by its type word, type_root_interfaces).  A slot's every
+ * write agrees, so a local interface's data word needs no such care.
  */
 static void type_code_words(struct builder *b, const struct go_global_store *g, size_t n)
 {
+	struct go_stripped *st = go_stripped_of(b->t);
+	uint64_t lo = 0, hi = 0;
+	if (st)
+		go_stripped_types(st, &lo, &hi);
 	for (size_t i = 0; i < n; i++) {
 		const struct go_type *ty = type_at(b, g[i].type);
 		uint64_t id, cap = word(b, g[i].addr + 16);
-		if (!ty || !ty->size || !base_object(b, word(b, g[i].addr), &id) || b->o->type[id])
+		if (!ty || !ty->size || !base_object(b, word(b, g[i].addr), &id) || b->o->type[id] ||
+		    (g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
 			continue;
 		const struct go_heap_span *h = go_span_of_id(b->o, id);
 		uint64_t room = object_room(b, id);
@@ -1828,7 +1849,8 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 				assign(b, id, ty, cap, NULL, g[i].addr);
 			break;
 		case GO_GSTORE_VALUE:
-			walk_value(b, ty, g[i].addr, 0);
+			if (ty->kind == GO_KIND_MAP || ty->kind == GO_KIND_CHAN)
+				walk_value(b, ty, g[i].addr, 0);
 			break;
 		}
 	}

@@ -920,6 +920,7 @@ static bool op_runtime_type(void *arg, const char *type, uint64_t *off)
  */
 #define MAX_FLOW_INSNS 20000
 #define MAX_GSTORES (1u << 20)
+#define MAX_MAP_FUNCS 64
 
 enum { VAL_NEW = MEMDBG_X86_USER, VAL_SLICE, VAL_MAP, VAL_CHAN };
 
@@ -954,6 +955,8 @@ struct infer {
 	uint64_t *refs;          /* the data and bss addresses the code names */
 	size_t nrefs, refs_cap;
 	bool full, want_globals;
+	uint64_t map_fn[MAX_MAP_FUNCS];  /* entries of the map operations */
+	size_t nmap_fn;
 	struct go_stack *s;      /* NULL: no stack slots wanted */
 	struct sstore *frame;    /* the writes to the frame of the function being walked */
 	size_t nframe, frame_cap;
@@ -978,7 +981,25 @@ struct sword {
 	uint32_t kind;
 };
 
-enum { REG_AX = 0, REG_SI = 6, REG_R11 = 11 };
+enum { REG_AX = 0, REG_BX = 3, REG_SI = 6, REG_R11 = 11 };
+
+/*
+ * The runtime's map operations: (maptype, map, ...) in AX and BX.  A map made
+ * without a size hint (makemap_small) names no type, but each use of it
+ * does: LEAQ type:map[K]V(SB), AX; MOVQ g(SB), BX; CALL runtime.mapassign_faststr.
+ */
+static const char *const map_use_prefixes[] = { "runtime.mapaccess", "runtime.mapassign", "runtime.mapdelete",
+						 "runtime.mapclear", "runtime.mapiterinit", "runtime.mapIterStart" };
+
+static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x86_value val, bool indexed);
+
+static bool is_map_use(const struct infer *in, uint64_t target)
+{
+	for (size_t i = 0; i < in->nmap_fn; i++)
+		if (in->map_fn[i] == target)
+			return true;
+	return false;
+}
 
 static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 {
@@ -994,6 +1015,8 @@ static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 	/* The type argument: AX, but growslice's fifth (SI). */
 	struct memdbg_x86_value t = regs[fn == FN_GROWSLICE ? REG_SI : REG_AX], out = { MEMDBG_X86_UNKNOWN, 0 };
 	bool typed = t.kind == MEMDBG_X86_ADDR && t.a >= in->st->types && t.a < in->st->etypes;
+	if (fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target))
+		flow_store(in, regs[REG_BX].a, 8, (struct memdbg_x86_value){ VAL_MAP, t.a }, false);  /* the map it loaded */
 	memset(regs, 0, 16 * sizeof(*regs));
 	if (!typed || fn < 0)
 		return;
@@ -1266,7 +1289,8 @@ static void keep_global_types(struct go_stripped *st, struct infer *in)
 	st->gstores = kept ? malloc(kept * sizeof(*st->gstores)) : NULL;
 	for (size_t i = 0; st->gstores && i < kept; i++) {
 		const struct gstore *s = &in->stores[i];
-		st->gstores[i] = (struct go_global_store){ .addr = s->addr, .type = s->type, .shape = store_shape(s->kind) };
+		st->gstores[i] = (struct go_global_store){ .addr = s->addr, .type = s->type, .shape = store_shape(s->kind),
+							   .after_pointer = pointer_word(in, s->addr - 8) };
 	}
 	st->ngstores = st->gstores ? kept : 0;
 }
@@ -1297,6 +1321,9 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 		for (int k = 0; name && k < FN_COUNT; k++)
 			if (strcmp(name, flow_funcs[k]) == 0)
 				in.fn[k] = st->text + lo;
+		for (size_t k = 0; name && k < MEMDBG_ARRAY_SIZE(map_use_prefixes) && in.nmap_fn < MAX_MAP_FUNCS; k++)
+			if (strncmp(name, map_use_prefixes[k], strlen(map_use_prefixes[k])) == 0)
+				in.map_fn[in.nmap_fn++] = st->text + lo;
 	}
 	if (!in.fn[FN_NEWOBJECT])
 		goto out;

@@ -66,6 +66,7 @@ enum go_gstore_shape { GO_GSTORE_NEW, GO_GSTORE_SLICE, GO_GSTORE_VALUE };
 struct go_global_store {
 	uint64_t addr, type;  /* the word; the type descriptor */
 	enum go_gstore_shape shape;
+	bool after_pointer;   /* the word before is a pointer word too: it may be an interface's type word */
 };
 size_t go_stripped_global_types(struct go_stripped *st, const struct go_global_store **ret);
 
