@@ -190,6 +190,11 @@ struct memdbg_x86_flow_ops {
 	 * copied, a write through BP, code the walk did not reach).
 	 */
 	void (*stack)(void *arg, uint64_t pc, int64_t disp, uint64_t width, struct memdbg_x86_value val);
+	/*
+	 * (May be NULL.)  A way out of the function: a return, with the registers it returns (regs[16]); or,
+	 * regs NULL, one whose results the walk cannot tell (a jump out of the function, code not walked).
+	 */
+	void (*ret)(void *arg, const struct memdbg_x86_value *regs);
 };
 #define MEMDBG_X86_ESCAPES UINT64_MAX
 #define MEMDBG_X86_WHOLE_FRAME INT64_MIN

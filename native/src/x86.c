@@ -404,8 +404,13 @@ static void clobber_insn(struct regs *s, const struct insn *in)
 				  ((op == 0x80 || op == 0x81 || op == 0x83) && (in->reg & 7) == 7) ||
 				  ((op == 0xf6 || op == 0xf7) && (in->reg & 7) < 2) || op == 0x0f1f || op == 0x0f18;
 		bool mem_dest = in->mod != 3 && (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7);
+		/* Groups whose ModRM reg field extends the opcode: r/m is their one register operand. */
+		bool group = (op >= 0x80 && op <= 0x83) || op == 0x8f || op == 0xc0 || op == 0xc1 || op == 0xc6 ||
+			     op == 0xc7 || (op >= 0xd0 && op <= 0xd3) || op == 0xf6 || op == 0xf7 || op == 0xfe ||
+			     op == 0xff || op == 0x0fba;
 		if (!reads_only && !mem_dest && !(op >= 0x0f00 && op < 0x0f0000u && sse_only(op & 0xff))) {
-			set_reg(s, in->reg, MEMDBG_X86_UNKNOWN, 0);
+			if (!group)
+				set_reg(s, in->reg, MEMDBG_X86_UNKNOWN, 0);
 			if (in->mod == 3)
 				set_reg(s, in->rm, MEMDBG_X86_UNKNOWN, 0);
 		}
@@ -587,6 +592,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		if (branch_of(&in, &unconditional)) {
 			int64_t to = (int64_t)(off + in.len) + in.imm;
 			struct branch_target *t = to >= 0 && (uint64_t)to < end ? target_at(f, (uint64_t)to) : NULL;
+			if (!t && report && ops->ret)
+				ops->ret(arg, NULL);  /* a jump out of the function: a tail call */
 			if (t && to > (int64_t)off) {
 				if (f->npending < f->max_pending)
 					f->pending[f->npending++] = (struct pending){ (uint64_t)to, s };
@@ -603,6 +610,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 			reachable = !unconditional;
 		} else if (op == 0xc3 || op == 0xc2 || op == 0xcc || op == 0x0f0b ||
 			   (op == 0xff && ((in.reg & 7) == 4 || (in.reg & 7) == 5))) {
+			if (report && ops->ret && op != 0xcc && op != 0x0f0b)
+				ops->ret(arg, op == 0xff ? NULL : s.r);
 			reachable = false;  /* return, trap, indirect jump */
 		} else if (op == 0xe8) {
 			if (ops->call)
@@ -654,8 +663,12 @@ size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_
 		walk(&f, code, end, addr, ops, arg, 0);
 		count = walk(&f, code, end, addr, ops, arg, 1);
 	}
-	if (ops->stack && (count == 0 || end < n))  /* code not walked may write anywhere in the frame */
-		ops->stack(arg, addr, MEMDBG_X86_WHOLE_FRAME, MEMDBG_X86_ESCAPES, (struct memdbg_x86_value){ 0, 0 });
+	if (count == 0 || end < n) {  /* code not walked may write anywhere in the frame, and return anything */
+		if (ops->stack)
+			ops->stack(arg, addr, MEMDBG_X86_WHOLE_FRAME, MEMDBG_X86_ESCAPES, (struct memdbg_x86_value){ 0, 0 });
+		if (ops->ret)
+			ops->ret(arg, NULL);
+	}
 	free(f.targets);
 	free(f.pending);
 	free(f.back);

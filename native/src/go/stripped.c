@@ -957,6 +957,9 @@ struct infer {
 	bool full, want_globals;
 	uint64_t map_fn[MAX_MAP_FUNCS];  /* entries of the map operations */
 	size_t nmap_fn;
+	struct memdbg_x86_value *result;  /* per function: what every return of it returns in AX, or UNKNOWN */
+	struct memdbg_x86_value returns;  /* of the function being summarized; UNKNOWN once two disagree */
+	bool summarizing, any_return;
 	struct go_stack *s;      /* NULL: no stack slots wanted */
 	struct sstore *frame;    /* the writes to the frame of the function being walked */
 	size_t nframe, frame_cap;
@@ -1001,6 +1004,23 @@ static bool is_map_use(const struct infer *in, uint64_t target)
 	return false;
 }
 
+/* The index of the function whose entry is the target address pc, or UINT64_MAX. */
+static uint64_t func_index(const struct go_stripped *st, uint64_t pc)
+{
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	uint64_t lo = 0, hi = st->nfunc;
+	if (pc < st->text || pc - st->text > UINT32_MAX)
+		return UINT64_MAX;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (le32(ftab + 8 * mid) < pc - st->text)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < st->nfunc && le32(ftab + 8 * lo) == pc - st->text ? lo : UINT64_MAX;
+}
+
 static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 {
 	struct infer *in = arg;
@@ -1018,6 +1038,9 @@ static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 	if (fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target))
 		flow_store(in, regs[REG_BX].a, 8, (struct memdbg_x86_value){ VAL_MAP, t.a }, false);  /* the map it loaded */
 	memset(regs, 0, 16 * sizeof(*regs));
+	uint64_t callee = fn < 0 && in->result ? func_index(in->st, target) : UINT64_MAX;
+	if (callee != UINT64_MAX)
+		regs[REG_AX] = in->result[callee];  /* a function that returns what it allocated: new(T) in a constructor */
 	if (!typed || fn < 0)
 		return;
 	static const uint32_t kinds[] = { VAL_NEW, VAL_SLICE, VAL_SLICE, VAL_SLICE, VAL_MAP, VAL_MAP, VAL_CHAN, VAL_CHAN };
@@ -1103,6 +1126,23 @@ static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x
 	}
 }
 
+/*
+ * A return of the function being summarized: every return must give AX nil
+ * or the same kind of allocation for calls of it to give that.
+ */
+static void flow_ret(void *arg, const struct memdbg_x86_value *regs)
+{
+	struct infer *in = arg;
+	struct memdbg_x86_value ax = regs ? regs[REG_AX] : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+	if (!in->summarizing || ax.kind == MEMDBG_X86_ZERO)
+		return;
+	if (ax.kind < MEMDBG_X86_USER || (in->any_return && (ax.kind != in->returns.kind || ax.a != in->returns.a)))
+		ax = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+	if (!in->any_return || in->returns.kind != MEMDBG_X86_UNKNOWN)
+		in->returns = ax;
+	in->any_return = true;
+}
+
 static void flow_stack(void *arg, uint64_t pc, int64_t disp, uint64_t width, struct memdbg_x86_value val)
 {
 	struct infer *in = arg;
@@ -1137,8 +1177,14 @@ static bool frame_words(struct infer *in, const struct go_func *fn, int64_t *esc
 	for (size_t i = 0; i < in->nframe; i++) {
 		const struct sstore *w = &in->frame[i];
 		if (w->width == MEMDBG_X86_ESCAPES) {
-			/* An address below the frame is the prologue's stack-bound check (LEAQ -n(SP), R12; CMPQ R12, 16(R14)). */
-			if (w->disp >= -8 - (int64_t)dmax && w->disp < *escape)
+			/*
+			 * What is written through an address the code takes is the variable that begins
+			 * there (a copy into it, or a callee's write), and a variable with pointers is
+			 * 8-aligned: an odd address holds none, and whatever shares a slot with one
+			 * while it is dead is written again before it is live.  An address below the
+			 * frame is the prologue's stack-bound check (LEAQ -n(SP), R12; CMPQ R12, 16(R14)).
+			 */
+			if (w->disp >= -8 - (int64_t)dmax && (w->disp & 7) == 0 && w->disp < *escape)
 				*escape = w->disp;
 			continue;
 		}
@@ -1302,13 +1348,43 @@ int go_local_store_cmp(const void *a, const void *b)
 }
 
 /*
+ * What each function returns in AX when every return of it agrees (flow_ret):
+ * SUMMARY_PASSES walks of every function, each knowing what the one before
+ * found, so a constructor that returns what another returns counts too.
+ */
+#define SUMMARY_PASSES 2
+static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *text, uint64_t text_len)
+{
+	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, NULL, flow_ret };
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	bool want_globals = in->want_globals;
+	if (!(in->result = calloc(st->nfunc ? st->nfunc : 1, sizeof(*in->result))))
+		return false;
+	in->summarizing = true;
+	in->want_globals = false;
+	for (int pass = 0; pass < SUMMARY_PASSES; pass++) {
+		for (uint64_t i = 0; i < st->nfunc; i++) {
+			uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
+			if (hi <= lo || hi > text_len || hi - lo > MAX_FUNC_BYTES)
+				continue;
+			in->any_return = false;
+			memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
+			in->result[i] = in->any_return ? in->returns : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+		}
+	}
+	in->summarizing = false;
+	in->want_globals = want_globals;
+	return true;
+}
+
+/*
  * Walk every function: the global words whose stores agree, unless known
  * already, and with s the frames' slots whose writes agree.
  */
 static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 {
 	struct infer in = { .st = st, .s = s, .want_globals = !st->gstores_done };
-	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, flow_stack };
+	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, flow_stack, NULL };
 	uint64_t text_len = st->etext - st->text;
 	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;
 	st->gstores_done = true;
@@ -1325,7 +1401,7 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 			if (strncmp(name, map_use_prefixes[k], strlen(map_use_prefixes[k])) == 0)
 				in.map_fn[in.nmap_fn++] = st->text + lo;
 	}
-	if (!in.fn[FN_NEWOBJECT])
+	if (!in.fn[FN_NEWOBJECT] || !summarize(st, &in, text, text_len))
 		goto out;
 	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
 	for (uint64_t i = 0; i < st->nfunc && !in.full; i++) {
@@ -1353,6 +1429,7 @@ out:
 	free(in.frame);
 	free(in.words);
 	free(in.locals);
+	free(in.result);
 	free(in.sec[0].mask);
 	free(in.sec[1].mask);
 }
