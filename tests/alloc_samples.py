@@ -65,6 +65,10 @@ JE_SRC = "jemalloc/jeheap.c"
 CGO_SRC = "jemalloc/cgoheap"                 # a Go package: built with go build, cgo on
 TC_SRC = "tcmalloc/tcheap.cc"
 GL_SRC = "glibc/glheap.c"
+# libs, needs, cflags of the sample for glibc 2.31: older symbol versions, pthread_create and dlsym from
+# their own libraries then, and the sample's own _start.
+GL_2_31_BUILD = (("-Wl,--no-as-needed", "-l:libpthread.so.0", "-l:libdl.so.2"), (),
+                 ("-DGLHEAP_GLIBC_2_2_5", "-nostartfiles"))
 VARIANTS = {v.name: v for v in (
     Variant("je-shared", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",)),
     Variant("je-static", JE_SRC, (str(LIBDIR / "libjemalloc_pic.a"), "-lpthread", "-lstdc++", "-lm", "-ldl"),
@@ -109,13 +113,11 @@ VARIANTS = {v.name: v for v in (
     # Other Debian releases' libc.so.6 (stripped; their libc6-dbg checks the layout table): the sample
     # linked on this machine, its interpreter and rpath set to that release's loader and libraries.
     # 2.31 lacks the 2.34 symbol versions: the sample binds to older ones and brings its own _start.
-    Variant("gl-2.31", GL_SRC, ("-Wl,--no-as-needed", "-l:libpthread.so.0", "-l:libdl.so.2"), (),
-            ("-DGLHEAP_GLIBC_2_2_5", "-nostartfiles"), glibc="2.31-13+deb11u11"),
+    Variant("gl-2.31", GL_SRC, *GL_2_31_BUILD, glibc="2.31-13+deb11u11"),
     Variant("gl-2.41", GL_SRC, ("-lpthread",), (), glibc="2.41-12+deb13u5"),
     # 2.31 with a build-id no table knows: its code has no mallinfo2 (2.33) to search, so memdbg falls
     # back to the heap on its own.
-    Variant("gl-2.31-unknown", GL_SRC, ("-Wl,--no-as-needed", "-l:libpthread.so.0", "-l:libdl.so.2"), (),
-            ("-DGLHEAP_GLIBC_2_2_5", "-nostartfiles"), patch_lib="libc.so.6", glibc="2.31-13+deb11u11"),
+    Variant("gl-2.31-unknown", GL_SRC, *GL_2_31_BUILD, patch_lib="libc.so.6", glibc="2.31-13+deb11u11"),
     Variant("tc-static", TC_SRC, ("-Wl,-Bstatic", "-ltcmalloc_minimal", "-Wl,-Bdynamic", "-lpthread"),
             (LIBDIR / "libtcmalloc_minimal.a",)),
 )}
