@@ -4,7 +4,7 @@
 Debian 12 ships glibc 2.36 only; the layout table (glibc-table.sh) is checked against the DWARF of
 other releases' libc6-dbg, and the tests run a sample on their libc.so.6 through their own loader.
 The packages come from the pool of the Debian mirror apt is configured with (the directory of the
-installed libc6's own URI), unpacked side by side:
+installed libc6's own URI, then deb.debian.org), unpacked side by side:
 
     DEST/<version>/root/   libc6 and libc6-dbg, as dpkg-deb -x leaves them
     DEST/<version>/done    written last
@@ -37,16 +37,22 @@ class FetchError(Exception):
     pass
 
 
-def pool_url():
-    """The glibc pool directory of the mirror apt uses (a security archive's pool maps to the main one)."""
+# Where Debian's own images point apt; tried after the configured mirror, which may be a security
+# archive (security.debian.org has no main pool) or a local mirror without the other releases.
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
+def pool_urls():
+    """The glibc pool directories to try: the mirror apt uses for libc6, then Debian's own."""
     p = subprocess.run(["apt-get", "download", "--print-uris", "libc6"], capture_output=True, text=True)
     uri = next((w.strip("'") for w in p.stdout.split() if w.startswith("'") and "/pool/" in w), None)
-    if not uri:
-        raise FetchError("apt-get download --print-uris libc6 names no pool URI (run apt-get update)")
-    base = uri[:uri.index("/pool/")]
-    if base.endswith("-security"):
-        base = base[:-len("-security")]
-    return base + "/pool/main/g/glibc/"
+    bases = []
+    if uri:
+        base = uri[:uri.index("/pool/")]
+        bases.append(base[:-len("-security")] if base.endswith("-security") else base)
+    if DEBIAN_MIRROR not in bases:
+        bases.append(DEBIAN_MIRROR)
+    return [b + "/pool/main/g/glibc/" for b in bases]
 
 
 def _fetch(url, dest, sha256):
@@ -74,10 +80,18 @@ def unpack(dest, version):
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
-    pool = pool_url()
+    pools = pool_urls()
     for name, sha in PINNED[version].items():
         deb = d / name
-        _fetch(pool + name.replace("+", "%2b"), deb, sha)
+        errors = []
+        for pool in pools:
+            try:
+                _fetch(pool + name.replace("+", "%2b"), deb, sha)
+                break
+            except FetchError as e:
+                errors.append(str(e))
+        else:
+            raise FetchError("; ".join(errors))
         p = subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], capture_output=True, text=True)
         if p.returncode != 0:
             raise FetchError(f"dpkg-deb -x {deb}: {p.stderr.strip()}")
