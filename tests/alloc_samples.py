@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from pathlib import Path
 import samples
 
 REPO = samples.REPO
+sys.path.insert(0, str(REPO / "setup" / "allocators"))
+import glibc_debs  # noqa: E402
 ALLOC_DIR = samples.CORES_DIR / "alloc"
 LIBDIR = Path("/usr/lib/x86_64-linux-gnu")
 
@@ -52,6 +55,7 @@ class Variant:
     patch_bytes: tuple = ()  # and these (old, new) byte strings replaced in that copy, each found once
     configure: tuple = ()    # link a jemalloc built from Debian's source with these configure flags
     deps: tuple = ()         # other files under samples/ the source includes
+    glibc: str = ""          # run on this Debian libc6 (glibc_debs.PINNED) through its own loader
 
     def __str__(self):
         return self.name
@@ -61,6 +65,10 @@ JE_SRC = "jemalloc/jeheap.c"
 CGO_SRC = "jemalloc/cgoheap"                 # a Go package: built with go build, cgo on
 TC_SRC = "tcmalloc/tcheap.cc"
 GL_SRC = "glibc/glheap.c"
+# libs, needs, cflags of the sample for glibc 2.31: older symbol versions, pthread_create and dlsym from
+# their own libraries then, and the sample's own _start.
+GL_2_31_BUILD = (("-Wl,--no-as-needed", "-l:libpthread.so.0", "-l:libdl.so.2"), (),
+                 ("-DGLHEAP_GLIBC_2_2_5", "-nostartfiles"))
 VARIANTS = {v.name: v for v in (
     Variant("je-shared", JE_SRC, ("-ljemalloc", "-lpthread"), (LIBDIR / "libjemalloc.so.2",)),
     Variant("je-static", JE_SRC, (str(LIBDIR / "libjemalloc_pic.a"), "-lpthread", "-lstdc++", "-lm", "-ldl"),
@@ -102,6 +110,14 @@ VARIANTS = {v.name: v for v in (
     Variant("gl-unknown", GL_SRC, ("-lpthread",), (LIBDIR / "libc.so.6",), patch_lib="libc.so.6"),
     Variant("gl-cgo", "glibc/cgoheap", (), (LIBDIR / "libc.so.6",), deps=(GL_SRC,)),
     Variant("gl-static", GL_SRC, ("-static", "-lpthread"), (LIBDIR / "libc.a",)),
+    # Other Debian releases' libc.so.6 (stripped; their libc6-dbg checks the layout table): the sample
+    # linked on this machine, its interpreter and rpath set to that release's loader and libraries.
+    # 2.31 lacks the 2.34 symbol versions: the sample binds to older ones and brings its own _start.
+    Variant("gl-2.31", GL_SRC, *GL_2_31_BUILD, glibc="2.31-13+deb11u11"),
+    Variant("gl-2.41", GL_SRC, ("-lpthread",), (), glibc="2.41-12+deb13u5"),
+    # 2.31 with a build-id no table knows: its code has no mallinfo2 (2.33) to search, so memdbg falls
+    # back to the heap on its own.
+    Variant("gl-2.31-unknown", GL_SRC, *GL_2_31_BUILD, patch_lib="libc.so.6", glibc="2.31-13+deb11u11"),
     Variant("tc-static", TC_SRC, ("-Wl,-Bstatic", "-ltcmalloc_minimal", "-Wl,-Bdynamic", "-lpthread"),
             (LIBDIR / "libtcmalloc_minimal.a",)),
 )}
@@ -137,8 +153,14 @@ def _build_go(src, out):
 
 @contextlib.contextmanager
 def _locked(v):
+    with _locked_name(v.name):
+        yield
+
+
+@contextlib.contextmanager
+def _locked_name(name):
     ALLOC_DIR.mkdir(parents=True, exist_ok=True)
-    with open(ALLOC_DIR / f".{v.name}.lock", "w") as f:
+    with open(ALLOC_DIR / f".{name}.lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -153,8 +175,9 @@ def _patched_lib_dir(v, d):
     if dest.exists():
         return libdir
     libdir.mkdir(exist_ok=True)
-    data = bytearray((LIBDIR / v.patch_lib).read_bytes())
-    out = subprocess.run(["readelf", "-n", str(LIBDIR / v.patch_lib)], capture_output=True, text=True).stdout
+    src = (glibc_debs.libc_dir(glibc_root(v)) if v.glibc else LIBDIR) / v.patch_lib
+    data = bytearray(src.read_bytes())
+    out = subprocess.run(["readelf", "-n", str(src)], capture_output=True, text=True).stdout
     bid = next(line.split()[-1] for line in out.splitlines() if "Build ID" in line)
     at = data.find(bytes.fromhex(bid))
     if at < 0:
@@ -223,6 +246,15 @@ def jemalloc_from_source(configure):
     return tree
 
 
+def glibc_root(v):
+    """Where the variant's Debian libc6 and libc6-dbg are unpacked (fetched once, checked by sha256)."""
+    with _locked_name("glibc-debs"):
+        try:
+            return glibc_debs.unpack(ALLOC_DIR / "glibc-debs", v.glibc)
+        except glibc_debs.FetchError as e:
+            raise samples.SampleError(f"{v.name}: {e}")
+
+
 def _build_locked(v):
     for f in v.needs:
         if not Path(f).exists():
@@ -230,13 +262,16 @@ def _build_locked(v):
     d = variant_dir(v)
     d.mkdir(parents=True, exist_ok=True)
     exe = d / "exe"
-    if v.patch_lib:
-        _patched_lib_dir(v, d)
+    patched = _patched_lib_dir(v, d) if v.patch_lib else None
     if exe.exists():
         return exe
     src = REPO / "samples" / v.src
     tmp = d / "exe.tmp"
     cflags, libs = list(v.cflags), list(v.libs)
+    if v.glibc:
+        root = glibc_root(v)
+        rpath = ([str(patched)] if patched else []) + [str(glibc_debs.libc_dir(root))]
+        libs += [f"-Wl,--dynamic-linker={glibc_debs.loader(root)}", f"-Wl,--disable-new-dtags,-rpath={':'.join(rpath)}"]
     if v.configure:
         tree = jemalloc_from_source(v.configure)
         cflags.append(f"-I{tree / 'include'}")

@@ -17,6 +17,10 @@ the samples' (samples.make_core_of) in CORES_DIR/corpus/<name>/<config>/<key>/:
     kernel/stderr.txt       the crash traceback: every goroutine's id
     kernel/done             seconds it took to make the core
 
+A production build (samples.BUILD_MODES, tests/test_production_corpus.py) caches in
+CORES_DIR/corpus/<name>@<mode>/<config>/<key>/, with <name>.dwarf beside <name>: the same
+build with symbols and DWARF, which tests/gcmeta reads (samples.build_with_dwarf).
+
 The measures the corpus tests assert (the aims of issue 10) are computed here
 from memdbg's JSON and these oracles, never from memdbg alone:
 
@@ -55,8 +59,11 @@ class TooOld(Exception):
     """The config's toolchain is older than the program's go.mod allows (tests skip)."""
 
 
-def program(name):
-    return samples.Sample(name, CORPUS / name, samples.CORES_DIR / "corpus" / name, extra=(HARNESS,))
+def program(name, mode=""):
+    """samples/corpus/<name>, cached in CORES_DIR/corpus/<name>/ (built in a production mode,
+    samples.BUILD_MODES: in CORES_DIR/corpus/<name>@<mode>/)."""
+    cores = samples.CORES_DIR / "corpus" / (f"{name}@{mode}" if mode else name)
+    return samples.Sample(name, CORPUS / name, cores, extra=(HARNESS,), mode=mode)
 
 
 def version_tuple(v):
@@ -84,11 +91,11 @@ def check_toolchain(name, cfg):
         raise TooOld(f"{name}: its go.mod needs Go {want}, {cfg.id} is {cfg.toolchain}")
 
 
-def build(name, cfg):
+def build(name, cfg, mode=""):
     """Build (or reuse) the program for one config; the build's seconds go to build-time."""
     cfg = samples.get_config(cfg)
     check_toolchain(name, cfg)
-    p = program(name)
+    p = program(name, mode)
     exe = samples.config_dir_of(p, cfg) / name
     if not exe.exists():
         t0 = time.monotonic()
@@ -103,6 +110,7 @@ def build(name, cfg):
 class CorpusCore:
     name: str
     sc: samples.SampleCore
+    meta_exe: Path = None       # the executable tests/gcmeta reads: sc.exe, or its twin with DWARF
 
     @property
     def oracle(self):
@@ -113,9 +121,12 @@ class CorpusCore:
         return self.sc.dir
 
 
-def make_core(name, cfg):
-    build(name, cfg)
-    return CorpusCore(name, samples.make_core_of(program(name), cfg, "kernel"))
+def make_core(name, cfg, mode=""):
+    """The kernel core of the program built plainly or in a production mode (samples.BUILD_MODES); a
+    production build's GC metadata is read from the same build with DWARF (samples.build_with_dwarf)."""
+    build(name, cfg, mode)
+    sc = samples.make_core_of(program(name, mode), cfg, "kernel")
+    return CorpusCore(name, sc, samples.build_with_dwarf(program(name, mode), cfg) if mode else sc.exe)
 
 
 def build_seconds(cc):
@@ -247,13 +258,47 @@ def struct_fields(exe, name):
     return a["fields"]
 
 
-def stack_objects(exe, entries):
-    """{entry pc: [(off, size, pointer offsets)]} of the functions' stack objects."""
+def stack_objects(exe, entries, bias=0):
+    """{entry pc: [(off, size, pointer offsets)]} of the functions' stack objects (pcs of the process,
+    loaded `bias` bytes above the executable's addresses: a PIE's)."""
     out = {}
-    for a in gcmeta("stackobjects", exe, [hex(e) for e in sorted(set(entries))]):
+    for a in gcmeta("stackobjects", exe, [hex(e - bias) for e in sorted(set(entries))]):
         assert "error" not in a, a
-        out[int(a["entry"], 16)] = [(o["off"], o["size"], o["ptrs"]) for o in a["objects"]]
+        out[int(a["entry"], 16) + bias] = [(o["off"], o["size"], o["ptrs"]) for o in a["objects"]]
     return out
+
+
+NT_AUXV, AT_ENTRY = 6, 9
+
+
+@functools.lru_cache(maxsize=None)
+def _load_bias(core, exe):
+    with open(core, "rb") as f:
+        data = f.read(1 << 20)        # the notes come first in a kernel core
+    phoff, phentsize, phnum = (int.from_bytes(data[32:40], "little"), int.from_bytes(data[54:56], "little"),
+                               int.from_bytes(data[56:58], "little"))
+    with open(exe, "rb") as f:
+        e_entry = int.from_bytes(f.read(32)[24:32], "little")
+    for i in range(phnum):
+        p = data[phoff + i * phentsize:phoff + (i + 1) * phentsize]
+        if int.from_bytes(p[0:4], "little") != 4:            # PT_NOTE
+            continue
+        off, size = int.from_bytes(p[8:16], "little"), int.from_bytes(p[32:40], "little")
+        at = off
+        while at + 12 <= off + size:
+            namesz, descsz, kind = (int.from_bytes(data[at + k:at + k + 4], "little") for k in (0, 4, 8))
+            desc = at + 12 + (namesz + 3) // 4 * 4
+            if kind == NT_AUXV:
+                for k in range(desc, desc + descsz - 15, 16):
+                    if int.from_bytes(data[k:k + 8], "little") == AT_ENTRY:
+                        return int.from_bytes(data[k + 8:k + 16], "little") - e_entry
+            at = desc + (descsz + 3) // 4 * 4
+    raise AssertionError(f"{core}: no AT_ENTRY in its NT_AUXV note")
+
+
+def load_bias(cc):
+    """How far above its executable's addresses the program was loaded (0 but for a PIE)."""
+    return _load_bias(str(cc.sc.core), str(cc.sc.exe))
 
 
 # Names memdbg gives objects it did not type: they claim no layout.
@@ -320,7 +365,7 @@ def check_types(cc):
     starts = [r[0] for r in rows]
     dump = {o.addr: o for o in dump_objects(cc)}
     names = {o["type"] for o in objs if o["type"] and not UNTYPED.match(o["type"]) and o["type"] != STRING_DATA}
-    lay = layouts(cc.sc.exe, names)
+    lay = layouts(cc.meta_exe, names)
     lay[STRING_DATA] = (1, frozenset())
     res = TypeCheck()
     for o in objs:
@@ -429,14 +474,14 @@ def check_stack_roots(cc):
     """memdbg's stack roots against the slots the GC would scan (live_stack_slots)."""
     d = load_heapdump(cc)
     moved = moved_goroutines(str(cc.sc.core), str(cc.dir / "heapdump"))
-    objects = stack_objects(cc.sc.exe, [f.entry for g in d.goroutines for f in g.frames])
+    objects = stack_objects(cc.meta_exe, [f.entry for g in d.goroutines for f in g.frames], load_bias(cc))
     mem = CoreMemory(cc.sc.core)
 
     def word(addr):
         b = mem.read(addr, 8)
         return int.from_bytes(b, "little") if b else 0
 
-    fields = struct_fields(cc.sc.exe, "runtime._defer")
+    fields = struct_fields(cc.meta_exe, "runtime._defer")
     live = set()
     res = RootCheck(moved=moved)
     for g in d.goroutines:
@@ -483,11 +528,11 @@ def dump_live(cc):
         for f in g.frames:
             for i in range(0, f.size - 7, 8):
                 stack[f.sp + i] = int.from_bytes(d.raw[f.offset + i:f.offset + i + 8], "little")
-    objects = stack_objects(cc.sc.exe, [f.entry for g in d.goroutines for f in g.frames])
+    objects = stack_objects(cc.meta_exe, [f.entry for g in d.goroutines for f in g.frames], load_bias(cc))
     roots = []
     for s in d.segments:
         roots.extend(words(d.raw, s.offset, s.pointers))
-    fields = struct_fields(cc.sc.exe, "runtime._defer")
+    fields = struct_fields(cc.meta_exe, "runtime._defer")
     for g in d.goroutines:
         roots.extend(stack.get(a, 0) for a in live_stack_slots(g, objects, lambda a: stack.get(a, 0), d.defers, fields))
         roots.append(g.ctxt)          # scanstack scans g.sched.ctxt

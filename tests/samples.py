@@ -285,16 +285,18 @@ def _locked(cfg, sample=None):
 
 # ---------------------------------------------------------------- building
 
-def _build_locked(cfg, sample=None):
+def _build_locked(cfg, sample=None, flags=None, name=None):
+    """Build the sample into its config dir (with `flags`, the sample's own by default, as `name`)."""
     sample = sample or goheap_sample()
+    flags = sample.build_flags if flags is None else flags
     config_dir_of(sample, cfg).mkdir(parents=True, exist_ok=True)
-    exe = config_dir_of(sample, cfg) / sample.name
+    exe = config_dir_of(sample, cfg) / (name or sample.name)
     if exe.exists():
         return exe
     ensure_toolchain(cfg)
     GOCACHE.mkdir(parents=True, exist_ok=True)
-    tmp = exe.with_name(f"{sample.name}.tmp")
-    p = subprocess.run(["go", "build", *sample.build_flags, "-o", str(tmp), "."], cwd=sample.src, env=go_env(cfg),
+    tmp = exe.with_name(f"{exe.name}.tmp")
+    p = subprocess.run(["go", "build", *flags, "-o", str(tmp), "."], cwd=sample.src, env=go_env(cfg),
                        capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
         raise SampleError(f"{cfg.id}: go build failed:\n{p.stdout}{p.stderr}")
@@ -312,6 +314,47 @@ def build_sample_of(sample, cfg):
     cfg = get_config(cfg)
     with _locked(cfg, sample):
         return _build_locked(cfg, sample)
+
+
+def build_with_dwarf(sample, cfg):
+    """A production-mode sample built with its mode's flags but -s -w: the same loaded bytes (checked:
+    same_loaded_bytes) with symbols and DWARF, for the tests' own readers of those (tests/gcmeta)."""
+    cfg = get_config(cfg)
+    flags = tuple(f for f in sample.build_flags if f != "-ldflags=-s -w")
+    with _locked(cfg, sample):
+        twin = _build_locked(cfg, sample, flags, f"{sample.name}.dwarf")
+    exe = build_sample_of(sample, cfg)
+    differ = same_loaded_bytes(exe, twin)
+    if differ:
+        raise SampleError(f"{twin} is not {exe} with DWARF: its {', '.join(differ)} differ")
+    return twin
+
+
+def elf_sections(exe):
+    """{name: (type, address, file offset, size)} from the section headers."""
+    out = subprocess.run(["readelf", "-SW", str(exe)], capture_output=True, text=True, check=True).stdout
+    return {m.group(1): (m.group(2), int(m.group(3), 16), int(m.group(4), 16), int(m.group(5), 16))
+            for m in re.finditer(r"\]\s+(\.\S+)\s+(\w+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", out)}
+
+
+# Loaded sections that differ between builds of the same code: the build ids (they hash the link flags).
+BUILD_ID_NOTES = (".note.go.buildid", ".note.gnu.build-id")
+
+
+def same_loaded_bytes(a, b):
+    """The names of the loaded sections (address != 0) of executable a that b lays out or fills
+    otherwise, the build ids aside: [] when a core of a reads the same with b."""
+    sa, sb = elf_sections(a), elf_sections(b)
+    da, db = Path(a).read_bytes(), Path(b).read_bytes()
+    differ = []
+    for name, (kind, addr, off, size) in sa.items():
+        if not addr or name in BUILD_ID_NOTES:
+            continue
+        other = sb.get(name)
+        if other is None or other[0] != kind or other[1] != addr or other[3] != size or \
+                (kind != "NOBITS" and da[off:off + size] != db[other[2]:other[2] + size]):
+            differ.append(name)
+    return differ
 
 
 def sample_env(mode, oracle, extra=()):

@@ -1,4 +1,5 @@
-"""glibc malloc (Debian 12's stripped libc.so.6, glibc 2.36, and a static link): every figure equals what
+"""glibc malloc (Debian 12's stripped libc.so.6, glibc 2.36, and a static link; Debian 11's 2.31 and Debian
+13's 2.41, each run through its own loader): every figure equals what
 mallinfo2() and malloc_info() said right before the core, each thread's tcache equals what gdb reads
 through libc6-dbg's DWARF, and every block the program holds is a chunk in use. Each check runs twice: with
 glibc's state found the first way memdbg knows (symbols, build table, code), and found from the heap alone
@@ -18,15 +19,23 @@ import pytest
 import alloc_samples as al
 import samples
 
-VARIANTS = ("gl-shared", "gl-unknown", "gl-static", "gl-cgo")
+VARIANTS = ("gl-shared", "gl-unknown", "gl-static", "gl-cgo", "gl-2.31", "gl-2.41")
 KINDS = ("kernel", "gcore")
+# (variant, kind, source) of the exactness checks: every variant both ways, and a 2.31 build no table knows,
+# whose state memdbg finds in its heap unforced (its code has no mallinfo2 to search).
+CORES = [(v, k, s) for v in VARIANTS for k in KINDS for s in ("found", "heap")] + [("gl-2.31-unknown", "kernel", "found")]
 # libc6-dbg's debug file is installed on Debian machines like this one: hide it, as production lacks it.
 NO_DEBUG = {**os.environ, "MEMDBG_DEBUG_FILE_DIRECTORY": "/nonexistent"}
 # The last resort, forced: main_arena from the heap_infos' arena ring, mp_ as glibc 2.36's defaults.
 HEAP = {**NO_DEBUG, "MEMDBG_GLIBC_SOURCE": "heap"}
 SOURCES = ("found", "heap")
 FOUND_BY = {"gl-shared": "build-id table", "gl-unknown": "code search (mallinfo2, malloc_stats)",
-            "gl-static": "symbol table", "gl-cgo": "build-id table"}
+            "gl-static": "symbol table", "gl-cgo": "build-id table", "gl-2.31": "build-id table",
+            "gl-2.41": "build-id table", "gl-2.31-unknown": "heap (arena ring from heap_info)"}
+VERSION = {"gl-static": "2.35-2.36", "gl-2.31": "2.31", "gl-2.31-unknown": "2.31", "gl-2.41": "2.41"}
+LAYOUT = {"2.31": "glibc 2.31-2.34 (checked against 2.31's DWARF, the rest inferred)",
+          "2.36": "glibc 2.35-2.36 (checked against 2.36's DWARF, the rest inferred)",
+          "2.41": "glibc 2.37-2.41 (checked against 2.41's DWARF, the rest inferred)"}
 
 
 def _core(variant, kind):
@@ -36,8 +45,7 @@ def _core(variant, kind):
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="module", params=[(v, k, s) for v in VARIANTS for k in KINDS for s in SOURCES],
-                ids=lambda p: f"{p[0]}-{p[1]}" + ("-heap" if p[2] == "heap" else ""))
+@pytest.fixture(scope="module", params=CORES, ids=lambda p: f"{p[0]}-{p[1]}" + ("-heap" if p[2] == "heap" else ""))
 def gl_core(request):
     c = _core(*request.param[:2])
     c.source = request.param[2]
@@ -80,18 +88,35 @@ class Chunks:
 
 def test_info(gl_core):
     d = run(gl_core, "glibc-info")
-    if gl_core.source == "heap":
+    name = gl_core.variant.name
+    version = VERSION.get(name, "2.36")
+    if name == "gl-static" and gl_core.source == "heap":
+        version = "2.35+"  # no version string: the heap_info's size tells 2.35+, not global_max_fast's size
+    from_heap = gl_core.source == "heap" or FOUND_BY[name].startswith("heap")
+    if from_heap:
         assert d["found_by"] == "heap (arena ring from heap_info)" and d["mp_"] is None
         assert d["settings_from"].startswith("glibc 2.36's defaults")
-        # The same main_arena and brk start as the symbols or the table give.
-        found = run(gl_core, "glibc-info", env=NO_DEBUG)
-        assert (d["main_arena"], d["sbrk_base"], d["tcache_tls_offset"]) == \
-            (found["main_arena"], found["sbrk_base"], found["tcache_tls_offset"])
+        if name == "gl-2.31-unknown":
+            # Another process of the same libc (but for its build-id): main_arena at the offset the table
+            # gives 2.31, tcache at the same thread-pointer offset.
+            known = run(_core("gl-2.31", "kernel"), "glibc-info")
+            rel = [int(x["main_arena"], 16) - int(x["load_base"], 16) for x in (d, known)]
+            assert rel[0] == rel[1] and d["tcache_tls_offset"] == known["tcache_tls_offset"]
+        else:
+            # The same main_arena and brk start as the symbols or the table give.
+            found = run(gl_core, "glibc-info", env=NO_DEBUG)
+            assert (d["main_arena"], d["sbrk_base"], d["tcache_tls_offset"]) == \
+                (found["main_arena"], found["sbrk_base"], found["tcache_tls_offset"])
+        # Safe-linking from the free lists themselves: 2.31 stores the links in the clear.
+        assert d["safe_linking_from"] == ("heap (free lists' links in the clear)" if version == "2.31" else
+                                          "heap (free lists' links safe-linked)"), d
     else:
-        assert d["found_by"] == FOUND_BY[gl_core.variant.name] and d["settings_from"] == "mp_ and global_max_fast"
-    assert d["version"] == ("2.35+" if gl_core.variant.name == "gl-static" else "2.36")
+        assert d["found_by"] == FOUND_BY[name] and d["settings_from"] == "mp_ and global_max_fast"
+        assert d["safe_linking_from"] == "version"
+    assert d["version"] == version and d["safe_linking"] == (version != "2.31")
+    assert d["layout"] == LAYOUT[{"2.35-2.36": "2.36", "2.35+": "2.36"}.get(version, version)], d["layout"]
     # cgo: the Go runtime's threads (Ms) malloc too, and get arenas of their own.
-    want = (lambda n: n >= 4) if gl_core.variant.name == "gl-cgo" else (lambda n: n == 4)
+    want = (lambda n: n >= 4) if name == "gl-cgo" else (lambda n: n == 4)
     assert want(d["arenas"]) and want(d["threads"]) and d["problems"] == 0 and d["initialized"], d
     assert d["mmapped_chunks"] == gl_core.oracle["mallinfo2"]["hblks"]
     s = d["settings"]
@@ -559,14 +584,16 @@ def test_memcached_matches_its_malloc_info(tmp_path):
     assert run(c, "glibc-bins", env=HEAP)["bins"] == bins
 
 
-@pytest.mark.parametrize("seed,env", [(s, NO_DEBUG) for s in range(6)] + [(s, HEAP) for s in range(6, 9)],
-                         ids=lambda p: p if isinstance(p, int) else ("heap" if p is HEAP else "found"))
-def test_damaged_at_random(tmp_path, seed, env):
+@pytest.mark.parametrize("seed,env,variant", [(s, NO_DEBUG, "gl-shared") for s in range(6)] +
+                         [(s, HEAP, "gl-shared") for s in range(6, 9)] +
+                         [(9, NO_DEBUG, "gl-2.31"), (10, HEAP, "gl-2.31"), (11, HEAP, "gl-2.41")],
+                         ids=lambda p: p if isinstance(p, (int, str)) else ("heap" if p is HEAP else "found"))
+def test_damaged_at_random(tmp_path, seed, env, variant):
     """Random words of the arenas, heap_infos, tcaches and chunk headers overwritten: figures or one
     line per command, never a crash or a hang (also run under ASan and UBSan), glibc's state found by the
-    table or from the heap."""
+    table or from the heap (2.31's links in the clear too)."""
     import random
-    c = _core("gl-shared", "kernel")
+    c = _core(variant, "kernel")
     rng = random.Random(seed)
     arenas = [int(r["address"], 16) for r in run(c, "glibc-arenas")["arenas"]]
     tcaches = [int(t["tcache"], 16) for t in run(c, "glibc-bins")["tcache"]]

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+import corpus
 import holds_samples
 import misuse_samples
 import objects_samples
@@ -57,13 +58,15 @@ SAMPLES = {
     "goheap": lambda cfg: samples.make_core(cfg, "kernel"),
     "gopool": lambda cfg: pool_samples.make_core(cfg, "kernel"),
     "goholds": lambda cfg: holds_samples.make_core(cfg, "kernel"),
+    # The real programs (tests/test_corpus.py): large servers, the same cores.
+    **{f"corpus-{name}": (lambda name: lambda cfg: corpus.make_core(name, cfg).sc)(name) for name in corpus.PROGRAMS},
 }
 
 
 def _core(fn, cfg):
     try:
         return fn(cfg)
-    except samples.ToolchainUnavailable as e:
+    except (samples.ToolchainUnavailable, corpus.TooOld) as e:
         pytest.skip(str(e))
 
 
@@ -105,7 +108,7 @@ def test_table_covers_every_config():
         assert len([c for c in configs if c[1] == mode]) == len(samples.CONFIGS)
 
 
-@pytest.mark.parametrize("sample", sorted(SAMPLES))
+@pytest.mark.parametrize("sample", sorted(s for s in SAMPLES if not s.startswith("corpus-")))
 def test_layout_table_answers_as_dwarf(go_config, sample, tmp_path):
     """Every struct member, size and constant memdbg looked up in the DWARF of this toolchain's build,
     running every command, the table gives the same for this toolchain."""
@@ -140,25 +143,25 @@ def test_layout_table_answers_as_dwarf(go_config, sample, tmp_path):
 # ---------------------------------------------------------------- same core: exe and strip -s of it
 
 def sections(exe):
-    """{".data": start, ".bss": start} from the section headers (strip keeps them)."""
-    out = subprocess.run(["readelf", "-SW", str(exe)], capture_output=True, text=True, check=True).stdout
-    return {m.group(1): int(m.group(2), 16)
-            for m in re.finditer(r"\]\s+(\.\w+)\s+\w+\s+([0-9a-f]+)\s", out)}
+    """{".data": start, ".bss": start, ...} from the section headers (strip keeps them)."""
+    return {name: s[1] for name, s in samples.elf_sections(exe).items()}
 
 
 def element(t):
-    """"[128]map.group[int]*main.node" -> "map.group[int]*main.node"."""
-    m = re.match(r"^\[\d+\](.+)$", t or "")
+    """"[128]map.group[int]*main.node" (or histogram's "[]map.group[int]*main.node") -> "map.group[int]*main.node"."""
+    m = re.match(r"^\[\d*\](.+)$", t or "")
     return m.group(1) if m else t
 
 
 def type_ok(full, stripped, temp=None):
     """Without DWARF an object has its type, none, (a backing array) another length of it, or,
     in a tiny block whose type only a global gave, the block's name ("tiny block (string data)":
-    what else points into the block); or, one a compiler temporary holds (temporaries), the type
-    its function's code allocates (temp)."""
+    what else points into the block); a tiny block that DWARF-typed pointers into it name so may
+    be named by the value at its start (its other values have no typed holder without DWARF); or,
+    one a compiler temporary holds (temporaries), the type its function's code allocates (temp)."""
     return (stripped is None or stripped == full or element(stripped) == element(full) != full or
-            stripped.startswith("tiny block") or (full is None and stripped == temp))
+            stripped.startswith("tiny block") or (full or "").startswith("tiny block") or
+            (full is None and stripped == temp))
 
 
 def check_root_name(full, stripped, secs):
@@ -168,7 +171,7 @@ def check_root_name(full, stripped, secs):
         assert m, (full, stripped)
         at = secs["." + m.group(1)] + int(m.group(2), 16) + int(m.group(3) or 0)
         assert at == int(stripped["slot"], 16), (full, stripped)
-    elif full["kind"] == "stack":
+    elif full["kind"] == "stack" and full["name"] != stripped["name"]:  # a defer record's, a ctxt's: the same
         m = re.fullmatch(r"(goroutine \d+ frame \S+) sp\+0x[0-9a-f]+( \(conservative\))?", stripped["name"])
         assert m and full["name"].startswith(m.group(1) + " "), (full, stripped)
         if " sp+0x" in full["name"]:
@@ -202,7 +205,10 @@ def compare_histogram(a, b, temps):
             c[i][0] += row["count"]
             c[i][1] += row["bytes"]
     more = {t: c for t, c in per.items() if c[1][0] > c[0][0] or c[1][1] > c[0][1]}
-    assert not more, f"types with more objects without DWARF: {more}"
+    # A tiny block DWARF names "tiny block (T)" may be named by the value at its start without DWARF (type_ok).
+    tiny = [r for r in a["types"] if r["type"].startswith("tiny block")]
+    surplus = sum(c[1][0] - c[0][0] for c in more.values())
+    assert not more or surplus <= sum(r["count"] for r in tiny), f"types with more objects without DWARF: {more}"
 
 
 def compare_roots(a, b, secs, temps):
@@ -298,13 +304,19 @@ def test_stripped_copy_same_paths(go_config, sample):
     sc = _core(SAMPLES[sample], go_config)
     stripped = samples.stripped_copy(sc.exe)
     top = run_json(sc.core, sc.exe, "top-retainers -n 8")["retainers"]
+    kinds = {}
+    for r in run_json(sc.core, sc.exe, "roots")["roots"]:
+        kinds.setdefault(r["target"], set()).add(r["kind"])
     for r in top:
         a = run_json(sc.core, sc.exe, f"who-holds {r['addr']}")
         b = run_json(sc.core, stripped, f"who-holds {r['addr']}")
         assert a["status"] == b["status"]
         hops = lambda d: [[h.get("addr") for h in p["hops"]] for p in d.get("paths", [])]  # noqa: E731
         assert hops(a) == hops(b)
-        assert [p["root"]["kind"] for p in a.get("paths", [])] == [p["root"]["kind"] for p in b.get("paths", [])]
+        # An object several roots hold shows the first by name, and names are DWARF's: any of them.
+        for x, y in zip(a.get("paths", []), b.get("paths", [])):
+            held_by = kinds.get(x["hops"][0].get("addr"), set()) if x["hops"] else set()
+            assert y["root"]["kind"] in held_by | {x["root"]["kind"]}, (x, y)
 
 
 # The typed share of live bytes (histogram's typed_pct) the stripped copy must reach.  Measured on every

@@ -484,6 +484,36 @@ static void global_runtime_type(Dwarf_Die *type, struct memdbg_global *g)
 	}
 }
 
+/*
+ * The members of a struct-typed global whose type has no runtime type (an
+ * anonymous struct, or one the program never needs at run time): each that
+ * has one, or a shape of one, is a part of the global; members of nested
+ * structs likewise, a few levels deep.
+ */
+static struct memdbg_error *global_parts(Dwarf_Die *type, const struct memdbg_global *whole, uint64_t addr, int depth,
+					 struct memdbg_error *(*fn)(void *arg, const struct memdbg_global *g), void *arg)
+{
+	Dwarf_Die t = *type, child;
+	if (depth > 4 || !peel(&t) || dwarf_tag(&t) != DW_TAG_structure_type || dwarf_child(&t, &child) != 0)
+		return NULL;
+	do {
+		Dwarf_Attribute at;
+		Dwarf_Word off;
+		Dwarf_Die mt;
+		if (dwarf_tag(&child) != DW_TAG_member || !dwarf_attr(&child, DW_AT_data_member_location, &at) ||
+		    dwarf_formudata(&at, &off) != 0 || !dwarf_attr(&child, DW_AT_type, &at) || !dwarf_formref_die(&at, &mt))
+			continue;
+		struct memdbg_global g = { .name = whole->name, .addr = addr + off, .part = true };
+		die_size(&mt, &g.size);
+		global_runtime_type(&mt, &g);
+		g.type_name = dwarf_diename(&mt);
+		struct memdbg_error *err = g.has_runtime_type ? fn(arg, &g) : global_parts(&mt, whole, g.addr, depth + 1, fn, arg);
+		if (err)
+			return err;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
+}
+
 struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 						  struct memdbg_error *(*fn)(void *arg, const struct memdbg_global *g),
 						  void *arg)
@@ -494,14 +524,18 @@ struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 		Dwarf_Die die, type;
 		Dwarf_Attribute at;
 		struct memdbg_global g = { .name = d->entries[i].name };
+		bool typed = false;
 		if (!dwarf_offdie(d->dw, d->entries[i].offset, &die) || !variable_addr(&die, &g.addr))
 			continue;
 		if (dwarf_attr(&die, DW_AT_type, &at) && dwarf_formref_die(&at, &type)) {
+			typed = true;
 			die_size(&type, &g.size);
 			global_runtime_type(&type, &g);
 			g.type_name = dwarf_diename(&type);
 		}
 		struct memdbg_error *err = fn(arg, &g);
+		if (!err && typed && !g.has_runtime_type)
+			err = global_parts(&type, &g, g.addr, 0, fn, arg);
 		if (err)
 			return err;
 	}

@@ -99,8 +99,10 @@ struct memdbg_global {
 	bool has_runtime_type;
 	/* What runtime_type describes: the global, or the element of a slice, pointer or array global. */
 	enum { MEMDBG_GLOBAL_VALUE, MEMDBG_GLOBAL_SLICE_OF, MEMDBG_GLOBAL_POINTER_TO, MEMDBG_GLOBAL_ARRAY_OF } shape;
+	/* A member of the global `name` whose struct type has no runtime type: typed apart, named by the whole. */
+	bool part;
 };
-/* Every global variable with a static address, in name order. */
+/* Every global variable with a static address, in name order, each followed by its parts. */
 struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 						  struct memdbg_error *(*fn)(void *arg, const struct memdbg_global *g),
 						  void *arg);

@@ -16,7 +16,14 @@
  * Built with -DGLHEAP_CGO it is the C side of samples/glibc/cgoheap.
  * GLHEAP_BLOCKS=N makes a benchmark heap of about N small blocks (16-256 bytes)
  * instead.
+ *
+ * Built with -DGLHEAP_GLIBC_2_2_5 -nostartfiles it also runs on glibc 2.31
+ * (the tests run it on other Debian releases' libc.so.6): it binds to the
+ * symbol versions 2.31 has (pthread_create lived in libpthread.so.0 then,
+ * __libc_start_main and dlsym had no 2.34 version), brings its own _start,
+ * and reads mallinfo() where dlsym finds no mallinfo2 (2.33).
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -29,6 +36,17 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifdef GLHEAP_GLIBC_2_2_5
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver __libc_start_main,__libc_start_main@GLIBC_2.2.5");
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+/* crt1.o's work: main, argc, argv, no init or fini, the loader's fini, the stack end. */
+__asm__(".text\n.globl _start\n_start:\n"
+	"\txor %ebp, %ebp\n\tmov %rdx, %r9\n\tpop %rsi\n\tmov %rsp, %rdx\n\tand $-16, %rsp\n"
+	"\tpush %rax\n\tpush %rsp\n\txor %r8d, %r8d\n\txor %ecx, %ecx\n\tlea main(%rip), %rdi\n"
+	"\tcall *__libc_start_main@GOTPCREL(%rip)\n\thlt\n");
+#endif
 
 #define NWORKERS 3
 #define NTHREADS (NWORKERS + 1)
@@ -172,6 +190,27 @@ static void write_oracle(const char *path, const struct mallinfo2 *m)
 		abort();
 }
 
+#ifdef GLHEAP_GLIBC_2_2_5
+/* Looked up before the heap is built: a failed dlsym mallocs its error message. */
+static struct mallinfo2 (*mallinfo2_fn)(void);
+#endif
+
+static struct mallinfo2 read_mallinfo2(void)
+{
+#ifdef GLHEAP_GLIBC_2_2_5
+	if (!mallinfo2_fn) {  /* int fields: exact while the heap is under 2 GiB, as this one is */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+		struct mallinfo o = mallinfo();
+		return (struct mallinfo2){ (size_t)o.arena, (size_t)o.ordblks, (size_t)o.smblks, (size_t)o.hblks,
+					   (size_t)o.hblkhd, (size_t)o.usmblks, (size_t)o.fsmblks, (size_t)o.uordblks,
+					   (size_t)o.fordblks, (size_t)o.keepcost };
+	}
+	return mallinfo2_fn();
+#else
+	return mallinfo2();
+#endif
+}
+
 #ifdef GLHEAP_CGO
 int glheap_main(void)  /* called by samples/glibc/cgoheap, a Go program */
 #else
@@ -190,6 +229,9 @@ int main(void)
 		/* Two thirds of the blocks are kept: allocate 1.5 times what is to be kept. */
 		per_size = atol(scale) * 3 / 2 / (long)nsizes / NTHREADS + 1;
 	}
+#ifdef GLHEAP_GLIBC_2_2_5
+	mallinfo2_fn = (struct mallinfo2 (*)(void))dlsym(RTLD_DEFAULT, "mallinfo2");
+#endif
 	char xml_path[4096];
 	snprintf(xml_path, sizeof(xml_path), "%s.xml", oracle);
 	FILE *xml = fopen(xml_path, "w");
@@ -211,7 +253,7 @@ int main(void)
 	chain_head = chain[0];
 	fill(0, 7);
 
-	struct mallinfo2 m = mallinfo2();
+	struct mallinfo2 m = read_mallinfo2();
 	if (malloc_info(0, xml) != 0 || fflush(xml) != 0)
 		abort();
 	write_oracle(oracle, &m);

@@ -94,12 +94,8 @@ func openPcln(exe string) (*pcln, error) {
 	if err != nil {
 		return nil, err
 	}
-	sec := f.Section(".gopclntab")
-	if sec == nil {
-		return nil, fmt.Errorf("no .gopclntab section")
-	}
-	im := image{f}
-	hdr, err := im.read(sec.Addr, 8+8*8)
+	im := image{f} // runtime.pclntab: .gopclntab, or .data.rel.ro.gopclntab in a PIE
+	hdr, err := im.read(sym["runtime.pclntab"], 8+8*8)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +104,7 @@ func openPcln(exe string) (*pcln, error) {
 		return nil, fmt.Errorf("pclntab magic %#x, pointer size %d: not the go1.20+ amd64 layout", le.Uint32(hdr), hdr[7])
 	}
 	nfunc := le.Uint64(hdr[8:])
-	p := &pcln{im: im, table: sec.Addr + le.Uint64(hdr[8+7*8:]), text: sym["runtime.text"],
+	p := &pcln{im: im, table: sym["runtime.pclntab"] + le.Uint64(hdr[8+7*8:]), text: sym["runtime.text"],
 		gofunc: sym["go:func.*"], rodata: sym["runtime.rodata"], funcoffByEntry: map[uint64]uint32{}}
 	ft, err := im.read(p.table, int(nfunc)*8)
 	if err != nil {

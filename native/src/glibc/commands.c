@@ -68,10 +68,12 @@ static struct memdbg_error *run_glibc_info(struct memdbg_target *t, struct memdb
 	memdbg_field_str(p, "library", h->where);
 	memdbg_field_str(p, "build_id", h->build_id[0] ? h->build_id : "none");
 	memdbg_field_str(p, "found_by", h->source);
-	char layout[96];
-	snprintf(layout, sizeof(layout), "glibc %s (%s)", h->l->versions,
-		 h->l->checked ? "checked against 2.36's DWARF" : "unchecked");
+	char layout[128];
+	snprintf(layout, sizeof(layout), "glibc %s (checked against %s's DWARF, the rest inferred)", h->l->versions,
+		 h->l->checked);
 	memdbg_field_str(p, "layout", layout);
+	memdbg_field_bool(p, "safe_linking", h->safe_linking);
+	memdbg_field_str(p, "safe_linking_from", h->links_from ? h->links_from : "version");
 	memdbg_field_hex(p, "load_base", h->base);
 	memdbg_field_hex(p, "main_arena", h->sym[GL_SYM_MAIN_ARENA]);
 	if (h->sym[GL_SYM_MP])

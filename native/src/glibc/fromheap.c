@@ -18,6 +18,11 @@
  * from the walk.  tcache's thread-pointer offset is the one offset below
  * the threads' pointers that holds, in every thread, null or the user
  * pointer of a tcache_perthread_struct-sized chunk.
+ *
+ * Whether the free lists' links are safe-linked (2.32+) or in the clear
+ * (2.31) is read from the lists themselves: each tcache and fastbin head's
+ * stored link is decoded both ways, and a list counts for the one decoding
+ * that lands on null or a chunk of anonymous memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +40,7 @@
 #define TLS_WINDOW 0x10000           /* bytes below a thread pointer searched for tcache */
 #define MAX_TLS_CANDIDATES 64
 #define MAX_TLS_THREADS 4096
+#define MAX_LINK_VOTES 4096         /* free-list heads looked at for safe-linking */
 #define SIZE_BITS 7ull
 #define PREV_INUSE 1ull
 #define IS_MMAPPED 2ull
@@ -432,6 +438,86 @@ static void tcache_offset(struct search *s)
 		s->h->tcache_tpoff = best;
 }
 
+/* A decoded free-list link: the end of the list, or a 16-byte aligned address of anonymous memory. */
+static bool link_plausible(struct search *s, uint64_t next)
+{
+	return next == 0 || (next % 16 == 0 && anon_at(&s->reg, next));
+}
+
+struct link_votes {
+	size_t clear, safe;
+};
+
+/* The link stored at `at` (a free chunk's fd or a tcache entry's next): which decoding makes sense of it. */
+static void vote_link(struct search *s, uint64_t at, struct link_votes *v)
+{
+	uint64_t stored;
+	if (!at || at % 16 || !alloc_read(s->t, at, &stored, 8))
+		return;
+	bool clear = link_plausible(s, stored), safe = link_plausible(s, (at >> 12) ^ stored);
+	if (clear != safe)
+		clear ? v->clear++ : v->safe++;
+}
+
+/*
+ * The links in the clear (2.31) or safe-linked (2.32+), by the first link
+ * of every fastbin of every arena and of every tcache bin of every thread.
+ * Neither when no list has a link, or the lists disagree.
+ */
+static void links_from_lists(struct search *s, uint64_t main, struct link_votes *v)
+{
+	const struct gl_layout *l = s->h->l;
+	uint64_t a = main;
+	for (size_t n = 0; n < MAX_RING && v->clear + v->safe < MAX_LINK_VOTES; n++) {
+		if (!alloc_read(s->t, a, s->buf, l->arena_size))
+			break;
+		for (unsigned i = 0; i < GL_NFASTBINS; i++) {
+			uint64_t head = read_u64_at(s->buf, l->ar_fastbins + i * 8);
+			if (head)
+				vote_link(s, head + 16, v);
+		}
+		if ((a = read_u64_at(s->buf, l->ar_next)) == main)
+			break;
+	}
+	const struct memdbg_thread_ptr *tp;
+	size_t n;
+	if (!s->h->tcache_tpoff || memdbg_target_threads(s->t, &tp, &n))
+		return;
+	for (size_t i = 0; i < n && i < MAX_TLS_THREADS && v->clear + v->safe < MAX_LINK_VOTES; i++) {
+		uint64_t tc, entries[GL_TCACHE_BINS];
+		if (!tp[i].fs_base || !alloc_read(s->t, tp[i].fs_base + (uint64_t)s->h->tcache_tpoff, &tc, 8) || !tc ||
+		    !alloc_read(s->t, tc + l->tcache_entries, entries, sizeof(entries)))
+			continue;
+		for (unsigned b = 0; b < GL_TCACHE_BINS; b++)
+			vote_link(s, entries[b], v);
+	}
+}
+
+/*
+ * safe_linking from the heap's lists: they decide where the version is not
+ * known, and are checked against it where it is (a disagreement is one line,
+ * and the lists win: they are what is decoded).
+ */
+static void decide_links(struct search *s, uint64_t main, bool version_known)
+{
+	struct gl_heap *h = s->h;
+	struct link_votes v = { 0, 0 };
+	links_from_lists(s, main, &v);
+	bool decided = (v.clear > 0) != (v.safe > 0), clear = v.clear > 0;
+	if (!decided) {
+		h->links_from = version_known ? "version (no free list tells)" : "assumed (no free list tells)";
+		if (!version_known)
+			h->safe_linking = true;
+		return;
+	}
+	if (version_known && clear == h->safe_linking)
+		gl_problem(h, "free lists: %zu list%s read%s in the clear and %zu safe-linked, but glibc %s %s: the "
+			   "lists' reading is used", v.clear, v.clear == 1 ? "" : "s", v.clear == 1 ? "s" : "", v.safe,
+			   h->version, h->safe_linking ? "safe-links them" : "does not safe-link them");
+	h->safe_linking = !clear;
+	h->links_from = clear ? "heap (free lists' links in the clear)" : "heap (free lists' links safe-linked)";
+}
+
 /* glibc 2.36's mp_ and global_max_fast as ptmalloc_init leaves them (no mallopt, no tunables). */
 static void default_settings(struct gl_heap *h)
 {
@@ -459,7 +545,7 @@ struct memdbg_error *gl_locate_from_heap(struct memdbg_target *t, struct gl_heap
 	if (version_known) {
 		s.info_size[s.ninfo_sizes++] = h->l->heap_info_size;
 	} else {
-		/* malloc_state is the same from 2.31 to 2.40: heap_info's size tells the layout */
+		/* malloc_state is the same from 2.31 to 2.41: heap_info's size tells the layout */
 		h->l = &gl_layout_2_35;
 		s.info_size[s.ninfo_sizes++] = gl_layout_2_35.heap_info_size;
 		s.info_size[s.ninfo_sizes++] = gl_layout_2_31.heap_info_size;
@@ -500,8 +586,7 @@ struct memdbg_error *gl_locate_from_heap(struct memdbg_target *t, struct gl_heap
 		/* the ring's heap_info size names the layout (no heap_info: 2.35+ assumed) */
 		bool old = s.ring_info == gl_layout_2_31.heap_info_size;
 		h->l = old ? &gl_layout_2_31 : &gl_layout_2_35;
-		h->safe_linking = true;  /* 2.31 (links in the clear) is not told apart */
-		snprintf(h->version, sizeof(h->version), "%s", old ? "2.32-2.34" : s.ring_info ? "2.35+" : "2.35+ (assumed)");
+		snprintf(h->version, sizeof(h->version), "%s", old ? "2.31-2.34" : s.ring_info ? "2.35+" : "2.35+ (assumed)");
 	}
 	h->sym[GL_SYM_MAIN_ARENA] = main;
 	h->sym[GL_SYM_MP] = 0;
@@ -513,6 +598,9 @@ struct memdbg_error *gl_locate_from_heap(struct memdbg_target *t, struct gl_heap
 	default_settings(h);
 	h->tcache_tpoff = 0;
 	tcache_offset(&s);
+	decide_links(&s, main, version_known);
+	if (!version_known && h->l == &gl_layout_2_31)  /* 2.31 alone stores the links in the clear */
+		snprintf(h->version, sizeof(h->version), "%s", h->safe_linking ? "2.32-2.34" : "2.31");
 out:
 	free(s.buf);
 	free(s.reg.anon);

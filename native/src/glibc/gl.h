@@ -8,8 +8,8 @@
 
 /* Struct offsets and constants of a range of glibc versions (gl_table.h). */
 struct gl_layout {
-	const char *versions;  /* "2.35-2.40" */
-	bool checked;          /* compared with a debug build's DWARF */
+	const char *versions;  /* "2.37-2.41" */
+	const char *checked;   /* the versions whose debug build's DWARF gave the row: "2.41" */
 	/* struct malloc_state */
 	uint64_t arena_size, ar_flags, ar_have_fastchunks, ar_fastbins, ar_top, ar_last_remainder, ar_bins, ar_next,
 		ar_next_free, ar_attached_threads, ar_system_mem, ar_max_system_mem;
@@ -17,6 +17,7 @@ struct gl_layout {
 	uint64_t mp_size, mp_trim_threshold, mp_top_pad, mp_mmap_threshold, mp_arena_test, mp_arena_max, mp_n_mmaps,
 		mp_n_mmaps_max, mp_max_n_mmaps, mp_no_dyn_threshold, mp_mmapped_mem, mp_max_mmapped_mem, mp_sbrk_base,
 		mp_tcache_bins, mp_tcache_max_bytes, mp_tcache_count, mp_tcache_unsorted_limit;
+	uint64_t max_fast_size;  /* global_max_fast: a size_t, a uint8_t from 2.37 */
 	/* heap_info */
 	uint64_t heap_info_size, hi_ar_ptr, hi_prev, hi_size, hi_mprotect_size;
 	/* tcache_perthread_struct: uint16_t counts[64], then entries[64] */
@@ -86,6 +87,7 @@ struct gl_heap {
 	uint64_t base;
 	int64_t tcache_tpoff;  /* the TLS variable tcache, from the thread pointer; 0 when unknown */
 	bool safe_linking;     /* tcache and fastbin links are stored as (&next >> 12) ^ next (2.32+) */
+	const char *links_from;  /* what decided safe_linking: "version", or the heap's free lists (fromheap.c) */
 
 	/* mp_ */
 	uint64_t trim_threshold, top_pad, mmap_threshold, arena_test, arena_max, mmapped_mem, max_mmapped_mem,

@@ -57,12 +57,10 @@ static void read_version(const char *path, struct gl_heap *h)
 static const struct gl_layout *layout_for(const char *version, bool *safe_linking)
 {
 	unsigned major, minor;
-	if (sscanf(version, "%u.%u", &major, &minor) != 2 || major != 2)
+	if (sscanf(version, "%u.%u", &major, &minor) != 2 || major != 2 || minor < 31 || minor > 41)
 		return NULL;
 	*safe_linking = minor >= 32;
-	if (minor >= 35 && minor <= 40)
-		return &gl_layout_2_35;
-	return minor >= 31 && minor <= 34 ? &gl_layout_2_31 : NULL;
+	return minor >= 37 ? &gl_layout_2_37 : minor >= 35 ? &gl_layout_2_35 : &gl_layout_2_31;
 }
 
 /* One RIP-relative instruction: REX (optional), opcode, ModRM 00 reg 101, disp32. */
@@ -163,7 +161,10 @@ static bool tcache_slot_from_code(struct memdbg_target *t, const struct alloc_li
 	return false;
 }
 
-/* global_max_fast: mallopt's one 64-bit store outside mp_ and main_arena (M_MXFAST). */
+/*
+ * global_max_fast: mallopt's one store of its size (64-bit, or a byte from
+ * 2.37) outside mp_ and main_arena (M_MXFAST).
+ */
 static bool max_fast_from_code(struct memdbg_target *t, const struct alloc_lib *lib, const struct gl_heap *h,
 			       uint64_t *ret)
 {
@@ -172,11 +173,12 @@ static bool max_fast_from_code(struct memdbg_target *t, const struct alloc_lib *
 	struct rip_ref r[32];
 	if (!alloc_dynsym(lib->path, "mallopt", &rva) || !alloc_read(t, pc = lib->base + rva, code, sizeof(code)))
 		return false;
-	size_t n = rip_refs(code, sizeof(code), pc, 0x89, r, 32);
+	bool byte = h->l->max_fast_size == 1;
+	size_t n = rip_refs(code, sizeof(code), pc, byte ? 0x88 : 0x89, r, 32);
 	uint64_t mp = h->sym[GL_SYM_MP], arena = h->sym[GL_SYM_MAIN_ARENA], found = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t a = r[i].target;
-		if (!r[i].wide || (a >= mp && a < mp + h->l->mp_size) || (a >= arena && a < arena + h->l->arena_size))
+		if (r[i].wide == byte || (a >= mp && a < mp + h->l->mp_size) || (a >= arena && a < arena + h->l->arena_size))
 			continue;
 		if (found && found != a)
 			return false;
@@ -209,6 +211,8 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct gl_
 {
 	struct alloc_lib lib;
 	struct memdbg_error *err = alloc_lib_open(t, "libc.so.6", &lib, found);
+	if (!err && !*found)  /* before 2.34 libc.so.6 is a link to libc-2.NN.so, the name mapped */
+		err = alloc_lib_open(t, "libc-2.", &lib, found);
 	if (err || !*found)
 		return err;
 	snprintf(h->where, sizeof(h->where), "%s", lib.path);
@@ -217,7 +221,7 @@ static struct memdbg_error *symbols_from_lib(struct memdbg_target *t, struct gl_
 	read_version(lib.path, h);
 	if (!(h->l = layout_for(h->version, &h->safe_linking))) {
 		err = memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
-					  "%s is glibc %s (build-id %s): memdbg knows the malloc of glibc 2.31-2.40 only",
+					  "%s is glibc %s (build-id %s): memdbg knows the malloc of glibc 2.31-2.41 only",
 					  lib.path, h->version, lib.build_id[0] ? lib.build_id : "none");
 		alloc_lib_close(&lib);
 		return err;
@@ -277,16 +281,21 @@ static struct memdbg_error *symbols_from_exe(struct memdbg_target *t, struct gl_
 	if (id && len <= 40)
 		alloc_hex(h->build_id, id, len);
 	read_version(t->exe_path, h);
-	uint64_t value, size, mp_size = 0, tls_size, align;
-	/* A static link rarely keeps the version string: mp_'s size tells 2.35+ (huge page fields) apart. */
+	uint64_t value, size, mp_size = 0, max_fast_size = 0, tls_size, align;
+	/*
+	 * A static link rarely keeps the version string: mp_'s size tells 2.35+
+	 * (huge page fields) apart, global_max_fast's 2.37+ (a uint8_t).
+	 */
 	if (strcmp(h->version, "unknown") == 0 && memdbg_elf_symbol(t->exe, "mp_", &value, &mp_size) &&
 	    mp_size == gl_layout_2_35.mp_size) {
-		snprintf(h->version, sizeof(h->version), "2.35+");
-		h->l = &gl_layout_2_35;
+		memdbg_elf_symbol(t->exe, "global_max_fast", &value, &max_fast_size);
+		bool newer = max_fast_size == gl_layout_2_37.max_fast_size;
+		snprintf(h->version, sizeof(h->version), newer ? "2.37+" : "2.35-2.36");
+		h->l = newer ? &gl_layout_2_37 : &gl_layout_2_35;
 		h->safe_linking = true;
 	} else if (!(h->l = layout_for(h->version, &h->safe_linking))) {
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "%s links glibc %s (mp_ of %" PRIu64 " bytes): memdbg "
-					   "knows glibc 2.31-2.40 only", t->exe_path, h->version, mp_size);
+					   "knows glibc 2.31-2.41 only", t->exe_path, h->version, mp_size);
 	}
 	/* Variant II TLS: the executable's block ends at the thread pointer, its size rounded to its alignment. */
 	if (alloc_tls_segment(t->exe_path, &tls_size, &align) && memdbg_elf_symbol(t->exe, "tcache", &value, &size) &&
@@ -318,7 +327,8 @@ static struct memdbg_error *read_mp(struct memdbg_target *t, struct gl_heap *h)
 					   "glibc's mp_ at 0x%" PRIx64 " in %s is inconsistent (tcache_bins %" PRIu64
 					   ", n_mmaps %d, mmap_threshold %" PRIu64 "): wrong build table entry?",
 					   h->sym[GL_SYM_MP], h->where, h->tcache_bins, h->n_mmaps, h->mmap_threshold);
-	if (h->sym[GL_SYM_MAX_FAST] && (err = memdbg_read_u64(t, h->sym[GL_SYM_MAX_FAST], &h->max_fast)))
+	if (h->sym[GL_SYM_MAX_FAST] &&
+	    (err = memdbg_read(t, h->sym[GL_SYM_MAX_FAST], &h->max_fast, l->max_fast_size)))  /* little-endian */
 		return memdbg_error_prefix(err, "reading global_max_fast");
 	if (h->max_fast > 0xb0)
 		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "glibc's global_max_fast is %" PRIu64 ": wrong build table entry?",

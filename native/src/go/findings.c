@@ -1013,7 +1013,7 @@ static struct memdbg_error *scan_global(void *arg, const struct memdbg_global *g
 	struct global_scan *gs = arg;
 	uint64_t v;
 	struct ref r;
-	if (!gl->type_name || strcmp(gl->type_name, "uintptr") != 0 || gl->size != 8 ||
+	if (gl->part || !gl->type_name || strcmp(gl->type_name, "uintptr") != 0 || gl->size != 8 ||
 	    strncmp(gl->name, "runtime.", 8) == 0 || strncmp(gl->name, "internal/", 9) == 0)
 		return NULL;
 	struct memdbg_error *e = memdbg_read_u64(gs->c->t, gl->addr + gs->c->t->bias, &v);

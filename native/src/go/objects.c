@@ -53,6 +53,8 @@ struct builder {
 	int globals_depth;                /* such walks in progress, one inside another */
 	struct global_name *gnames;
 	size_t ngnames;
+	struct global_name *gparts;  /* members of globals typed apart (memdbg_global.part): types, not names */
+	size_t ngparts;
 	char **pool_names;  /* without DWARF: the sync.Pool globals' section names */
 	size_t npool_names;
 	const char *root_name;  /* for_each_pointer callbacks that add roots */
@@ -595,11 +597,24 @@ static void reject(struct builder *b, uint64_t id, const char *name, uint64_t co
 }
 
 /*
+ * A struct whose first field, at offset 0, is of type inner: an object that
+ * a *inner and a *ty both point to is a ty, whichever typed it first
+ * (`&TCPConn{conn{fd}}`, reached as *conn by a method's receiver and as
+ * *TCPConn by the net.Conn holding it).
+ */
+static bool starts_with(const struct go_type *ty, uint64_t inner)
+{
+	return ty->kind == GO_KIND_STRUCT && ty->nfields && ty->fields[0].offset == 0 && ty->fields[0].type == inner &&
+	       ty->addr != inner;
+}
+
+/*
  * Give object id a type unless it has one, if the GC's metadata agrees
  * (gc_accepts); from is the word whose typed pointer proposes it.  A known
  * array length refines a guessed one (smaller), or a single element reached
  * through a pointer (allgptr **g before allgs []*g), where the heap bits do
- * not fix the count: then the object is walked again, whole.
+ * not fix the count: then the object is walked again, whole.  So does a
+ * struct that starts with the type it has (starts_with).
  */
 static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label,
 		   uint64_t from)
@@ -614,12 +629,14 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 		ty = NULL;
 		label = "runtime.hchan (noscan)";
 	}
+	bool outer = false;
 	if (cur) {
 		const struct go_objtype *ot = &o->otypes[cur];
-		if (!ty || ot->type != ty->addr || !count || (ot->count ? count >= ot->count : count == 1) ||
-		    h->heap_bits)
+		outer = ty && !ot->count && count <= 1 && starts_with(ty, ot->type) && gc_accepts(b, h, id, ty, &count, NULL);
+		if (!outer &&
+		    (!ty || ot->type != ty->addr || !count || (ot->count ? count >= ot->count : count == 1) || h->heap_bits))
 			return;
-		rewalk = !ot->count;
+		rewalk = outer || !ot->count;
 	}
 	const char *name = ty ? ty->name : label;
 	if (!name)
@@ -632,7 +649,7 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 	if (!k)
 		return;
 	o->type[id] = k;
-	if (!cur) {
+	if (!cur || outer) {
 		enum go_type_src src = source_of(b, from, &o->src_ref[id]);
 		o->src[id] = src == GO_SRC_HEADER && h->large_type ? GO_SRC_LARGE_TYPE : src;
 	}
@@ -1249,12 +1266,14 @@ static struct memdbg_error *add_root(struct builder *b, enum go_root_kind kind, 
 static struct memdbg_error *collect_global(void *arg, const struct memdbg_global *g)
 {
 	struct builder *b = arg;
-	struct global_name *n = realloc(b->gnames, (b->ngnames + 1) * sizeof(*n));
-	if (!n)
+	struct global_name **list = g->part ? &b->gparts : &b->gnames;
+	size_t *n = g->part ? &b->ngparts : &b->ngnames;
+	struct global_name *grown = realloc(*list, (*n + 1) * sizeof(*grown));
+	if (!grown)
 		return memdbg_enomem;
-	b->gnames = n;
-	b->gnames[b->ngnames++] = (struct global_name){ g->addr + b->t->bias, g->size, g->runtime_type, g->name,
-							g->type_name, g->has_runtime_type, g->shape };
+	*list = grown;
+	grown[(*n)++] = (struct global_name){ g->addr + b->t->bias, g->size, g->runtime_type, g->name, g->type_name,
+					      g->has_runtime_type, g->shape };
 	return NULL;
 }
 
@@ -1281,16 +1300,38 @@ static const struct global_name *global_at(const struct builder *b, uint64_t add
 }
 
 /*
- * Without DWARF no global has a name or a type, but the runtime lists the
- * sync.Pools in use (sync.allPools, oldPools): those that are globals are
- * named by their section and offset and typed sync.Pool, as DWARF would.
+ * The name of a word of the module's data or bss that no symbol names (a
+ * compiler's static temporary, or any global without symbols): its section
+ * and offset, "data+0x1a0", as go_stripped names them.
+ */
+static bool static_name(struct builder *b, uint64_t addr, char *buf, size_t len)
+{
+	static const char *const sections[] = { "data", "bss" };
+	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(sections); i++) {
+		char lo_name[32], hi_name[32];
+		uint64_t lo, hi;
+		snprintf(lo_name, sizeof(lo_name), "runtime.%s", sections[i]);
+		snprintf(hi_name, sizeof(hi_name), "runtime.e%s", sections[i]);
+		if (memdbg_target_symbol(b->t, lo_name, &lo, NULL) && memdbg_target_symbol(b->t, hi_name, &hi, NULL) &&
+		    addr >= lo && addr < hi) {
+			snprintf(buf, len, "%s+0x%" PRIx64, sections[i], addr - lo);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Pools that are no DWARF variable (none is without DWARF; with it, a
+ * static temporary, `var p = &sync.Pool{...}`): the runtime lists the
+ * sync.Pools in use (sync.allPools, oldPools), and those in the data or bss
+ * are named by their section and offset and typed sync.Pool, as DWARF would.
  */
 static struct memdbg_error *collect_pool_globals(struct builder *b)
 {
 	static const char *const lists[] = { "sync.allPools", "sync.oldPools" };
 	uint64_t types, size, pool_type = go_type_by_name(b->t, b->go, "sync.Pool");
-	if (memdbg_dwarf_is_debug_info(b->t->dwarf) || !pool_type ||
-	    !memdbg_target_symbol(b->t, "runtime.types", &types, NULL) ||
+	if (!pool_type || !memdbg_target_symbol(b->t, "runtime.types", &types, NULL) ||
 	    !memdbg_dwarf_type_size(b->t->dwarf, "sync.Pool", &size))
 		return NULL;
 	for (size_t k = 0; k < MEMDBG_ARRAY_SIZE(lists); k++) {
@@ -1303,8 +1344,10 @@ static struct memdbg_error *collect_pool_globals(struct builder *b)
 			uint64_t pool = word(b, array + 8 * i);
 			char buf[32];
 			const char *name = memdbg_target_symbol_at(b->t, pool, &off, buf, sizeof(buf));
+			if (!name && static_name(b, pool, buf, sizeof(buf)))
+				name = buf;
 			if (name != buf || global_at(b, pool))
-				continue;  /* not a global's (a heap object), or seen */
+				continue;  /* a heap object, a symbol's (DWARF's variable), or seen */
 			struct global_name *n = realloc(b->gnames, (b->ngnames + 1) * sizeof(*n));
 			char **names = realloc(b->pool_names, (b->npool_names + 1) * sizeof(*names));
 			if (n)
@@ -1358,8 +1401,10 @@ static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
 				snprintf(name, sizeof(name), "%s+%" PRIu64, g->name, a - g->addr);
 			else if (!g && sym && off)
 				snprintf(name, sizeof(name), "%s+%" PRIu64, sym, off);
-			else
-				snprintf(name, sizeof(name), "%s", sym ? sym : "unnamed global");
+			else if (sym)
+				snprintf(name, sizeof(name), "%s", sym);
+			else if (!static_name(b, a, name, sizeof(name)))  /* a static temporary's: as without DWARF */
+				snprintf(name, sizeof(name), "unnamed global");
 			err = add_root(b, GO_ROOT_GLOBAL, name, a, word(b, a), false);
 			if (!err && g && b->o->nroots && b->o->roots[b->o->nroots - 1].addr == a) {
 				b->o->roots[b->o->nroots - 1].global_type = g->type_name;
@@ -1646,8 +1691,8 @@ static void type_globals(struct builder *b)
 	uint64_t types_base;
 	if (!memdbg_target_symbol(b->t, "runtime.types", &types_base, NULL))
 		return;
-	for (size_t i = 0; i < b->ngnames; i++) {
-		const struct global_name *g = &b->gnames[i];
+	for (size_t i = 0; i < b->ngnames + b->ngparts; i++) {
+		const struct global_name *g = i < b->ngnames ? &b->gnames[i] : &b->gparts[i - b->ngnames];
 		if (g->has_type)
 			type_typed_slot(b, types_base, g->addr, g->runtime_type, g->shape, g->size, g->addr + 16);
 	}
@@ -1758,6 +1803,17 @@ static bool type_fits(struct builder *b, uint64_t id, const struct go_type *ty)
 	return gc_accepts(b, h, id, ty, &count, NULL) && count <= 1;
 }
 
+/* [moduledata.types, etypes): where the type descriptors are, with or without symbols. */
+static bool type_descriptors(struct builder *b, uint64_t *lo, uint64_t *hi)
+{
+	struct go_stripped *st = go_stripped_of(b->t);
+	if (st) {
+		go_stripped_types(st, lo, hi);
+		return true;
+	}
+	return memdbg_target_symbol(b->t, "runtime.types", lo, NULL) && memdbg_target_symbol(b->t, "runtime.etypes", hi, NULL);
+}
+
 /*
  * The dynamic type of the interface whose data word is at addr, or NULL when
  * the word before it is no interface's type word: a type descriptor in
@@ -1780,18 +1836,17 @@ static const struct go_type *interface_type(struct builder *b, uint64_t addr, ui
 }
 
 /*
- * Without DWARF no global or stack variable has a type, but an interface
+ * A global or stack variable without a type (none has without DWARF; with
+ * it, a slot DWARF describes no variable for at that pc), but an interface
  * value says its own: a root word just after a type descriptor (eface) or
  * an itab (iface) is its data word, if what it points to fits that type
  * (two neighbouring pointer globals look the same).
  */
 static void type_root_interfaces(struct builder *b)
 {
-	struct go_stripped *st = go_stripped_of(b->t);
 	uint64_t lo, hi;
-	if (!st)
+	if (!type_descriptors(b, &lo, &hi))
 		return;
-	go_stripped_types(st, &lo, &hi);
 	for (size_t i = 0; i < b->o->nroots; i++) {
 		const struct go_root *r = &b->o->roots[i];
 		if ((r->kind != GO_ROOT_GLOBAL && r->kind != GO_ROOT_STACK) || strstr(r->name, "(conservative)"))
@@ -1820,10 +1875,8 @@ static void type_root_interfaces(struct builder *b)
  */
 static void type_code_words(struct builder *b, const struct go_global_store *g, size_t n)
 {
-	struct go_stripped *st = go_stripped_of(b->t);
 	uint64_t lo = 0, hi = 0;
-	if (st)
-		go_stripped_types(st, &lo, &hi);
+	type_descriptors(b, &lo, &hi);
 	for (size_t i = 0; i < n; i++) {
 		const struct go_type *ty = type_at(b, g[i].type);
 		uint64_t id, cap = word(b, g[i].addr + 16);
@@ -1925,8 +1978,8 @@ static void type_chan(struct builder *b, uint64_t id, uint64_t c, const struct g
 	    !memdbg_dwarf_member(b->t->dwarf, "runtime.hchan", "elemsize", &es_off, NULL))
 		return;
 	uint64_t et = word(b, c + et_off), n = word(b, c + l->hchan_qsize), buf = word(b, c + l->hchan_buf), lo, hi;
-	go_stripped_types(go_stripped_of(b->t), &lo, &hi);
-	const struct go_type *elem = et >= lo && et < hi ? go_type_at(b->t, b->go, et, NULL) : NULL;
+	const struct go_type *elem = type_descriptors(b, &lo, &hi) && et >= lo && et < hi ? go_type_at(b->t, b->go, et, NULL)
+											   : NULL;
 	if (!elem || !elem->kind || elem->size != (word(b, c + es_off) & 0xffff) || n > (1ull << 32))
 		return;
 	if (h->noscan ? elem->ptrbytes || class_slot(b->go, hchan->size + n * elem->size) != h->elemsize ||
@@ -1939,18 +1992,17 @@ static void type_chan(struct builder *b, uint64_t id, uint64_t c, const struct g
 }
 
 /*
- * Without DWARF a map or channel only a global or a local holds has no
- * typed holder, but the runtime's own headers prove themselves: a swiss
- * map's entry count is what its group's control bytes or its tables say, a
- * channel names its element type.  (Their contents keep the types their
- * malloc headers give, or none.)
+ * A map or channel no typed holder reaches (a global or a local without
+ * DWARF, or whose DWARF type has no runtime type descriptor: a field of an
+ * anonymous struct), but the runtime's own headers prove themselves: a
+ * swiss map's entry count is what its group's control bytes or its tables
+ * say, a channel names its element type.  (Their contents keep the types
+ * their malloc headers give, or none.)
  */
 static void type_self_describing(struct builder *b)
 {
 	const struct obj_layout *l = &b->l;
 	struct go_objects *o = b->o;
-	if (!go_stripped_of(b->t))
-		return;
 	const struct go_type *map = go_swiss_maps(b->t, b->go) ? type_at(b, l->smap_type) : NULL,
 			     *hchan = type_at(b, l->hchan_type);
 	for (size_t i = 0; i < o->nhs; i++) {
@@ -2095,6 +2147,7 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 	err = build(&b);
 	free(b.queue);
 	free(b.gnames);
+	free(b.gparts);
 	for (size_t i = 0; i < b.npool_names; i++)
 		free(b.pool_names[i]);
 	free(b.pool_names);

@@ -140,7 +140,7 @@ static struct memdbg_error *add_list(struct ctx *c, const char *sym, unsigned sr
 static struct memdbg_error *add_global(void *arg, const struct memdbg_global *g)
 {
 	struct ctx *c = arg;
-	if (!g->type_name || strcmp(g->type_name, "sync.Pool") != 0)
+	if (g->part || !g->type_name || strcmp(g->type_name, "sync.Pool") != 0)
 		return NULL;
 	struct pool *p = pool_at(c, g->addr + c->t->bias);
 	if (!p)
