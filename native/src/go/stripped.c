@@ -1349,10 +1349,13 @@ int go_local_store_cmp(const void *a, const void *b)
 
 /*
  * What each function returns in AX when every return of it agrees (flow_ret):
- * SUMMARY_PASSES walks of every function, each knowing what the one before
- * found, so a constructor that returns what another returns counts too.
+ * SUMMARY_PASSES walks of every function of at most MAX_SUMMARY_BYTES (a
+ * constructor is small; the walks cost half as much again as the main one),
+ * each knowing what was found before it, so a constructor that returns what
+ * an earlier one returns counts too.
  */
-#define SUMMARY_PASSES 2
+#define SUMMARY_PASSES 1
+#define MAX_SUMMARY_BYTES 1024
 static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *text, uint64_t text_len)
 {
 	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, NULL, flow_ret };
@@ -1365,7 +1368,7 @@ static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *t
 	for (int pass = 0; pass < SUMMARY_PASSES; pass++) {
 		for (uint64_t i = 0; i < st->nfunc; i++) {
 			uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
-			if (hi <= lo || hi > text_len || hi - lo > MAX_FUNC_BYTES)
+			if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES)
 				continue;
 			in->any_return = false;
 			memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
