@@ -17,6 +17,7 @@
 #define MAX_SPECIALS 1000000
 #define MAX_WALK_DEPTH 24
 #define MAX_ARRAY_WALK (1u << 24)
+#define TYPE_CACHE 64  /* builder's recent_types: a power of two */
 
 struct obj_layout {
 	uint64_t min_header_size;  /* objects larger than this carry a malloc header */
@@ -79,6 +80,15 @@ struct builder {
 		uint64_t node, entry, indirect;  /* a HashTrieMap's node[K,V] and the two types that begin with one */
 	} trie_nodes[8];
 	size_t ntrie_nodes;
+	/* the object being typed, mapped once: its words need no segment search */
+	uint64_t win_lo, win_hi;
+	const uint8_t *win_data;
+	/* decoded types met lately, by address (TYPE_CACHE of them; NULL outside the build): a probe
+	 * of the shared table per field costs more */
+	struct recent_type {
+		uint64_t addr;
+		const struct go_type *ty;
+	} *recent_types;
 };
 
 struct pointer_visit;
@@ -437,10 +447,14 @@ static bool slot_heap_bits(struct builder *b, const struct go_heap_span *h, uint
 		}
 		raw = buf;
 	}
-	*bits = 0;
-	for (uint64_t w = 0; w < words; w++)
-		if (go_bit(raw, w0 % 8 + w))
-			*bits |= 1ull << w;
+	/* The slot's bits begin at bit w0 % 8 of raw[0] and span at most 9 bytes: one load, a shift, the 9th byte. */
+	uint64_t lo = 0, shift = w0 % 8;
+	memcpy(&lo, raw, nbytes < 8 ? nbytes : 8);
+	*bits = lo >> shift;
+	if (nbytes > 8)
+		*bits |= (uint64_t)raw[8] << (64 - shift);  /* nbytes 9 needs shift > 0 */
+	if (words < 64)
+		*bits &= (1ull << words) - 1;
 	return true;
 }
 
@@ -661,18 +675,28 @@ static const struct go_type *type_at(struct builder *b, uint64_t addr)
 {
 	if (!addr)
 		return NULL;
+	struct recent_type *r = b->recent_types ? &b->recent_types[(addr >> 4) & (TYPE_CACHE - 1)] : NULL;
+	if (r && r->addr == addr)
+		return r->ty;
 	struct memdbg_error *err = NULL;
 	const struct go_type *ty = go_type_at(b->t, b->go, addr, &err);
 	if (err) {
 		memdbg_error_destroy(err);
-		b->o->bad_types++;
+		b->o->bad_types++;  /* not remembered: each use counts, as before */
+		return NULL;
 	}
+	if (r)
+		*r = (struct recent_type){ addr, ty };
 	return ty;
 }
 
 static uint64_t word(struct builder *b, uint64_t addr)
 {
 	uint64_t v = 0;
+	if (addr >= b->win_lo && addr < b->win_hi && b->win_hi - addr >= 8) {
+		memcpy(&v, b->win_data + (addr - b->win_lo), 8);
+		return v;
+	}
 	const void *p = memdbg_peek(b->t, addr, 8);
 	if (p) {
 		memcpy(&v, p, 8);  /* a byte field's word need not be aligned */
@@ -1011,8 +1035,8 @@ static void type_pool(struct builder *b, const struct go_type *pool, uint64_t ad
  */
 static bool walk_atomic_pointer(struct builder *b, const struct go_type *ty, uint64_t addr)
 {
-	if (!ty->name || strncmp(ty->name, "atomic.Pointer[", 15) != 0)
-		return false;
+	if (ty->size != 8 || !ty->name || strncmp(ty->name, "atomic.Pointer[", 15) != 0)
+		return false;  /* {_ [0]*T; _ noCopy; v unsafe.Pointer}: one word */
 	const struct go_type *ptr = NULL;
 	uint64_t v_off = UINT64_MAX;
 	for (size_t i = 0; i < ty->nfields; i++) {
@@ -1085,7 +1109,7 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 		if (walk_atomic_pointer(b, ty, addr))
 			return;
 		/* A pool dequeue's slots: an empty interface's two words behind unsafe.Pointers. */
-		if (ty->name && strcmp(ty->name, "sync.eface") == 0 && ty->size == 16) {
+		if (ty->size == 16 && ty->name && strcmp(ty->name, "sync.eface") == 0) {
 			walk_dynamic(b, type_at(b, word(b, addr)), addr);
 			return;
 		}
@@ -1140,10 +1164,15 @@ static struct memdbg_error *propagate_types(struct builder *b)
 		if (!ty)
 			continue;
 		const struct go_heap_span *h = go_span_of_id(o, id);
-		uint64_t base = go_id_addr(h, id) + (h->header ? MALLOC_HEADER : 0);
+		uint64_t slot = go_id_addr(h, id), base = slot + (h->header ? MALLOC_HEADER : 0);
 		uint64_t n = ot->count ? ot->count : 1;
+		if (ty->ptrbytes && (b->win_data = memdbg_peek(b->t, slot, h->elemsize))) {
+			b->win_lo = slot;
+			b->win_hi = slot + h->elemsize;
+		}
 		for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK && (i + 1) * ty->size <= h->elemsize; i++)
 			walk_value(b, ty, base + i * ty->size, 0);
+		b->win_lo = b->win_hi = 0;
 	}
 	b->qhead = b->qtail = 0;
 	memdbg_progress(b->p, "typing objects", 1, 1);
@@ -2142,9 +2171,12 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 		return NULL;
 	}
 	struct builder b = { .t = t, .go = go, .p = p };
-	if (!(b.o = calloc(1, sizeof(*b.o))))
+	if (!(b.o = calloc(1, sizeof(*b.o))) || !(b.recent_types = calloc(TYPE_CACHE, sizeof(*b.recent_types)))) {
+		free(b.o);
 		return memdbg_enomem;
+	}
 	err = build(&b);
+	free(b.recent_types);
 	free(b.queue);
 	free(b.gnames);
 	free(b.gparts);
