@@ -4,6 +4,7 @@
  * largeType), its type (exact from headers, then propagated along typed
  * pointers from typed roots), the GC roots, and our own mark from them.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,12 @@ struct builder {
 	} *recent_types;
 };
 
-struct pointer_visit;
+/* go_object_pointers' callback, and marking's */
+struct pointer_visit {
+	void (*fn)(void *arg, uint64_t slot, uint64_t value);
+	void *arg;
+};
+static void visit_pointer(struct builder *b, uint64_t slot, uint64_t v);
 
 struct typed_slot {
 	uint64_t addr, type, count_addr;  /* count_addr: where a slice's capacity is */
@@ -1241,30 +1247,186 @@ static void for_each_pointer(struct builder *b, uint64_t id, void (*fn)(struct b
 				fn(b, e + 8 * w, object_word(b, data, start, e + 8 * w));
 }
 
-static void mark_value(struct builder *b, uint64_t slot, uint64_t v)
+/*
+ * Marking runs on every thread of the pool.  Each thread scans objects from
+ * its own stack and pushes there what they point to, claiming each object by
+ * an atomic test-and-set of its live bit, so every object is scanned once
+ * whatever the threads.  A thread holding more than one object gives the
+ * older half to the shared list when another thread is idle; all threads
+ * idle with the list empty is the end.  What marking leaves is a set (the
+ * live bits, and the problems counted once per scanned object), the same
+ * as one thread's in any order.
+ */
+#define MARK_GRAIN 4096  /* objects scanned between looks at the other threads */
+
+struct mark_pass {
+	struct builder *b;
+	pthread_t caller;           /* the thread that may report progress and poll for an interrupt */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	uint32_t *shared;           /* objects to scan, for any thread (under lock) */
+	size_t nshared, shared_cap;
+	unsigned joined, idle;      /* threads in the pass, and those waiting for work (under lock) */
+	bool done, enomem;
+	struct memdbg_error *err;   /* an interrupt */
+	uint64_t scanned;
+};
+
+struct mark_stack {
+	struct mark_pass *mp;
+	uint32_t *ids;
+	size_t n, cap;
+	bool enomem;
+};
+
+/* Set bit id; false when it was set already (by any thread). */
+static bool claim(uint8_t *bits, uint64_t id)
 {
+	uint8_t bit = (uint8_t)(1u << (id % 8));
+	if (__atomic_load_n(&bits[id / 8], __ATOMIC_RELAXED) & bit)
+		return false;
+	return !(__atomic_fetch_or(&bits[id / 8], bit, __ATOMIC_RELAXED) & bit);
+}
+
+/* Room for want ids in *ids (go_grow makes room for one more). */
+static bool mark_reserve(uint32_t **ids, size_t *cap, size_t want)
+{
+	while (*cap < want)
+		if (!go_grow((void **)ids, cap, *cap, sizeof(**ids)))
+			return false;
+	return true;
+}
+
+static bool mark_stack_push(struct mark_stack *s, uint64_t id)
+{
+	if (!go_grow((void **)&s->ids, &s->cap, s->n, sizeof(*s->ids))) {
+		s->enomem = true;
+		return false;
+	}
+	s->ids[s->n++] = (uint32_t)id;
+	return true;
+}
+
+static void mark_found(void *arg, uint64_t slot, uint64_t v)
+{
+	struct mark_stack *s = arg;
 	uint64_t id;
-	if (!v || !go_object_at(b->o, v, &id) || go_bit(b->o->live, id))
-		return;
-	b->o->live[id / 8] |= (uint8_t)(1u << (id % 8));
-	memdbg_error_destroy(push(b, id));
+	if (v && go_object_at(s->mp->b->o, v, &id) && claim(s->mp->b->o->live, id))
+		mark_stack_push(s, id);
+}
+
+/* Move the older half of the stack to the shared list, and wake a thread for it. */
+static void mark_give(struct mark_stack *s)
+{
+	struct mark_pass *mp = s->mp;
+	size_t k = s->n / 2;
+	pthread_mutex_lock(&mp->lock);
+	if (mark_reserve(&mp->shared, &mp->shared_cap, mp->nshared + k)) {
+		memcpy(mp->shared + mp->nshared, s->ids, k * sizeof(*s->ids));
+		mp->nshared += k;
+		memmove(s->ids, s->ids + k, (s->n - k) * sizeof(*s->ids));
+		s->n -= k;
+		pthread_cond_signal(&mp->wake);
+	}
+	pthread_mutex_unlock(&mp->lock);
+}
+
+static void mark_stop(struct mark_pass *mp, struct memdbg_error *err)
+{
+	pthread_mutex_lock(&mp->lock);
+	mp->err = err;
+	__atomic_store_n(&mp->done, true, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&mp->wake);
+	pthread_mutex_unlock(&mp->lock);
+}
+
+/* Scan the thread's own stack empty. */
+static void mark_scan(struct mark_stack *s, struct builder *tb, bool caller)
+{
+	struct mark_pass *mp = s->mp;
+	for (size_t since = 0; s->n && !__atomic_load_n(&mp->done, __ATOMIC_RELAXED);) {
+		for_each_pointer(tb, s->ids[--s->n], visit_pointer);
+		if (++since < MARK_GRAIN)
+			continue;
+		since = 0;
+		uint64_t scanned = __atomic_add_fetch(&mp->scanned, MARK_GRAIN, __ATOMIC_RELAXED);
+		if (caller) {
+			struct memdbg_error *err = memdbg_poll_interrupt(mp->b->p);
+			if (err)
+				mark_stop(mp, err);
+			memdbg_progress(mp->b->p, "marking live objects", scanned, mp->b->o->nslots);
+		}
+		if (s->n > 1 && __atomic_load_n(&mp->idle, __ATOMIC_RELAXED))
+			mark_give(s);
+	}
+}
+
+/* One thread of the pass: its chunk is the whole mark, until every thread is idle. */
+static void mark_thread(void *arg, size_t chunk, size_t begin, size_t end)
+{
+	struct mark_pass *mp = arg;
+	struct mark_stack s = { .mp = mp };
+	struct pointer_visit pv = { mark_found, &s };
+	struct builder tb = { .t = mp->b->t, .go = mp->b->go, .o = mp->b->o, .visit = &pv };
+	bool caller = pthread_equal(pthread_self(), mp->caller);
+	pthread_mutex_lock(&mp->lock);
+	if (!mp->done)
+		mp->joined++;
+	while (!mp->done) {
+		if (!mp->nshared) {
+			if (__atomic_add_fetch(&mp->idle, 1, __ATOMIC_RELAXED) == mp->joined) {
+				__atomic_store_n(&mp->done, true, __ATOMIC_RELAXED);
+				pthread_cond_broadcast(&mp->wake);
+			} else {
+				pthread_cond_wait(&mp->wake, &mp->lock);
+			}
+			__atomic_sub_fetch(&mp->idle, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		size_t take = (mp->nshared + 1) / 2;
+		if (!mark_reserve(&s.ids, &s.cap, s.n + take)) {
+			s.enomem = true;
+			__atomic_store_n(&mp->done, true, __ATOMIC_RELAXED);
+			pthread_cond_broadcast(&mp->wake);
+			break;
+		}
+		mp->nshared -= take;
+		memcpy(s.ids + s.n, mp->shared + mp->nshared, take * sizeof(*s.ids));
+		s.n += take;
+		pthread_mutex_unlock(&mp->lock);
+		mark_scan(&s, &tb, caller);
+		if (s.enomem)
+			mark_stop(mp, NULL);
+		pthread_mutex_lock(&mp->lock);
+	}
+	mp->enomem |= s.enomem;
+	pthread_mutex_unlock(&mp->lock);
+	free(s.ids);
 }
 
 static struct memdbg_error *mark(struct builder *b)
 {
-	for (size_t i = 0; i < b->o->nroots; i++)
-		mark_value(b, b->o->roots[i].addr, b->o->roots[i].weak ? 0 : b->o->roots[i].target);
-	while (b->qhead < b->qtail) {
-		struct memdbg_error *err = memdbg_check_interrupt(b->p);
-		if (err)
-			return err;
-		if ((b->qhead & 0xffff) == 0)
-			memdbg_progress(b->p, "marking live objects", b->qhead, b->o->nslots);
-		for_each_pointer(b, b->queue[b->qhead++], mark_value);
+	struct mark_pass mp = { .b = b, .caller = pthread_self() };
+	struct mark_stack roots = { .mp = &mp };
+	for (size_t i = 0; i < b->o->nroots; i++) {
+		const struct go_root *r = &b->o->roots[i];
+		mark_found(&roots, r->addr, r->weak ? 0 : r->target);
 	}
-	memdbg_progress(b->p, "marking live objects", 1, 1);
-	b->qhead = b->qtail = 0;
-	return NULL;
+	mp.shared = roots.ids;
+	mp.nshared = roots.n;
+	mp.shared_cap = roots.cap;
+	struct memdbg_error *err = roots.enomem ? memdbg_enomem : NULL;
+	if (!err && (pthread_mutex_init(&mp.lock, NULL) || pthread_cond_init(&mp.wake, NULL)))
+		err = memdbg_enomem;
+	if (!err) {
+		err = memdbg_parallel(b->t, b->p, "marking live objects", memdbg_jobs(), 1, mark_thread, &mp);
+		pthread_mutex_destroy(&mp.lock);
+		pthread_cond_destroy(&mp.wake);
+	}
+	free(mp.shared);
+	if (!err)
+		err = mp.err ? mp.err : mp.enomem ? memdbg_enomem : NULL;
+	return err;
 }
 
 /* ---- roots ---- */
@@ -2221,11 +2383,6 @@ void go_objects_destroy(struct go_objects *o)
 	free(o->rejections);
 	free(o);
 }
-
-struct pointer_visit {
-	void (*fn)(void *arg, uint64_t slot, uint64_t value);
-	void *arg;
-};
 
 static void visit_pointer(struct builder *b, uint64_t slot, uint64_t v)
 {
