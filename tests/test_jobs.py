@@ -13,6 +13,17 @@ misuse samples (about 300 objects, so about 10 chunks) that hold such words,
 `findings` with 1, 2 and 4 threads must print the same bytes, and name the
 words their oracles record.
 
+Marking runs on the pool (each thread its own stack, claiming objects by an
+atomic test-and-set, handing work to idle threads): on the corpus programs
+(real heaps, wide and deep) `histogram`, `top-retainers` and `triage` with
+1, 2 and 4 threads must print the same bytes.
+
+goroutine-leaks marks what the roots that can still act reach over the
+object graph's edges (the graph's pointer index runs on the pool): on the
+misuse sample's leak and on samples/goserver with and without its leak (chan,
+mutex, WaitGroup and cond waiters), `findings` with 1, 2 and 4 threads must
+print the same bytes and the leaks their oracles record (none when healthy).
+
 Also: --jobs is accepted by every command in the CLI, in gdb and in lldb;
 MEMDBG_JOBS and the CLI's global --jobs set the default; a bad value is a
 one-line error.
@@ -25,8 +36,10 @@ import shutil
 import pytest
 
 import alloc_samples
+import corpus
 import misuse_samples
 import samples
+import test_server
 
 TIMEOUT = 600
 
@@ -133,3 +146,44 @@ def test_findings_scan_whatever_the_threads(scenario):
         assert {sc.oracle[k] for k in keys} <= at, (sid, sections[sid]["items"])
     for jobs in (2, 4):
         assert cli(sc.exe, sc.core, [f"findings --jobs {jobs}"]) == one, jobs
+
+
+def _leak_core(which):
+    cfg = samples.default_config_id()
+    if which == "goleak":
+        sc = misuse_samples.make_core(cfg, "goleak")
+        return sc, sc.oracle["Goroutines"]
+    sc = samples.make_core_of(test_server.LEAKY if which == "server-leaky" else test_server.GOSERVER, cfg, "kernel")
+    return sc, sc.oracle.get("Leaks", 0) if which == "server-leaky" else 0
+
+
+@pytest.mark.parametrize("which", ["goleak", "server-leaky", "server-healthy"])
+def test_goroutine_leaks_whatever_the_threads(which):
+    try:
+        sc, leaked = _leak_core(which)
+    except samples.ToolchainUnavailable as e:
+        pytest.skip(str(e))
+    one = cli(sc.exe, sc.core, ["findings --jobs 1"])
+    doc = json.loads(one)
+    assert "error" not in doc, doc["error"]
+    (leaks,) = [s for s in doc["sections"] if s["id"] == "goroutine-leaks"]
+    assert sum(i["goroutines"] for i in leaks["items"]) == leaked, leaks["items"]
+    assert leaks["count"] == (1 if leaked else 0), leaks["items"]
+    for jobs in (2, 4):
+        assert cli(sc.exe, sc.core, [f"findings --jobs {jobs}"]) == one, jobs
+
+
+@pytest.mark.parametrize("name", corpus.PROGRAMS)
+def test_corpus_whatever_the_threads(name):
+    try:
+        cc = corpus.make_core(name, samples.default_config_id())
+    except (corpus.TooOld, samples.ToolchainUnavailable) as e:
+        pytest.skip(str(e))
+    cmds = ["histogram", "top-retainers -n 50", "triage"]
+    one = cli(cc.sc.exe, cc.sc.core, [f"{c} --jobs 1" for c in cmds])
+    docs = [json.loads(line) for line in one.splitlines()]
+    assert [d["command"] for d in docs] == ["histogram", "top-retainers", "triage"], one[-2000:]
+    assert not any("error" in d for d in docs), one[-2000:]
+    assert docs[0]["totals"]["objects"] > 10000, docs[0]["totals"]
+    for jobs in (2, 4):
+        assert cli(cc.sc.exe, cc.sc.core, [f"{c} --jobs {jobs}" for c in cmds]) == one, jobs

@@ -414,10 +414,11 @@ typedef void (*memdbg_chunk_fn)(void *arg, size_t chunk, size_t begin, size_t en
 /*
  * Run fn over [0, n) in chunks of grain items on up to memdbg_jobs() threads,
  * the caller's included (one thread for a live target).  fn may run on any
- * thread: it must write only what its chunk owns and must not call the front
- * end (p).  The caller's thread reports progress as `what` and polls p for
- * an interrupt after each of its chunks: then the pass stops early and
- * memdbg_interrupted is returned.
+ * thread: it must write only what its chunk owns (or claims atomically, as
+ * marking's chunks, one per thread, do) and must not call the front end (p)
+ * from any thread but the caller's.  The caller's thread reports progress as
+ * `what` and polls p for an interrupt after each of its chunks: then the pass
+ * stops early and memdbg_interrupted is returned.
  */
 struct memdbg_error *memdbg_parallel(struct memdbg_target *t, struct memdbg_printer *p, const char *what, size_t n,
 				     size_t grain, memdbg_chunk_fn fn, void *arg);

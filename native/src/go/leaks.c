@@ -10,7 +10,9 @@
  * can still act: globals, finalizers, and the stacks (and g) of goroutines
  * that are not stuck.  The runtime's bookkeeping would make everything
  * reachable, so the walk neither enters a stuck goroutine's g nor leaves a
- * sudog except to its queue neighbours.
+ * sudog except to its queue neighbours.  The walk follows the graph's
+ * edges (its reverse index, turned around once), not the objects' pointer
+ * maps: only a sudog's own slots are read, to keep to its queue links.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,16 +45,18 @@ struct lctx {
 	struct go_wait *w;
 	size_t nw;
 	bool *stuck;               /* per w: still a candidate */
-	struct go_map g_index;     /* g's object id + 1 -> w index + 1 */
+	struct go_map g_index;     /* g's node + 1 -> w index + 1 */
 	struct go_map sudogs;      /* object id + 1 of every sudog known */
 	struct go_map sema_elem;   /* g address -> the semaphore word it waits on */
-	uint8_t *marked;           /* per slot: reached from a root that can act */
-	uint32_t *queue;
+	uint32_t *fwd_off, *fwd;   /* successors of each object node (CSR) */
+	uint8_t *g_node;           /* per node: the g of a goroutine in w */
+	bool *sudog_type;          /* per object type: runtime.sudog */
+	uint8_t *marked;           /* per node: reached from a root that can act */
+	uint32_t *queue;           /* nodes */
 	size_t qn, qcap;
 	struct stack_root *sroots; /* stack roots by goroutine id */
 	size_t nsroots;
-	bool from_sudog;           /* the object being scanned is a sudog */
-	uint64_t scan_base;
+	uint64_t scan_base;        /* the sudog being scanned */
 	bool oom;
 };
 
@@ -197,50 +201,105 @@ static void cond_blocker(struct lctx *c, struct go_wait *w)
 
 /* ---- reachability from the roots that can still act ---- */
 
-static void push(struct lctx *c, uint64_t id)
+static void set_bit(uint8_t *bits, uint64_t i)
 {
-	if (id == UINT64_MAX || go_bit(c->marked, id))
+	bits[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/* The graph node of object id (UINT64_MAX: none); 0 when it is not a live object. */
+static uint32_t node_of(struct lctx *c, uint64_t id)
+{
+	return id == UINT64_MAX ? 0 : go_graph_node(c->graph, id);
+}
+
+static void push(struct lctx *c, uint32_t v)
+{
+	if (!v || go_bit(c->marked, v))
 		return;
-	uintptr_t wi = (uintptr_t)go_map_get(&c->g_index, id + 1);
-	if (wi && c->stuck[wi - 1])
-		return;  /* a stuck goroutine's g: its wait records would reach everything */
-	c->marked[id / 8] |= (uint8_t)(1u << (id % 8));
+	if (go_bit(c->g_node, v)) {
+		uintptr_t wi = (uintptr_t)go_map_get(&c->g_index, (uint64_t)v + 1);
+		if (wi && c->stuck[wi - 1])
+			return;  /* a stuck goroutine's g: its wait records would reach everything */
+	}
+	set_bit(c->marked, v);
 	if (!go_grow((void **)&c->queue, &c->qcap, c->qn, sizeof(*c->queue))) {
 		c->oom = true;
 		return;
 	}
-	c->queue[c->qn++] = (uint32_t)id;
+	c->queue[c->qn++] = v;
 }
 
-static void visit(void *arg, uint64_t slot, uint64_t value)
+/* A sudog leads only to its queue neighbours. */
+static void visit_sudog(void *arg, uint64_t slot, uint64_t value)
 {
 	struct lctx *c = arg;
-	if (c->from_sudog) {
-		uint64_t off = slot - c->scan_base;
-		if (off != c->l.sg_next && off != c->l.sg_prev)
-			return;
-	}
-	push(c, object_of(c, value));
+	uint64_t off = slot - c->scan_base;
+	if (off == c->l.sg_next || off == c->l.sg_prev)
+		push(c, node_of(c, object_of(c, value)));
 }
 
 static bool is_sudog(struct lctx *c, uint64_t id)
 {
-	if (go_map_get(&c->sudogs, id + 1))
-		return true;
-	const char *type = go_objtype_name(c->o, id);
-	return type && strcmp(type, "runtime.sudog") == 0;
+	return c->sudog_type[c->o->type[id]] || go_map_get(&c->sudogs, id + 1);
 }
 
 static void drain(struct lctx *c)
 {
 	while (c->qn && !c->oom) {
-		uint64_t id = c->queue[--c->qn];
-		const struct go_heap_span *h = go_span_of_id(c->o, id);
-		c->from_sudog = is_sudog(c, id);
-		c->scan_base = go_id_addr(h, id) + (h->header ? 8 : 0);
-		if (!h->noscan)
-			go_object_pointers(c->t, c->go, c->o, id, visit, c);
+		uint32_t v = c->queue[--c->qn];
+		uint64_t id = c->graph->node_id[v];
+		if (is_sudog(c, id)) {
+			const struct go_heap_span *h = go_span_of_id(c->o, id);
+			c->scan_base = go_id_addr(h, id) + (h->header ? 8 : 0);
+			go_object_pointers(c->t, c->go, c->o, id, visit_sudog, c);
+			continue;
+		}
+		for (uint32_t e = c->fwd_off[v]; e < c->fwd_off[v + 1]; e++)
+			push(c, c->fwd[e]);
 	}
+}
+
+/*
+ * The object nodes' successors, from the graph's predecessors (it keeps no
+ * forward edges): each node's count, summed to where its run ends, then
+ * every edge written backwards into its run, which leaves each offset at
+ * the run's start.
+ */
+static bool load_successors(struct lctx *c)
+{
+	const struct go_graph *gr = c->graph;
+	uint32_t first = go_graph_first_obj(gr);
+	c->fwd_off = calloc((size_t)gr->nnodes + 1, sizeof(*c->fwd_off));
+	if (!c->fwd_off)
+		return false;
+	for (uint32_t v = first; v < gr->nnodes; v++)
+		for (uint32_t e = gr->rev_off[v]; e < gr->rev_off[v + 1]; e++)
+			if (gr->rev[e] >= first)
+				c->fwd_off[gr->rev[e]]++;
+	uint32_t total = 0;
+	for (uint32_t u = 0; u <= gr->nnodes; u++) {
+		total += c->fwd_off[u];
+		c->fwd_off[u] = total;
+	}
+	c->fwd = malloc((total ? total : 1) * sizeof(*c->fwd));
+	if (!c->fwd)
+		return false;
+	for (uint32_t v = gr->nnodes; v-- > first;)
+		for (uint32_t e = gr->rev_off[v]; e < gr->rev_off[v + 1]; e++)
+			if (gr->rev[e] >= first)
+				c->fwd[--c->fwd_off[gr->rev[e]]] = v;
+	return true;
+}
+
+/* Which object types are runtime.sudog, by index into o->otypes. */
+static bool load_sudog_types(struct lctx *c)
+{
+	c->sudog_type = calloc(c->o->notypes + 1, sizeof(*c->sudog_type));
+	if (!c->sudog_type)
+		return false;
+	for (size_t k = 1; k < c->o->notypes; k++)
+		c->sudog_type[k] = strcmp(c->o->otypes[k].name, "runtime.sudog") == 0;
+	return true;
 }
 
 static int sroot_cmp(const void *a, const void *b)
@@ -288,8 +347,8 @@ static void release(struct lctx *c, size_t wi)
 			hi = mid;
 	}
 	for (; lo < c->nsroots && c->sroots[lo].goid == key.goid; lo++)
-		push(c, c->o->roots[c->sroots[lo].root].object);
-	push(c, object_of(c, c->w[wi].g->addr));
+		push(c, node_of(c, c->o->roots[c->sroots[lo].root].object));
+	push(c, node_of(c, object_of(c, c->w[wi].g->addr)));
 }
 
 /* The goroutine that owns the stack holding addr, or SIZE_MAX. */
@@ -311,7 +370,8 @@ static bool wakeable(struct lctx *c, size_t wi)
 	for (size_t k = 0; k < w->non; k++) {
 		const struct go_blocker *b = &w->on[k];
 		if (b->object != UINT64_MAX) {
-			if (go_bit(c->marked, b->object))
+			uint32_t v = node_of(c, b->object);
+			if (v && go_bit(c->marked, v))
 				return true;
 			continue;
 		}
@@ -344,9 +404,12 @@ static struct memdbg_error *find_blockers(struct lctx *c, const struct go_gorout
 			cond_blocker(c, w);
 		}
 		c->stuck[i] = w->kind != GO_BLOCK_NONE;
-		uint64_t gid = object_of(c, gs[i].addr);
-		if (gid != UINT64_MAX && !go_map_put(&c->g_index, gid + 1, (void *)(uintptr_t)(i + 1)))
-			c->oom = true;
+		uint32_t gv = node_of(c, object_of(c, gs[i].addr));
+		if (gv) {
+			set_bit(c->g_node, gv);
+			if (!go_map_put(&c->g_index, (uint64_t)gv + 1, (void *)(uintptr_t)(i + 1)))
+				c->oom = true;
+		}
 	}
 	return c->oom ? memdbg_enomem : NULL;
 }
@@ -359,11 +422,11 @@ static struct memdbg_error *settle(struct lctx *c)
 			c->oom = true;
 	for (size_t i = 0; i < c->o->nroots && !c->oom; i++)
 		if (!c->o->roots[i].weak && !stuck_root(c, i, &stuck_goids))
-			push(c, c->o->roots[i].object);
+			push(c, node_of(c, c->o->roots[i].object));
 	go_map_free(&stuck_goids);
 	for (size_t i = 0; i < c->nw && !c->oom; i++)
 		if (!c->stuck[i])
-			push(c, object_of(c, c->w[i].g->addr));
+			push(c, node_of(c, object_of(c, c->w[i].g->addr)));
 	for (bool changed = true; changed && !c->oom;) {
 		struct memdbg_error *err = memdbg_check_interrupt(c->p);
 		if (err)
@@ -402,14 +465,19 @@ struct memdbg_error *go_leaks(struct memdbg_target *t, struct memdbg_go *go, str
 	if (!t->dwarf || !load_layout(&c))
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED,
 					   "runtime.g.waiting or runtime.sudog is not in the DWARF of this binary");
-	c.marked = calloc(o->nslots / 8 + 1, 1);
-	if (!c.marked || !index_stack_roots(&c))
+	c.marked = calloc(graph->nnodes / 8 + 1, 1);
+	c.g_node = calloc(graph->nnodes / 8 + 1, 1);
+	if (!c.marked || !c.g_node || !index_stack_roots(&c) || !load_sudog_types(&c) || !load_successors(&c))
 		err = memdbg_enomem;
 	if (!err)
 		err = find_blockers(&c, gs, ng);
 	if (!err)
 		err = settle(&c);
 	free(c.marked);
+	free(c.g_node);
+	free(c.sudog_type);
+	free(c.fwd_off);
+	free(c.fwd);
 	free(c.queue);
 	free(c.sroots);
 	free(c.stuck);

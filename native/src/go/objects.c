@@ -4,6 +4,7 @@
  * largeType), its type (exact from headers, then propagated along typed
  * pointers from typed roots), the GC roots, and our own mark from them.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #define MAX_SPECIALS 1000000
 #define MAX_WALK_DEPTH 24
 #define MAX_ARRAY_WALK (1u << 24)
+#define TYPE_CACHE 64  /* builder's recent_types: a power of two */
 
 struct obj_layout {
 	uint64_t min_header_size;  /* objects larger than this carry a malloc header */
@@ -79,9 +81,23 @@ struct builder {
 		uint64_t node, entry, indirect;  /* a HashTrieMap's node[K,V] and the two types that begin with one */
 	} trie_nodes[8];
 	size_t ntrie_nodes;
+	/* the object being typed, mapped once: its words need no segment search */
+	uint64_t win_lo, win_hi;
+	const uint8_t *win_data;
+	/* decoded types met lately, by address (TYPE_CACHE of them; NULL outside the build): a probe
+	 * of the shared table per field costs more */
+	struct recent_type {
+		uint64_t addr;
+		const struct go_type *ty;
+	} *recent_types;
 };
 
-struct pointer_visit;
+/* go_object_pointers' callback, and marking's */
+struct pointer_visit {
+	void (*fn)(void *arg, uint64_t slot, uint64_t value);
+	void *arg;
+};
+static void visit_pointer(struct builder *b, uint64_t slot, uint64_t v);
 
 struct typed_slot {
 	uint64_t addr, type, count_addr;  /* count_addr: where a slice's capacity is */
@@ -437,10 +453,14 @@ static bool slot_heap_bits(struct builder *b, const struct go_heap_span *h, uint
 		}
 		raw = buf;
 	}
-	*bits = 0;
-	for (uint64_t w = 0; w < words; w++)
-		if (go_bit(raw, w0 % 8 + w))
-			*bits |= 1ull << w;
+	/* The slot's bits begin at bit w0 % 8 of raw[0] and span at most 9 bytes: one load, a shift, the 9th byte. */
+	uint64_t lo = 0, shift = w0 % 8;
+	memcpy(&lo, raw, nbytes < 8 ? nbytes : 8);
+	*bits = lo >> shift;
+	if (nbytes > 8)
+		*bits |= (uint64_t)raw[8] << (64 - shift);  /* nbytes 9 needs shift > 0 */
+	if (words < 64)
+		*bits &= (1ull << words) - 1;
 	return true;
 }
 
@@ -661,18 +681,28 @@ static const struct go_type *type_at(struct builder *b, uint64_t addr)
 {
 	if (!addr)
 		return NULL;
+	struct recent_type *r = b->recent_types ? &b->recent_types[(addr >> 4) & (TYPE_CACHE - 1)] : NULL;
+	if (r && r->addr == addr)
+		return r->ty;
 	struct memdbg_error *err = NULL;
 	const struct go_type *ty = go_type_at(b->t, b->go, addr, &err);
 	if (err) {
 		memdbg_error_destroy(err);
-		b->o->bad_types++;
+		b->o->bad_types++;  /* not remembered: each use counts, as before */
+		return NULL;
 	}
+	if (r)
+		*r = (struct recent_type){ addr, ty };
 	return ty;
 }
 
 static uint64_t word(struct builder *b, uint64_t addr)
 {
 	uint64_t v = 0;
+	if (addr >= b->win_lo && addr < b->win_hi && b->win_hi - addr >= 8) {
+		memcpy(&v, b->win_data + (addr - b->win_lo), 8);
+		return v;
+	}
 	const void *p = memdbg_peek(b->t, addr, 8);
 	if (p) {
 		memcpy(&v, p, 8);  /* a byte field's word need not be aligned */
@@ -1011,8 +1041,8 @@ static void type_pool(struct builder *b, const struct go_type *pool, uint64_t ad
  */
 static bool walk_atomic_pointer(struct builder *b, const struct go_type *ty, uint64_t addr)
 {
-	if (!ty->name || strncmp(ty->name, "atomic.Pointer[", 15) != 0)
-		return false;
+	if (ty->size != 8 || !ty->name || strncmp(ty->name, "atomic.Pointer[", 15) != 0)
+		return false;  /* {_ [0]*T; _ noCopy; v unsafe.Pointer}: one word */
 	const struct go_type *ptr = NULL;
 	uint64_t v_off = UINT64_MAX;
 	for (size_t i = 0; i < ty->nfields; i++) {
@@ -1085,7 +1115,7 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 		if (walk_atomic_pointer(b, ty, addr))
 			return;
 		/* A pool dequeue's slots: an empty interface's two words behind unsafe.Pointers. */
-		if (ty->name && strcmp(ty->name, "sync.eface") == 0 && ty->size == 16) {
+		if (ty->size == 16 && ty->name && strcmp(ty->name, "sync.eface") == 0) {
 			walk_dynamic(b, type_at(b, word(b, addr)), addr);
 			return;
 		}
@@ -1140,10 +1170,15 @@ static struct memdbg_error *propagate_types(struct builder *b)
 		if (!ty)
 			continue;
 		const struct go_heap_span *h = go_span_of_id(o, id);
-		uint64_t base = go_id_addr(h, id) + (h->header ? MALLOC_HEADER : 0);
+		uint64_t slot = go_id_addr(h, id), base = slot + (h->header ? MALLOC_HEADER : 0);
 		uint64_t n = ot->count ? ot->count : 1;
+		if (ty->ptrbytes && (b->win_data = memdbg_peek(b->t, slot, h->elemsize))) {
+			b->win_lo = slot;
+			b->win_hi = slot + h->elemsize;
+		}
 		for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK && (i + 1) * ty->size <= h->elemsize; i++)
 			walk_value(b, ty, base + i * ty->size, 0);
+		b->win_lo = b->win_hi = 0;
 	}
 	b->qhead = b->qtail = 0;
 	memdbg_progress(b->p, "typing objects", 1, 1);
@@ -1212,30 +1247,186 @@ static void for_each_pointer(struct builder *b, uint64_t id, void (*fn)(struct b
 				fn(b, e + 8 * w, object_word(b, data, start, e + 8 * w));
 }
 
-static void mark_value(struct builder *b, uint64_t slot, uint64_t v)
+/*
+ * Marking runs on every thread of the pool.  Each thread scans objects from
+ * its own stack and pushes there what they point to, claiming each object by
+ * an atomic test-and-set of its live bit, so every object is scanned once
+ * whatever the threads.  A thread holding more than one object gives the
+ * older half to the shared list when another thread is idle; all threads
+ * idle with the list empty is the end.  What marking leaves is a set (the
+ * live bits, and the problems counted once per scanned object), the same
+ * as one thread's in any order.
+ */
+#define MARK_GRAIN 4096  /* objects scanned between looks at the other threads */
+
+struct mark_pass {
+	struct builder *b;
+	pthread_t caller;           /* the thread that may report progress and poll for an interrupt */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	uint32_t *shared;           /* objects to scan, for any thread (under lock) */
+	size_t nshared, shared_cap;
+	unsigned joined, idle;      /* threads in the pass, and those waiting for work (under lock) */
+	bool done, enomem;
+	struct memdbg_error *err;   /* an interrupt */
+	uint64_t scanned;
+};
+
+struct mark_stack {
+	struct mark_pass *mp;
+	uint32_t *ids;
+	size_t n, cap;
+	bool enomem;
+};
+
+/* Set bit id; false when it was set already (by any thread). */
+static bool claim(uint8_t *bits, uint64_t id)
 {
+	uint8_t bit = (uint8_t)(1u << (id % 8));
+	if (__atomic_load_n(&bits[id / 8], __ATOMIC_RELAXED) & bit)
+		return false;
+	return !(__atomic_fetch_or(&bits[id / 8], bit, __ATOMIC_RELAXED) & bit);
+}
+
+/* Room for want ids in *ids (go_grow makes room for one more). */
+static bool mark_reserve(uint32_t **ids, size_t *cap, size_t want)
+{
+	while (*cap < want)
+		if (!go_grow((void **)ids, cap, *cap, sizeof(**ids)))
+			return false;
+	return true;
+}
+
+static bool mark_stack_push(struct mark_stack *s, uint64_t id)
+{
+	if (!go_grow((void **)&s->ids, &s->cap, s->n, sizeof(*s->ids))) {
+		s->enomem = true;
+		return false;
+	}
+	s->ids[s->n++] = (uint32_t)id;
+	return true;
+}
+
+static void mark_found(void *arg, uint64_t slot, uint64_t v)
+{
+	struct mark_stack *s = arg;
 	uint64_t id;
-	if (!v || !go_object_at(b->o, v, &id) || go_bit(b->o->live, id))
-		return;
-	b->o->live[id / 8] |= (uint8_t)(1u << (id % 8));
-	memdbg_error_destroy(push(b, id));
+	if (v && go_object_at(s->mp->b->o, v, &id) && claim(s->mp->b->o->live, id))
+		mark_stack_push(s, id);
+}
+
+/* Move the older half of the stack to the shared list, and wake a thread for it. */
+static void mark_give(struct mark_stack *s)
+{
+	struct mark_pass *mp = s->mp;
+	size_t k = s->n / 2;
+	pthread_mutex_lock(&mp->lock);
+	if (mark_reserve(&mp->shared, &mp->shared_cap, mp->nshared + k)) {
+		memcpy(mp->shared + mp->nshared, s->ids, k * sizeof(*s->ids));
+		mp->nshared += k;
+		memmove(s->ids, s->ids + k, (s->n - k) * sizeof(*s->ids));
+		s->n -= k;
+		pthread_cond_signal(&mp->wake);
+	}
+	pthread_mutex_unlock(&mp->lock);
+}
+
+static void mark_stop(struct mark_pass *mp, struct memdbg_error *err)
+{
+	pthread_mutex_lock(&mp->lock);
+	mp->err = err;
+	__atomic_store_n(&mp->done, true, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&mp->wake);
+	pthread_mutex_unlock(&mp->lock);
+}
+
+/* Scan the thread's own stack empty. */
+static void mark_scan(struct mark_stack *s, struct builder *tb, bool caller)
+{
+	struct mark_pass *mp = s->mp;
+	for (size_t since = 0; s->n && !__atomic_load_n(&mp->done, __ATOMIC_RELAXED);) {
+		for_each_pointer(tb, s->ids[--s->n], visit_pointer);
+		if (++since < MARK_GRAIN)
+			continue;
+		since = 0;
+		uint64_t scanned = __atomic_add_fetch(&mp->scanned, MARK_GRAIN, __ATOMIC_RELAXED);
+		if (caller) {
+			struct memdbg_error *err = memdbg_poll_interrupt(mp->b->p);
+			if (err)
+				mark_stop(mp, err);
+			memdbg_progress(mp->b->p, "marking live objects", scanned, mp->b->o->nslots);
+		}
+		if (s->n > 1 && __atomic_load_n(&mp->idle, __ATOMIC_RELAXED))
+			mark_give(s);
+	}
+}
+
+/* One thread of the pass: its chunk is the whole mark, until every thread is idle. */
+static void mark_thread(void *arg, size_t chunk, size_t begin, size_t end)
+{
+	struct mark_pass *mp = arg;
+	struct mark_stack s = { .mp = mp };
+	struct pointer_visit pv = { mark_found, &s };
+	struct builder tb = { .t = mp->b->t, .go = mp->b->go, .o = mp->b->o, .visit = &pv };
+	bool caller = pthread_equal(pthread_self(), mp->caller);
+	pthread_mutex_lock(&mp->lock);
+	if (!mp->done)
+		mp->joined++;
+	while (!mp->done) {
+		if (!mp->nshared) {
+			if (__atomic_add_fetch(&mp->idle, 1, __ATOMIC_RELAXED) == mp->joined) {
+				__atomic_store_n(&mp->done, true, __ATOMIC_RELAXED);
+				pthread_cond_broadcast(&mp->wake);
+			} else {
+				pthread_cond_wait(&mp->wake, &mp->lock);
+			}
+			__atomic_sub_fetch(&mp->idle, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		size_t take = (mp->nshared + 1) / 2;
+		if (!mark_reserve(&s.ids, &s.cap, s.n + take)) {
+			s.enomem = true;
+			__atomic_store_n(&mp->done, true, __ATOMIC_RELAXED);
+			pthread_cond_broadcast(&mp->wake);
+			break;
+		}
+		mp->nshared -= take;
+		memcpy(s.ids + s.n, mp->shared + mp->nshared, take * sizeof(*s.ids));
+		s.n += take;
+		pthread_mutex_unlock(&mp->lock);
+		mark_scan(&s, &tb, caller);
+		if (s.enomem)
+			mark_stop(mp, NULL);
+		pthread_mutex_lock(&mp->lock);
+	}
+	mp->enomem |= s.enomem;
+	pthread_mutex_unlock(&mp->lock);
+	free(s.ids);
 }
 
 static struct memdbg_error *mark(struct builder *b)
 {
-	for (size_t i = 0; i < b->o->nroots; i++)
-		mark_value(b, b->o->roots[i].addr, b->o->roots[i].weak ? 0 : b->o->roots[i].target);
-	while (b->qhead < b->qtail) {
-		struct memdbg_error *err = memdbg_check_interrupt(b->p);
-		if (err)
-			return err;
-		if ((b->qhead & 0xffff) == 0)
-			memdbg_progress(b->p, "marking live objects", b->qhead, b->o->nslots);
-		for_each_pointer(b, b->queue[b->qhead++], mark_value);
+	struct mark_pass mp = { .b = b, .caller = pthread_self() };
+	struct mark_stack roots = { .mp = &mp };
+	for (size_t i = 0; i < b->o->nroots; i++) {
+		const struct go_root *r = &b->o->roots[i];
+		mark_found(&roots, r->addr, r->weak ? 0 : r->target);
 	}
-	memdbg_progress(b->p, "marking live objects", 1, 1);
-	b->qhead = b->qtail = 0;
-	return NULL;
+	mp.shared = roots.ids;
+	mp.nshared = roots.n;
+	mp.shared_cap = roots.cap;
+	struct memdbg_error *err = roots.enomem ? memdbg_enomem : NULL;
+	if (!err && (pthread_mutex_init(&mp.lock, NULL) || pthread_cond_init(&mp.wake, NULL)))
+		err = memdbg_enomem;
+	if (!err) {
+		err = memdbg_parallel(b->t, b->p, "marking live objects", memdbg_jobs(), 1, mark_thread, &mp);
+		pthread_mutex_destroy(&mp.lock);
+		pthread_cond_destroy(&mp.wake);
+	}
+	free(mp.shared);
+	if (!err)
+		err = mp.err ? mp.err : mp.enomem ? memdbg_enomem : NULL;
+	return err;
 }
 
 /* ---- roots ---- */
@@ -2142,9 +2333,12 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 		return NULL;
 	}
 	struct builder b = { .t = t, .go = go, .p = p };
-	if (!(b.o = calloc(1, sizeof(*b.o))))
+	if (!(b.o = calloc(1, sizeof(*b.o))) || !(b.recent_types = calloc(TYPE_CACHE, sizeof(*b.recent_types)))) {
+		free(b.o);
 		return memdbg_enomem;
+	}
 	err = build(&b);
+	free(b.recent_types);
 	free(b.queue);
 	free(b.gnames);
 	free(b.gparts);
@@ -2189,11 +2383,6 @@ void go_objects_destroy(struct go_objects *o)
 	free(o->rejections);
 	free(o);
 }
-
-struct pointer_visit {
-	void (*fn)(void *arg, uint64_t slot, uint64_t value);
-	void *arg;
-};
 
 static void visit_pointer(struct builder *b, uint64_t slot, uint64_t v)
 {
