@@ -104,7 +104,7 @@ def test_table_covers_every_config():
         assert len([c for c in configs if c[1] == mode]) == len(samples.CONFIGS)
 
 
-@pytest.mark.parametrize("sample", sorted(s for s in SAMPLES if not s.startswith("corpus-")))
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
 def test_layout_table_answers_as_dwarf(go_config, sample, tmp_path):
     """Every struct member, size and constant memdbg looked up in the DWARF of this toolchain's build,
     running every command, the table gives the same for this toolchain."""
@@ -308,8 +308,11 @@ def test_stripped_copy_same_paths(go_config, sample):
 
 # The typed share of live bytes (histogram's typed_pct) the stripped copy must reach.  Measured on every
 # config: goheap 99.1-99.2%, goobjects 96.8-97.3%, goholds 98.3-99.6%, gopool 99.8-100% (the DWARF build:
-# 98.6-100%); before globals were typed from the code: 66%, 25%, 41-45%, 91%.
-TYPED_SHARE = {"goheap": 98.5, "goobjects": 95.0, "goholds": 97.5, "gopool": 99.0}
+# 98.6-100%); before globals were typed from the code: 66%, 25%, 41-45%, 91%.  The corpus: nats 98.7-99.0%,
+# raft 89.7-90.1% (82.1% before the layout table had package time's timers; what it lacks now are buffers
+# only a goroutine's locals reach), tsdb 99.0-99.1% (the DWARF build: 99.6-99.8%).
+TYPED_SHARE = {"goheap": 98.5, "goobjects": 95.0, "goholds": 97.5, "gopool": 99.0,
+               "corpus-nats": 98.5, "corpus-raft": 89.5, "corpus-tsdb": 98.5}
 TYPED_SAMPLES = {**SAMPLES, "goobjects": lambda cfg: objects_samples.make_core(cfg, "kernel")}
 
 
