@@ -4,8 +4,9 @@
 # as a PIE (their runtime code differs), and let build/go-layout-gen read
 # the layouts, constants and code references memdbg needs from its DWARF and
 # symbols; the layouts of what goheap does not use (package time's timers)
-# come from setup/golayout/timers, built the same way.  Rows equal across configurations are merged (a bit per
-# configuration).  memdbg uses the table for executables without DWARF;
+# come from setup/golayout/timers, built the same way.  Rows equal across
+# configurations are merged (a bit per configuration).  memdbg uses the
+# table for executables without DWARF;
 # tests/test_production.py checks it against the DWARF of every toolchain.
 # Usage: setup/go-layout.sh [WORKDIR]   (default /tmp/memdbg-golayout)
 set -eu
