@@ -14,7 +14,7 @@ echo "== the CLI tests again under ASan and UBSan"
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 MEMDBG_BUILD=build-asan
 NOT_DEBUGGERS="not front_ends and not gdb and not lldb and not debuggers"
 python3 -m pytest -q -k "$NOT_DEBUGGERS" tests/test_bad_input.py tests/test_robustness.py tests/test_jemalloc.py \
-	tests/test_tcmalloc.py "$@"
+	tests/test_tcmalloc.py tests/test_glibc.py "$@"
 # The per-config suites on the oldest and newest Go (the plain pass covers every config).
 python3 -m pytest -q -k "(go1.22.12 or go1.26.8) and not nogreenteagc and $NOT_DEBUGGERS" \
 	tests/test_go_heap.py tests/test_objects.py tests/test_holds.py tests/test_goroutines.py tests/test_pools.py \

@@ -165,13 +165,15 @@ size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_
  * loop's head what its entries and the first pass's back edges agree on;
  * code reached some other way knows nothing) and calls
  * (ops->call decides what survives one), and tells ops->store of every
- * write to a RIP-relative address.  Returns how many instructions it walked.
+ * write to a RIP-relative address and ops->stack of every write into the
+ * stack frame.  Returns how many instructions it walked.
  */
 struct memdbg_x86_value {
 	uint32_t kind;  /* MEMDBG_X86_* or, from MEMDBG_X86_USER on, what ops->call put there */
-	uint64_t a;     /* MEMDBG_X86_ADDR: the address; a user kind's own */
+	uint64_t a;     /* MEMDBG_X86_ADDR: the address; MEMDBG_X86_LOAD: the word's; a user kind's own */
 };
-enum { MEMDBG_X86_UNKNOWN, MEMDBG_X86_ZERO, MEMDBG_X86_ADDR, MEMDBG_X86_USER };
+/* LOAD: the 8 bytes read from a RIP-relative word or one at an address the code took. */
+enum { MEMDBG_X86_UNKNOWN, MEMDBG_X86_ZERO, MEMDBG_X86_ADDR, MEMDBG_X86_LOAD, MEMDBG_X86_USER };
 struct memdbg_x86_flow_ops {
 	/* A direct call to target: regs[16] holds the registers before it, and is left as they are after it. */
 	void (*call)(void *arg, uint64_t target, struct memdbg_x86_value *regs);
@@ -183,7 +185,21 @@ struct memdbg_x86_flow_ops {
 	void (*store)(void *arg, uint64_t addr, uint64_t width, struct memdbg_x86_value val, bool indexed);
 	/* Every RIP-relative operand's address (may be NULL). */
 	void (*ref)(void *arg, uint64_t addr);
+	/*
+	 * (May be NULL.)  A write of width bytes at disp(SP) by the instruction at pc, val as for store; or,
+	 * width MEMDBG_X86_ESCAPES, the frame's address taken at disp(SP) (LEAQ, an indexed write): anything
+	 * from there up may be written unseen; disp MEMDBG_X86_WHOLE_FRAME: the whole frame may be (SP or BP
+	 * copied, a write through BP, code the walk did not reach).
+	 */
+	void (*stack)(void *arg, uint64_t pc, int64_t disp, uint64_t width, struct memdbg_x86_value val);
+	/*
+	 * (May be NULL.)  A way out of the function: a return, with the registers it returns (regs[16]); or,
+	 * regs NULL, one whose results the walk cannot tell (a jump out of the function, code not walked).
+	 */
+	void (*ret)(void *arg, const struct memdbg_x86_value *regs);
 };
+#define MEMDBG_X86_ESCAPES UINT64_MAX
+#define MEMDBG_X86_WHOLE_FRAME INT64_MIN
 size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_insns,
 		       const struct memdbg_x86_flow_ops *ops, void *arg);
 

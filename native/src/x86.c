@@ -404,8 +404,13 @@ static void clobber_insn(struct regs *s, const struct insn *in)
 				  ((op == 0x80 || op == 0x81 || op == 0x83) && (in->reg & 7) == 7) ||
 				  ((op == 0xf6 || op == 0xf7) && (in->reg & 7) < 2) || op == 0x0f1f || op == 0x0f18;
 		bool mem_dest = in->mod != 3 && (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7);
+		/* Groups whose ModRM reg field extends the opcode: r/m is their one register operand. */
+		bool group = (op >= 0x80 && op <= 0x83) || op == 0x8f || op == 0xc0 || op == 0xc1 || op == 0xc6 ||
+			     op == 0xc7 || (op >= 0xd0 && op <= 0xd3) || op == 0xf6 || op == 0xf7 || op == 0xfe ||
+			     op == 0xff || op == 0x0fba;
 		if (!reads_only && !mem_dest && !(op >= 0x0f00 && op < 0x0f0000u && sse_only(op & 0xff))) {
-			set_reg(s, in->reg, MEMDBG_X86_UNKNOWN, 0);
+			if (!group)
+				set_reg(s, in->reg, MEMDBG_X86_UNKNOWN, 0);
 			if (in->mod == 3)
 				set_reg(s, in->rm, MEMDBG_X86_UNKNOWN, 0);
 		}
@@ -512,6 +517,51 @@ static uint64_t base_addr(const struct regs *s, const struct insn *in)
 	return s->r[in->base].a + (uint64_t)(int64_t)in->mdisp;
 }
 
+enum { REG_SP = 4, REG_BP = 5 };
+
+/*
+ * What an instruction does to its function's frame, for ops->stack: a write
+ * at disp(SP), or a way for writes to reach the frame that this walk does not
+ * follow.  Reading SP or BP to compare them, and the prologue's and
+ * epilogue's moves between the two, are not.
+ */
+static void stack_effect(const struct insn *in, const struct regs *s, uint64_t pc,
+			 const struct memdbg_x86_flow_ops *ops, void *arg)
+{
+	const struct memdbg_x86_value unknown = { MEMDBG_X86_UNKNOWN, 0 }, zero = { MEMDBG_X86_ZERO, 0 };
+	uint32_t op = in->op;
+	bool w = (in->rex & 8) != 0, mem = in->has_modrm && in->mod != 3 && !in->rip;
+	uint64_t width;
+	if (!in->has_modrm || (op & VEX_OP && !mem))
+		return;
+	if (mem && in->base == REG_SP) {
+		if (op == 0x8d || in->index >= 0) {
+			if (op == 0x8d || writes_rm(in, &width))
+				ops->stack(arg, pc, in->mdisp, MEMDBG_X86_ESCAPES, unknown);
+		} else if (op == 0x89 && w) {
+			ops->stack(arg, pc, in->mdisp, 8, s->r[in->reg]);
+		} else if (op == 0xc7 && w) {
+			ops->stack(arg, pc, in->mdisp, 8, in->imm ? unknown : zero);
+		} else if ((op == 0x0f11 || op == 0x0f29) && in->reg == 15 && !in->opsize && !in->rep) {
+			ops->stack(arg, pc, in->mdisp, 16, zero);  /* X15 is zero in Go code */
+		} else if (writes_rm(in, &width)) {
+			ops->stack(arg, pc, in->mdisp, width, unknown);
+		}
+		return;
+	}
+	bool frame_move = in->mod == 3 && ((op == 0x89 && ((in->reg == REG_SP && in->rm == REG_BP) ||
+							  (in->reg == REG_BP && in->rm == REG_SP))) ||
+					   (op == 0x8b && ((in->rm == REG_SP && in->reg == REG_BP) ||
+							  (in->rm == REG_BP && in->reg == REG_SP))));
+	/* MOV and the arithmetic that can make an address of SP or BP (ADD, OR, ..., its reg to r/m or r/m to reg). */
+	bool alu = op == 0x89 || op == 0x8b || (op < 0x40 && (op & 7) < 4 && (op & 0x38) != 0x38 && (op & 1));
+	bool copies = (alu && !(op & 2) && (in->reg == REG_SP || in->reg == REG_BP)) ||
+		      (alu && (op & 2) && in->mod == 3 && (in->rm == REG_SP || in->rm == REG_BP)) ||
+		      (mem && in->base == REG_BP && (op == 0x8d || writes_rm(in, &width)));
+	if (copies && !frame_move)
+		ops->stack(arg, pc, MEMDBG_X86_WHOLE_FRAME, MEMDBG_X86_ESCAPES, unknown);
+}
+
 static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t addr,
 		   const struct memdbg_x86_flow_ops *ops, void *arg, int pass)
 {
@@ -530,6 +580,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		uint64_t next = addr + off + in.len, target = next + (uint64_t)(int64_t)in.disp, width, at = base_addr(&s, &in);
 		if (in.rip && report && ops->ref)
 			ops->ref(arg, target);
+		if (report && ops->stack)
+			stack_effect(&in, &s, addr + off, ops, arg);
 		if (!in.rip && at && report && writes_rm(&in, &width)) {
 			/* A write through an address the code took: [sym+disp], or sym's array [sym+disp+index*8]. */
 			bool indexed = in.index >= 0, whole = op == 0x89 && w && (!indexed || in.scale == 8),
@@ -540,6 +592,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		if (branch_of(&in, &unconditional)) {
 			int64_t to = (int64_t)(off + in.len) + in.imm;
 			struct branch_target *t = to >= 0 && (uint64_t)to < end ? target_at(f, (uint64_t)to) : NULL;
+			if (!t && report && ops->ret)
+				ops->ret(arg, NULL);  /* a jump out of the function: a tail call */
 			if (t && to > (int64_t)off) {
 				if (f->npending < f->max_pending)
 					f->pending[f->npending++] = (struct pending){ (uint64_t)to, s };
@@ -556,6 +610,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 			reachable = !unconditional;
 		} else if (op == 0xc3 || op == 0xc2 || op == 0xcc || op == 0x0f0b ||
 			   (op == 0xff && ((in.reg & 7) == 4 || (in.reg & 7) == 5))) {
+			if (report && ops->ret && op != 0xcc && op != 0x0f0b)
+				ops->ret(arg, op == 0xff ? NULL : s.r);
 			reachable = false;  /* return, trap, indirect jump */
 		} else if (op == 0xe8) {
 			if (ops->call)
@@ -566,6 +622,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 			clobber_all(&s);  /* an indirect call */
 		} else if (in.rip && op == 0x8d && w) {
 			set_reg(&s, in.reg, MEMDBG_X86_ADDR, target);
+		} else if (op == 0x8b && w && in.mod != 3 && (in.rip || (at && in.index < 0))) {
+			set_reg(&s, in.reg, MEMDBG_X86_LOAD, in.rip ? target : at);
 		} else if (in.rip && op == 0x89 && w) {
 			if (report)
 				ops->store(arg, target, 8, s.r[in.reg], false);
@@ -604,6 +662,12 @@ size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_
 	    (f.has_back = calloc(f.ntargets ? f.ntargets : 1, sizeof(*f.has_back)))) {
 		walk(&f, code, end, addr, ops, arg, 0);
 		count = walk(&f, code, end, addr, ops, arg, 1);
+	}
+	if (count == 0 || end < n) {  /* code not walked may write anywhere in the frame, and return anything */
+		if (ops->stack)
+			ops->stack(arg, addr, MEMDBG_X86_WHOLE_FRAME, MEMDBG_X86_ESCAPES, (struct memdbg_x86_value){ 0, 0 });
+		if (ops->ret)
+			ops->ret(arg, NULL);
 	}
 	free(f.targets);
 	free(f.pending);

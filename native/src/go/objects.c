@@ -63,6 +63,10 @@ struct builder {
 	const struct pointer_visit *visit;  /* go_object_pointers' callback */
 	struct typed_slot *typed;  /* stack variables with a runtime type, typed after marking */
 	size_t ntyped, typed_cap;
+	const struct go_local_store *code_locals;  /* without DWARF: the frames' slots the code types */
+	size_t ncode_locals;
+	struct go_global_store *code_slots;  /* the live locals in one of them, typed last */
+	size_t ncode_slots, code_slots_cap;
 	enum go_type_src phase;  /* what a typed word outside the heap is: a global, a stack variable, ... */
 	struct root_word {
 		uint64_t addr;
@@ -1512,6 +1516,19 @@ static const struct stack_var *var_at(struct frame_scan *fs, const struct go_fra
 	return found;
 }
 
+/* A live local slot of a frame whose code types it (go_stripped_local_types): typed last. */
+static struct memdbg_error *note_code_local(struct builder *b, const struct go_frame *f, uint64_t addr)
+{
+	const struct go_local_store key = { .entry = f->fn->entry, .off = (int64_t)(addr - f->fp) }, *l;
+	l = b->ncode_locals ? bsearch(&key, b->code_locals, b->ncode_locals, sizeof(key), go_local_store_cmp) : NULL;
+	if (!l || l->shape == GO_GSTORE_SLICE)  /* a slice's capacity need not be two words on in a frame */
+		return NULL;
+	if (!go_grow((void **)&b->code_slots, &b->code_slots_cap, b->ncode_slots, sizeof(*b->code_slots)))
+		return memdbg_enomem;
+	b->code_slots[b->ncode_slots++] = (struct go_global_store){ addr, l->type, l->shape };
+	return NULL;
+}
+
 /*
  * One root per stack word, as for globals: "goroutine 17 frame main.handle
  * var buf+8" where DWARF names the variable, else the word's place in the
@@ -1552,6 +1569,8 @@ static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot 
 	fs->err = add_root(fs->b, GO_ROOT_STACK, name, slot->addr, slot->value, false);
 	if (o->nroots > before)
 		o->roots[before].where = slot->precise ? where[slot->kind] : "conservative";
+	if (!fs->err && f && f->fn && slot->precise && slot->kind == GO_SLOT_LOCAL)
+		fs->err = note_code_local(fs->b, f, slot->addr);
 	return !fs->err;
 }
 
@@ -1622,6 +1641,9 @@ static struct memdbg_error *stack_roots(struct builder *b)
 	uint64_t types_base = 0;
 	if (!memdbg_target_symbol(b->t, "runtime.types", &types_base, NULL))
 		types_base = 0;
+	struct go_stripped *stripped = go_stripped_of(b->t);
+	if (stripped)
+		b->ncode_locals = go_stripped_local_types(stripped, s, &b->code_locals);
 	struct go_scan_stats st = { 0 };
 	b->o->conservative_stacks += skipped;
 	for (size_t i = 0; i < n && !err; i++) {
@@ -1793,6 +1815,27 @@ static bool type_descriptors(struct builder *b, uint64_t *lo, uint64_t *hi)
 }
 
 /*
+ * The dynamic type of the interface whose data word is at addr, or NULL when
+ * the word before it is no interface's type word: a type descriptor in
+ * [lo, hi) (eface) or an itab, whose interface type is one (iface).
+ */
+static const struct go_type *interface_type(struct builder *b, uint64_t addr, uint64_t lo, uint64_t hi)
+{
+	/* Probes: a word that is no descriptor is no problem of the target's (go_type_at, not type_at). */
+	uint64_t w0 = word(b, addr - 8), inter, id;
+	const struct go_type *dyn = NULL;
+	if (w0 >= lo && w0 < hi) {
+		dyn = go_type_at(b->t, b->go, w0, NULL);
+	} else if (w0 && !base_object(b, w0, &id) && (inter = word(b, w0)) >= lo && inter < hi) {
+		/* itabs are never in the heap: the linker's, or persistentalloc's */
+		const struct go_type *it = go_type_at(b->t, b->go, inter, NULL);
+		uint64_t ty = it && it->kind == GO_KIND_INTERFACE && !it->iface_empty ? go_iface_type(b->t, b->go, it, w0) : 0;
+		dyn = ty >= lo && ty < hi ? go_type_at(b->t, b->go, ty, NULL) : NULL;
+	}
+	return dyn && dyn->kind && dyn->name ? dyn : NULL;
+}
+
+/*
  * A global or stack variable without a type (none has without DWARF; with
  * it, a slot DWARF describes no variable for at that pc), but an interface
  * value says its own: a root word just after a type descriptor (eface) or
@@ -1808,17 +1851,9 @@ static void type_root_interfaces(struct builder *b)
 		const struct go_root *r = &b->o->roots[i];
 		if ((r->kind != GO_ROOT_GLOBAL && r->kind != GO_ROOT_STACK) || strstr(r->name, "(conservative)"))
 			continue;
-		/* Probes: a word that is no descriptor is no problem of the target's (go_type_at, not type_at). */
-		uint64_t w0 = word(b, r->addr - 8), id, inter;
-		const struct go_type *dyn = NULL;
-		if (w0 >= lo && w0 < hi) {
-			dyn = go_type_at(b->t, b->go, w0, NULL);
-		} else if (w0 && (inter = word(b, w0)) >= lo && inter < hi) {
-			const struct go_type *it = go_type_at(b->t, b->go, inter, NULL);
-			uint64_t ty = it && it->kind == GO_KIND_INTERFACE && !it->iface_empty ? go_iface_type(b->t, b->go, it, w0) : 0;
-			dyn = ty >= lo && ty < hi ? go_type_at(b->t, b->go, ty, NULL) : NULL;
-		}
-		if (!dyn || !dyn->kind || !dyn->name)
+		uint64_t id;
+		const struct go_type *dyn = interface_type(b, r->addr, lo, hi);
+		if (!dyn)
 			continue;
 		const struct go_type *obj = dyn->direct_iface ? dyn->kind == GO_KIND_POINTER ? type_at(b, dyn->elem) : NULL
 							      : dyn;
@@ -1830,19 +1865,23 @@ static void type_root_interfaces(struct builder *b)
 
 /*
  * Without DWARF, what the program's code stores into a pointer global
- * (go_stripped_global_types): the object it holds now, if it is still the
- * start of an allocation of that kind (new(T): the size class of T; a
- * slice: the class of its capacity's elements) that the GC's bits accept.
+ * (go_stripped_global_types) or a frame's slot (go_stripped_local_types):
+ * the object it holds now, if it is still the start of an allocation of that
+ * kind (new(T): the size class of T; a slice: the class of its capacity's
+ * elements) that the GC's bits accept.  Not a global interface's data word:
+ * what one holds changes type with what the code stores into the interface
+ * (it is typed by its type word, type_root_interfaces).  A slot's every
+ * write agrees, so a local interface's data word needs no such care.
  */
-static void type_code_globals(struct builder *b)
+static void type_code_words(struct builder *b, const struct go_global_store *g, size_t n)
 {
-	struct go_stripped *st = go_stripped_of(b->t);
-	const struct go_global_store *g = NULL;
-	size_t n = st ? go_stripped_global_types(st, &g) : 0;
+	uint64_t lo = 0, hi = 0;
+	type_descriptors(b, &lo, &hi);
 	for (size_t i = 0; i < n; i++) {
 		const struct go_type *ty = type_at(b, g[i].type);
 		uint64_t id, cap = word(b, g[i].addr + 16);
-		if (!ty || !ty->size || !base_object(b, word(b, g[i].addr), &id) || b->o->type[id])
+		if (!ty || !ty->size || !base_object(b, word(b, g[i].addr), &id) || b->o->type[id] ||
+		    (g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
 			continue;
 		const struct go_heap_span *h = go_span_of_id(b->o, id);
 		uint64_t room = object_room(b, id);
@@ -1863,10 +1902,18 @@ static void type_code_globals(struct builder *b)
 				assign(b, id, ty, cap, NULL, g[i].addr);
 			break;
 		case GO_GSTORE_VALUE:
-			walk_value(b, ty, g[i].addr, 0);
+			if (ty->kind == GO_KIND_MAP || ty->kind == GO_KIND_CHAN)
+				walk_value(b, ty, g[i].addr, 0);
 			break;
 		}
 	}
+}
+
+static void type_code_globals(struct builder *b)
+{
+	struct go_stripped *st = go_stripped_of(b->t);
+	const struct go_global_store *g = NULL;
+	type_code_words(b, g, st ? go_stripped_global_types(st, &g) : 0);
 }
 
 /* A swiss-table header's entry count is what its small group's control bytes, or its tables, say. */
@@ -2074,8 +2121,10 @@ static struct memdbg_error *build(struct builder *b)
 	b->phase = GO_SRC_REFERRER;
 	if ((err = propagate_types(b)))
 		return err;
-	b->phase = GO_SRC_GLOBAL;  /* what the code stores into globals: below every other source */
+	b->phase = GO_SRC_GLOBAL;  /* what the code stores into globals and slots: below every other source */
 	type_code_globals(b);
+	b->phase = GO_SRC_STACK;
+	type_code_words(b, b->code_slots, b->ncode_slots);
 	b->phase = GO_SRC_HEADER;  /* what describes itself, as a malloc header does */
 	type_self_describing(b);
 	b->phase = GO_SRC_REFERRER;
@@ -2103,6 +2152,7 @@ struct memdbg_error *go_objects_get(struct memdbg_target *t, struct memdbg_go *g
 		free(b.pool_names[i]);
 	free(b.pool_names);
 	free(b.typed);
+	free(b.code_slots);
 	free(b.roots_by_addr);
 	go_map_free(&b.globals_walked);
 	if (err) {

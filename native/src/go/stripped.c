@@ -19,6 +19,7 @@
 
 #include "go/stripped.h"
 #include "go/layout_table.h"
+#include "go/stack.h"
 
 #define PCLN_MAGIC 0xfffffff1u   /* pcHeader.magic since go1.20 */
 #define PCHEADER_SIZE 72
@@ -64,6 +65,10 @@ struct go_stripped {
 	struct go_global_store *gstores;
 	size_t ngstores;
 	bool gstores_done;
+	/* and the stack slots (go_stripped_local_types) */
+	struct go_local_store *lstores;
+	size_t nlstores;
+	bool lstores_done;
 };
 
 /* ---- the layout table ---- */
@@ -915,8 +920,14 @@ static bool op_runtime_type(void *arg, const char *type, uint64_t *off)
  */
 #define MAX_FLOW_INSNS 20000
 #define MAX_GSTORES (1u << 20)
+#define MAX_MAP_FUNCS 64
 
 enum { VAL_NEW = MEMDBG_X86_USER, VAL_SLICE, VAL_MAP, VAL_CHAN };
+
+static enum go_gstore_shape store_shape(uint32_t kind)
+{
+	return kind == VAL_NEW ? GO_GSTORE_NEW : kind == VAL_SLICE ? GO_GSTORE_SLICE : GO_GSTORE_VALUE;
+}
 
 /* The runtime functions whose calls the walk models; the index is the effect. */
 enum { FN_NEWOBJECT, FN_MAKESLICE, FN_MAKESLICECOPY, FN_GROWSLICE, FN_MAKEMAP, FN_MAKEMAP64, FN_MAKECHAN,
@@ -943,10 +954,72 @@ struct infer {
 	size_t nindexed, indexed_cap;
 	uint64_t *refs;          /* the data and bss addresses the code names */
 	size_t nrefs, refs_cap;
-	bool full;
+	bool full, want_globals;
+	uint64_t map_fn[MAX_MAP_FUNCS];  /* entries of the map operations */
+	size_t nmap_fn;
+	struct memdbg_x86_value *result;  /* per function: what every return of it returns in AX, or UNKNOWN */
+	struct memdbg_x86_value returns;  /* of the function being summarized; UNKNOWN once two disagree */
+	bool summarizing, any_return;
+	struct go_stack *s;      /* NULL: no stack slots wanted */
+	struct sstore *frame;    /* the writes to the frame of the function being walked */
+	size_t nframe, frame_cap;
+	bool frame_lost;
+	struct sword *words;     /* and the words they write */
+	size_t nwords, words_cap;
+	struct go_local_store *locals;
+	size_t nlocals, locals_cap;
 };
 
-enum { REG_AX = 0, REG_SI = 6, REG_R11 = 11 };
+/* A write into the frame: disp from SP at pc (from the frame's fp once the pclntab's pcsp says). */
+struct sstore {
+	uint64_t pc;
+	int64_t disp;
+	uint64_t width, type;
+	uint32_t kind;
+};
+
+struct sword {
+	int64_t off;
+	uint64_t type;
+	uint32_t kind;
+};
+
+enum { REG_AX = 0, REG_BX = 3, REG_SI = 6, REG_R11 = 11 };
+
+/*
+ * The runtime's map operations: (maptype, map, ...) in AX and BX.  A map made
+ * without a size hint (makemap_small) names no type, but each use of it
+ * does: LEAQ type:map[K]V(SB), AX; MOVQ g(SB), BX; CALL runtime.mapassign_faststr.
+ */
+static const char *const map_use_prefixes[] = { "runtime.mapaccess", "runtime.mapassign", "runtime.mapdelete",
+						 "runtime.mapclear", "runtime.mapiterinit", "runtime.mapIterStart" };
+
+static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x86_value val, bool indexed);
+
+static bool is_map_use(const struct infer *in, uint64_t target)
+{
+	for (size_t i = 0; i < in->nmap_fn; i++)
+		if (in->map_fn[i] == target)
+			return true;
+	return false;
+}
+
+/* The index of the function whose entry is the target address pc, or UINT64_MAX. */
+static uint64_t func_index(const struct go_stripped *st, uint64_t pc)
+{
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	uint64_t lo = 0, hi = st->nfunc;
+	if (pc < st->text || pc - st->text > UINT32_MAX)
+		return UINT64_MAX;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (le32(ftab + 8 * mid) < pc - st->text)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < st->nfunc && le32(ftab + 8 * lo) == pc - st->text ? lo : UINT64_MAX;
+}
 
 static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 {
@@ -962,7 +1035,12 @@ static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 	/* The type argument: AX, but growslice's fifth (SI). */
 	struct memdbg_x86_value t = regs[fn == FN_GROWSLICE ? REG_SI : REG_AX], out = { MEMDBG_X86_UNKNOWN, 0 };
 	bool typed = t.kind == MEMDBG_X86_ADDR && t.a >= in->st->types && t.a < in->st->etypes;
+	if (fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target))
+		flow_store(in, regs[REG_BX].a, 8, (struct memdbg_x86_value){ VAL_MAP, t.a }, false);  /* the map it loaded */
 	memset(regs, 0, 16 * sizeof(*regs));
+	uint64_t callee = fn < 0 && in->result ? func_index(in->st, target) : UINT64_MAX;
+	if (callee != UINT64_MAX)
+		regs[REG_AX] = in->result[callee];  /* a function that returns what it allocated: new(T) in a constructor */
 	if (!typed || fn < 0)
 		return;
 	static const uint32_t kinds[] = { VAL_NEW, VAL_SLICE, VAL_SLICE, VAL_SLICE, VAL_MAP, VAL_MAP, VAL_CHAN, VAL_CHAN };
@@ -1008,7 +1086,7 @@ static bool in_data(const struct infer *in, uint64_t addr)
 static void flow_ref(void *arg, uint64_t addr)
 {
 	struct infer *in = arg;
-	if (!in_data(in, addr) || (in->nrefs && in->refs[in->nrefs - 1] == addr))
+	if (!in->want_globals || !in_data(in, addr) || (in->nrefs && in->refs[in->nrefs - 1] == addr))
 		return;
 	if (!grow((void **)&in->refs, &in->refs_cap, in->nrefs, sizeof(*in->refs))) {
 		in->full = true;
@@ -1020,6 +1098,8 @@ static void flow_ref(void *arg, uint64_t addr)
 static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x86_value val, bool indexed)
 {
 	struct infer *in = arg;
+	if (!in->want_globals)
+		return;
 	bool whole = width == 8 && addr % 8 == 0;
 	if (indexed) {
 		/* An element of an array of pointers that begins at addr: resolved once every reference is known. */
@@ -1043,6 +1123,116 @@ static void flow_store(void *arg, uint64_t addr, uint64_t width, struct memdbg_x
 		uint32_t kind = val.kind == MEMDBG_X86_ZERO || (whole && val.kind >= MEMDBG_X86_USER) ? val.kind
 											      : MEMDBG_X86_UNKNOWN;
 		in->stores[in->n++] = (struct gstore){ w, kind >= MEMDBG_X86_USER ? val.a : 0, kind };
+	}
+}
+
+/*
+ * A return of the function being summarized: every return must give AX nil
+ * or the same kind of allocation for calls of it to give that.
+ */
+static void flow_ret(void *arg, const struct memdbg_x86_value *regs)
+{
+	struct infer *in = arg;
+	struct memdbg_x86_value ax = regs ? regs[REG_AX] : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+	if (!in->summarizing || ax.kind == MEMDBG_X86_ZERO)
+		return;
+	if (ax.kind < MEMDBG_X86_USER || (in->any_return && (ax.kind != in->returns.kind || ax.a != in->returns.a)))
+		ax = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+	if (!in->any_return || in->returns.kind != MEMDBG_X86_UNKNOWN)
+		in->returns = ax;
+	in->any_return = true;
+}
+
+static void flow_stack(void *arg, uint64_t pc, int64_t disp, uint64_t width, struct memdbg_x86_value val)
+{
+	struct infer *in = arg;
+	if (!in->s || in->frame_lost)
+		return;
+	if (!grow((void **)&in->frame, &in->frame_cap, in->nframe, sizeof(*in->frame))) {
+		in->frame_lost = true;
+		return;
+	}
+	in->frame[in->nframe++] = (struct sstore){ pc, disp, width, val.kind >= MEMDBG_X86_USER ? val.a : 0, val.kind };
+}
+
+static int sword_cmp(const void *a, const void *b)
+{
+	const struct sword *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* The words of frame writes, from the frame's fp; false when a write's place cannot be known. */
+static bool frame_words(struct infer *in, const struct go_func *fn, int64_t *escape)
+{
+	int32_t d, dmax = 0;
+	in->nwords = 0;
+	for (size_t i = 0; i < in->nframe; i++) {
+		struct sstore *w = &in->frame[i];
+		if (w->disp == MEMDBG_X86_WHOLE_FRAME || !go_func_spdelta(in->s, fn, w->pc, &d))
+			return false;
+		w->disp -= (int64_t)d + 8;  /* SP at pc is fp - 8 - d */
+		dmax = d > dmax ? d : dmax;
+	}
+	*escape = INT64_MAX;
+	for (size_t i = 0; i < in->nframe; i++) {
+		const struct sstore *w = &in->frame[i];
+		if (w->width == MEMDBG_X86_ESCAPES) {
+			/*
+			 * What is written through an address the code takes is the variable that begins
+			 * there (a copy into it, or a callee's write), and a variable with pointers is
+			 * 8-aligned: an odd address holds none, and whatever shares a slot with one
+			 * while it is dead is written again before it is live.  An address below the
+			 * frame is the prologue's stack-bound check (LEAQ -n(SP), R12; CMPQ R12, 16(R14)).
+			 */
+			if (w->disp >= -8 - (int64_t)dmax && (w->disp & 7) == 0 && w->disp < *escape)
+				*escape = w->disp;
+			continue;
+		}
+		bool whole = w->width == 8 && (w->disp & 7) == 0;
+		uint32_t kind = w->kind == MEMDBG_X86_ZERO || (whole && w->kind >= MEMDBG_X86_USER) ? w->kind
+											  : MEMDBG_X86_UNKNOWN;
+		for (int64_t o = w->disp - (w->disp & 7); o < w->disp + (int64_t)w->width; o += 8) {
+			if (!grow((void **)&in->words, &in->words_cap, in->nwords, sizeof(*in->words)))
+				return false;
+			in->words[in->nwords++] = (struct sword){ o, kind >= MEMDBG_X86_USER ? w->type : 0, kind };
+		}
+	}
+	return true;
+}
+
+/*
+ * The words of the frame of the function at entry, just walked, that every
+ * write types alike (nil aside), below any address of the frame the code
+ * takes: into in->locals.  Unlike a global's, a slot has no one static type
+ * (the compiler gives variables whose lifetimes do not overlap the same
+ * slot), so a write the walk cannot tell counts against it.
+ */
+static void frame_types(struct infer *in, uint64_t entry)
+{
+	bool any = false;
+	for (size_t i = 0; i < in->nframe && !any; i++)
+		any = in->frame[i].kind >= MEMDBG_X86_USER && in->frame[i].width == 8;
+	const struct go_func *fn = any && !in->frame_lost ? go_func_at(in->s, entry) : NULL;
+	int64_t escape;
+	if (!fn || fn->entry != entry || fn->pcsp == 0 || !frame_words(in, fn, &escape))
+		return;
+	qsort(in->words, in->nwords, sizeof(*in->words), sword_cmp);
+	for (size_t i = 0, j; i < in->nwords; i = j) {
+		const struct sword *typed = NULL;
+		bool agree = in->words[i].off < escape;
+		for (j = i; j < in->nwords && in->words[j].off == in->words[i].off; j++) {
+			const struct sword *w = &in->words[j];
+			if (w->kind == MEMDBG_X86_ZERO)
+				continue;
+			if (w->kind < MEMDBG_X86_USER || (typed && (typed->kind != w->kind || typed->type != w->type)))
+				agree = false;
+			typed = typed ? typed : w;
+		}
+		if (!agree || !typed)
+			continue;
+		if (!grow((void **)&in->locals, &in->locals_cap, in->nlocals, sizeof(*in->locals)))
+			return;
+		in->locals[in->nlocals++] = (struct go_local_store){ entry, typed->off, typed->type, store_shape(typed->kind) };
 	}
 }
 
@@ -1119,40 +1309,18 @@ static bool read_masks(struct go_stripped *st, struct infer *in)
 	return true;
 }
 
-/* Walk every function; keep the words whose stores agree. */
-static void infer_global_types(struct go_stripped *st)
+/* Keep the global words whose stores agree into st->gstores. */
+static void keep_global_types(struct go_stripped *st, struct infer *in)
 {
-	struct infer in = { .st = st };
-	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref };
-	uint64_t text_len = st->etext - st->text;
-	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;
-	if (!text || !read_masks(st, &in))
-		goto out;
-	for (uint64_t i = 0; i < st->nfunc; i++) {
-		uint32_t lo, hi;
-		const char *name = func_name(st, i, &lo, &hi);
-		for (int k = 0; name && k < FN_COUNT; k++)
-			if (strcmp(name, flow_funcs[k]) == 0)
-				in.fn[k] = st->text + lo;
-	}
-	if (!in.fn[FN_NEWOBJECT])
-		goto out;
-	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
-	for (uint64_t i = 0; i < st->nfunc && !in.full; i++) {
-		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
-		if (hi <= lo || hi > text_len || hi - lo > MAX_FUNC_BYTES)
-			continue;
-		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, &in);
-	}
-	if (in.full || !spread_indexed(&in))
-		goto out;
-	qsort(in.stores, in.n, sizeof(*in.stores), gstore_cmp);
+	if (in->full || !spread_indexed(in))
+		return;
+	qsort(in->stores, in->n, sizeof(*in->stores), gstore_cmp);
 	size_t kept = 0;
-	for (size_t i = 0, j; i < in.n; i = j) {
+	for (size_t i = 0, j; i < in->n; i = j) {
 		const struct gstore *typed = NULL;
 		bool agree = true;
-		for (j = i; j < in.n && in.stores[j].addr == in.stores[i].addr; j++) {
-			const struct gstore *s = &in.stores[j];
+		for (j = i; j < in->n && in->stores[j].addr == in->stores[i].addr; j++) {
+			const struct gstore *s = &in->stores[j];
 			if (s->kind == MEMDBG_X86_ZERO)
 				continue;
 			if (s->kind < MEMDBG_X86_USER)
@@ -1162,33 +1330,127 @@ static void infer_global_types(struct go_stripped *st)
 			typed = typed ? typed : s;
 		}
 		if (agree && typed && typed->kind >= MEMDBG_X86_USER)
-			in.stores[kept++] = *typed;
+			in->stores[kept++] = *typed;
 	}
 	st->gstores = kept ? malloc(kept * sizeof(*st->gstores)) : NULL;
 	for (size_t i = 0; st->gstores && i < kept; i++) {
-		const struct gstore *s = &in.stores[i];
-		st->gstores[i] = (struct go_global_store){
-			.addr = s->addr, .type = s->type,
-			.shape = s->kind == VAL_NEW ? GO_GSTORE_NEW : s->kind == VAL_SLICE ? GO_GSTORE_SLICE : GO_GSTORE_VALUE
-		};
+		const struct gstore *s = &in->stores[i];
+		st->gstores[i] = (struct go_global_store){ .addr = s->addr, .type = s->type, .shape = store_shape(s->kind),
+							   .after_pointer = pointer_word(in, s->addr - 8) };
 	}
 	st->ngstores = st->gstores ? kept : 0;
+}
+
+int go_local_store_cmp(const void *a, const void *b)
+{
+	const struct go_local_store *x = a, *y = b;
+	return x->entry != y->entry ? (x->entry < y->entry ? -1 : 1) : x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * What each function returns in AX when every return of it agrees (flow_ret):
+ * SUMMARY_PASSES walks of every function of at most MAX_SUMMARY_BYTES (a
+ * constructor is small; the walks cost half as much again as the main one),
+ * each knowing what was found before it, so a constructor that returns what
+ * an earlier one returns counts too.
+ */
+#define SUMMARY_PASSES 1
+#define MAX_SUMMARY_BYTES 1024
+static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *text, uint64_t text_len)
+{
+	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, NULL, flow_ret };
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	bool want_globals = in->want_globals;
+	if (!(in->result = calloc(st->nfunc ? st->nfunc : 1, sizeof(*in->result))))
+		return false;
+	in->summarizing = true;
+	in->want_globals = false;
+	for (int pass = 0; pass < SUMMARY_PASSES; pass++) {
+		for (uint64_t i = 0; i < st->nfunc; i++) {
+			uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
+			if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES)
+				continue;
+			in->any_return = false;
+			memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
+			in->result[i] = in->any_return ? in->returns : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+		}
+	}
+	in->summarizing = false;
+	in->want_globals = want_globals;
+	return true;
+}
+
+/*
+ * Walk every function: the global words whose stores agree, unless known
+ * already, and with s the frames' slots whose writes agree.
+ */
+static void infer_code_types(struct go_stripped *st, struct go_stack *s)
+{
+	struct infer in = { .st = st, .s = s, .want_globals = !st->gstores_done };
+	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, flow_stack, NULL };
+	uint64_t text_len = st->etext - st->text;
+	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;
+	st->gstores_done = true;
+	st->lstores_done |= s != NULL;
+	if (!text || !read_masks(st, &in))
+		goto out;
+	for (uint64_t i = 0; i < st->nfunc; i++) {
+		uint32_t lo, hi;
+		const char *name = func_name(st, i, &lo, &hi);
+		for (int k = 0; name && k < FN_COUNT; k++)
+			if (strcmp(name, flow_funcs[k]) == 0)
+				in.fn[k] = st->text + lo;
+		for (size_t k = 0; name && k < MEMDBG_ARRAY_SIZE(map_use_prefixes) && in.nmap_fn < MAX_MAP_FUNCS; k++)
+			if (strncmp(name, map_use_prefixes[k], strlen(map_use_prefixes[k])) == 0)
+				in.map_fn[in.nmap_fn++] = st->text + lo;
+	}
+	if (!in.fn[FN_NEWOBJECT] || !summarize(st, &in, text, text_len))
+		goto out;
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	for (uint64_t i = 0; i < st->nfunc && !in.full; i++) {
+		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
+		if (hi <= lo || hi > text_len || hi - lo > MAX_FUNC_BYTES)
+			continue;
+		in.nframe = 0;
+		in.frame_lost = false;
+		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, &in);
+		if (s)
+			frame_types(&in, st->text + lo);
+	}
+	if (in.want_globals)
+		keep_global_types(st, &in);
+	if (s && in.nlocals) {
+		qsort(in.locals, in.nlocals, sizeof(*in.locals), go_local_store_cmp);
+		st->lstores = in.locals;
+		st->nlstores = in.nlocals;
+		in.locals = NULL;
+	}
 out:
 	free(in.stores);
 	free(in.indexed);
 	free(in.refs);
+	free(in.frame);
+	free(in.words);
+	free(in.locals);
+	free(in.result);
 	free(in.sec[0].mask);
 	free(in.sec[1].mask);
 }
 
 size_t go_stripped_global_types(struct go_stripped *st, const struct go_global_store **ret)
 {
-	if (!st->gstores_done) {
-		st->gstores_done = true;
-		infer_global_types(st);
-	}
+	if (!st->gstores_done)
+		infer_code_types(st, NULL);
 	*ret = st->gstores;
 	return st->ngstores;
+}
+
+size_t go_stripped_local_types(struct go_stripped *st, struct go_stack *s, const struct go_local_store **ret)
+{
+	if (!st->lstores_done && s)
+		infer_code_types(st, s);
+	*ret = st->lstores;
+	return st->nlstores;
 }
 
 /* ---- names for addresses ---- */
@@ -1216,6 +1478,7 @@ static void op_destroy(void *arg)
 {
 	struct go_stripped *st = arg;
 	free(st->gstores);
+	free(st->lstores);
 	free(st);
 }
 

@@ -66,7 +66,28 @@ enum go_gstore_shape { GO_GSTORE_NEW, GO_GSTORE_SLICE, GO_GSTORE_VALUE };
 struct go_global_store {
 	uint64_t addr, type;  /* the word; the type descriptor */
 	enum go_gstore_shape shape;
+	bool after_pointer;   /* the word before is a pointer word too: it may be an interface's type word */
 };
 size_t go_stripped_global_types(struct go_stripped *st, const struct go_global_store **ret);
+
+/*
+ * The stack slots the program's code types, likewise: a word of a function's
+ * frame (off from the frame's fp, the caller's sp) that every write in the
+ * function's code writes nil or what one kind of allocation returned, in a
+ * function whose code never lets the frame be written another way (its
+ * address taken below the word, SP or BP copied, code not walked).  Only
+ * what the stack maps say is a live local may be read through one.  Sorted
+ * by entry and off; computed once (s: the pclntab's frame sizes).
+ */
+struct go_stack;
+struct go_local_store {
+	uint64_t entry;  /* the function's, a target address */
+	int64_t off;
+	uint64_t type;
+	enum go_gstore_shape shape;
+};
+size_t go_stripped_local_types(struct go_stripped *st, struct go_stack *s, const struct go_local_store **ret);
+/* Their order: by entry, then off. */
+int go_local_store_cmp(const void *a, const void *b);
 
 #endif /* MEMDBG_GO_STRIPPED_H */
