@@ -3,8 +3,10 @@
 # setup/goversions.txt, build samples/goheap unstripped as an executable and
 # as a PIE (their runtime code differs), and let build/go-layout-gen read
 # the layouts, constants and code references memdbg needs from its DWARF and
-# symbols.  Rows equal across configurations are merged (a bit per
-# configuration).  memdbg uses the table for executables without DWARF;
+# symbols; the layouts of what goheap does not use (package time's timers)
+# come from setup/golayout/timers, built the same way.  Rows equal across
+# configurations are merged (a bit per configuration).  memdbg uses the
+# table for executables without DWARF;
 # tests/test_production.py checks it against the DWARF of every toolchain.
 # Usage: setup/go-layout.sh [WORKDIR]   (default /tmp/memdbg-golayout)
 set -eu
@@ -19,10 +21,12 @@ i=0
 grep -v '^[[:space:]]*#' "$ROOT/setup/goversions.txt" | grep -v '^[[:space:]]*$' >"$WORK/configs"
 while read -r toolchain settings; do
 	for mode in exe pie; do
-		# shellcheck disable=SC2086 # settings are VAR=value words
-		(cd "$ROOT/samples/goheap" && env -u GOFLAGS -u GOEXPERIMENT GOTOOLCHAIN="$toolchain" CGO_ENABLED=0 \
-			GOWORK=off $settings go build -buildmode="$mode" -o "$WORK/goheap-$i" .)
-		"$GEN" "$WORK/goheap-$i" >"$WORK/rows-$i"
+		for prog in "$ROOT/samples/goheap" "$ROOT/setup/golayout/timers"; do
+			# shellcheck disable=SC2086 # settings are VAR=value words
+			(cd "$prog" && env -u GOFLAGS -u GOEXPERIMENT GOTOOLCHAIN="$toolchain" CGO_ENABLED=0 \
+				GOWORK=off $settings go build -buildmode="$mode" -o "$WORK/$(basename "$prog")-$i" .)
+		done
+		"$GEN" "$WORK/goheap-$i" "$WORK/timers-$i" >"$WORK/rows-$i"
 		i=$((i + 1))
 	done
 done <"$WORK/configs"

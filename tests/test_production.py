@@ -108,7 +108,7 @@ def test_table_covers_every_config():
         assert len([c for c in configs if c[1] == mode]) == len(samples.CONFIGS)
 
 
-@pytest.mark.parametrize("sample", sorted(s for s in SAMPLES if not s.startswith("corpus-")))
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
 def test_layout_table_answers_as_dwarf(go_config, sample, tmp_path):
     """Every struct member, size and constant memdbg looked up in the DWARF of this toolchain's build,
     running every command, the table gives the same for this toolchain."""
@@ -323,7 +323,10 @@ def test_stripped_copy_same_paths(go_config, sample):
 # config: goheap 99.97-99.99%, goobjects 99.2-99.5%, goholds 98.6-99.6%, gopool 99.8-100% (the DWARF build:
 # 98.6-100%); before stack slots and maps without a size hint were typed from the code: 99.1-99.2%,
 # 96.8-97.3%, 98.3-99.6%, 99.8-100%; before globals were: 66%, 25%, 41-45%, 91%.
-TYPED_SHARE = {"goheap": 99.9, "goobjects": 99.0, "goholds": 98.0, "gopool": 99.5}
+# The corpus: nats 98.35-99.07%, raft 89.76-90.24% (82.2-83.9% before the layout table had package time's
+# timers), tsdb 99.12-99.22% (the DWARF build: 99.58-99.84%).
+TYPED_SHARE = {"goheap": 99.9, "goobjects": 99.0, "goholds": 98.0, "gopool": 99.5,
+               "corpus-nats": 98.0, "corpus-raft": 89.5, "corpus-tsdb": 99.0}
 TYPED_SAMPLES = {**SAMPLES, "goobjects": lambda cfg: objects_samples.make_core(cfg, "kernel")}
 
 

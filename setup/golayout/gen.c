@@ -7,6 +7,11 @@
  * references it, which reference and at what offset in the global (from the
  * symbol table), found with the same x86-64 walker memdbg uses.
  *
+ * A second executable of the same toolchain and build mode, if given, supplies
+ * the structures the first one's DWARF lacks (a program's DWARF has only the
+ * types its linked code uses: setup/golayout/timers makes package time's
+ * timers); constants and globals come from the first alone.
+ *
  * Output: one row per line, "kind<TAB>name<TAB>path<TAB>value<TAB>size";
  * the first line is "version<TAB>runtime.buildVersion<TAB>build mode".
  * setup/go-layout.sh merges the rows of every toolchain into the header.
@@ -28,7 +33,7 @@ static const char *const types[] = {
 	"internal/abi.StructType", "internal/abi.SwissMapType", "internal/abi.Type", "internal/abi.UncommonType",
 	"internal/runtime/maps.Map", "internal/runtime/maps.groupsReference", "internal/runtime/maps.table",
 	"runtime._defer", "runtime._func", "runtime._panic", "runtime.bitvector", "runtime.finblock", "runtime.finalizer",
-	"runtime.funcval", "runtime.functab", "runtime.timer",
+	"runtime.funcval", "runtime.functab", "runtime.timeTimer", "runtime.timer", "time.Ticker", "time.Timer",
 	"runtime.g", "runtime.gcControllerState", "runtime.gobuf", "runtime.hchan", "runtime.heapArena",
 	"runtime.heapStatsDelta", "runtime.hmap", "runtime.itab", "runtime.m", "runtime.mcache", "runtime.mcentral",
 	"runtime.mheap", "runtime.moduledata", "runtime.mspan", "runtime.mstats", "runtime.p", "runtime.pcHeader",
@@ -110,12 +115,15 @@ static void flatten(const char *type, Dwarf_Die *st, const char *prefix, int dep
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
-/* The DIE of each wanted type (and every top-level constant of the wanted packages), in one pass. */
-static void walk_units(Dwarf *d)
+/* The wanted types printed so far (from the first executable that has each). */
+static bool done[MEMDBG_ARRAY_SIZE(types)];
+
+/* The DIE of each wanted type not yet printed (and, if asked, every top-level constant of the wanted
+ * packages), in one pass. */
+static void walk_units(Dwarf *d, bool constants)
 {
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	bool done[MEMDBG_ARRAY_SIZE(types)] = { false };
 	while (dwarf_nextcu(d, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, child;
 		if (dwarf_offdie(d, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
@@ -124,7 +132,7 @@ static void walk_units(Dwarf *d)
 				int tag = dwarf_tag(&child);
 				if (!name)
 					continue;
-				if (tag == DW_TAG_constant) {
+				if (tag == DW_TAG_constant && constants) {
 					int64_t v;
 					for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(const_prefixes); i++)
 						if (strncmp(name, const_prefixes[i], strlen(const_prefixes[i])) == 0 &&
@@ -189,43 +197,80 @@ static int code_refs(struct memdbg_elf *elf, const char *global)
 	return 1;
 }
 
-/* runtime.buildVersion, a Go string in the executable. */
-static int print_version(struct memdbg_elf *elf)
+/* runtime.buildVersion, a Go string in the executable, and its build mode: "go1.26.8\texe". */
+static bool build_version(struct memdbg_elf *elf, char out[80])
 {
 	uint64_t addr, size, avail, hdr[2];
 	const uint8_t *p;
 	if (!memdbg_elf_symbol(elf, "runtime.buildVersion", &addr, &size) ||
 	    !(p = memdbg_elf_file_bytes(elf, addr, &avail)) || avail < 16)
-		return 1;
+		return false;
 	memcpy(hdr, p, 16);
 	if (!(p = memdbg_elf_file_bytes(elf, hdr[0], &avail)) || avail < hdr[1] || hdr[1] > 64)
+		return false;
+	snprintf(out, 80, "%.*s\t%s", (int)hdr[1], (const char *)p, memdbg_elf_is_pie(elf) ? "pie" : "exe");
+	return true;
+}
+
+/* Open path, its DWARF (into dw) and its version (into version); 1 on error, printed. */
+static int open_dwarf(const char *path, struct memdbg_elf **elf, char version[80])
+{
+	struct memdbg_error *err = memdbg_elf_open(path, elf);
+	bool opened = !err;
+	const char *why = NULL;
+	if (err)
+		why = memdbg_error_message(err);
+	else if (!memdbg_elf_dwarf(*elf))
+		why = "no DWARF";
+	else if (!build_version(*elf, version))
+		why = "no runtime.buildVersion";
+	else if ((err = memdbg_dwarf_create(memdbg_elf_dwarf(*elf), &dw)))
+		why = memdbg_error_message(err);
+	if (!why)
+		return 0;
+	fprintf(stderr, "gen: %s: %s\n", path, why);
+	if (err)
+		memdbg_error_destroy(err);
+	if (opened)
+		memdbg_elf_close(*elf);
+	return 1;
+}
+
+/* The wanted types the first executable's DWARF lacks, from path: a build of the same toolchain and mode. */
+static int more_types(const char *version, const char *path)
+{
+	struct memdbg_elf *elf;
+	char other[80];
+	if (open_dwarf(path, &elf, other))
 		return 1;
-	printf("version\t%.*s\t%s\n", (int)hdr[1], (const char *)p, memdbg_elf_is_pie(elf) ? "pie" : "exe");
-	return 0;
+	int rc = strcmp(version, other) != 0;
+	if (rc)
+		fprintf(stderr, "gen: %s: %s, not %s as the first executable\n", path, other, version);
+	else
+		walk_units(memdbg_elf_dwarf(elf), false);
+	memdbg_dwarf_destroy(dw);
+	memdbg_elf_close(elf);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct memdbg_elf *elf;
-	struct memdbg_error *err;
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s GO-EXECUTABLE (unstripped)\n", argv[0]);
+	char version[80];
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s GO-EXECUTABLE [MORE-TYPES-EXECUTABLE] (unstripped, one toolchain)\n", argv[0]);
 		return 2;
 	}
-	if ((err = memdbg_elf_open(argv[1], &elf)) || !memdbg_elf_dwarf(elf) ||
-	    (err = memdbg_dwarf_create(memdbg_elf_dwarf(elf), &dw))) {
-		fprintf(stderr, "gen: %s: %s\n", argv[1], err ? memdbg_error_message(err) : "no DWARF");
+	if (open_dwarf(argv[1], &elf, version))
 		return 1;
-	}
-	int rc = print_version(elf);
-	if (rc) {
-		fprintf(stderr, "gen: %s: no runtime.buildVersion\n", argv[1]);
-		return rc;
-	}
-	walk_units(memdbg_elf_dwarf(elf));
+	printf("version\t%s\n", version);
+	int rc = 0;
+	walk_units(memdbg_elf_dwarf(elf), true);
 	for (size_t i = 0; i < MEMDBG_ARRAY_SIZE(globals); i++)
 		rc |= code_refs(elf, globals[i].global);
 	memdbg_dwarf_destroy(dw);
+	if (argc == 3)
+		rc |= more_types(version, argv[2]);
 	memdbg_elf_close(elf);
 	return rc;
 }

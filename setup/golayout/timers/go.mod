@@ -1,0 +1,3 @@
+module memdbg.example/golayout-timers
+
+go 1.22
