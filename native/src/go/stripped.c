@@ -946,6 +946,8 @@ struct gstore {
 
 struct infer {
 	struct go_stripped *st;
+	const uint8_t *types;    /* the module's type descriptors and names, in the file */
+	uint64_t types_size, str_off;  /* abi.Type.Str's offset; types_size 0: names unknown */
 	uint64_t fn[FN_COUNT];  /* entries, 0: not in this program */
 	struct { uint64_t lo, nbits; uint8_t *mask; } sec[2];  /* data and bss */
 	struct gstore *stores;
@@ -1021,6 +1023,29 @@ static uint64_t func_index(const struct go_stripped *st, uint64_t pc)
 	return lo < st->nfunc && le32(ftab + 8 * lo) == pc - st->text ? lo : UINT64_MAX;
 }
 
+/*
+ * Is the descriptor at addr a shape type ("indirect[go.shape.int,...]")?  A
+ * generic function's shaped code allocates with it, but the object is of one
+ * instantiation, the type DWARF names: such an allocation types nothing.
+ */
+static bool shape_type(const struct infer *in, uint64_t addr)
+{
+	uint64_t off = addr - in->st->types;
+	if (!in->types_size || off + in->str_off + 4 > in->types_size)
+		return false;
+	uint64_t name = (uint32_t)le32(in->types + off + in->str_off);
+	if (name + 3 > in->types_size)
+		return false;
+	const uint8_t *p = in->types + name + 1;
+	uint64_t len = p[0] & 0x7f, hdr = 1;
+	if (p[0] & 0x80) {
+		len |= (uint64_t)(p[1] & 0x7f) << 7;
+		hdr = 2;
+	}
+	static const char shape[] = "go.shape.";
+	return name + 1 + hdr + len <= in->types_size && memmem(p + hdr, len, shape, sizeof(shape) - 1);
+}
+
 static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 {
 	struct infer *in = arg;
@@ -1034,7 +1059,7 @@ static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 	}
 	/* The type argument: AX, but growslice's fifth (SI). */
 	struct memdbg_x86_value t = regs[fn == FN_GROWSLICE ? REG_SI : REG_AX], out = { MEMDBG_X86_UNKNOWN, 0 };
-	bool typed = t.kind == MEMDBG_X86_ADDR && t.a >= in->st->types && t.a < in->st->etypes;
+	bool typed = t.kind == MEMDBG_X86_ADDR && t.a >= in->st->types && t.a < in->st->etypes && !shape_type(in, t.a);
 	if (fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target))
 		flow_store(in, regs[REG_BX].a, 8, (struct memdbg_x86_value){ VAL_MAP, t.a }, false);  /* the map it loaded */
 	memset(regs, 0, 16 * sizeof(*regs));
@@ -1394,6 +1419,9 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 	st->lstores_done |= s != NULL;
 	if (!text || !read_masks(st, &in))
 		goto out;
+	if (st->etypes > st->types && op_member(st, "internal/abi.Type", "Str", &in.str_off, NULL) &&
+	    (in.types = file_bytes(st, st->types - st->t->bias, st->etypes - st->types)))
+		in.types_size = st->etypes - st->types;
 	for (uint64_t i = 0; i < st->nfunc; i++) {
 		uint32_t lo, hi;
 		const char *name = func_name(st, i, &lo, &hi);
