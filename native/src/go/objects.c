@@ -104,11 +104,15 @@ struct builder {
  */
 enum typing_step_kind { STEP_ASSIGN, STEP_POINTEE, STEP_CLOSURE, STEP_OUTSIDE, STEP_TINY, STEP_POOL };
 
+/* gc_accepts' answer for an object untyped when walked, taken if it is still untyped in its turn */
+enum gc_verdict { GC_UNASKED, GC_ACCEPTS, GC_REFUSES };
+
 struct typing_step {
 	const struct go_type *ty;
 	const char *label;  /* a type's name or a constant: outlives the batch */
-	uint64_t id, count, v, from;
+	uint64_t id, count, v, from;  /* STEP_ASSIGN's v: the count gc_accepts set, if it accepts */
 	enum typing_step_kind kind;
+	enum gc_verdict gc;
 };
 
 /* One queued object's walk in a batch. */
@@ -692,17 +696,13 @@ static bool defer_step(struct builder *b, struct typing_step s)
  * array length refines a guessed one (smaller), or a single element reached
  * through a pointer (allgptr **g before allgs []*g), where the heap bits do
  * not fix the count: then the object is walked again, whole.  So does a
- * struct that starts with the type it has (starts_with).
+ * struct that starts with the type it has (starts_with).  gc: gc_accepts'
+ * verdict (and gc_count its count) if a batch's walk asked it already.
  */
-static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label,
-		   uint64_t from)
+static void assign_as(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label,
+		      uint64_t from, enum gc_verdict gc, uint64_t gc_count)
 {
-	if (defer_step(b, (struct typing_step){ .kind = STEP_ASSIGN, .id = id, .ty = ty, .count = count,
-						.label = label, .from = from }))
-		return;
 	struct go_objects *o = b->o;
-	uint32_t cur = o->type[id];
-	bool rewalk = !cur;
 	const struct go_heap_span *h = go_span_of_id(o, id);
 	/* With pointer-free elements the runtime allocates the hchan and its buffer as one noscan block;
 	 * a *hchan (a runtime frame's variable) reaches it as well as a chan value does. */
@@ -710,6 +710,17 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 		ty = NULL;
 		label = "runtime.hchan (noscan)";
 	}
+	if (b->log) {
+		/* Asked on the pool while nothing is typed; not for largeType (fits_unrolled counts bad types). */
+		gc_count = count;
+		if (ty && !o->type[id] && !h->large_type)
+			gc = gc_accepts(b, h, id, ty, &gc_count, label) ? GC_ACCEPTS : GC_REFUSES;
+		defer_step(b, (struct typing_step){ .kind = STEP_ASSIGN, .id = id, .ty = ty, .count = count,
+						    .label = label, .from = from, .gc = gc, .v = gc_count });
+		return;
+	}
+	uint32_t cur = o->type[id];
+	bool rewalk = !cur;
 	bool outer = false;
 	if (cur) {
 		const struct go_objtype *ot = &o->otypes[cur];
@@ -722,7 +733,9 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 	const char *name = ty ? ty->name : label;
 	if (!name)
 		return;
-	if (!cur && !gc_accepts(b, h, id, ty, &count, label)) {
+	if (!cur && gc == GC_ACCEPTS)
+		count = gc_count;
+	if (!cur && (gc == GC_REFUSES || (gc == GC_UNASKED && !gc_accepts(b, h, id, ty, &count, label)))) {
 		reject(b, id, name, count, from);
 		return;
 	}
@@ -736,6 +749,13 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 	}
 	if (rewalk)
 		memdbg_error_destroy(push(b, id));
+}
+
+/* assign_as, gc_accepts not asked yet */
+static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label,
+		   uint64_t from)
+{
+	assign_as(b, id, ty, count, label, from, GC_UNASKED, 0);
 }
 
 static const struct go_type *type_at(struct builder *b, uint64_t addr)
@@ -963,6 +983,12 @@ static void walk_global_pointee(struct builder *b, uint64_t elem, uint64_t v)
 	b->globals_depth--;
 }
 
+/* May ty be a HashTrieMap's node[K,V] (below)? */
+static bool maybe_trie_node(const struct go_type *ty)
+{
+	return ty && ty->kind == GO_KIND_STRUCT && ty->size == 1 && ty->name && strstr(ty->name, ".node[");
+}
+
 /*
  * A HashTrieMap (sync.Map since go1.24, unique since go1.23) points to its
  * nodes as *node[K,V], a struct of one bool, isEntry, that begins both
@@ -971,7 +997,7 @@ static void walk_global_pointee(struct builder *b, uint64_t elem, uint64_t v)
 static const struct go_type *trie_node_kind(struct builder *b, const struct go_type *node, uint64_t v)
 {
 	static const char *const pkgs[] = { "internal/sync.", "internal/concurrent." };
-	if (!node || node->kind != GO_KIND_STRUCT || node->size != 1 || !node->name || !strstr(node->name, ".node["))
+	if (!maybe_trie_node(node))
 		return node;
 	struct trie_node *tn = NULL;
 	for (size_t i = 0; i < b->ntrie_nodes && !tn; i++)
@@ -1012,7 +1038,8 @@ static void type_outside_heap_object(struct builder *b, uint64_t elem, uint64_t 
 /* A *T (elem: T) to v, the start of object id (a trie node's kind is read from it, in its turn). */
 static void assign_pointee(struct builder *b, uint64_t id, const struct go_type *elem, uint64_t v, uint64_t from)
 {
-	if (defer_step(b, (struct typing_step){ .kind = STEP_POINTEE, .id = id, .ty = elem, .v = v, .from = from }))
+	if (b->log && maybe_trie_node(elem) &&
+	    defer_step(b, (struct typing_step){ .kind = STEP_POINTEE, .id = id, .ty = elem, .v = v, .from = from }))
 		return;
 	assign(b, id, trie_node_kind(b, elem, v), 0, NULL, from);
 }
@@ -1264,7 +1291,7 @@ static void take_step(struct builder *b, const struct typing_step *s)
 {
 	switch (s->kind) {
 	case STEP_ASSIGN:
-		assign(b, s->id, s->ty, s->count, s->label, s->from);
+		assign_as(b, s->id, s->ty, s->count, s->label, s->from, s->gc, s->v);
 		return;
 	case STEP_POINTEE:
 		assign_pointee(b, s->id, s->ty, s->v, s->from);
