@@ -1035,15 +1035,6 @@ static void type_outside_heap_object(struct builder *b, uint64_t elem, uint64_t 
 	type_tiny_piece(b, type_at(b, elem), 0, v, from);
 }
 
-/* A *T (elem: T) to v, the start of object id (a trie node's kind is read from it, in its turn). */
-static void assign_pointee(struct builder *b, uint64_t id, const struct go_type *elem, uint64_t v, uint64_t from)
-{
-	if (b->log && maybe_trie_node(elem) &&
-	    defer_step(b, (struct typing_step){ .kind = STEP_POINTEE, .id = id, .ty = elem, .v = v, .from = from }))
-		return;
-	assign(b, id, trie_node_kind(b, elem, v), 0, NULL, from);
-}
-
 /* A pointer-shaped value v of type ty (a field, or a direct interface's data word), stored at from. */
 static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v, uint64_t from)
 {
@@ -1057,9 +1048,15 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 	}
 	const struct obj_layout *l = &b->l;
 	switch (ty->kind) {
-	case GO_KIND_POINTER:
-		assign_pointee(b, id, type_at(b, ty->elem), v, from);
+	case GO_KIND_POINTER: {
+		/* A trie node's kind is read from it in its turn (trie_node_kind's cache is shared). */
+		const struct go_type *elem = type_at(b, ty->elem);
+		if (b->log && maybe_trie_node(elem))
+			defer_step(b, (struct typing_step){ .kind = STEP_POINTEE, .id = id, .ty = elem, .v = v, .from = from });
+		else
+			assign(b, id, trie_node_kind(b, elem, v), 0, NULL, from);
 		break;
+	}
 	case GO_KIND_CHAN: {
 		assign(b, id, type_at(b, l->hchan_type), 0, NULL, from);
 		uint64_t buf = word(b, v + l->hchan_buf), n = word(b, v + l->hchan_qsize), bid;
@@ -1294,7 +1291,7 @@ static void take_step(struct builder *b, const struct typing_step *s)
 		assign_as(b, s->id, s->ty, s->count, s->label, s->from, s->gc, s->v);
 		return;
 	case STEP_POINTEE:
-		assign_pointee(b, s->id, s->ty, s->v, s->from);
+		assign(b, s->id, trie_node_kind(b, s->ty, s->v), 0, NULL, s->from);
 		return;
 	case STEP_CLOSURE:
 		type_closure(b, s->id, s->v, s->from);
