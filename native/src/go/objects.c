@@ -90,6 +90,44 @@ struct builder {
 		uint64_t addr;
 		const struct go_type *ty;
 	} *recent_types;
+	struct typing_log *log;  /* a batch's walk on the pool: steps are recorded here, taken later (NULL: now) */
+};
+
+/*
+ * Typing on the pool (propagate_types): a batch of queued objects is walked
+ * on every thread, each walk recording its steps instead of taking them;
+ * the records are then taken on one thread in queue order.  A step that reads
+ * what other steps write (an object's type, the globals walked, the trie
+ * cache) is recorded whole and taken then; the rest of a walk reads only the
+ * core and the types.  An object whose type changed before its turn is walked
+ * again then, so every batch gives what one thread gives.
+ */
+enum typing_step_kind { STEP_ASSIGN, STEP_POINTEE, STEP_CLOSURE, STEP_OUTSIDE, STEP_TINY, STEP_POOL };
+
+/* gc_accepts' answer for an object untyped when walked, taken if it is still untyped in its turn */
+enum gc_verdict { GC_UNASKED, GC_ACCEPTS, GC_REFUSES };
+
+struct typing_step {
+	const struct go_type *ty;
+	const char *label;  /* a type's name or a constant: outlives the batch */
+	uint64_t id, count, v, from;  /* STEP_ASSIGN's v: the count gc_accepts set, if it accepts */
+	enum typing_step_kind kind;
+	enum gc_verdict gc;
+};
+
+/* One queued object's walk in a batch. */
+struct typed_walk {
+	uint32_t id, otype;  /* the object, and its type when it was walked */
+	uint32_t nsteps, bad_types;
+	bool redo;  /* its steps did not fit in the log: walk it again in its turn */
+};
+
+/* One chunk of a batch: its walks' steps, in order. */
+struct typing_log {
+	struct typing_step *steps;
+	size_t nsteps, cap;
+	uint32_t bad_types;  /* type_at's failures in the walk being recorded */
+	bool full;
 };
 
 /* go_object_pointers' callback, and marking's */
@@ -628,20 +666,43 @@ static bool starts_with(const struct go_type *ty, uint64_t inner)
 	       ty->addr != inner;
 }
 
+#define TYPING_LOG_STEPS (1u << 13)  /* a chunk's steps at most; past them its walks are taken in turn */
+
+/* In a batch's walk (b->log), record step s for its turn and say so; else false: take it now. */
+static bool defer_step(struct builder *b, struct typing_step s)
+{
+	struct typing_log *log = b->log;
+	if (!log)
+		return false;
+	if (log->full)
+		return true;
+	if (log->nsteps == log->cap) {
+		size_t cap = log->cap ? 2 * log->cap : 256;
+		struct typing_step *n = cap <= TYPING_LOG_STEPS ? realloc(log->steps, cap * sizeof(*n)) : NULL;
+		if (!n) {
+			log->full = true;
+			return true;
+		}
+		log->steps = n;
+		log->cap = cap;
+	}
+	log->steps[log->nsteps++] = s;
+	return true;
+}
+
 /*
  * Give object id a type unless it has one, if the GC's metadata agrees
  * (gc_accepts); from is the word whose typed pointer proposes it.  A known
  * array length refines a guessed one (smaller), or a single element reached
  * through a pointer (allgptr **g before allgs []*g), where the heap bits do
  * not fix the count: then the object is walked again, whole.  So does a
- * struct that starts with the type it has (starts_with).
+ * struct that starts with the type it has (starts_with).  gc: gc_accepts'
+ * verdict (and gc_count its count) if a batch's walk asked it already.
  */
-static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label,
-		   uint64_t from)
+static void assign_as(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label,
+		      uint64_t from, enum gc_verdict gc, uint64_t gc_count)
 {
 	struct go_objects *o = b->o;
-	uint32_t cur = o->type[id];
-	bool rewalk = !cur;
 	const struct go_heap_span *h = go_span_of_id(o, id);
 	/* With pointer-free elements the runtime allocates the hchan and its buffer as one noscan block;
 	 * a *hchan (a runtime frame's variable) reaches it as well as a chan value does. */
@@ -649,6 +710,17 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 		ty = NULL;
 		label = "runtime.hchan (noscan)";
 	}
+	if (b->log) {
+		/* Asked on the pool while nothing is typed; not for largeType (fits_unrolled counts bad types). */
+		gc_count = count;
+		if (ty && !o->type[id] && !h->large_type)
+			gc = gc_accepts(b, h, id, ty, &gc_count, label) ? GC_ACCEPTS : GC_REFUSES;
+		defer_step(b, (struct typing_step){ .kind = STEP_ASSIGN, .id = id, .ty = ty, .count = count,
+						    .label = label, .from = from, .gc = gc, .v = gc_count });
+		return;
+	}
+	uint32_t cur = o->type[id];
+	bool rewalk = !cur;
 	bool outer = false;
 	if (cur) {
 		const struct go_objtype *ot = &o->otypes[cur];
@@ -661,7 +733,9 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 	const char *name = ty ? ty->name : label;
 	if (!name)
 		return;
-	if (!cur && !gc_accepts(b, h, id, ty, &count, label)) {
+	if (!cur && gc == GC_ACCEPTS)
+		count = gc_count;
+	if (!cur && (gc == GC_REFUSES || (gc == GC_UNASKED && !gc_accepts(b, h, id, ty, &count, label)))) {
 		reject(b, id, name, count, from);
 		return;
 	}
@@ -677,6 +751,13 @@ static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uin
 		memdbg_error_destroy(push(b, id));
 }
 
+/* assign_as, gc_accepts not asked yet */
+static void assign(struct builder *b, uint64_t id, const struct go_type *ty, uint64_t count, const char *label,
+		   uint64_t from)
+{
+	assign_as(b, id, ty, count, label, from, GC_UNASKED, 0);
+}
+
 static const struct go_type *type_at(struct builder *b, uint64_t addr)
 {
 	if (!addr)
@@ -688,7 +769,10 @@ static const struct go_type *type_at(struct builder *b, uint64_t addr)
 	const struct go_type *ty = go_type_at(b->t, b->go, addr, &err);
 	if (err) {
 		memdbg_error_destroy(err);
-		b->o->bad_types++;  /* not remembered: each use counts, as before */
+		if (b->log)
+			b->log->bad_types++;  /* counted in the walk's turn, unless it is walked again */
+		else
+			b->o->bad_types++;  /* not remembered: each use counts, as before */
 		return NULL;
 	}
 	if (r)
@@ -799,6 +883,8 @@ static bool closure_fits(struct builder *b, uint64_t id)
  */
 static void type_closure(struct builder *b, uint64_t id, uint64_t v, uint64_t from)
 {
+	if (defer_step(b, (struct typing_step){ .kind = STEP_CLOSURE, .id = id, .v = v, .from = from }))
+		return;
 	if (b->o->type[id])
 		return;
 	uint64_t off, pc = word(b, v) - b->t->bias;
@@ -861,6 +947,8 @@ static void type_container(struct builder *b, uint64_t member, uint64_t v, uint6
  */
 static void type_tiny_piece(struct builder *b, const struct go_type *ty, uint64_t n, uint64_t v, uint64_t from)
 {
+	if (defer_step(b, (struct typing_step){ .kind = STEP_TINY, .ty = ty, .count = n, .v = v, .from = from }))
+		return;
 	const struct go_heap_span *h;
 	uint64_t slot;
 	if (!go_find_object(b->o, v, &h, &slot) || !tiny_span(h))
@@ -895,6 +983,12 @@ static void walk_global_pointee(struct builder *b, uint64_t elem, uint64_t v)
 	b->globals_depth--;
 }
 
+/* May ty be a HashTrieMap's node[K,V] (below)? */
+static bool maybe_trie_node(const struct go_type *ty)
+{
+	return ty && ty->kind == GO_KIND_STRUCT && ty->size == 1 && ty->name && strstr(ty->name, ".node[");
+}
+
 /*
  * A HashTrieMap (sync.Map since go1.24, unique since go1.23) points to its
  * nodes as *node[K,V], a struct of one bool, isEntry, that begins both
@@ -903,7 +997,7 @@ static void walk_global_pointee(struct builder *b, uint64_t elem, uint64_t v)
 static const struct go_type *trie_node_kind(struct builder *b, const struct go_type *node, uint64_t v)
 {
 	static const char *const pkgs[] = { "internal/sync.", "internal/concurrent." };
-	if (!node || node->kind != GO_KIND_STRUCT || node->size != 1 || !node->name || !strstr(node->name, ".node["))
+	if (!maybe_trie_node(node))
 		return node;
 	struct trie_node *tn = NULL;
 	for (size_t i = 0; i < b->ntrie_nodes && !tn; i++)
@@ -931,6 +1025,16 @@ static const struct go_type *trie_node_kind(struct builder *b, const struct go_t
 	return err ? node : type_at(b, is_entry ? tn->entry : tn->indirect);
 }
 
+/* A *T (elem: T's runtime type) to v, not the start of a heap object: what it may still type. */
+static void type_outside_heap_object(struct builder *b, uint64_t elem, uint64_t v, uint64_t from)
+{
+	if (defer_step(b, (struct typing_step){ .kind = STEP_OUTSIDE, .count = elem, .v = v, .from = from }))
+		return;
+	type_container(b, elem, v, from);
+	walk_global_pointee(b, elem, v);
+	type_tiny_piece(b, type_at(b, elem), 0, v, from);
+}
+
 /* A pointer-shaped value v of type ty (a field, or a direct interface's data word), stored at from. */
 static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v, uint64_t from)
 {
@@ -938,18 +1042,21 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 	if (!v)
 		return;
 	if (!base_object(b, v, &id)) {
-		if (ty->kind == GO_KIND_POINTER) {
-			type_container(b, ty->elem, v, from);
-			walk_global_pointee(b, ty->elem, v);
-			type_tiny_piece(b, type_at(b, ty->elem), 0, v, from);
-		}
+		if (ty->kind == GO_KIND_POINTER)
+			type_outside_heap_object(b, ty->elem, v, from);
 		return;
 	}
 	const struct obj_layout *l = &b->l;
 	switch (ty->kind) {
-	case GO_KIND_POINTER:
-		assign(b, id, trie_node_kind(b, type_at(b, ty->elem), v), 0, NULL, from);
+	case GO_KIND_POINTER: {
+		/* A trie node's kind is read from it in its turn (trie_node_kind's cache is shared). */
+		const struct go_type *elem = type_at(b, ty->elem);
+		if (b->log && maybe_trie_node(elem))
+			defer_step(b, (struct typing_step){ .kind = STEP_POINTEE, .id = id, .ty = elem, .v = v, .from = from });
+		else
+			assign(b, id, trie_node_kind(b, elem, v), 0, NULL, from);
 		break;
+	}
 	case GO_KIND_CHAN: {
 		assign(b, id, type_at(b, l->hchan_type), 0, NULL, from);
 		uint64_t buf = word(b, v + l->hchan_buf), n = word(b, v + l->hchan_qsize), bid;
@@ -1015,6 +1122,8 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
  */
 static void type_pool(struct builder *b, const struct go_type *pool, uint64_t addr)
 {
+	if (defer_step(b, (struct typing_step){ .kind = STEP_POOL, .ty = pool, .v = addr }))
+		return;
 	static const char *const arrays[2][2] = { { "local", "localSize" }, { "victim", "victimSize" } };
 	const struct go_type *plocal = type_at(b, go_type_by_name(b->t, b->go, "sync.poolLocal"));
 	if (!plocal || !plocal->size)
@@ -1154,32 +1263,151 @@ static void type_from_headers(struct builder *b)
 	}
 }
 
-/* Objects are typed in waves: each newly typed object is walked once for its typed pointers. */
+/* Walk object id as its type says, for its typed pointers (recording the steps in a batch's walk). */
+static void walk_object(struct builder *b, uint64_t id)
+{
+	struct go_objects *o = b->o;
+	const struct go_objtype *ot = &o->otypes[o->type[id]];
+	const struct go_type *ty = ot->type ? type_at(b, ot->type) : NULL;
+	if (!ty)
+		return;
+	const struct go_heap_span *h = go_span_of_id(o, id);
+	uint64_t slot = go_id_addr(h, id), base = slot + (h->header ? MALLOC_HEADER : 0);
+	uint64_t n = ot->count ? ot->count : 1;
+	if (ty->ptrbytes && (b->win_data = memdbg_peek(b->t, slot, h->elemsize))) {
+		b->win_lo = slot;
+		b->win_hi = slot + h->elemsize;
+	}
+	for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK && (i + 1) * ty->size <= h->elemsize; i++)
+		walk_value(b, ty, base + i * ty->size, 0);
+	b->win_lo = b->win_hi = 0;
+}
+
+/* Take a step recorded by a batch's walk, in its turn. */
+static void take_step(struct builder *b, const struct typing_step *s)
+{
+	switch (s->kind) {
+	case STEP_ASSIGN:
+		assign_as(b, s->id, s->ty, s->count, s->label, s->from, s->gc, s->v);
+		return;
+	case STEP_POINTEE:
+		assign(b, s->id, trie_node_kind(b, s->ty, s->v), 0, NULL, s->from);
+		return;
+	case STEP_CLOSURE:
+		type_closure(b, s->id, s->v, s->from);
+		return;
+	case STEP_OUTSIDE:
+		type_outside_heap_object(b, s->count, s->v, s->from);
+		return;
+	case STEP_TINY:
+		type_tiny_piece(b, s->ty, s->count, s->v, s->from);
+		return;
+	case STEP_POOL:
+		type_pool(b, s->ty, s->v);
+		return;
+	}
+}
+
+#define TYPING_GRAIN 128        /* objects per chunk of a batch */
+#define TYPING_BATCH_MIN 256    /* a narrower wave is walked on one thread */
+#define TYPING_BATCH_MAX 16384  /* objects per batch: bounds the logs */
+
+struct typing_batch {
+	struct builder *b;
+	const uint32_t *ids;       /* the batch: queued objects, in order */
+	struct typed_walk *walks;  /* one per object */
+	struct typing_log *logs;   /* one per chunk */
+};
+
+static void typing_chunk(void *arg, size_t chunk, size_t begin, size_t end)
+{
+	struct typing_batch *tb = arg;
+	struct typing_log *log = &tb->logs[chunk];
+	struct recent_type recent[TYPE_CACHE] = { { 0 } };
+	struct builder b = *tb->b;  /* the walk's own window, type cache and log */
+	b.log = log;
+	b.recent_types = recent;
+	for (size_t i = begin; i < end; i++) {
+		struct typed_walk *w = &tb->walks[i];
+		size_t before = log->nsteps;
+		*w = (struct typed_walk){ .id = tb->ids[i], .otype = b.o->type[tb->ids[i]] };
+		log->bad_types = 0;
+		if (!log->full)
+			walk_object(&b, w->id);
+		w->redo = log->full;
+		if (w->redo)
+			log->nsteps = before;
+		w->nsteps = (uint32_t)(log->nsteps - before);
+		w->bad_types = log->bad_types;
+	}
+}
+
+/* Type the first n queued objects: walked on the pool, their steps taken here in queue order. */
+static struct memdbg_error *typing_batch(struct builder *b, size_t n, struct typing_batch *tb)
+{
+	size_t nchunks = (n + TYPING_GRAIN - 1) / TYPING_GRAIN;
+	tb->ids = b->queue + b->qhead;
+	for (size_t c = 0; c < nchunks; c++) {
+		tb->logs[c].nsteps = 0;
+		tb->logs[c].full = false;
+	}
+	struct memdbg_error *err = memdbg_parallel(b->t, b->p, "typing objects", n, TYPING_GRAIN, typing_chunk, tb);
+	b->qhead += n;  /* the queue may move as steps push to it: walks hold their ids */
+	if (err)
+		return err;
+	struct go_objects *o = b->o;
+	for (size_t c = 0; c < nchunks; c++) {
+		const struct typing_step *s = tb->logs[c].steps;
+		for (size_t i = c * TYPING_GRAIN; i < n && i < (c + 1) * TYPING_GRAIN; i++) {
+			const struct typed_walk *w = &tb->walks[i];
+			if (w->redo || o->type[w->id] != w->otype) {
+				walk_object(b, w->id);  /* its type changed since: what one thread would walk now */
+			} else {
+				o->bad_types += w->bad_types;
+				for (uint32_t k = 0; k < w->nsteps; k++)
+					take_step(b, &s[k]);
+			}
+			s += w->nsteps;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Objects are typed in waves: each newly typed object is walked once for its
+ * typed pointers, in queue order.  With more than one thread, a wide enough
+ * stretch of the queue is typed as a batch (typing_batch).
+ */
 static struct memdbg_error *propagate_types(struct builder *b)
 {
 	struct go_objects *o = b->o;
-	while (b->qhead < b->qtail) {
-		struct memdbg_error *err = memdbg_check_interrupt(b->p);
-		if (err)
-			return err;
+	struct memdbg_error *err = NULL;
+	size_t nchunks = TYPING_BATCH_MAX / TYPING_GRAIN;
+	struct typing_batch tb = { .b = b };
+	if (memdbg_jobs() > 1) {
+		tb.walks = calloc(TYPING_BATCH_MAX, sizeof(*tb.walks));
+		tb.logs = calloc(nchunks, sizeof(*tb.logs));
+	}
+	bool batches = tb.walks && tb.logs;  /* else (one thread, or no memory) one object at a time */
+	while (b->qhead < b->qtail && !err) {
+		if ((err = memdbg_check_interrupt(b->p)))
+			break;
+		size_t n = b->qtail - b->qhead;
+		if (batches && n >= TYPING_BATCH_MIN) {
+			memdbg_progress(b->p, "typing objects", b->qhead, o->nslots);
+			err = typing_batch(b, n < TYPING_BATCH_MAX ? n : TYPING_BATCH_MAX, &tb);
+			continue;
+		}
 		if ((b->qhead & 0xffff) == 0)
 			memdbg_progress(b->p, "typing objects", b->qhead, o->nslots);
-		uint64_t id = b->queue[b->qhead++];
-		const struct go_objtype *ot = &o->otypes[o->type[id]];
-		const struct go_type *ty = ot->type ? type_at(b, ot->type) : NULL;
-		if (!ty)
-			continue;
-		const struct go_heap_span *h = go_span_of_id(o, id);
-		uint64_t slot = go_id_addr(h, id), base = slot + (h->header ? MALLOC_HEADER : 0);
-		uint64_t n = ot->count ? ot->count : 1;
-		if (ty->ptrbytes && (b->win_data = memdbg_peek(b->t, slot, h->elemsize))) {
-			b->win_lo = slot;
-			b->win_hi = slot + h->elemsize;
-		}
-		for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK && (i + 1) * ty->size <= h->elemsize; i++)
-			walk_value(b, ty, base + i * ty->size, 0);
-		b->win_lo = b->win_hi = 0;
+		walk_object(b, b->queue[b->qhead++]);
 	}
+	for (size_t c = 0; tb.logs && c < nchunks; c++)
+		free(tb.logs[c].steps);
+	free(tb.logs);
+	free(tb.walks);
+	if (err)
+		return err;
 	b->qhead = b->qtail = 0;
 	memdbg_progress(b->p, "typing objects", 1, 1);
 	return NULL;
