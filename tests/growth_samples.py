@@ -43,6 +43,7 @@ def _make(cfg, exe, outdir, flat):
     env = samples.sample_env("stop", outdir / "oracle.1.json")
     env["MEMDBG_ORACLE2"] = str(outdir / "oracle.2.json")
     env["MEMDBG_GROWTH"] = "dump"
+    env["MEMDBG_GROWTH_NEXT"] = str(outdir / "next")
     if flat:
         env["MEMDBG_GROWTH_FLAT"] = "1"
     with open(outdir / "stderr.txt", "w") as err:
@@ -50,6 +51,7 @@ def _make(cfg, exe, outdir, flat):
     try:
         _wait_stopped(p, "step 1")
         samples.take_gcore(p.pid, outdir / "core.1", "growth")
+        (outdir / "next").touch()  # step 2 waits for it: gcore's own SIGCONT must not start it
         os.kill(p.pid, signal.SIGCONT)
         time.sleep(0.1)  # it re-stops itself after step 2 (and after any continue)
         _wait_stopped(p, "step 2")

@@ -16,7 +16,8 @@
 // then collects the garbage it made (runtime.GC), reads runtime.ReadMemStats,
 // writes the step's oracle (MEMDBG_ORACLE for step 1, MEMDBG_ORACLE2 for step 2:
 // MemStats and the sample's own counts) without allocating, and stops
-// (SIGSTOP) so a core can be taken; continued after step 1, it runs step 2;
+// (SIGSTOP) so a core can be taken; continued after step 1 once the file
+// MEMDBG_GROWTH_NEXT names exists (it stops again otherwise), it runs step 2;
 // after step 2 it stays stopped (kit/oracle's End).
 //
 // MEMDBG_GROWTH=watch runs ticks of MEMDBG_GROWTH_TICK_MS (default 10 ms):
@@ -156,6 +157,13 @@ func dump() {
 		oracle.Fail("open %s: %v", path2, err)
 	}
 	flat := os.Getenv("MEMDBG_GROWTH_FLAT") == "1"
+	// Step 2 starts only once this file exists, not on any SIGCONT: gdb's gcore
+	// continues a stopped process while it attaches to its threads one by one, and
+	// a thread not yet attached would run step 2 into the first core.
+	next, err := syscall.BytePtrFromString(os.Getenv("MEMDBG_GROWTH_NEXT"))
+	if err != nil {
+		oracle.Fail("MEMDBG_GROWTH_NEXT: %v", err)
+	}
 	runtime.LockOSThread() // every Put from one P
 	threads.Spare()
 	var m runtime.MemStats
@@ -175,8 +183,11 @@ func dump() {
 			fd = fd2
 		}
 		dumpStep(step, fd, flat, &m)
-		if step < steps {
-			syscall.Kill(syscall.Getpid(), syscall.SIGSTOP) // a core is taken; continued, on to the next step
+		for step < steps { // a core is taken; continued with MEMDBG_GROWTH_NEXT made, on to the next step
+			syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
+			if _, _, e := syscall.RawSyscall(syscall.SYS_ACCESS, uintptr(unsafe.Pointer(next)), 0, 0); e == 0 {
+				break
+			}
 		}
 	}
 	oracle.End(true, "")
