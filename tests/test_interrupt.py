@@ -2,8 +2,8 @@
 
 The core is samples/bigheap made small (samples.bigheap_small_core: 2 million
 objects, ~256 MiB of heap): building its object graph takes seconds, so a
-Ctrl-C sent half a second into `top-retainers` arrives while the graph is
-being built.  The command must stop ("interrupted" from the CLI, "Quit"
+Ctrl-C sent once the front end has spent half a second of CPU on
+`top-retainers` arrives while the graph is being built.  The command must stop ("interrupted" from the CLI, "Quit"
 from gdb, "memdbg: interrupted" on lldb's error stream), and the session must
 go on: the next commands work.
 """
@@ -69,6 +69,22 @@ class Terminal:
         os.close(self.fd)
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of the process, all its threads."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_busy(pid, until, timeout=TIMEOUT):
+    """Wait until the process has used `until` seconds of CPU: the command has started and is
+    well into the graph build (a fixed sleep lost the race on a loaded machine, where lldb had
+    not yet read the line and took the Ctrl-C for itself)."""
+    deadline = time.monotonic() + timeout
+    while cpu_seconds(pid) < until:
+        assert time.monotonic() < deadline, "the command used no CPU"
+        time.sleep(0.02)
+
+
 def front_end(name, exe, core):
     if name == "cli":
         return [str(samples.memdbg_path()), "core", str(core), "--exe", str(exe)], "(memdbg) ", "interrupted"
@@ -97,8 +113,9 @@ def test_ctrl_c_stops_a_long_command(big_core, name):
         at = t.expect("goroutines", start=at)
         at = t.expect(prompt, start=at)
         started = time.monotonic()
+        busy = cpu_seconds(t.pid)
         t.send(f"{prefix}top-retainers -n 3\n")
-        time.sleep(0.5)
+        wait_busy(t.pid, busy + 0.5)
         t.send(b"\x03")
         at = t.expect(stopped, timeout=30, start=at)
         took = time.monotonic() - started
