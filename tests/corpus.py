@@ -110,7 +110,10 @@ def build(name, cfg, mode=""):
 class CorpusCore:
     name: str
     sc: samples.SampleCore
-    meta_exe: Path = None       # the executable tests/gcmeta reads: sc.exe, or its twin with DWARF
+    meta_exe: Path = None       # the executable tests/gcmeta reads: its twin with DWARF (None: sc.exe)
+
+    def __post_init__(self):
+        self.meta_exe = self.meta_exe or self.sc.exe
 
     @property
     def oracle(self):
@@ -126,7 +129,7 @@ def make_core(name, cfg, mode=""):
     production build's GC metadata is read from the same build with DWARF (samples.build_with_dwarf)."""
     build(name, cfg, mode)
     sc = samples.make_core_of(program(name, mode), cfg, "kernel")
-    return CorpusCore(name, sc, samples.build_with_dwarf(program(name, mode), cfg) if mode else sc.exe)
+    return CorpusCore(name, sc, samples.build_with_dwarf(program(name, mode), cfg) if mode else None)
 
 
 def build_seconds(cc):
