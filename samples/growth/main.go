@@ -146,6 +146,9 @@ func dumpStep(step int, fd int, flat bool, m *runtime.MemStats) {
 	}
 }
 
+// MEMDBG_GROWTH_NEXT as a C string: a global, so the same root holds it in both cores.
+var nextPath *byte
+
 func dump() {
 	fd1, _ := oracle.Begin("growth", 1<<16, false)
 	path2 := os.Getenv("MEMDBG_ORACLE2")
@@ -160,7 +163,7 @@ func dump() {
 	// Step 2 starts only once this file exists, not on any SIGCONT: gdb's gcore
 	// continues a stopped process while it attaches to its threads one by one, and
 	// a thread not yet attached would run step 2 into the first core.
-	next, err := syscall.BytePtrFromString(os.Getenv("MEMDBG_GROWTH_NEXT"))
+	nextPath, err = syscall.BytePtrFromString(os.Getenv("MEMDBG_GROWTH_NEXT"))
 	if err != nil {
 		oracle.Fail("MEMDBG_GROWTH_NEXT: %v", err)
 	}
@@ -185,7 +188,7 @@ func dump() {
 		dumpStep(step, fd, flat, &m)
 		for step < steps { // a core is taken; continued with MEMDBG_GROWTH_NEXT made, on to the next step
 			syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
-			if _, _, e := syscall.RawSyscall(syscall.SYS_ACCESS, uintptr(unsafe.Pointer(next)), 0, 0); e == 0 {
+			if _, _, e := syscall.RawSyscall(syscall.SYS_ACCESS, uintptr(unsafe.Pointer(nextPath)), 0, 0); e == 0 {
 				break
 			}
 		}
