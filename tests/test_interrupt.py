@@ -1,11 +1,11 @@
 """Ctrl-C during a long command, in the CLI's REPL, gdb and lldb-16, at a terminal.
 
 The core is samples/bigheap made small (samples.bigheap_small_core: 2 million
-objects, ~256 MiB of heap): building its object graph takes seconds, so a
-Ctrl-C sent once the front end has spent half a second of CPU on
-`top-retainers` arrives while the graph is being built.  The command must stop ("interrupted" from the CLI, "Quit"
-from gdb, "memdbg: interrupted" on lldb's error stream), and the session must
-go on: the next commands work.
+objects, ~256 MiB of heap): `top-retainers` on it takes about 0.7 s of CPU,
+so a Ctrl-C sent once the front end has spent 0.15 s of CPU on it arrives
+while the graph is being built.  The command must stop ("interrupted" from
+the CLI, "Quit" from gdb, "memdbg: interrupted" on lldb's error stream), and
+the session must go on: the next commands work.
 """
 
 import os
@@ -76,9 +76,9 @@ def cpu_seconds(pid):
 
 
 def wait_busy(pid, until, timeout=TIMEOUT):
-    """Wait until the process has used `until` seconds of CPU: the command has started and is
-    well into the graph build (a fixed sleep lost the race on a loaded machine, where lldb had
-    not yet read the line and took the Ctrl-C for itself)."""
+    """Wait until the process has used `until` seconds of CPU: the command has started (a fixed
+    sleep lost the race both ways: on a loaded machine lldb had not yet read the line and took
+    the Ctrl-C for itself, and on a quiet one the command had ended)."""
     deadline = time.monotonic() + timeout
     while cpu_seconds(pid) < until:
         assert time.monotonic() < deadline, "the command used no CPU"
@@ -115,7 +115,7 @@ def test_ctrl_c_stops_a_long_command(big_core, name):
         started = time.monotonic()
         busy = cpu_seconds(t.pid)
         t.send(f"{prefix}top-retainers -n 3\n")
-        wait_busy(t.pid, busy + 0.5)
+        wait_busy(t.pid, busy + 0.15)
         t.send(b"\x03")
         at = t.expect(stopped, timeout=30, start=at)
         took = time.monotonic() - started
