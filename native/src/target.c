@@ -302,7 +302,8 @@ static struct memdbg_error *add_file_backed(struct memdbg_target *t, size_t *cap
 		uint64_t file_off = f->offset + (lo - f->start);
 		uint64_t in_file = file_off < len ? len - file_off : 0;
 		uint64_t mid = hi - lo < in_file ? hi : lo + in_file;
-		if ((err = add_segment(t, cap, lo, mid, data ? data + file_off : NULL, true)) ||
+		/* file_off comes from the notes: past the file's end it may not even make a pointer */
+		if ((err = add_segment(t, cap, lo, mid, in_file ? data + file_off : NULL, true)) ||
 		    (err = add_segment(t, cap, mid, hi, NULL, false)))
 			return err;
 		cur = hi;
