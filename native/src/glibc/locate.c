@@ -327,8 +327,8 @@ static struct memdbg_error *read_mp(struct memdbg_target *t, struct gl_heap *h)
 					   "glibc's mp_ at 0x%" PRIx64 " in %s is inconsistent (tcache_bins %" PRIu64
 					   ", n_mmaps %d, mmap_threshold %" PRIu64 "): wrong build table entry?",
 					   h->sym[GL_SYM_MP], h->where, h->tcache_bins, h->n_mmaps, h->mmap_threshold);
-	if (h->sym[GL_SYM_MAX_FAST] &&
-	    (err = memdbg_read(t, h->sym[GL_SYM_MAX_FAST], &h->max_fast, l->max_fast_size)))  /* little-endian */
+	h->max_fast = 0;  /* a byte from 2.37 fills only the low byte (little-endian) */
+	if (h->sym[GL_SYM_MAX_FAST] && (err = memdbg_read(t, h->sym[GL_SYM_MAX_FAST], &h->max_fast, l->max_fast_size)))
 		return memdbg_error_prefix(err, "reading global_max_fast");
 	if (h->max_fast > 0xb0)
 		return memdbg_error_format(MEMDBG_ERROR_BAD_DATA, "glibc's global_max_fast is %" PRIu64 ": wrong build table entry?",
