@@ -1033,17 +1033,12 @@ static bool shape_type(const struct infer *in, uint64_t addr)
 	uint64_t off = addr - in->st->types;
 	if (!in->types_size || off + in->str_off + 4 > in->types_size)
 		return false;
-	uint64_t name = (uint32_t)le32(in->types + off + in->str_off);
-	if (name + 3 > in->types_size)
+	uint64_t name = (uint32_t)le32(in->types + off + in->str_off), len;
+	if (name + 1 >= in->types_size)
 		return false;
-	const uint8_t *p = in->types + name + 1;
-	uint64_t len = p[0] & 0x7f, hdr = 1;
-	if (p[0] & 0x80) {
-		len |= (uint64_t)(p[1] & 0x7f) << 7;
-		hdr = 2;
-	}
+	const uint8_t *p = in->types + name + 1, *end = in->types + in->types_size;  /* after the flag byte */
 	static const char shape[] = "go.shape.";
-	return name + 1 + hdr + len <= in->types_size && memmem(p + hdr, len, shape, sizeof(shape) - 1);
+	return uvarint(&p, end, &len) && len <= (uint64_t)(end - p) && memmem(p, len, shape, sizeof(shape) - 1);
 }
 
 static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
@@ -1059,14 +1054,15 @@ static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 	}
 	/* The type argument: AX, but growslice's fifth (SI). */
 	struct memdbg_x86_value t = regs[fn == FN_GROWSLICE ? REG_SI : REG_AX], out = { MEMDBG_X86_UNKNOWN, 0 };
-	bool typed = t.kind == MEMDBG_X86_ADDR && t.a >= in->st->types && t.a < in->st->etypes && !shape_type(in, t.a);
-	if (fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target))
+	/* shape_type (a name search) last: most calls with a type in AX are neither modelled nor map uses */
+	bool typed = t.kind == MEMDBG_X86_ADDR && t.a >= in->st->types && t.a < in->st->etypes;
+	if (fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target) && !shape_type(in, t.a))
 		flow_store(in, regs[REG_BX].a, 8, (struct memdbg_x86_value){ VAL_MAP, t.a }, false);  /* the map it loaded */
 	memset(regs, 0, 16 * sizeof(*regs));
 	uint64_t callee = fn < 0 && in->result ? func_index(in->st, target) : UINT64_MAX;
 	if (callee != UINT64_MAX)
 		regs[REG_AX] = in->result[callee];  /* a function that returns what it allocated: new(T) in a constructor */
-	if (!typed || fn < 0)
+	if (!typed || fn < 0 || shape_type(in, t.a))
 		return;
 	static const uint32_t kinds[] = { VAL_NEW, VAL_SLICE, VAL_SLICE, VAL_SLICE, VAL_MAP, VAL_MAP, VAL_CHAN, VAL_CHAN };
 	out = (struct memdbg_x86_value){ kinds[fn], t.a };
@@ -1374,12 +1370,10 @@ int go_local_store_cmp(const void *a, const void *b)
 
 /*
  * What each function returns in AX when every return of it agrees (flow_ret):
- * SUMMARY_PASSES walks of every function of at most MAX_SUMMARY_BYTES (a
- * constructor is small; the walks cost half as much again as the main one),
- * each knowing what was found before it, so a constructor that returns what
- * an earlier one returns counts too.
+ * one walk of every function of at most MAX_SUMMARY_BYTES (a constructor is
+ * small; the walk costs half as much again as the main one), each function
+ * knowing what was found for those before it.
  */
-#define SUMMARY_PASSES 1
 #define MAX_SUMMARY_BYTES 1024
 static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *text, uint64_t text_len)
 {
@@ -1390,15 +1384,13 @@ static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *t
 		return false;
 	in->summarizing = true;
 	in->want_globals = false;
-	for (int pass = 0; pass < SUMMARY_PASSES; pass++) {
-		for (uint64_t i = 0; i < st->nfunc; i++) {
-			uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
-			if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES)
-				continue;
-			in->any_return = false;
-			memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
-			in->result[i] = in->any_return ? in->returns : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
-		}
+	for (uint64_t i = 0; i < st->nfunc; i++) {
+		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
+		if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES)
+			continue;
+		in->any_return = false;
+		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
+		in->result[i] = in->any_return ? in->returns : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
 	}
 	in->summarizing = false;
 	in->want_globals = want_globals;
