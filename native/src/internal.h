@@ -407,6 +407,8 @@ void memdbg_table_end(struct memdbg_printer *p);
 /* ---- parallel passes (pool.c) ---- */
 /* Threads a pass may use: the running command's --jobs, else $MEMDBG_JOBS, else the CPUs we may run on. */
 unsigned memdbg_jobs(void);
+/* The threads memdbg_parallel gives a pass over t: memdbg_jobs(), but one for a live target. */
+unsigned memdbg_target_jobs(const struct memdbg_target *t);
 /* Set --jobs for the command being run (0: the default); returns the previous setting. */
 unsigned memdbg_jobs_set(unsigned n);
 /* One chunk of a pass: [begin, end) of [0, n), chunk number `chunk` (begin / grain). */

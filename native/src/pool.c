@@ -41,6 +41,12 @@ unsigned memdbg_jobs(void)
 	return jobs_setting ? jobs_setting : default_jobs();
 }
 
+/* A live target's reads go through one page cache: one thread. */
+unsigned memdbg_target_jobs(const struct memdbg_target *t)
+{
+	return t && t->live ? 1 : memdbg_jobs();
+}
+
 unsigned memdbg_jobs_set(unsigned n)
 {
 	unsigned old = jobs_setting;
@@ -91,8 +97,7 @@ struct memdbg_error *memdbg_parallel(struct memdbg_target *t, struct memdbg_prin
 	if (!grain)
 		grain = 1;
 	struct pass ps = { .fn = fn, .arg = arg, .n = n, .grain = grain, .nchunks = n / grain + (n % grain != 0) };
-	/* A live target's reads go through one page cache: one thread. */
-	size_t want = t && t->live ? 1 : memdbg_jobs();
+	size_t want = memdbg_target_jobs(t);
 	if (want > ps.nchunks)
 		want = ps.nchunks ? ps.nchunks : 1;
 	pthread_t tids[MAX_JOBS];

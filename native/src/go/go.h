@@ -123,4 +123,14 @@ void go_print_binary(struct memdbg_target *t, struct memdbg_go *go, struct memdb
 /* A slice header {array, len, cap} at addr. */
 struct memdbg_error *go_read_slice(struct memdbg_target *t, uint64_t addr, uint64_t *array, uint64_t *len);
 
+/* Bit i of a little-endian bitmap (the runtime's and memdbg's own). */
+static inline bool go_bit(const uint8_t *bits, uint64_t i)
+{
+	return (bits[i / 8] >> (i % 8)) & 1;
+}
+static inline void go_set_bit(uint8_t *bits, uint64_t i)
+{
+	bits[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
 #endif /* MEMDBG_GO_H */

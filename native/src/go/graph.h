@@ -12,7 +12,8 @@
  * node is its rank among live objects (go_graph_node).  Memory per object:
  * node_id (4 B), rev_off (4), idom (4), retained bytes (8), retained count (4)
  * = 24 B, plus 4 B per 64 slots for the rank directory and 4 B per reverse
- * edge (forward edges are dropped once the dominator tree is built).
+ * edge (the forward edges are freed once the reverse index is built, before
+ * the semidominators).
  */
 struct go_graph {
 	uint32_t nnodes, nroots;

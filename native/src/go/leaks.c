@@ -173,12 +173,17 @@ static void walk_semtable(struct lctx *c)
 	free(stack);
 }
 
+/* The graph node of object id (UINT64_MAX: none); 0 when it is not a live object. */
+static uint32_t node_of(struct lctx *c, uint64_t id)
+{
+	return id == UINT64_MAX ? 0 : go_graph_node(c->graph, id);
+}
+
 /* A cond waiter's sudog: an object pointing to the g whose sudog.g is the g. */
 static void cond_blocker(struct lctx *c, struct go_wait *w)
 {
 	const struct go_graph *gr = c->graph;
-	uint64_t gid = object_of(c, w->g->addr);
-	uint32_t v = gid == UINT64_MAX ? 0 : go_graph_node(gr, gid);
+	uint32_t v = node_of(c, object_of(c, w->g->addr));
 	if (!v)
 		return;
 	for (uint32_t e = gr->rev_off[v]; e < gr->rev_off[v + 1]; e++) {
@@ -201,17 +206,6 @@ static void cond_blocker(struct lctx *c, struct go_wait *w)
 
 /* ---- reachability from the roots that can still act ---- */
 
-static void set_bit(uint8_t *bits, uint64_t i)
-{
-	bits[i / 8] |= (uint8_t)(1u << (i % 8));
-}
-
-/* The graph node of object id (UINT64_MAX: none); 0 when it is not a live object. */
-static uint32_t node_of(struct lctx *c, uint64_t id)
-{
-	return id == UINT64_MAX ? 0 : go_graph_node(c->graph, id);
-}
-
 static void push(struct lctx *c, uint32_t v)
 {
 	if (!v || go_bit(c->marked, v))
@@ -221,7 +215,7 @@ static void push(struct lctx *c, uint32_t v)
 		if (wi && c->stuck[wi - 1])
 			return;  /* a stuck goroutine's g: its wait records would reach everything */
 	}
-	set_bit(c->marked, v);
+	go_set_bit(c->marked, v);
 	if (!go_grow((void **)&c->queue, &c->qcap, c->qn, sizeof(*c->queue))) {
 		c->oom = true;
 		return;
@@ -406,7 +400,7 @@ static struct memdbg_error *find_blockers(struct lctx *c, const struct go_gorout
 		c->stuck[i] = w->kind != GO_BLOCK_NONE;
 		uint32_t gv = node_of(c, object_of(c, gs[i].addr));
 		if (gv) {
-			set_bit(c->g_node, gv);
+			go_set_bit(c->g_node, gv);
 			if (!go_map_put(&c->g_index, (uint64_t)gv + 1, (void *)(uintptr_t)(i + 1)))
 				c->oom = true;
 		}

@@ -1384,7 +1384,7 @@ static struct memdbg_error *propagate_types(struct builder *b)
 	struct memdbg_error *err = NULL;
 	size_t nchunks = TYPING_BATCH_MAX / TYPING_GRAIN;
 	struct typing_batch tb = { .b = b };
-	if (memdbg_jobs() > 1) {
+	if (memdbg_target_jobs(b->t) > 1) {  /* one thread would replay every batch for nothing */
 		tb.walks = calloc(TYPING_BATCH_MAX, sizeof(*tb.walks));
 		tb.logs = calloc(nchunks, sizeof(*tb.logs));
 	}
@@ -1647,7 +1647,7 @@ static struct memdbg_error *mark(struct builder *b)
 	if (!err && (pthread_mutex_init(&mp.lock, NULL) || pthread_cond_init(&mp.wake, NULL)))
 		err = memdbg_enomem;
 	if (!err) {
-		err = memdbg_parallel(b->t, b->p, "marking live objects", memdbg_jobs(), 1, mark_thread, &mp);
+		err = memdbg_parallel(b->t, b->p, "marking live objects", memdbg_target_jobs(b->t), 1, mark_thread, &mp);
 		pthread_mutex_destroy(&mp.lock);
 		pthread_cond_destroy(&mp.wake);
 	}

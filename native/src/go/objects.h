@@ -95,10 +95,6 @@ struct memdbg_error *go_lookup_build(struct go_objects *o, uint64_t page_size, u
 void go_lookup_destroy(struct go_lookup *l);
 /* The span holding addr and the slot within it; false outside the heap's objects. */
 bool go_find_object(const struct go_objects *o, uint64_t addr, const struct go_heap_span **span, uint64_t *slot);
-static inline bool go_bit(const uint8_t *bits, uint64_t i)
-{
-	return (bits[i / 8] >> (i % 8)) & 1;
-}
 const char *go_objtype_name(const struct go_objects *o, uint64_t id);
 bool go_object_at(const struct go_objects *o, uint64_t addr, uint64_t *id);
 const struct go_heap_span *go_span_of_id(const struct go_objects *o, uint64_t id);

@@ -355,11 +355,6 @@ const struct go_type *go_type_at(struct memdbg_target *t, struct memdbg_go *go, 
 
 /* ---- pointer masks ---- */
 
-static void set_bit(uint8_t *mask, uint64_t w)
-{
-	mask[w / 8] |= (uint8_t)(1u << (w % 8));
-}
-
 /* The runtime's own construction of a mask from a type's structure (as buildGCMask does). */
 static void mask_from_structure(struct memdbg_target *t, struct memdbg_go *go, const struct go_type *ty,
 				uint64_t word, uint8_t *mask, uint64_t nwords, int depth)
@@ -374,12 +369,12 @@ static void mask_from_structure(struct memdbg_target *t, struct memdbg_go *go, c
 	case GO_KIND_UNSAFE_POINTER:
 	case GO_KIND_STRING:
 	case GO_KIND_SLICE:
-		set_bit(mask, word);
+		go_set_bit(mask, word);
 		return;
 	case GO_KIND_INTERFACE:
-		set_bit(mask, word);
+		go_set_bit(mask, word);
 		if (word + 1 < nwords)
-			set_bit(mask, word + 1);
+			go_set_bit(mask, word + 1);
 		return;
 	case GO_KIND_ARRAY: {
 		const struct go_type *elem = go_type_at(t, go, ty->elem, NULL);
