@@ -2388,18 +2388,21 @@ static void type_map_header(struct builder *b, uint64_t id, uint64_t m, const st
  * bytes).  makechan allocates a pointer-free element type's buffer right
  * after the hchan in one noscan object, any other apart with new(hchan).
  */
-static void type_chan(struct builder *b, uint64_t id, uint64_t c, const struct go_type *hchan)
+/* What type_chan reads, looked up once per pass. */
+struct chan_layout {
+	const struct go_type *hchan;
+	uint64_t et_off, es_off;  /* hchan.elemtype, hchan.elemsize */
+	uint64_t lo, hi;          /* the module's type descriptors */
+};
+
+static void type_chan(struct builder *b, uint64_t id, uint64_t c, const struct chan_layout *cl)
 {
 	const struct obj_layout *l = &b->l;
+	const struct go_type *hchan = cl->hchan;
 	const struct go_heap_span *h = go_span_of_id(b->o, id);
-	uint64_t et_off, es_off, bid;
-	if (!memdbg_dwarf_member(b->t->dwarf, "runtime.hchan", "elemtype", &et_off, NULL) ||
-	    !memdbg_dwarf_member(b->t->dwarf, "runtime.hchan", "elemsize", &es_off, NULL))
-		return;
-	uint64_t et = word(b, c + et_off), n = word(b, c + l->hchan_qsize), buf = word(b, c + l->hchan_buf), lo, hi;
-	const struct go_type *elem = type_descriptors(b, &lo, &hi) && et >= lo && et < hi ? go_type_at(b->t, b->go, et, NULL)
-											   : NULL;
-	if (!elem || !elem->kind || elem->size != (word(b, c + es_off) & 0xffff) || n > (1ull << 32))
+	uint64_t et = word(b, c + cl->et_off), n = word(b, c + l->hchan_qsize), buf = word(b, c + l->hchan_buf), bid;
+	const struct go_type *elem = et >= cl->lo && et < cl->hi ? go_type_at(b->t, b->go, et, NULL) : NULL;
+	if (!elem || !elem->kind || elem->size != (word(b, c + cl->es_off) & 0xffff) || n > (1ull << 32))
 		return;
 	if (h->noscan ? elem->ptrbytes || class_slot(b->go, hchan->size + n * elem->size) != h->elemsize ||
 				(n && elem->size && buf != c + hchan->size)
@@ -2422,12 +2425,16 @@ static void type_self_describing(struct builder *b)
 {
 	const struct obj_layout *l = &b->l;
 	struct go_objects *o = b->o;
-	const struct go_type *map = go_swiss_maps(b->t, b->go) ? type_at(b, l->smap_type) : NULL,
-			     *hchan = type_at(b, l->hchan_type);
+	const struct go_type *map = go_swiss_maps(b->t, b->go) ? type_at(b, l->smap_type) : NULL;
+	struct chan_layout cl = { .hchan = type_at(b, l->hchan_type) };
+	if (cl.hchan && (!memdbg_dwarf_member(b->t->dwarf, "runtime.hchan", "elemtype", &cl.et_off, NULL) ||
+			 !memdbg_dwarf_member(b->t->dwarf, "runtime.hchan", "elemsize", &cl.es_off, NULL) ||
+			 !type_descriptors(b, &cl.lo, &cl.hi)))
+		cl.hchan = NULL;
 	for (size_t i = 0; i < o->nhs; i++) {
 		const struct go_heap_span *h = &o->hs[i];
 		bool maps = map && !h->noscan && h->elemsize == class_slot(b->go, map->size),
-		     chans = hchan && h->elemsize >= hchan->size && !h->header && !h->large_type;
+		     chans = cl.hchan && h->elemsize >= cl.hchan->size && !h->header && !h->large_type;
 		for (uint32_t k = 0; (maps || chans) && k < h->nelems; k++) {
 			uint64_t id = h->first + k, a = go_id_addr(h, id);
 			if (!go_bit(o->alloc, id) || !go_bit(o->live, id) || o->type[id])
@@ -2435,7 +2442,7 @@ static void type_self_describing(struct builder *b)
 			if (maps && type_fits(b, id, map))
 				type_map_header(b, id, a, map);
 			if (chans && !o->type[id])
-				type_chan(b, id, a, hchan);
+				type_chan(b, id, a, &cl);
 		}
 	}
 }
