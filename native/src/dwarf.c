@@ -484,6 +484,14 @@ static void global_runtime_type(Dwarf_Die *type, struct memdbg_global *g)
 	}
 }
 
+/* A global's (or part's) size, runtime type and type name, from its DWARF type. */
+static void global_type(Dwarf_Die *type, struct memdbg_global *g)
+{
+	die_size(type, &g->size);
+	global_runtime_type(type, g);
+	g->type_name = dwarf_diename(type);
+}
+
 /*
  * The members of a struct-typed global whose type has no runtime type (an
  * anonymous struct, or one the program never needs at run time): each that
@@ -504,9 +512,7 @@ static struct memdbg_error *global_parts(Dwarf_Die *type, const struct memdbg_gl
 		    dwarf_formudata(&at, &off) != 0 || !dwarf_attr(&child, DW_AT_type, &at) || !dwarf_formref_die(&at, &mt))
 			continue;
 		struct memdbg_global g = { .name = whole->name, .addr = addr + off, .part = true };
-		die_size(&mt, &g.size);
-		global_runtime_type(&mt, &g);
-		g.type_name = dwarf_diename(&mt);
+		global_type(&mt, &g);
 		struct memdbg_error *err = g.has_runtime_type ? fn(arg, &g) : global_parts(&mt, whole, g.addr, depth + 1, fn, arg);
 		if (err)
 			return err;
@@ -529,9 +535,7 @@ struct memdbg_error *memdbg_dwarf_for_each_global(struct memdbg_dwarf *d,
 			continue;
 		if (dwarf_attr(&die, DW_AT_type, &at) && dwarf_formref_die(&at, &type)) {
 			typed = true;
-			die_size(&type, &g.size);
-			global_runtime_type(&type, &g);
-			g.type_name = dwarf_diename(&type);
+			global_type(&type, &g);
 		}
 		struct memdbg_error *err = fn(arg, &g);
 		if (!err && typed && !g.has_runtime_type)

@@ -519,6 +519,12 @@ static uint64_t base_addr(const struct regs *s, const struct insn *in)
 
 enum { REG_SP = 4, REG_BP = 5 };
 
+/* MOVUPS/MOVAPS X15 to memory: Go's ABIInternal keeps X15 zero, so this stores zeros (16 bytes). */
+static bool stores_x15(const struct insn *in)
+{
+	return (in->op == 0x0f11 || in->op == 0x0f29) && in->reg == 15 && !in->opsize && !in->rep;
+}
+
 /*
  * What an instruction does to its function's frame, for ops->stack: a write
  * at disp(SP), or a way for writes to reach the frame that this walk does not
@@ -542,7 +548,7 @@ static void stack_effect(const struct insn *in, const struct regs *s, uint64_t p
 			ops->stack(arg, pc, in->mdisp, 8, s->r[in->reg]);
 		} else if (op == 0xc7 && w) {
 			ops->stack(arg, pc, in->mdisp, 8, in->imm ? unknown : zero);
-		} else if ((op == 0x0f11 || op == 0x0f29) && in->reg == 15 && !in->opsize && !in->rep) {
+		} else if (stores_x15(in)) {
 			ops->stack(arg, pc, in->mdisp, 16, zero);  /* X15 is zero in Go code */
 		} else if (writes_rm(in, &width)) {
 			ops->stack(arg, pc, in->mdisp, width, unknown);
@@ -585,7 +591,7 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		if (!in.rip && at && report && writes_rm(&in, &width)) {
 			/* A write through an address the code took: [sym+disp], or sym's array [sym+disp+index*8]. */
 			bool indexed = in.index >= 0, whole = op == 0x89 && w && (!indexed || in.scale == 8),
-			     zeroes = (op == 0x0f11 || op == 0x0f29) && in.reg == 15 && !in.opsize && !in.rep;
+			     zeroes = stores_x15(&in);
 			if (!indexed || in.scale == 8)
 				ops->store(arg, at, whole ? 8 : width, whole ? s.r[in.reg] : zeroes ? zero : unknown, indexed);
 		}
@@ -630,7 +636,7 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		} else if (in.rip && op == 0xc7 && w) {
 			if (report)
 				ops->store(arg, target, 8, in.imm ? unknown : zero, false);
-		} else if (in.rip && (op == 0x0f11 || op == 0x0f29) && in.reg == 15 && !in.opsize && !in.rep) {
+		} else if (in.rip && stores_x15(&in)) {
 			if (report)
 				ops->store(arg, target, 16, zero, false);  /* X15 is zero in Go code */
 		} else if (op == 0x89 && w && in.mod == 3) {
