@@ -141,6 +141,7 @@ def test_maps(go_config):
     item = [i for i in s["items"] if h(i["addr"]) == o["Map"]]
     assert item, s["items"]
     assert item[0]["entries"] == o["Entries"]
+    assert item[0]["map_type"] == o["MapType"]
     assert item[0]["holder"] == o["Holder"]
     assert item[0]["retained_bytes"] > o["Entries"] * 48   # each *Session (48 B) and its *User
     assert s["count"] == 1

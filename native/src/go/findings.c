@@ -64,9 +64,23 @@ static uint64_t obj_base(const struct fctx *c, uint64_t id)
 	return go_id_addr(go_span_of_id(c->o, id), id);
 }
 
+/* Where a map header starts in its object (past a malloc header, should one precede it). */
+static uint64_t map_header(const struct fctx *c, uint64_t id)
+{
+	return obj_base(c, id) + (go_span_of_id(c->o, id)->header ? 8 : 0);
+}
+
 static uint64_t obj_size(const struct fctx *c, uint64_t id)
 {
 	return go_span_of_id(c->o, id)->elemsize;
+}
+
+static uint64_t read_word(struct memdbg_target *t, uint64_t addr)
+{
+	uint64_t v = 0;
+	struct memdbg_error *e = memdbg_read_u64(t, addr, &v);
+	memdbg_error_destroy(e);
+	return e ? 0 : v;
 }
 
 static const char *type_or(const struct fctx *c, uint64_t id)
@@ -552,16 +566,56 @@ static int map_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Offset and size of the entry count in a map header: swiss Map.used, or hmap.count. */
-static bool map_count_field(struct fctx *c, const char **tname, uint64_t *off, uint64_t *size)
+/* What the maps section reads of a map header: swiss maps.Map (go1.24+) or runtime.hmap. */
+struct map_fields {
+	const char *tname;       /* the header's object type */
+	uint64_t used, used_size; /* the entry count: Map.used, hmap.count */
+	bool swiss, has_groups;
+	uint64_t groups;          /* Map.dirPtr (a group, or a directory of tables), hmap.buckets */
+	uint64_t dirlen, table_groups; /* Map.dirLen, table.groups.data */
+};
+
+static bool map_fields(struct fctx *c, struct map_fields *f)
 {
+	static const char *const smap = "internal/runtime/maps.Map";
 	struct memdbg_dwarf *d = c->t->dwarf;
-	if (d && memdbg_dwarf_member(d, "internal/runtime/maps.Map", "used", off, size)) {
-		*tname = "maps.Map";
+	if (d && memdbg_dwarf_member(d, smap, "used", &f->used, &f->used_size)) {
+		f->tname = "maps.Map";
+		f->swiss = true;
+		f->has_groups = memdbg_dwarf_member(d, smap, "dirPtr", &f->groups, NULL) &&
+				memdbg_dwarf_member(d, smap, "dirLen", &f->dirlen, NULL) &&
+				memdbg_dwarf_member(d, "internal/runtime/maps.table", "groups.data", &f->table_groups, NULL);
 		return true;
 	}
-	if (d && memdbg_dwarf_member(d, "runtime.hmap", "count", off, size)) {
-		*tname = "runtime.hmap";
+	if (d && memdbg_dwarf_member(d, "runtime.hmap", "count", &f->used, &f->used_size)) {
+		f->tname = "runtime.hmap";
+		f->has_groups = memdbg_dwarf_member(d, "runtime.hmap", "buckets", &f->groups, NULL);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The map's Go type, from the type of the object holding its groups (the
+ * first table's, in a big swiss map) or buckets, which the runtime names
+ * map.group[K]V or map.bucket[K]V: the header itself is only maps.Map.
+ */
+static bool map_type_name(const struct fctx *c, const struct map_fields *f, uint64_t hdr, char *buf, size_t len)
+{
+	static const char *const kinds[] = { "map.group[", "map.bucket[" };
+	uint64_t groups = read_word(c->t, hdr + f->groups), gid;
+	if (f->swiss && read_word(c->t, hdr + f->dirlen))
+		groups = read_word(c->t, read_word(c->t, groups) + f->table_groups);
+	const char *name = f->has_groups && go_object_at(c->o, groups, &gid) ? go_objtype_name(c->o, gid) : NULL;
+	if (name && name[0] == '[' && (name = strchr(name, ']')))  /* an array of groups: [N]map.group[K]V */
+		name++;
+	for (size_t i = 0; name && i < MEMDBG_ARRAY_SIZE(kinds); i++) {
+		size_t k = strlen(kinds[i]) - 1, n = strlen(name);
+		if (strncmp(name, kinds[i], k + 1) != 0)
+			continue;
+		if (n > 9 && strcmp(name + n - 9, " (noscan)") == 0)
+			n -= 9;
+		snprintf(buf, len, "map%.*s", (int)(n - k), name + k);
 		return true;
 	}
 	return false;
@@ -569,26 +623,25 @@ static bool map_count_field(struct fctx *c, const char **tname, uint64_t *off, u
 
 static struct memdbg_error *section_maps(struct fctx *c)
 {
-	const char *tname;
-	uint64_t off, size;
+	struct map_fields f = { 0 };
 	struct map_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	uint64_t bytes = 0;
-	bool known = map_count_field(c, &tname, &off, &size);
+	bool known = map_fields(c, &f);
 	/* The object types named tname (compared once per type, not per object). */
 	uint8_t *is_map = known ? calloc(c->o->notypes ? c->o->notypes : 1, 1) : NULL;
 	if (known && !is_map)
 		return memdbg_enomem;
 	bool any = false;
 	for (size_t k = 1; known && k < c->o->notypes; k++)
-		any |= is_map[k] = c->o->otypes[k].name && strcmp(c->o->otypes[k].name, tname) == 0;
+		any |= is_map[k] = c->o->otypes[k].name && strcmp(c->o->otypes[k].name, f.tname) == 0;
 	for (uint32_t v = go_graph_first_obj(c->g); any && v < c->g->nnodes; v++) {
 		uint64_t id = c->g->node_id[v], entries = 0;
 		uint32_t k = c->o->type[id];
 		if (k >= c->o->notypes || !is_map[k])
 			continue;
-		uint64_t at = obj_base(c, id) + (go_span_of_id(c->o, id)->header ? 8 : 0) + off;
-		struct memdbg_error *e = memdbg_read(c->t, at, &entries, size <= 8 ? size : 8);
+		uint64_t at = map_header(c, id) + f.used;
+		struct memdbg_error *e = memdbg_read(c->t, at, &entries, f.used_size <= 8 ? f.used_size : 8);
 		if (e) {
 			memdbg_error_destroy(e);
 			continue;
@@ -616,12 +669,17 @@ static struct memdbg_error *section_maps(struct fctx *c)
 	memdbg_field_u64(c->p, "min_entries", c->opt.min_entries);
 	memdbg_begin_array(c->p, "items", NULL);
 	for (size_t i = 0; i < n && i < MAX_ITEMS; i++) {
-		char title[256];
-		snprintf(title, sizeof(title), "map 0x%" PRIx64 ": %" PRIu64 " entries, retains %" PRIu64 " B",
-			 obj_base(c, rows[i].id), rows[i].entries, rows[i].bytes);
+		char title[512], mtype[256];
+		bool named = map_type_name(c, &f, map_header(c, rows[i].id), mtype, sizeof(mtype));
+		snprintf(title, sizeof(title), "map 0x%" PRIx64 ": %s%s%" PRIu64 " entries, retains %" PRIu64 " B",
+			 obj_base(c, rows[i].id), named ? mtype : "", named ? ", " : "", rows[i].entries, rows[i].bytes);
 		memdbg_begin_object(c->p, NULL, title);
 		memdbg_field_hex(c->p, "addr", obj_base(c, rows[i].id));
 		memdbg_field_str(c->p, "type", type_or(c, rows[i].id));
+		if (named)
+			memdbg_field_str(c->p, "map_type", mtype);
+		else
+			memdbg_field_null(c->p, "map_type");
 		memdbg_field_u64(c->p, "entries", rows[i].entries);
 		memdbg_field_u64(c->p, "retained_bytes", rows[i].bytes);
 		print_holder(c, rows[i].id);
@@ -1270,14 +1328,6 @@ static bool ranges_overlap(const struct ranges *r, uint64_t lo, uint64_t hi)
 		if (lo < r->v[i].hi && r->v[i].lo < hi)
 			return true;
 	return false;
-}
-
-static uint64_t read_word(struct memdbg_target *t, uint64_t addr)
-{
-	uint64_t v = 0;
-	struct memdbg_error *e = memdbg_read_u64(t, addr, &v);
-	memdbg_error_destroy(e);
-	return e ? 0 : v;
 }
 
 /* Memory the Go runtime owns outside the heap: arenas, persistentalloc chunks, g0 stacks, data/bss. */

@@ -1,8 +1,9 @@
 // maps: a long-lived map that only grows (sessions never deleted).
-// Oracle: Map (the map header), Entries, Holder.
+// Oracle: Map (the map header), MapType (as %T prints it), Entries, Holder.
 package main
 
 import (
+	"fmt"
 	"runtime"
 	"unsafe"
 
@@ -34,9 +35,11 @@ func main() {
 	runtime.LockOSThread()
 	harness.Begin()
 	build()
+	mapType := fmt.Sprintf("%T", registry) // before Settle: it allocates
 	oracle.Scrub()
 	harness.Settle()
 	oracle.U64("Map", uint64(*(*uintptr)(unsafe.Pointer(&registry))))
+	oracle.Str("MapType", mapType)
 	oracle.U64("Entries", nSessions)
 	oracle.Str("Holder", "main.registry")
 	harness.Finish()
