@@ -1169,7 +1169,7 @@ static void flow_ret(void *arg, const struct memdbg_x86_value *regs)
 static void flow_stack(void *arg, uint64_t pc, int64_t disp, uint64_t width, struct memdbg_x86_value val)
 {
 	struct infer *in = arg;
-	if (!in->s || in->frame_lost)
+	if (in->frame_lost)
 		return;
 	if (!grow((void **)&in->frame, &in->frame_cap, in->nframe, sizeof(*in->frame))) {
 		in->frame_lost = true;
@@ -1406,7 +1406,10 @@ static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *t
 static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 {
 	struct infer in = { .st = st, .s = s, .want_globals = !st->gstores_done };
-	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, flow_stack, NULL };
+	/* Without s no frame is wanted: the walk need not report its writes. */
+	static const struct memdbg_x86_flow_ops frame_ops = { flow_call, flow_store, flow_ref, flow_stack, NULL },
+						 globals_ops = { flow_call, flow_store, flow_ref, NULL, NULL };
+	const struct memdbg_x86_flow_ops *ops = s ? &frame_ops : &globals_ops;
 	uint64_t text_len = st->etext - st->text;
 	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;
 	st->gstores_done = true;
@@ -1435,7 +1438,7 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 			continue;
 		in.nframe = 0;
 		in.frame_lost = false;
-		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, &in);
+		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, ops, &in);
 		if (s)
 			frame_types(&in, st->text + lo);
 	}
