@@ -1949,6 +1949,26 @@ static struct memdbg_error *note_code_local(struct builder *b, const struct go_f
 }
 
 /*
+ * Without DWARF, a live receiver of a method frame (go_stripped_receiver):
+ * typed last, as new(T) is, so only an object that is one T by its size
+ * class and GC bits takes it (a *T may point to a T that starts a larger
+ * object, as net.netFD starts with its poll.FD).
+ */
+static struct memdbg_error *note_code_receiver(struct frame_scan *fs, const struct go_frame *f, uint64_t addr)
+{
+	struct builder *b = fs->b;
+	struct go_stripped *st = go_stripped_of(b->t);
+	int64_t off;
+	uint64_t type;
+	if (!st || !go_stripped_receiver(st, fs->s, f->fn, &off, &type) || addr != f->argp + (uint64_t)off)
+		return NULL;
+	if (!go_grow((void **)&b->code_slots, &b->code_slots_cap, b->ncode_slots, sizeof(*b->code_slots)))
+		return memdbg_enomem;
+	b->code_slots[b->ncode_slots++] = (struct go_global_store){ addr, type, GO_GSTORE_NEW };
+	return NULL;
+}
+
+/*
  * One root per stack word, as for globals: "goroutine 17 frame main.handle
  * var buf+8" where DWARF names the variable, else the word's place in the
  * frame, "... sp+0x48".
@@ -1990,6 +2010,8 @@ static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot 
 		o->roots[before].where = slot->precise ? where[slot->kind] : "conservative";
 	if (!fs->err && f && f->fn && slot->precise && slot->kind == GO_SLOT_LOCAL)
 		fs->err = note_code_local(fs->b, f, slot->addr);
+	if (!fs->err && f && f->fn && slot->precise && slot->kind == GO_SLOT_ARG)
+		fs->err = note_code_receiver(fs, f, slot->addr);
 	return !fs->err;
 }
 

@@ -69,6 +69,8 @@ struct go_stripped {
 	struct go_local_store *lstores;
 	size_t nlstores;
 	bool lstores_done;
+	/* the receivers of method frames (go_stripped_receiver), by entry */
+	struct go_map receivers;
 };
 
 /* ---- the layout table ---- */
@@ -1167,7 +1169,7 @@ static void flow_ret(void *arg, const struct memdbg_x86_value *regs)
 static void flow_stack(void *arg, uint64_t pc, int64_t disp, uint64_t width, struct memdbg_x86_value val)
 {
 	struct infer *in = arg;
-	if (!in->s || in->frame_lost)
+	if (in->frame_lost)
 		return;
 	if (!grow((void **)&in->frame, &in->frame_cap, in->nframe, sizeof(*in->frame))) {
 		in->frame_lost = true;
@@ -1404,7 +1406,10 @@ static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *t
 static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 {
 	struct infer in = { .st = st, .s = s, .want_globals = !st->gstores_done };
-	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, flow_stack, NULL };
+	/* Without s no frame is wanted: the walk need not report its writes. */
+	static const struct memdbg_x86_flow_ops frame_ops = { flow_call, flow_store, flow_ref, flow_stack, NULL },
+						 globals_ops = { flow_call, flow_store, flow_ref, NULL, NULL };
+	const struct memdbg_x86_flow_ops *ops = s ? &frame_ops : &globals_ops;
 	uint64_t text_len = st->etext - st->text;
 	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;
 	st->gstores_done = true;
@@ -1433,7 +1438,7 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 			continue;
 		in.nframe = 0;
 		in.frame_lost = false;
-		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, &in);
+		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, ops, &in);
 		if (s)
 			frame_types(&in, st->text + lo);
 	}
@@ -1473,6 +1478,107 @@ size_t go_stripped_local_types(struct go_stripped *st, struct go_stack *s, const
 	return st->nlstores;
 }
 
+/* ---- receivers of method frames ---- */
+
+/*
+ * A frame of a method on a pointer, "a/b.(*T).M" in the pclntab, holds its
+ * receiver, a *a/b.T, in the argument area: the FUNCDATA_ArgInfo the
+ * runtime prints tracebacks from gives each argument's offset there (a
+ * register argument's is its spill slot, where the function keeps it when
+ * it must), the receiver's first.  Whatever the stack maps say is live in
+ * that word is a *T.  T's descriptor is found by its name and checked to be
+ * of that package path (its UncommonType's PkgPath).
+ */
+#define FUNCDATA_ARG_INFO 5
+#define ARG_INFO_MARKERS 0xfb  /* _offsetTooLarge, _dotdotdot, _endAgg, _startAgg, _endSeq */
+#define KIND_STRUCT 25
+
+struct receiver {
+	int64_t off;
+	uint64_t type;
+};
+static struct receiver no_receiver;
+
+/* "a/b.(*T).M" -> "a/b.T" in type, and package's length; false for any other name (closures, generics, -fm). */
+static bool method_of_pointer(const char *name, char *type, size_t cap, size_t *pkg_len)
+{
+	const char *open = strstr(name, ".(*"), *close = open ? strchr(open, ')') : NULL;
+	if (!open || !close || close[1] != '.' || !close[2] || close - open <= 3)
+		return false;
+	for (const char *c = open + 3; c < close; c++)
+		if (*c == '[' || *c == '.' || *c == '(')
+			return false;
+	for (const char *c = close + 2; *c; c++)
+		if (!(*c == '_' || (*c >= '0' && *c <= '9') || (unsigned)((*c | 0x20) - 'a') < 26 || (unsigned char)*c >= 0x80))
+			return false;
+	*pkg_len = (size_t)(open - name);
+	int n = snprintf(type, cap, "%.*s.%.*s", (int)*pkg_len, name, (int)(close - open - 3), open + 3);
+	return n > 0 && (size_t)n < cap;
+}
+
+/* Is the struct descriptor at types+off named in package pkg (its UncommonType's PkgPath)? */
+static bool struct_of_path(struct go_stripped *st, uint64_t off, const char *pkg)
+{
+	uint64_t kind, tflag, size;
+	int64_t uncommon;
+	uint8_t k[2];
+	int32_t path;
+	struct memdbg_error *err;
+	if (!op_member(st, "internal/abi.Type", "Kind_", &kind, NULL) ||
+	    !op_member(st, "internal/abi.Type", "TFlag", &tflag, NULL) ||
+	    !op_type_size(st, "internal/abi.StructType", &size) || !op_constant(st, "internal/abi.TFlagUncommon", &uncommon))
+		return false;
+	if ((err = memdbg_read(st->t, st->types + off + kind, &k[0], 1)) ||
+	    (err = memdbg_read(st->t, st->types + off + tflag, &k[1], 1)) ||
+	    (err = memdbg_read(st->t, st->types + off + size, &path, 4))) {  /* UncommonType.PkgPath, first */
+		memdbg_error_destroy(err);
+		return false;
+	}
+	return (k[0] & 31) == KIND_STRUCT && (k[1] & uncommon) && path > 0 &&
+	       (uint64_t)path < st->etypes - st->types && name_is(st->t, st->types + (uint64_t)path, pkg);
+}
+
+static const struct receiver *find_receiver(struct go_stripped *st, struct go_stack *s, const struct go_func *fn)
+{
+	char type[MAX_NAME], pkg[MAX_NAME];
+	size_t pkg_len;
+	uint64_t info = go_func_funcdata(s, fn, FUNCDATA_ARG_INFO), off;
+	uint8_t first[2];
+	struct memdbg_error *err;
+	if (!info || !method_of_pointer(fn->name, type, sizeof(type), &pkg_len))
+		return &no_receiver;
+	if ((err = memdbg_read(st->t, info, first, sizeof(first)))) {
+		memdbg_error_destroy(err);
+		return &no_receiver;
+	}
+	/* The receiver is one word, not an aggregate (_startAgg) nor past what ArgInfo can say. */
+	if (first[0] >= ARG_INFO_MARKERS || first[0] % 8 || first[1] != 8)
+		return &no_receiver;
+	snprintf(pkg, sizeof(pkg), "%.*s", (int)pkg_len, type);
+	if (!search_type(st, type, &off) || !struct_of_path(st, off, pkg))
+		return &no_receiver;
+	struct receiver *r = malloc(sizeof(*r));
+	if (r)
+		*r = (struct receiver){ first[0], st->types + off };
+	return r ? r : &no_receiver;
+}
+
+bool go_stripped_receiver(struct go_stripped *st, struct go_stack *s, const struct go_func *fn, int64_t *off,
+			  uint64_t *type)
+{
+	const struct receiver *r = go_map_get(&st->receivers, fn->entry);
+	if (!r) {
+		r = find_receiver(st, s, fn);
+		if (!go_map_put(&st->receivers, fn->entry, (void *)r) && r != &no_receiver) {
+			free((void *)r);
+			return false;
+		}
+	}
+	*off = r->off;
+	*type = r->type;
+	return r != &no_receiver;
+}
+
 /* ---- names for addresses ---- */
 
 /* The function of the pclntab holding addr, or its section and offset ("bss+0x1a2b0", *off 0). */
@@ -1499,6 +1605,10 @@ static void op_destroy(void *arg)
 	struct go_stripped *st = arg;
 	free(st->gstores);
 	free(st->lstores);
+	for (size_t i = 0; i < st->receivers.cap; i++)
+		if (st->receivers.vals && st->receivers.vals[i] != &no_receiver)
+			free(st->receivers.vals[i]);
+	go_map_free(&st->receivers);
 	free(st);
 }
 

@@ -90,4 +90,14 @@ size_t go_stripped_local_types(struct go_stripped *st, struct go_stack *s, const
 /* Their order: by entry, then off. */
 int go_local_store_cmp(const void *a, const void *b);
 
+/*
+ * The receiver of a method on a pointer, fn being "a/b.(*T).M": its word's
+ * offset from the frame's argp (FUNCDATA_ArgInfo) and T's type descriptor
+ * (a target address).  False for any other function, or when either is
+ * unknown.  Cached per function.
+ */
+struct go_func;
+bool go_stripped_receiver(struct go_stripped *st, struct go_stack *s, const struct go_func *fn, int64_t *off,
+			  uint64_t *type);
+
 #endif /* MEMDBG_GO_STRIPPED_H */
