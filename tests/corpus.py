@@ -171,7 +171,7 @@ def make_core(name, cfg, mode=""):
     build(name, cfg, mode)
     sc = samples.make_core_of(program(name, mode), cfg, "kernel")
     for d in sc.dir.iterdir():
-        if d.is_dir():      # the program's own files (raft's logs, tsdb's WAL, nats' streams: 80 MB), unread
+        if d.is_dir():      # the program's own files (raft's logs, tsdb's WAL, nats' streams), unread
             shutil.rmtree(d, ignore_errors=True)
     return CorpusCore(name, sc, meta_exe(name, cfg, mode) if mode else None, mode)
 
