@@ -7,6 +7,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/setup/install.sh"
 cd "$ROOT"
 make BUILD=build-asan SANITIZE=1
+# The corpus programs' compiled modules (about 250 MB a config and set of compile flags) leave the Go
+# build cache once their executables are linked (tests/corpus.py, drop_compiled_modules).
+export MEMDBG_TRIM_GOCACHE=1
 python3 -m pytest -q tests "$@"
 # The debugger front ends load the plain extension; the sanitizers cover the
 # core through the CLI on the same cores and bad inputs.

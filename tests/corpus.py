@@ -16,10 +16,12 @@ the samples' (samples.make_core_of) in CORES_DIR/corpus/<name>/<config>/<key>/:
     kernel/heapdump         runtime/debug.WriteHeapDump, the last thing before the core
     kernel/stderr.txt       the crash traceback: every goroutine's id
     kernel/done             seconds it took to make the core
+                            (the files the program itself wrote there are removed: make_core)
 
 A production build (samples.BUILD_MODES, tests/test_production_corpus.py) caches in
-CORES_DIR/corpus/<name>@<mode>/<config>/<key>/, with <name>.dwarf beside <name>: the same
-build with symbols and DWARF, which tests/gcmeta reads (samples.build_with_dwarf).
+CORES_DIR/corpus/<name>@<mode>/<config>/<key>/; a PIE build has <name>.dwarf beside <name>: the
+same build with symbols and DWARF, which tests/gcmeta reads (samples.build_with_dwarf); an -s -w
+build's is the default build's executable (meta_exe).
 
 The measures the corpus tests assert (the aims of issue 10) are computed here
 from memdbg's JSON and these oracles, never from memdbg alone:
@@ -39,6 +41,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -92,18 +95,55 @@ def check_toolchain(name, cfg):
 
 
 def build(name, cfg, mode=""):
-    """Build (or reuse) the program for one config; the build's seconds go to build-time."""
+    """Build (or reuse) the program for one config.  With MEMDBG_TRIM_GOCACHE=1, a fresh build also
+    links the other executables of the same compiled packages and then drops those packages from the
+    Go build cache (drop_compiled_modules)."""
     cfg = samples.get_config(cfg)
+    exe, fresh = _build(name, cfg, mode)
+    if fresh and os.environ.get("MEMDBG_TRIM_GOCACHE") == "1":
+        flags = compile_flags(mode)
+        for other in ("",) + tuple(samples.BUILD_MODES):
+            if other != mode and compile_flags(other) == flags:
+                _build(name, cfg, other)
+        if flags:
+            samples.build_with_dwarf(program(name, mode), cfg)
+        drop_compiled_modules(name, cfg, flags)
+    return exe
+
+
+def _build(name, cfg, mode):
+    """(executable, whether it was built now); the build's seconds go to build-time."""
     check_toolchain(name, cfg)
     p = program(name, mode)
     exe = samples.config_dir_of(p, cfg) / name
-    if not exe.exists():
-        t0 = time.monotonic()
-        exe = samples.build_sample_of(p, cfg)
-        bt = exe.with_name("build-time")
-        if not bt.exists():
-            bt.write_text(f"{time.monotonic() - t0:.1f}\n")
-    return exe
+    if exe.exists():
+        return exe, False
+    t0 = time.monotonic()
+    exe = samples.build_sample_of(p, cfg)
+    bt = exe.with_name("build-time")
+    if not bt.exists():
+        bt.write_text(f"{time.monotonic() - t0:.1f}\n")
+    return exe, True
+
+
+def compile_flags(mode):
+    """The build mode's flags that change what is compiled (all but the link's)."""
+    return tuple(f for f in samples.BUILD_MODES.get(mode, ()) if not f.startswith("-ldflags="))
+
+
+def drop_compiled_modules(name, cfg, flags):
+    """Delete from the Go build cache the program's compiled packages outside the standard library (which
+    every sample shares), built with these compile flags: about 250 MB a config and flags for the three
+    programs, that nothing reads once their executables are linked.  A cache entry whose output is gone
+    is a miss: the go command compiles it again."""
+    p = subprocess.run(["go", "list", "-export", "-deps", *flags, "-f", "{{if not .Standard}}{{.Export}}{{end}}", "."],
+                       cwd=CORPUS / name, env=samples.go_env(cfg), capture_output=True, text=True, timeout=600)
+    if p.returncode:
+        raise samples.SampleError(f"{cfg.id}: go list -export of {name} failed:\n{p.stderr}")
+    for line in p.stdout.split():
+        out = Path(line)
+        if out.is_relative_to(samples.GOCACHE):
+            out.unlink(missing_ok=True)
 
 
 @dataclass
@@ -111,6 +151,7 @@ class CorpusCore:
     name: str
     sc: samples.SampleCore
     meta_exe: Path = None       # the executable tests/gcmeta reads: its twin with DWARF (None: sc.exe)
+    mode: str = ""              # the production build's (samples.BUILD_MODES), "" for the default build
 
     def __post_init__(self):
         self.meta_exe = self.meta_exe or self.sc.exe
@@ -125,11 +166,28 @@ class CorpusCore:
 
 
 def make_core(name, cfg, mode=""):
-    """The kernel core of the program built plainly or in a production mode (samples.BUILD_MODES); a
-    production build's GC metadata is read from the same build with DWARF (samples.build_with_dwarf)."""
+    """The kernel core of the program built plainly or in a production mode (samples.BUILD_MODES), with
+    the executable whose DWARF tests/gcmeta reads (meta_exe)."""
     build(name, cfg, mode)
     sc = samples.make_core_of(program(name, mode), cfg, "kernel")
-    return CorpusCore(name, sc, samples.build_with_dwarf(program(name, mode), cfg) if mode else None)
+    for d in sc.dir.iterdir():
+        if d.is_dir():      # the program's own files (raft's logs, tsdb's WAL, nats' streams), unread
+            shutil.rmtree(d, ignore_errors=True)
+    return CorpusCore(name, sc, meta_exe(name, cfg, mode) if mode else None, mode)
+
+
+def meta_exe(name, cfg, mode):
+    """The production build's GC metadata: the same build with DWARF (samples.build_with_dwarf), or for
+    -s -w alone the default build, which is not its loaded bytes (the -s -w build's build info records
+    `-ldflags="-s -w"`, which moves .gopclntab, the type links and, past an alignment, the data) but is
+    its functions (checked: samples.same_functions) and its types (the same compiler output)."""
+    if any(f != "-ldflags=-s -w" for f in samples.BUILD_MODES[mode]):
+        return samples.build_with_dwarf(program(name, mode), cfg)
+    exe, default = build(name, cfg, mode), build(name, cfg)
+    differ = samples.same_functions(exe, default)
+    if differ:
+        raise samples.SampleError(f"{default} is not {exe}'s code with DWARF: its {', '.join(differ)} differ")
+    return default
 
 
 def build_seconds(cc):
@@ -144,10 +202,37 @@ def core_seconds(cc):
 # ---------------------------------------------------------------- memdbg and the oracles
 
 _json = {}
+# What test_corpus reads of every core, run in one memdbg process (run_commands): alone, each command
+# reads and indexes the core again, about 0.4 s of CPU a command on these cores, 0.5 s for all together.
+TEST_COMMANDS = ("memstats", "go-info", "goroutines --all", "objects --all", "histogram --live", "findings",
+                 "mspan-walk", "roots --kind stack")
+
+
+def run_commands(cc, cmds, timeout=600):
+    """Run those of the commands whose JSON cli_json has not cached in one memdbg process, and cache each
+    that succeeded; one that failed is left to cli_json, which runs it alone and says why."""
+    todo = [c for c in cmds if (str(cc.sc.core), c) not in _json]
+    if not todo:
+        return
+    argv = ["core", cc.sc.core, "--exe", cc.sc.exe, "--json"] + [a for c in todo for a in ("-c", c)]
+    p = samples.run_cli(argv, timeout=timeout)
+    docs, at, dec = [], 0, json.JSONDecoder()
+    text = p.stdout.strip()
+    while at < len(text) and len(docs) < len(todo):
+        doc, at = dec.raw_decode(text, at)
+        docs.append(doc)
+        while at < len(text) and text[at].isspace():
+            at += 1
+    if len(docs) == len(todo):
+        for c, doc in zip(todo, docs):
+            if "error" not in doc:
+                _json[(str(cc.sc.core), c)] = doc
 
 
 def cli_json(cc, cmd, timeout=600):
     k = (str(cc.sc.core), cmd)
+    if k not in _json and cmd in TEST_COMMANDS:
+        run_commands(cc, TEST_COMMANDS, timeout)
     if k not in _json:
         p = samples.run_core_cli(cc.sc, cmd, json_out=True, timeout=timeout)
         assert p.returncode == 0, f"{cmd}: {p.stderr}"

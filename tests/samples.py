@@ -357,6 +357,41 @@ def same_loaded_bytes(a, b):
     return differ
 
 
+def same_functions(a, b):
+    """The names of what of executable a's functions b lays out or describes otherwise: [] when .text has
+    the same address and size and the pclntab the same functions (pcln_functions), which is what a reader
+    of functions and their stack objects needs.  Unlike same_loaded_bytes it lets the rest move (a
+    non-trimpath -s -w build records its -ldflags in the build info, which shifts what follows) and the
+    source file names differ (the same sources built in another checkout)."""
+    sa, sb = elf_sections(a), elf_sections(b)
+    differ = []
+    ta, tb = sa.get(".text"), sb.get(".text")
+    if not ta or not tb or (ta[1], ta[3]) != (tb[1], tb[3]):
+        differ.append(".text")
+    pa, pb = _pclntab(sa), _pclntab(sb)
+    if not pa or not pb or pcln_functions(a, pa) != pcln_functions(b, pb):
+        differ.append(".gopclntab")
+    return differ
+
+
+def _pclntab(sections):
+    """The pclntab's section (a PIE's is in the relro data before go1.26)."""
+    return sections.get(".gopclntab") or sections.get(".data.rel.ro.gopclntab")
+
+
+def pcln_functions(exe, section):
+    """(function count, text start, function names, pc tables, function table and _func records) of the
+    pclntab section (Go 1.20+: an 8-byte header, then 8 words; the offsets are the section's): all of it
+    but the compilation units' source file names."""
+    _, _, off, size = section
+    with open(exe, "rb") as f:
+        f.seek(off)
+        b = f.read(size)
+    word = [int.from_bytes(b[8 + 8 * i:16 + 8 * i], "little") for i in range(8)]
+    nfunc, _, text, names, cus, _, pcs, funcs = word
+    return nfunc, text, b[names:cus], b[pcs:funcs], b[funcs:]
+
+
 def sample_env(mode, oracle, extra=()):
     env = dict(os.environ)
     for k in ("GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GOTRACEBACK"):
