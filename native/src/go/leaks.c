@@ -10,9 +10,11 @@
  * can still act: globals, finalizers, and the stacks (and g) of goroutines
  * that are not stuck.  The runtime's bookkeeping would make everything
  * reachable, so the walk neither enters a stuck goroutine's g nor leaves a
- * sudog except to its queue neighbours.  The walk follows the graph's
- * edges (its reverse index, turned around once), not the objects' pointer
- * maps: only a sudog's own slots are read, to keep to its queue links.
+ * sudog except to its queue neighbours.  The walk reads each object's
+ * pointer maps when it reaches it, the same slots and the same value -> node
+ * mapping the graph's edges were made from, so it follows the graph's edges
+ * without a forward copy of them (the graph keeps only the reverse index;
+ * turning that around cost 4 B per node + 4 B per edge at triage's peak).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +50,6 @@ struct lctx {
 	struct go_map g_index;     /* g's node + 1 -> w index + 1 */
 	struct go_map sudogs;      /* object id + 1 of every sudog known */
 	struct go_map sema_elem;   /* g address -> the semaphore word it waits on */
-	uint32_t *fwd_off, *fwd;   /* successors of each object node (CSR) */
 	uint8_t *g_node;           /* per node: the g of a goroutine in w */
 	bool *sudog_type;          /* per object type: runtime.sudog */
 	uint8_t *marked;           /* per node: reached from a root that can act */
@@ -56,7 +57,8 @@ struct lctx {
 	size_t qn, qcap;
 	struct stack_root *sroots; /* stack roots by goroutine id */
 	size_t nsroots;
-	uint64_t scan_base;        /* the sudog being scanned */
+	uint64_t scan_base;        /* the sudog being scanned; 0: an object that is not a sudog */
+	bool marking;              /* some stuck goroutine waits on an object: reachability decides */
 	bool oom;
 };
 
@@ -208,7 +210,7 @@ static void cond_blocker(struct lctx *c, struct go_wait *w)
 
 static void push(struct lctx *c, uint32_t v)
 {
-	if (!v || go_bit(c->marked, v))
+	if (!v || !c->marking || go_bit(c->marked, v))
 		return;
 	if (go_bit(c->g_node, v)) {
 		uintptr_t wi = (uintptr_t)go_map_get(&c->g_index, (uint64_t)v + 1);
@@ -223,12 +225,12 @@ static void push(struct lctx *c, uint32_t v)
 	c->queue[c->qn++] = v;
 }
 
-/* A sudog leads only to its queue neighbours. */
-static void visit_sudog(void *arg, uint64_t slot, uint64_t value)
+/* An object's pointer leads to what it points to; a sudog's only to its queue neighbours. */
+static void visit_pointer(void *arg, uint64_t slot, uint64_t value)
 {
 	struct lctx *c = arg;
 	uint64_t off = slot - c->scan_base;
-	if (off == c->l.sg_next || off == c->l.sg_prev)
+	if (!c->scan_base || off == c->l.sg_next || off == c->l.sg_prev)
 		push(c, node_of(c, object_of(c, value)));
 }
 
@@ -242,47 +244,13 @@ static void drain(struct lctx *c)
 	while (c->qn && !c->oom) {
 		uint32_t v = c->queue[--c->qn];
 		uint64_t id = c->graph->node_id[v];
+		c->scan_base = 0;
 		if (is_sudog(c, id)) {
 			const struct go_heap_span *h = go_span_of_id(c->o, id);
 			c->scan_base = go_id_addr(h, id) + (h->header ? 8 : 0);
-			go_object_pointers(c->t, c->go, c->o, id, visit_sudog, c);
-			continue;
 		}
-		for (uint32_t e = c->fwd_off[v]; e < c->fwd_off[v + 1]; e++)
-			push(c, c->fwd[e]);
+		go_object_pointers(c->t, c->go, c->o, id, visit_pointer, c);
 	}
-}
-
-/*
- * The object nodes' successors, from the graph's predecessors (it keeps no
- * forward edges): each node's count, summed to where its run ends, then
- * every edge written backwards into its run, which leaves each offset at
- * the run's start.
- */
-static bool load_successors(struct lctx *c)
-{
-	const struct go_graph *gr = c->graph;
-	uint32_t first = go_graph_first_obj(gr);
-	c->fwd_off = calloc((size_t)gr->nnodes + 1, sizeof(*c->fwd_off));
-	if (!c->fwd_off)
-		return false;
-	for (uint32_t v = first; v < gr->nnodes; v++)
-		for (uint32_t e = gr->rev_off[v]; e < gr->rev_off[v + 1]; e++)
-			if (gr->rev[e] >= first)
-				c->fwd_off[gr->rev[e]]++;
-	uint32_t total = 0;
-	for (uint32_t u = 0; u <= gr->nnodes; u++) {
-		total += c->fwd_off[u];
-		c->fwd_off[u] = total;
-	}
-	c->fwd = malloc((total ? total : 1) * sizeof(*c->fwd));
-	if (!c->fwd)
-		return false;
-	for (uint32_t v = gr->nnodes; v-- > first;)
-		for (uint32_t e = gr->rev_off[v]; e < gr->rev_off[v + 1]; e++)
-			if (gr->rev[e] >= first)
-				c->fwd[--c->fwd_off[gr->rev[e]]] = v;
-	return true;
 }
 
 /* Which object types are runtime.sudog, by index into o->otypes. */
@@ -408,8 +376,23 @@ static struct memdbg_error *find_blockers(struct lctx *c, const struct go_gorout
 	return c->oom ? memdbg_enomem : NULL;
 }
 
+/*
+ * Whether the marks matter: wakeable() reads them only for the objects that
+ * stuck goroutines wait on.  Without such a goroutine no walk is needed
+ * (the usual heap), which spares reading every reachable object's pointers.
+ */
+static bool needs_marking(const struct lctx *c)
+{
+	for (size_t i = 0; i < c->nw; i++)
+		for (size_t k = 0; c->stuck[i] && c->w[i].kind != GO_BLOCK_NIL_CHAN && k < c->w[i].non; k++)
+			if (c->w[i].on[k].object != UINT64_MAX)
+				return true;
+	return false;
+}
+
 static struct memdbg_error *settle(struct lctx *c)
 {
+	c->marking = needs_marking(c);
 	struct go_map stuck_goids = { 0 };
 	for (size_t i = 0; i < c->nw; i++)
 		if (c->stuck[i] && !go_map_put(&stuck_goids, c->w[i].g->goid ? c->w[i].g->goid : UINT64_MAX, (void *)1))
@@ -461,7 +444,7 @@ struct memdbg_error *go_leaks(struct memdbg_target *t, struct memdbg_go *go, str
 					   "runtime.g.waiting or runtime.sudog is not in the DWARF of this binary");
 	c.marked = calloc(graph->nnodes / 8 + 1, 1);
 	c.g_node = calloc(graph->nnodes / 8 + 1, 1);
-	if (!c.marked || !c.g_node || !index_stack_roots(&c) || !load_sudog_types(&c) || !load_successors(&c))
+	if (!c.marked || !c.g_node || !index_stack_roots(&c) || !load_sudog_types(&c))
 		err = memdbg_enomem;
 	if (!err)
 		err = find_blockers(&c, gs, ng);
@@ -470,8 +453,6 @@ struct memdbg_error *go_leaks(struct memdbg_target *t, struct memdbg_go *go, str
 	free(c.marked);
 	free(c.g_node);
 	free(c.sudog_type);
-	free(c.fwd_off);
-	free(c.fwd);
 	free(c.queue);
 	free(c.sroots);
 	free(c.stuck);
