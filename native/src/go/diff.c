@@ -183,8 +183,9 @@ static struct memdbg_error *collect_heap(struct memdbg_target *t, struct memdbg_
 			goto out;
 	}
 	char tbuf[1024], hkey[1600];
+	struct go_graph_cursor cur = go_graph_cursor_at(g, first);
 	for (uint32_t v = first; v < g->nnodes && !err; v++) {
-		uint64_t id = g->node_id[v];
+		uint64_t id = go_graph_cursor_next(g, &cur);
 		const struct go_heap_span *s = go_span_of_id(o, id);
 		uint64_t size = s ? s->elemsize : 0;
 		const char *name = go_objtype_name(o, id);

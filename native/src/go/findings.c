@@ -126,7 +126,7 @@ static void holder_of(const struct fctx *c, uint64_t id, char *root, size_t rsiz
 	int w = snprintf(path, psize, "%s", root);
 	len = w > 0 && (size_t)w < psize ? (size_t)w : psize - 1;
 	for (size_t i = n; i > 0 && len < psize - 1; i--) {
-		w = snprintf(path + len, psize - len, " > %s", type_or(c, g->node_id[chain[i - 1]]));
+		w = snprintf(path + len, psize - len, " > %s", type_or(c, go_graph_id(g, chain[i - 1])));
 		len = w > 0 && (size_t)w < psize - len ? len + (size_t)w : psize - 1;
 	}
 	if (len < psize - 1)
@@ -400,11 +400,11 @@ static void print_held_by(const struct fctx *c, uint64_t id)
 		char what[320];
 		if (u < go_graph_first_obj(g)) {
 			snprintf(what, sizeof(what), "%s", root_of_node(c, u)->name);
-		} else if (strcmp(type_or(c, g->node_id[u]), "runtime.sudog") == 0) {
+		} else if (strcmp(type_or(c, go_graph_id(g, u)), "runtime.sudog") == 0) {
 			records++;
 			continue;
 		} else {
-			snprintf(what, sizeof(what), "0x%" PRIx64 " %s", obj_base(c, g->node_id[u]), type_or(c, g->node_id[u]));
+			snprintf(what, sizeof(what), "0x%" PRIx64 " %s", obj_base(c, go_graph_id(g, u)), type_or(c, go_graph_id(g, u)));
 		}
 		if (shown++ < HELD_BY_MAX)
 			str_item(c->p, what);
@@ -474,7 +474,7 @@ static void print_group(struct fctx *c, struct go_stack *s, const struct leak_gr
 		print_blockers(c, lg->first);
 	memdbg_begin_array(p, "objects", "kept alive by their frames (largest first)");
 	for (size_t i = 0; i < lg->ntop; i++) {
-		uint64_t id = c->g->node_id[lg->top[i]];
+		uint64_t id = go_graph_id(c->g, lg->top[i]);
 		char t2[256];
 		snprintf(t2, sizeof(t2), "0x%" PRIx64 " %s, retains %" PRIu64 " B", obj_base(c, id), type_or(c, id),
 			 c->g->retained[lg->top[i]]);
@@ -635,8 +635,9 @@ static struct memdbg_error *section_maps(struct fctx *c)
 	bool any = false;
 	for (size_t k = 1; known && k < c->o->notypes; k++)
 		any |= is_map[k] = c->o->otypes[k].name && strcmp(c->o->otypes[k].name, f.tname) == 0;
+	struct go_graph_cursor cur = go_graph_cursor_at(c->g, go_graph_first_obj(c->g));
 	for (uint32_t v = go_graph_first_obj(c->g); any && v < c->g->nnodes; v++) {
-		uint64_t id = c->g->node_id[v], entries = 0;
+		uint64_t id = go_graph_cursor_next(c->g, &cur), entries = 0;
 		uint32_t k = c->o->type[id];
 		if (k >= c->o->notypes || !is_map[k])
 			continue;
@@ -1107,9 +1108,9 @@ static void scan_chunk(void *arg, size_t chunk, size_t begin, size_t end)
 	struct scan_pass *sp = arg;
 	const struct fctx *c = sp->c;
 	struct scan_chunk *sc = &sp->chunks[chunk];
-	uint32_t first = go_graph_first_obj(c->g);
+	struct go_graph_cursor cur = go_graph_cursor_at(c->g, go_graph_first_obj(c->g) + (uint32_t)begin);
 	for (size_t i = begin; i < end && !sc->oom; i++) {
-		uint64_t id = c->g->node_id[first + i];
+		uint64_t id = go_graph_cursor_next(c->g, &cur);
 		if (runtime_type(c, id))
 			continue;
 		const struct go_heap_span *h = go_span_of_id(c->o, id);
@@ -1277,7 +1278,7 @@ static struct memdbg_error *section_after_put(struct fctx *c)
 		if (a[i].referrer < go_graph_first_obj(c->g)) {
 			r.global = root_of_node(c, a[i].referrer)->name;
 		} else {
-			r.holder = c->g->node_id[a[i].referrer];
+			r.holder = go_graph_id(c->g, a[i].referrer);
 			r.at = go_slot_to(c->t, c->go, c->o, r.holder, a[i].id);
 		}
 		char title[512];

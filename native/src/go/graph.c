@@ -100,10 +100,11 @@ static void object_edges(void *arg, size_t chunk, size_t begin, size_t end)
 	struct build *b = ep->b;
 	struct edge_visit v = { b, &ep->chunks[chunk] };
 	uint32_t first = go_graph_first_obj(b->g);
+	struct go_graph_cursor cur = go_graph_cursor_at(b->g, first + (uint32_t)begin);
 	for (size_t i = begin; i < end && !v.c->enomem; i++) {
 		uint64_t before = v.c->n;
 		v.c->last = 0;
-		go_object_pointers(b->t, b->go, b->o, b->g->node_id[first + i], add_pointer_edge, &v);
+		go_object_pointers(b->t, b->go, b->o, go_graph_cursor_next(b->g, &cur), add_pointer_edge, &v);
 		b->fwd.off[first + i] = (uint32_t)(v.c->n - before);
 	}
 	/* Keep only what the chunk holds until the merge. */
@@ -158,6 +159,18 @@ static struct memdbg_error *build_object_edges(struct build *b, struct memdbg_pr
 	return err;
 }
 
+/* Each 64th object's word, so that go_graph_id searches the rank directory between two hints. */
+static void select_hints(struct go_graph *g, uint64_t nwords, uint64_t nobj)
+{
+	for (uint64_t j = 0; j < nobj / 64 + 2; j++)
+		g->select_word[j] = (uint32_t)(nwords - 1);
+	for (uint64_t w = 0; w < nwords; w++) {
+		uint64_t end = (uint64_t)g->rank[w] + (uint64_t)__builtin_popcountll(go_graph_live_word(g, w));
+		for (uint64_t j = ((uint64_t)g->rank[w] + 63) / 64; 64 * j < end; j++)
+			g->select_word[j] = (uint32_t)w;
+	}
+}
+
 static struct memdbg_error *build_edges(struct build *b, struct memdbg_printer *p)
 {
 	struct go_graph *g = b->g;
@@ -186,22 +199,19 @@ static struct memdbg_error *build_edges(struct build *b, struct memdbg_printer *
 		g->rank[w] = (uint32_t)(nobj < NONE ? nobj : NONE);
 		nobj += (uint64_t)__builtin_popcountll(go_graph_live_word(g, w));
 	}
-	if (nobj + nroots + 1 >= NONE) {
+	if (nobj + nroots + 1 >= NONE || nwords > NONE) {
 		free(order);
 		return memdbg_error_format(MEMDBG_ERROR_UNSUPPORTED, "too many objects for the graph");
 	}
 	g->nnodes = (uint32_t)(nobj + nroots + 1);
-	g->node_id = calloc(g->nnodes, sizeof(*g->node_id));
+	g->select_word = malloc((nobj / 64 + 2) * sizeof(*g->select_word));
 	g->root_index = calloc(nroots + 1, sizeof(*g->root_index));
 	b->fwd.off = calloc((size_t)g->nnodes + 1, sizeof(*b->fwd.off));
-	if (!g->node_id || !g->root_index || !b->fwd.off) {
+	if (!g->select_word || !g->root_index || !b->fwd.off) {
 		free(order);
 		return memdbg_enomem;
 	}
-	uint32_t next = go_graph_first_obj(g);
-	for (uint64_t id = 0; id < o->nslots; id++)
-		if (go_bit(o->alloc, id) && go_bit(o->live, id))
-			g->node_id[next++] = (uint32_t)id;
+	select_hints(g, nwords, nobj);
 	struct memdbg_error *err = NULL;
 	/* Super-root to every root node. */
 	b->fwd.off[0] = 0;
@@ -265,8 +275,9 @@ static struct memdbg_error *retained_sizes(struct build *b, const uint32_t *vert
 	g->retained_count = calloc(g->nnodes, sizeof(*g->retained_count));
 	if (!g->retained || !g->retained_count)
 		return memdbg_enomem;
+	struct go_graph_cursor cur = go_graph_cursor_at(g, go_graph_first_obj(g));
 	for (uint32_t v = go_graph_first_obj(g); v < g->nnodes; v++) {
-		g->retained[v] = go_span_of_id(b->o, g->node_id[v])->elemsize;
+		g->retained[v] = go_span_of_id(b->o, go_graph_cursor_next(g, &cur))->elemsize;
 		g->retained_count[v] = 1;
 	}
 	for (uint32_t i = count; i-- > 1;) {
@@ -452,7 +463,7 @@ void go_graph_destroy(struct go_graph *g)
 	if (!g)
 		return;
 	free(g->rank);
-	free(g->node_id);
+	free(g->select_word);
 	free(g->root_index);
 	free(g->rev_off);
 	free(g->rev);

@@ -315,7 +315,7 @@ static struct memdbg_error *print_path(struct ctx *c, struct memdbg_printer *p, 
 		return memdbg_enomem;
 	n = 0;
 	for (uint32_t v = visit_toward(seen, rnode) - 1; n < c->g->nnodes; v = visit_toward(seen, v) - 1) {
-		ids[n++] = c->g->node_id[v];
+		ids[n++] = go_graph_id(c->g, v);
 		uint32_t next = visit_toward(seen, v);
 		if (next == 0 || next - 1 == v)
 			break;
@@ -512,7 +512,7 @@ static struct memdbg_error *run_retained(struct memdbg_target *t, struct memdbg_
 		return memdbg_enomem;
 	n = 0;
 	for (d = v ? g->idom[v] : 0; v && d >= go_graph_first_obj(g) && n < g->nnodes; d = g->idom[d])
-		chain[n++] = g->node_id[d];
+		chain[n++] = go_graph_id(g, d);
 	memdbg_begin_array(p, "dominators", "Dominators (nearest first)");
 	for (size_t i = 0; i < n; i++) {
 		const char *type = go_objtype_name(c.o, chain[i]);
@@ -644,9 +644,10 @@ static struct memdbg_error *run_top_retainers(struct memdbg_target *t, struct me
 			top_add(&top, (struct retainer){ g->retained[r], g->retained_count[r], r, 0 });
 	} else {
 		/* Per type: objects whose immediate dominator is of another type, so nesting is not counted twice. */
+		struct go_graph_cursor cur = go_graph_cursor_at(g, go_graph_first_obj(g));
 		for (uint32_t v = go_graph_first_obj(g); v < g->nnodes; v++) {
-			uint32_t ty = c.o->type[g->node_id[v]], d = g->idom[v];
-			if (!ty || (d >= go_graph_first_obj(g) && c.o->type[g->node_id[d]] == ty))
+			uint32_t ty = c.o->type[go_graph_cursor_next(g, &cur)], d = g->idom[v];
+			if (!ty || (d >= go_graph_first_obj(g) && c.o->type[go_graph_id(g, d)] == ty))
 				continue;
 			per_type[ty].bytes += g->retained[v];
 			per_type[ty].count += g->retained_count[v];
@@ -677,7 +678,7 @@ static struct memdbg_error *run_top_retainers(struct memdbg_target *t, struct me
 					    kind_names[root->kind], root->name);
 			}
 		} else {
-			uint64_t id = g->node_id[r->node];
+			uint64_t id = go_graph_id(g, r->node);
 			const char *type = mode == 1 ? c.o->otypes[r->type].name : go_objtype_name(c.o, id);
 			uint32_t rnode = dominating_root(g, r->node);
 			const char *rname = rnode ? c.o->roots[g->root_index[rnode]].name : "(several roots)";
@@ -853,7 +854,7 @@ static struct memdbg_error *write_pprof(struct ctx *c, const char *path)
 					goto out;
 				}
 			} else {
-				uint32_t ty = c->o->type[g->node_id[u]];
+				uint32_t ty = c->o->type[go_graph_id(g, u)];
 				if (ty && !type_str[ty] &&
 				    !(type_str[ty] = add_string(&strs, &nstr, &str_cap, c->o->otypes[ty].name))) {
 					err = memdbg_enomem;
@@ -879,7 +880,7 @@ static struct memdbg_error *write_pprof(struct ctx *c, const char *path)
 			}
 			if (u >= go_graph_first_obj(g)) {
 				frames[frame_of[u]].objects++;
-				frames[frame_of[u]].bytes += go_span_of_id(c->o, g->node_id[u])->elemsize;
+				frames[frame_of[u]].bytes += go_span_of_id(c->o, go_graph_id(g, u))->elemsize;
 			}
 		}
 	}

@@ -192,7 +192,7 @@ static void cond_blocker(struct lctx *c, struct go_wait *w)
 		uint32_t u = gr->rev[e];
 		if (u < go_graph_first_obj(gr))
 			continue;
-		uint64_t id = gr->node_id[u];
+		uint64_t id = go_graph_id(gr, u);
 		const struct go_heap_span *h = go_span_of_id(c->o, id);
 		uint64_t base = go_id_addr(h, id);
 		/* A sudog's slot: its size class, g its waiter, no elem (a notify list waiter passes no value). */
@@ -243,7 +243,7 @@ static void drain(struct lctx *c)
 {
 	while (c->qn && !c->oom) {
 		uint32_t v = c->queue[--c->qn];
-		uint64_t id = c->graph->node_id[v];
+		uint64_t id = go_graph_id(c->graph, v);
 		c->scan_base = 0;
 		if (is_sudog(c, id)) {
 			const struct go_heap_span *h = go_span_of_id(c->o, id);

@@ -417,7 +417,7 @@ static uint32_t referrer_of(const struct ctx *c, const uint32_t arrays[2], const
 	for (uint32_t k = g->rev_off[n]; k < g->rev_off[n + 1]; k++) {
 		uint32_t x = g->rev[k];
 		if (x && (x < go_graph_first_obj(g) || !kept_by_pool(g, arrays, pooled, x, false, NULL)) &&
-		    !(x >= go_graph_first_obj(g) && stopped_timer_ref(c, g->node_id[x], g->node_id[n])))
+		    !(x >= go_graph_first_obj(g) && stopped_timer_ref(c, go_graph_id(g, x), go_graph_id(g, n))))
 			return x;
 	}
 	return 0;

@@ -195,7 +195,8 @@ static struct memdbg_error *build_frames(const struct go_objects *o, const struc
 			if (u < first) {
 				frame_of[u] = frame_add(fs, &(struct frame){ .parent = pf, .node = u, .kind = FRAME_ROOT });
 			} else {
-				uint32_t ty = g->node_id[u] < o->nslots ? o->type[g->node_id[u]] : 0;
+				uint64_t id = go_graph_id(g, u);
+				uint32_t ty = id < o->nslots ? o->type[id] : 0;
 				if (pf == 0)
 					pf = 1;
 				const struct frame *pfr = &fs->f[pf];
@@ -203,7 +204,7 @@ static struct memdbg_error *build_frames(const struct go_objects *o, const struc
 					frame_of[u] = pf;
 				else
 					frame_of[u] = type_frame(fs, pf, u, ty);
-				const struct go_heap_span *h = go_span_of_id(o, g->node_id[u]);
+				const struct go_heap_span *h = go_span_of_id(o, id);
 				if (frame_of[u] != NONE && h) {
 					fs->f[frame_of[u]].self += h->elemsize;
 					fs->f[frame_of[u]].objects++;
