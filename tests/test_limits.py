@@ -10,6 +10,7 @@ for byte.  setup/bench.py --suites scale --cgroup-limit does the same on the big
 core.  Skipped where no memory cgroup can be made.
 """
 
+import json
 import sys
 
 import pytest
@@ -44,3 +45,23 @@ def test_triage_under_a_limit_of_half_the_core(big_core, tmp_path, monkeypatch):
     assert free["rss"] > limit
     assert r["cgroup_peak"] is None or r["cgroup_peak"] <= limit
     assert limited["anon"] < limit
+
+
+def test_triage_index_against_the_aim(big_core, tmp_path):
+    """triage's peak RssAnon against issue 13's aim, 24 B per object + 4 B per edge (docs/benchmarks.md).
+
+    Not met yet: the kept graph and the object table alone are above it.  This holds what was won on
+    2026-12-07 (go_leaks marks without a copy of the edges, no node -> slot array): 1.50x the aim on
+    this 2M-object core, 1.78x before.  Nodes and edges are the index's own count (top-retainers).
+    """
+    if alloc_samples.asan_extension():
+        pytest.skip("an ASan build needs twice the memory for its shadow: the index is measured with the normal build")
+    exe, core = big_core
+    out = tmp_path / "triage.json"
+    r = bench_scale.sampled_run([str(samples.memdbg_path()), "core", str(core), "--exe", str(exe), "-c", "triage",
+                                 "--json", "--jobs", "1"], out, TIMEOUT)
+    assert r["ok"], r["stderr_tail"]
+    index = json.loads(out.read_text())["top-retainers"]["index"]
+    aim = 24 * index["nodes"] + 4 * index["edges"]
+    print(f"peak RssAnon {r['anon'] / 2**20:.1f} MiB = {r['anon'] / aim:.2f}x the aim ({aim / 2**20:.1f} MiB)")
+    assert r["anon"] <= 1.65 * aim

@@ -296,10 +296,10 @@ struct dfs_frame {
 /*
  * Semi-NCA over preorder numbers; all work arrays are indexed by preorder
  * number.  The order keeps few arrays alive at once (the peak is the
- * largest phase, not their sum): the DFS over the forward edges (20 B per
+ * largest phase, not their sum): the DFS over the forward edges (16 B per
  * node + 4 B per edge, and 8 B per node on the DFS stack at its deepest),
- * the reverse index made from them (24 B + 8 B per edge), then without the
- * forward edges and pre the semidominators (28 B + 4 B per edge) and the
+ * the reverse index made from them (20 B + 8 B per edge), then without the
+ * forward edges and pre the semidominators (24 B + 4 B per edge) and the
  * retained sizes (the same), which is 4 B per node above what the graph keeps.
  */
 static struct memdbg_error *dominators(struct build *b, struct memdbg_printer *p)

@@ -51,6 +51,8 @@ struct lctx {
 	struct go_map sudogs;      /* object id + 1 of every sudog known */
 	struct go_map sema_elem;   /* g address -> the semaphore word it waits on */
 	uint8_t *g_node;           /* per node: the g of a goroutine in w */
+	uint8_t *target;           /* per node: an object a stuck goroutine waits on */
+	size_t targets_left;       /* targets not marked yet: marking stops at 0 */
 	bool *sudog_type;          /* per object type: runtime.sudog */
 	uint8_t *marked;           /* per node: reached from a root that can act */
 	uint32_t *queue;           /* nodes */
@@ -58,7 +60,6 @@ struct lctx {
 	struct stack_root *sroots; /* stack roots by goroutine id */
 	size_t nsroots;
 	uint64_t scan_base;        /* the sudog being scanned; 0: an object that is not a sudog */
-	bool marking;              /* some stuck goroutine waits on an object: reachability decides */
 	bool oom;
 };
 
@@ -210,7 +211,7 @@ static void cond_blocker(struct lctx *c, struct go_wait *w)
 
 static void push(struct lctx *c, uint32_t v)
 {
-	if (!v || !c->marking || go_bit(c->marked, v))
+	if (!v || !c->targets_left || go_bit(c->marked, v))
 		return;
 	if (go_bit(c->g_node, v)) {
 		uintptr_t wi = (uintptr_t)go_map_get(&c->g_index, (uint64_t)v + 1);
@@ -218,6 +219,8 @@ static void push(struct lctx *c, uint32_t v)
 			return;  /* a stuck goroutine's g: its wait records would reach everything */
 	}
 	go_set_bit(c->marked, v);
+	if (go_bit(c->target, v))
+		c->targets_left--;
 	if (!go_grow((void **)&c->queue, &c->qcap, c->qn, sizeof(*c->queue))) {
 		c->oom = true;
 		return;
@@ -241,7 +244,7 @@ static bool is_sudog(struct lctx *c, uint64_t id)
 
 static void drain(struct lctx *c)
 {
-	while (c->qn && !c->oom) {
+	while (c->qn && c->targets_left && !c->oom) {
 		uint32_t v = c->queue[--c->qn];
 		uint64_t id = go_graph_id(c->graph, v);
 		c->scan_base = 0;
@@ -377,22 +380,27 @@ static struct memdbg_error *find_blockers(struct lctx *c, const struct go_gorout
 }
 
 /*
- * Whether the marks matter: wakeable() reads them only for the objects that
- * stuck goroutines wait on.  Without such a goroutine no walk is needed
- * (the usual heap), which spares reading every reachable object's pointers.
+ * The marks that matter: wakeable() reads only those of the objects stuck
+ * goroutines wait on, and goroutines only leave the stuck set.  Once all of
+ * them are marked (or when there are none: the usual heap) the walk stops,
+ * which spares reading the pointers of what is left.
  */
-static bool needs_marking(const struct lctx *c)
+static void find_targets(struct lctx *c)
 {
-	for (size_t i = 0; i < c->nw; i++)
-		for (size_t k = 0; c->stuck[i] && c->w[i].kind != GO_BLOCK_NIL_CHAN && k < c->w[i].non; k++)
-			if (c->w[i].on[k].object != UINT64_MAX)
-				return true;
-	return false;
+	for (size_t i = 0; i < c->nw; i++) {
+		for (size_t k = 0; c->stuck[i] && c->w[i].kind != GO_BLOCK_NIL_CHAN && k < c->w[i].non; k++) {
+			uint32_t v = c->w[i].on[k].object == UINT64_MAX ? 0 : node_of(c, c->w[i].on[k].object);
+			if (v && !go_bit(c->target, v)) {
+				go_set_bit(c->target, v);
+				c->targets_left++;
+			}
+		}
+	}
 }
 
 static struct memdbg_error *settle(struct lctx *c)
 {
-	c->marking = needs_marking(c);
+	find_targets(c);
 	struct go_map stuck_goids = { 0 };
 	for (size_t i = 0; i < c->nw; i++)
 		if (c->stuck[i] && !go_map_put(&stuck_goids, c->w[i].g->goid ? c->w[i].g->goid : UINT64_MAX, (void *)1))
@@ -444,7 +452,8 @@ struct memdbg_error *go_leaks(struct memdbg_target *t, struct memdbg_go *go, str
 					   "runtime.g.waiting or runtime.sudog is not in the DWARF of this binary");
 	c.marked = calloc(graph->nnodes / 8 + 1, 1);
 	c.g_node = calloc(graph->nnodes / 8 + 1, 1);
-	if (!c.marked || !c.g_node || !index_stack_roots(&c) || !load_sudog_types(&c))
+	c.target = calloc(graph->nnodes / 8 + 1, 1);
+	if (!c.marked || !c.g_node || !c.target || !index_stack_roots(&c) || !load_sudog_types(&c))
 		err = memdbg_enomem;
 	if (!err)
 		err = find_blockers(&c, gs, ng);
@@ -452,6 +461,7 @@ struct memdbg_error *go_leaks(struct memdbg_target *t, struct memdbg_go *go, str
 		err = settle(&c);
 	free(c.marked);
 	free(c.g_node);
+	free(c.target);
 	free(c.sudog_type);
 	free(c.queue);
 	free(c.sroots);
