@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """memdbg's libFuzzer targets (native/fuzz), each for a bounded time.
 
-    python3 setup/fuzz.py [--seconds 90] [--targets core,go,exe,je,tc,gl] [--keep DIR]
+    python3 setup/fuzz.py [--seconds 90] [--targets core,go,exe,sexe,je,tc,gl] [--keep DIR]
                           [--config go1.26.8] [-- LIBFUZZER-FLAGS...]
 
 Builds build-fuzz/ (`make fuzz`: clang, -fsanitize=fuzzer,address,undefined),
@@ -22,6 +22,11 @@ and runs, splitting --seconds among the targets by weight:
         ten times slower per input)
   exe   fuzz_patch with windows in the executable (ELF and program headers,
         .gopclntab, .typelink, .rodata, .go.buildinfo, .symtab) of the same core
+  sexe  the same windows of the -s -w build's executable with its own kernel core,
+        and the first MiB of its code in 64 KiB windows: what memdbg reads without
+        symbols and DWARF (the pclntab's functions and their funcdata, the type
+        descriptors found by name, the runtime's globals found in its code, the
+        locals, receivers and allocation sites typed from code)
   je, tc, gl
         fuzz_patch on the jemalloc (je-shared), TCMalloc (tc-minimal) and glibc
         (gl-shared) sample cores: windows over the start of every writable
@@ -55,7 +60,7 @@ import samples  # noqa: E402
 
 FUZZ_DIR = REPO / "build-fuzz" / "fuzz"
 CORPUS = REPO / "native" / "fuzz" / "corpus"
-WEIGHTS = {"core": 3, "go": 4, "heap": 2, "exe": 2, "je": 1, "tc": 1, "gl": 1}
+WEIGHTS = {"core": 3, "go": 4, "heap": 2, "exe": 2, "sexe": 2, "je": 1, "tc": 1, "gl": 1}
 J = "--jobs 1"
 GO_CMDS = {
     "go": f"go-info {J};memstats --json {J};mspan-walk --limit 20 {J};mcentral --spans --json {J};mcache {J};"
@@ -63,6 +68,7 @@ GO_CMDS = {
     # every object typed: ten times slower per input, so a target of its own with its own share
     "heap": f"objects --limit 20 {J};histogram --json {J};pool-residue --json {J}",
     "exe": f"go-info {J};memstats --json {J};goroutines {J};objects --limit 20 {J}",
+    "sexe": f"go-info {J};memstats --json {J};goroutines {J};histogram --json {J};roots --json {J}",
 }
 ALLOC_CMDS = {
     "je": f"je-info {J};je-arenas --json {J};je-bins {J};je-stats --json {J};je-extents --json {J}",
@@ -177,12 +183,15 @@ def go_regions(sc):
     return regions
 
 
-def exe_regions(exe):
+def exe_regions(exe, code_windows=0):
     secs = exe_sections(exe)
     regions = [("exe", 0, 4096, "elf-headers")]
     for name in (".gopclntab", ".typelink", ".rodata", ".go.buildinfo", ".symtab", ".itablink"):
         if name in secs:
             regions.append(("exe", *clip(*secs[name]), name))
+    off, size = secs[".text"]
+    for i in range(min(code_windows, size >> 16)):
+        regions.append(("exe", off + (i << 16), 64 << 10, f".text+{i << 16:#x}"))
     return regions
 
 
@@ -291,6 +300,8 @@ def main():
         sc = None
         if {"core", "go", "heap", "exe"} & set(targets):
             sc = samples.make_core(a.config, "kernel")
+        if "sexe" in targets:
+            stripped = samples.make_core(a.config, "kernel-stripped")
         for t in targets:
             secs = max(5, a.seconds * WEIGHTS[t] // total)
             if t == "core":
@@ -303,7 +314,9 @@ def main():
                 ok &= run_target(t, FUZZ_DIR / "fuzz_core", {"MEMDBG_FUZZ_EXE": str(sc.exe)},
                                  [CORPUS / "core", seeds], secs, work, a.keep, a.extra)
                 continue
-            if t in GO_CMDS:
+            if t == "sexe":
+                core, exe, regions, cmds = stripped.core, stripped.exe, exe_regions(stripped.exe, 16), GO_CMDS[t]
+            elif t in GO_CMDS:
                 core, exe, regions, cmds = sc.core, sc.exe, (exe_regions(sc.exe) if t == "exe" else
                                                              go_regions(sc)), GO_CMDS[t]
             else:

@@ -529,8 +529,10 @@ static void print_fields(struct memdbg_target *t, struct memdbg_go *go, const st
 			memdbg_field_hex(p, "value", v & ((1ull << (8 * fsize)) - 1));
 		else
 			memdbg_field_hex(p, "value", v);
-		if (ok && ft && ft->kind == GO_KIND_STRING)
-			print_string(t, p, v, peek_word(t, addr + f->offset + 8, &ok), ok);
+		if (ok && ft && ft->kind == GO_KIND_STRING) {
+			uint64_t len = peek_word(t, addr + f->offset + 8, &ok);  /* sets ok: apart from the call that reads it */
+			print_string(t, p, v, len, ok);
+		}
 		if (ok && ft && ft->ptrbytes)
 			print_pointer_target(t, o, p, v);
 		memdbg_end_object(p);

@@ -2354,7 +2354,8 @@ static void type_code_globals(struct builder *b)
 {
 	struct go_stripped *st = go_stripped_of(b->t);
 	const struct go_global_store *g = NULL;
-	type_code_words(b, g, st ? go_stripped_global_types(st, &g) : 0);
+	size_t n = st ? go_stripped_global_types(st, &g) : 0;  /* sets g: not inside the call, whose order is unspecified */
+	type_code_words(b, g, n);
 }
 
 /* A swiss-table header's entry count is what its small group's control bytes, or its tables, say. */
