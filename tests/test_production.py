@@ -25,8 +25,8 @@ What replaces DWARF and the symbol table is checked against them:
   code names as Go's own objdump and symbol table read it.
 * Heap closures: the context type the code allocates each function's closures with (its entry stored
   in word 0 of new(struct { F uintptr; ... })) names the closure as DWARF does and types what it
-  captured; where DWARF names no such variable, the default build's DWARF of that struct and Go's
-  objdump are the oracle.
+  captured; where DWARF names no such variable, Go's objdump (the struct each function's closures are
+  made with) and that struct's type descriptor in the file are the oracle.
 * go-info says what the executable has and where each global was found; an
   executable of another build is refused by its build id, stripped or not.
 * A cgo build (glibc malloc, CGO_ENABLED=1) built -s -w: the outside-heap
@@ -409,42 +409,46 @@ KIND_ARRAY, KIND_CHAN, KIND_FUNC, KIND_IFACE, KIND_MAP, KIND_PTR, KIND_SLICE, KI
     17, 18, 19, 20, 21, 22, 23, 24, 25
 
 
-@functools.lru_cache(maxsize=None)
-def dwarf_types(exe):
-    """({DIE offset: type DIE}, {runtime type descriptor address: type DIE}) from exe's DWARF: each DIE a dict
-    of name, kind (DW_AT_go_kind), size, type (DIE offset), tag and, for a struct, its members
-    [(offset, type DIE offset)]."""
-    syms = subprocess.run(["go", "tool", "nm", str(exe)], capture_output=True, text=True, check=True).stdout
-    base = int(re.search(r"^\s*([0-9a-f]+) \w runtime\.types$", syms, re.M).group(1), 16)
-    info = subprocess.run(["readelf", "--debug-dump=info", "--dwarf-depth=3", str(exe)],
-                          capture_output=True, text=True, check=True).stdout
-    dies, by_rt, die, member = {}, {}, None, None
-    for line in info.splitlines():
-        if m := re.match(r"\s*<(\d+)><([0-9a-f]+)>: Abbrev Number: \d+ \((\w+)\)", line):
-            if m.group(1) == "1":
-                die = dies.setdefault(int(m.group(2), 16), {"tag": m.group(3), "members": []})
-                member = None
-            elif m.group(1) == "2" and die is not None and m.group(3) == "DW_TAG_member":
-                member = [0, None]
-                die["members"].append(member)
-            else:
-                member = None
-        elif m := re.search(r"DW_AT_name\s*: (.+)$", line):
-            if die is not None and member is None:
-                die["name"] = m.group(1).strip()
-        elif m := re.search(r"DW_AT_type\s*: <0x([0-9a-f]+)>", line):
-            (member.__setitem__(1, int(m.group(1), 16)) if member is not None
-             else die.__setitem__("type", int(m.group(1), 16)) if die is not None else None)
-        elif (m := re.search(r"DW_AT_data_member_location\s*: (\d+)", line)) and member is not None:
-            member[0] = int(m.group(1))
-        elif (m := re.search(r"DW_AT_byte_size\s*: (\d+)", line)) and die is not None and member is None:
-            die["size"] = int(m.group(1))
-        elif (m := re.search(r"Unknown AT value: 2900: (\d+)", line)) and die is not None and member is None:
-            die["kind"] = int(m.group(1))
-        elif (m := re.search(r"Unknown AT value: 2904: (0x[0-9a-f]+|\d+)", line)) and die is not None and member is None:
-            if int(m.group(1), 0):
-                by_rt[base + int(m.group(1), 0)] = die
-    return dies, by_rt
+class Descriptors:
+    """The runtime type descriptors in exe's file, as internal/abi lays them out (go1.22+): Type (Size_ at 0,
+    TFlag at 20, Kind_ at 23, Str at 40, a name offset from runtime.types), StructType's Fields at 56
+    (StructField: Name, Typ, Offset), ArrayType's Elem at 48; a name is a flag byte, a varint length, bytes."""
+
+    def __init__(self, exe):
+        self.data = Path(exe).read_bytes()
+        self.secs = [(a, o, n) for k, a, o, n in samples.elf_sections(exe).values() if a and k != "NOBITS"]
+        syms = subprocess.run(["go", "tool", "nm", str(exe)], capture_output=True, text=True, check=True).stdout
+        self.base = int(re.search(r"^\s*([0-9a-f]+) \w runtime\.types$", syms, re.M).group(1), 16)
+
+    def read(self, addr, n):
+        for a, o, size in self.secs:
+            if a <= addr and addr + n <= a + size:
+                return self.data[o + addr - a:o + addr - a + n]
+        raise ValueError(f"0x{addr:x} is not in the file")
+
+    def word(self, addr):
+        return int.from_bytes(self.read(addr, 8), "little")
+
+    def name(self, addr):
+        n, shift, p = 0, 0, addr + 1
+        while True:
+            b = self.read(p, 1)[0]
+            n, shift, p = n | (b & 0x7f) << shift, shift + 7, p + 1
+            if b < 0x80:
+                return self.read(p, n).decode()
+
+    @functools.lru_cache(maxsize=None)
+    def type(self, addr):
+        head = self.read(addr, 48)
+        name = self.name(self.base + int.from_bytes(head[40:44], "little", signed=True))
+        t = {"size": int.from_bytes(head[:8], "little"), "kind": head[23] & 31,
+             "name": name[1:] if head[20] & 2 else name, "fields": []}  # TFlagExtraStar
+        if t["kind"] == KIND_STRUCT:
+            fields, n = self.word(addr + 56), self.word(addr + 64)
+            t["fields"] = [(self.word(fields + 24 * i + 16), self.word(fields + 24 * i + 8)) for i in range(min(n, 4096))]
+        elif t["kind"] == KIND_ARRAY:
+            t["fields"] = [(0, self.word(addr + 48))]  # the element, repeated
+        return t
 
 
 @functools.lru_cache(maxsize=None)
@@ -477,42 +481,39 @@ def closure_contexts(exe):
     return {f: next(iter(d)) for f, d in sites.items() if len(d) == 1}
 
 
-# The sizes of the kinds whose DIEs may have no byte size (Go's pointer DIEs): pointer-shaped, two words, three.
-WORDS = {KIND_CHAN: 8, KIND_FUNC: 8, KIND_MAP: 8, KIND_PTR: 8, 26: 8, KIND_IFACE: 16, KIND_STRING: 16, KIND_SLICE: 24}
-
-
 def short_name(t):
     """The type's own name without package path, generic arguments or array length: "[3]a/b.T[x]" -> "T"."""
     t = re.sub(r"^\[\d*\]", "", t or "").lstrip("*")
     return re.split(r"[./]", t.split("[")[0])[-1]
 
 
-def captured_leaf(dies, die, off, depth=0):
-    """The DIE of the pointer-shaped value of struct die that begins at off, with its offset, descending into
-    structs and arrays; None where there is none."""
-    for moff, mtype in die.get("members", []):
-        t = dies.get(mtype)
-        while t and t.get("tag") == "DW_TAG_typedef" and "kind" not in t:  # a named struct (an interface has one)
-            t = dies.get(t.get("type"))
-        size = t.get("size", WORDS.get(t.get("kind"), 0)) if t else 0
-        if not t or not (moff <= off < moff + size) or depth > 8:
+def captured_leaf(types, addr, off, depth=0):
+    """The type and offset of the value inside the struct or array at addr that off falls in, descending
+    into structs and arrays; None where there is none."""
+    t = types.type(addr)
+    if depth > 8:
+        return None
+    parts = t["fields"]
+    if t["kind"] == KIND_ARRAY:
+        esize = types.type(parts[0][1])["size"]
+        parts = [(off - off % esize, parts[0][1])] if esize else []
+    for foff, ftype in parts:
+        f = types.type(ftype)
+        if not foff <= off < foff + f["size"]:
             continue
-        if t.get("kind") == KIND_STRUCT:
-            found = captured_leaf(dies, t, off - moff, depth + 1)
-            return (found[0], found[1] + moff) if found else None
-        if t.get("kind") == KIND_ARRAY and dies.get(t.get("type"), {}).get("size"):
-            esize = dies[t["type"]]["size"]
-            found = captured_leaf(dies, {"members": [(0, t["type"])]}, (off - moff) % esize, depth + 1)
-            return (found[0], found[1] + moff + (off - moff) // esize * esize) if found else None
-        return t, moff
+        if f["kind"] in (KIND_STRUCT, KIND_ARRAY):
+            found = captured_leaf(types, ftype, off - foff, depth + 1)
+            return (found[0], found[1] + foff) if found else None
+        return f, foff
     return None
 
 
-def captured_type_ok(dies, leaf, off, got):
-    """Does the captured value (leaf: its DIE and offset) hold an object of type got at off?  A pointer or slice names
-    its element; a map or channel its runtime header; an interface's data word takes its type word's type."""
+def captured_type_ok(leaf, off, got):
+    """Does the captured value (leaf: its type and offset) hold an object of type got at off?  A pointer or
+    slice names its element; a map or channel its runtime header; a string its bytes; an interface's data
+    word takes its type word's type."""
     t, at = leaf
-    kind, name = t.get("kind"), t.get("name", "")
+    kind, name = t["kind"], t["name"]
     if kind == KIND_IFACE:
         return off == at + 8
     if off != at:
@@ -533,12 +534,12 @@ def captured_type_ok(dies, leaf, off, got):
 @functools.lru_cache(maxsize=None)
 def closure_held(core, exe, stripped, extra):
     """{addr: (type, size)} of the objects of extra ((addr, size, type) the stripped copy types and the default
-    build does not) that heap closures account for, as the default build's symbols, DWARF and Go's objdump
-    read them: a closure "closure f" whose first word is f's entry (DWARF need not name what a closure of
-    a method value or of a function with inlined code captured); an object a closure's captured variable
-    points to ("referrer C closure var +N", C "closure f" in the default build too), of the type the field
-    at N of f's context struct (DWARF, objdump: closure_contexts) says; and what a typed pointer of one of
-    those reaches."""
+    build does not) that heap closures account for (DWARF need not name what a closure captured: nothing for
+    a method value's, nothing captured into inlined code, go1.22 only what is declared before the closure),
+    as the default build's symbols, Go's objdump and the type descriptors in the file read them: a closure
+    "closure f" whose first word is f's entry; an object a closure's captured variable points to
+    ("referrer C closure var +N", C "closure f"), of the type the field at N of the struct f's closures are
+    made with (closure_contexts, Descriptors) says; and what a typed pointer of one of those reaches."""
     syms = subprocess.run(["go", "tool", "nm", str(exe)], capture_output=True, text=True, check=True).stdout
     funcs = {m.group(2): int(m.group(1), 16) for m in re.finditer(r"^\s*([0-9a-f]+) T (.+)$", syms, re.M)}
     full = {o["addr"]: o["type"] for o in run_json(core, exe, "objects --all")["objects"]}
@@ -549,7 +550,7 @@ def closure_held(core, exe, stripped, extra):
             words = run_json(core, exe, f"object {addr}").get("fields", [])
             if words and t[8:] in funcs and int(words[0]["value"], 16) == funcs[t[8:]]:
                 ok[addr] = (t, size)
-    dies, by_rt = dwarf_types(exe) if len(ok) < len(extra) else ({}, {})
+    types = Descriptors(exe) if len(ok) < len(extra) else None
     contexts = closure_contexts(exe) if len(ok) < len(extra) else {}
     for _ in range(len(extra)):  # what a verified object reaches, in as many rounds as it takes
         grew = False
@@ -563,12 +564,8 @@ def closure_held(core, exe, stripped, extra):
             else:
                 fn = (full.get(c) or "")[8:] if (full.get(c) or "").startswith("closure ") else \
                      (ok[c][0][8:] if c in ok and ok[c][0].startswith("closure ") else None)
-                ctx = by_rt.get(contexts.get(fn))
-                leaf = captured_leaf(dies, ctx, int(off)) if ctx else None
-                # A method value's closure (pkg.(*T).M-fm) holds its receiver after the code pointer.
-                recv = re.search(r"\.\(\*([^()]+)\)\.[^.]+-fm$", fn or "")
-                good = (captured_type_ok(dies, leaf, int(off), t) if leaf else
-                        bool(recv) and int(off) == 8 and short_name(recv.group(1)) == short_name(t))
+                leaf = captured_leaf(types, contexts[fn], int(off)) if fn in contexts else None
+                good = bool(leaf) and captured_type_ok(leaf, int(off), t)
             if good:
                 ok[addr] = (t, size)
                 grew = True
@@ -637,7 +634,7 @@ def test_stripped_copy_types_closures(go_config):
     Checked on nats (hundreds of heap closures) against the default build: most closures DWARF names are
     named alike (the rest are generic closures, or reached only through what DWARF alone types), none
     otherwise; and what the captured variables hold has the default build's type, or, where DWARF names no
-    such variable, the one the default build's DWARF and Go's objdump give (closure_held)."""
+    such variable, the one Go's objdump and the closure struct's descriptor give (closure_held)."""
     sc = _core(SAMPLES["corpus-nats"], go_config)
     stripped = samples.stripped_copy(sc.exe)
     full = {o["addr"]: o for o in run_json(sc.core, sc.exe, "objects --all --why")["objects"]}

@@ -859,7 +859,7 @@ static struct memdbg_error *note_captured_mask(void *arg, const struct memdbg_fr
 	return NULL;
 }
 
-/* Where the closure code pointers, run time and DWARF-free typing, are known: symbols and text bounds. */
+/* The text (where closure code pointers point) and, without DWARF, the closure context types the code makes. */
 static void load_closure_types(struct builder *b)
 {
 	struct go_stripped *st = go_stripped_of(b->t);
@@ -869,6 +869,12 @@ static void load_closure_types(struct builder *b)
 	b->nclosure_types = st ? go_stripped_closure_types(st, &b->closure_types) : 0;
 }
 
+static int closure_entry_cmp(const void *key, const void *elem)
+{
+	uint64_t pc = *(const uint64_t *)key, entry = ((const struct go_closure_type *)elem)->entry;
+	return pc < entry ? -1 : pc > entry;
+}
+
 /*
  * Without DWARF: the context type of the closures of the function at entry
  * pc, if the code makes them with one (go_stripped_closure_types) and it is
@@ -876,17 +882,9 @@ static void load_closure_types(struct builder *b)
  */
 static const struct go_type *closure_context(struct builder *b, uint64_t pc)
 {
-	size_t lo = 0, hi = b->nclosure_types;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->closure_types[mid].entry < pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == b->nclosure_types || b->closure_types[lo].entry != pc)
-		return NULL;
-	const struct go_type *ty = type_at(b, b->closure_types[lo].type);
+	const struct go_closure_type *c = b->nclosure_types ? bsearch(&pc, b->closure_types, b->nclosure_types,
+								       sizeof(*c), closure_entry_cmp) : NULL;
+	const struct go_type *ty = c ? type_at(b, c->type) : NULL;
 	if (!ty || ty->kind != GO_KIND_STRUCT || !ty->nfields || !ty->fields[0].name ||
 	    strcmp(ty->fields[0].name, "F") != 0 || ty->fields[0].offset != 0)
 		return NULL;
