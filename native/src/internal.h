@@ -197,6 +197,13 @@ struct memdbg_x86_flow_ops {
 	 * regs NULL, one whose results the walk cannot tell (a jump out of the function, code not walked).
 	 */
 	void (*ret)(void *arg, const struct memdbg_x86_value *regs);
+	/*
+	 * (May be NULL.)  A write of width bytes at disp from a register holding a value of a user kind
+	 * (base, what ops->call put there: the object an allocation returned), no index register; val as
+	 * for store.
+	 */
+	void (*store_into)(void *arg, struct memdbg_x86_value base, int64_t disp, uint64_t width,
+			   struct memdbg_x86_value val);
 };
 #define MEMDBG_X86_ESCAPES UINT64_MAX
 #define MEMDBG_X86_WHOLE_FRAME INT64_MIN

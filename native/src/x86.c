@@ -595,6 +595,13 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 			if (!indexed || in.scale == 8)
 				ops->store(arg, at, whole ? 8 : width, whole ? s.r[in.reg] : zeroes ? zero : unknown, indexed);
 		}
+		if (report && ops->store_into && in.has_modrm && in.mod != 3 && !in.rip && in.base >= 0 && in.index < 0 &&
+		    s.r[in.base].kind >= MEMDBG_X86_USER && writes_rm(&in, &width)) {
+			/* A write into what an allocation returned: MOVQ CX, 8(AX) after CALL runtime.newobject. */
+			bool whole = op == 0x89 && w;
+			ops->store_into(arg, s.r[in.base], in.mdisp, whole ? 8 : width,
+					whole ? s.r[in.reg] : stores_x15(&in) ? zero : unknown);
+		}
 		if (branch_of(&in, &unconditional)) {
 			int64_t to = (int64_t)(off + in.len) + in.imm;
 			struct branch_target *t = to >= 0 && (uint64_t)to < end ? target_at(f, (uint64_t)to) : NULL;

@@ -77,6 +77,9 @@ struct builder {
 	const struct go_heap_span *from_span;  /* where the last typed word was */
 	uint64_t types_base;        /* runtime.types */
 	uint64_t text_lo, text_hi;  /* runtime.text .. runtime.etext: where closure code pointers point */
+	bool stripped;              /* no DWARF: a closure's layout is its context type, from the code */
+	const struct go_closure_type *closure_types;  /* by entry */
+	size_t nclosure_types;
 	struct trie_node {
 		uint64_t node, entry, indirect;  /* a HashTrieMap's node[K,V] and the two types that begin with one */
 	} trie_nodes[8];
@@ -473,6 +476,7 @@ static struct memdbg_error *push(struct builder *b, uint64_t id)
 static const struct go_type *type_at(struct builder *b, uint64_t addr);
 static uint64_t word(struct builder *b, uint64_t addr);
 static bool closure_fits(struct builder *b, uint64_t id);
+static bool type_fits(struct builder *b, uint64_t id, const struct go_type *ty);
 
 /* The span heap bits of small scan object id (at most 64 words: objects of 512 B or less). */
 static bool slot_heap_bits(struct builder *b, const struct go_heap_span *h, uint64_t id, uint64_t *bits)
@@ -855,18 +859,58 @@ static struct memdbg_error *note_captured_mask(void *arg, const struct memdbg_fr
 	return NULL;
 }
 
+/* The text (where closure code pointers point) and, without DWARF, the closure context types the code makes. */
+static void load_closure_types(struct builder *b)
+{
+	struct go_stripped *st = go_stripped_of(b->t);
+	memdbg_target_symbol(b->t, "runtime.text", &b->text_lo, NULL);
+	memdbg_target_symbol(b->t, "runtime.etext", &b->text_hi, NULL);
+	b->stripped = st != NULL;
+	b->nclosure_types = st ? go_stripped_closure_types(st, &b->closure_types) : 0;
+}
+
+static int closure_entry_cmp(const void *key, const void *elem)
+{
+	uint64_t pc = *(const uint64_t *)key, entry = ((const struct go_closure_type *)elem)->entry;
+	return pc < entry ? -1 : pc > entry;
+}
+
+/*
+ * Without DWARF: the context type of the closures of the function at entry
+ * pc, if the code makes them with one (go_stripped_closure_types) and it is
+ * one (struct { F uintptr; ... }).
+ */
+static const struct go_type *closure_context(struct builder *b, uint64_t pc)
+{
+	const struct go_closure_type *c = b->nclosure_types ? bsearch(&pc, b->closure_types, b->nclosure_types,
+								       sizeof(*c), closure_entry_cmp) : NULL;
+	const struct go_type *ty = c ? type_at(b, c->type) : NULL;
+	if (!ty || ty->kind != GO_KIND_STRUCT || !ty->nfields || !ty->fields[0].name ||
+	    strcmp(ty->fields[0].name, "F") != 0 || ty->fields[0].offset != 0)
+		return NULL;
+	const struct go_type *f = type_at(b, ty->fields[0].type);
+	return f && f->size == 8 && f->ptrbytes == 0 ? ty : NULL;
+}
+
 /*
  * Is object id a closure?  Its first word must be the entry of a function in
  * the text (a funcval's code pointer, never a heap pointer), and the heap
  * bits must have every pointer word of the captured variables DWARF names
- * (none at all in a noscan slot).
+ * (none at all in a noscan slot).  Without DWARF the code must make that
+ * function's closures with one context type, and the object must fit it as
+ * new(T) does: its size class, and the heap bits its whole mask.
  */
 static bool closure_fits(struct builder *b, uint64_t id)
 {
 	const struct go_heap_span *h = go_span_of_id(b->o, id);
 	uint64_t base = go_id_addr(h, id), pc = word(b, base), off = 1, bits = 0;
-	if (h->header || h->large_type || pc < b->text_lo || pc >= b->text_hi ||
-	    !memdbg_elf_symbol_at(b->t->exe, pc - b->t->bias, &off) || off != 0)
+	if (h->header || h->large_type || pc < b->text_lo || pc >= b->text_hi)
+		return false;
+	if (b->stripped) {
+		const struct go_type *ctx = closure_context(b, pc);
+		return ctx && type_fits(b, id, ctx);
+	}
+	if (!memdbg_elf_symbol_at(b->t->exe, pc - b->t->bias, &off) || off != 0)
 		return false;
 	if (!h->noscan && (!h->heap_bits || !slot_heap_bits(b, h, id, &bits) || (bits & 1)))
 		return false;
@@ -895,8 +939,11 @@ static void type_closure(struct builder *b, uint64_t id, uint64_t v, uint64_t fr
 	assign(b, id, NULL, 0, label, from);
 	if (!b->o->type[id])
 		return;
+	const struct go_type *ctx = b->stripped ? closure_context(b, pc + b->t->bias) : NULL;
+	for (size_t i = 1; ctx && i < ctx->nfields; i++)  /* the captured variables: the fields after F */
+		walk_value(b, type_at(b, ctx->fields[i].type), v + ctx->fields[i].offset, 0);
 	struct closure_scan cs = { b, v, 0 };
-	if (memdbg_target_symbol(b->t, "runtime.types", &cs.types_base, NULL))
+	if (!b->stripped && memdbg_target_symbol(b->t, "runtime.types", &cs.types_base, NULL))
 		memdbg_error_destroy(memdbg_dwarf_closure_vars(b->t->dwarf, pc, type_captured, &cs));
 }
 
@@ -2554,8 +2601,7 @@ static struct memdbg_error *build(struct builder *b)
 		return err;
 	if (!memdbg_target_symbol(b->t, "runtime.types", &b->types_base, NULL))
 		b->types_base = 0;
-	memdbg_target_symbol(b->t, "runtime.text", &b->text_lo, NULL);
-	memdbg_target_symbol(b->t, "runtime.etext", &b->text_hi, NULL);
+	load_closure_types(b);
 	b->phase = GO_SRC_HEADER;
 	type_from_headers(b);
 	b->phase = GO_SRC_GLOBAL;
@@ -2742,8 +2788,7 @@ enum go_type_check go_check_type(struct memdbg_target *t, struct memdbg_go *go, 
 	const struct go_objtype *ot = &o->otypes[o->type[id]];
 	if (!ot->type && strncmp(ot->name, "closure ", 8) == 0) {
 		/* Only part of a closure's layout is known: its code pointer word and DWARF's captured variables. */
-		memdbg_target_symbol(t, "runtime.text", &b.text_lo, NULL);
-		memdbg_target_symbol(t, "runtime.etext", &b.text_hi, NULL);
+		load_closure_types(&b);
 		return closure_fits(&b, id) ? GO_CHECK_PARTIAL : GO_CHECK_CONTRADICTS;
 	}
 	if (!(*type_mask = calloc(*words / 8 + 1, 1)))

@@ -69,6 +69,9 @@ struct go_stripped {
 	struct go_local_store *lstores;
 	size_t nlstores;
 	bool lstores_done;
+	/* the heap closures' context types (go_stripped_closure_types), by entry */
+	struct go_closure_type *closures;
+	size_t nclosures;
 	/* the receivers of method frames (go_stripped_receiver), by entry */
 	struct go_map receivers;
 };
@@ -972,6 +975,8 @@ struct infer {
 	size_t nwords, words_cap;
 	struct go_local_store *locals;
 	size_t nlocals, locals_cap;
+	struct go_closure_type *closures;  /* each function entry stored into word 0 of a new(T) */
+	size_t nclosures, closures_cap;
 };
 
 /* A write into the frame: disp from SP at pc (from the frame's fp once the pclntab's pcsp says). */
@@ -1178,6 +1183,25 @@ static void flow_stack(void *arg, uint64_t pc, int64_t disp, uint64_t width, str
 	in->frame[in->nframe++] = (struct sstore){ pc, disp, width, val.kind >= MEMDBG_X86_USER ? val.a : 0, val.kind };
 }
 
+/*
+ * A write into what new(T) returned: word 0 written with a function's entry
+ * makes T that function's closure context (when T is one, which the object
+ * graph checks: F uintptr first).
+ */
+static void flow_store_into(void *arg, struct memdbg_x86_value base, int64_t disp, uint64_t width,
+			    struct memdbg_x86_value val)
+{
+	struct infer *in = arg;
+	if (!in->want_globals || base.kind != VAL_NEW || disp != 0 || width != 8 || val.kind != MEMDBG_X86_ADDR ||
+	    func_index(in->st, val.a) == UINT64_MAX)
+		return;
+	if (!grow((void **)&in->closures, &in->closures_cap, in->nclosures, sizeof(*in->closures))) {
+		in->full = true;
+		return;
+	}
+	in->closures[in->nclosures++] = (struct go_closure_type){ val.a, base.a };
+}
+
 static int sword_cmp(const void *a, const void *b)
 {
 	const struct sword *x = a, *y = b;
@@ -1364,6 +1388,32 @@ static void keep_global_types(struct go_stripped *st, struct infer *in)
 	st->ngstores = st->gstores ? kept : 0;
 }
 
+static int closure_type_cmp(const void *a, const void *b)
+{
+	const struct go_closure_type *x = a, *y = b;
+	return x->entry != y->entry ? (x->entry < y->entry ? -1 : 1) : x->type < y->type ? -1 : x->type > y->type;
+}
+
+/* Keep the functions whose closures are all made with one type into st->closures. */
+static void keep_closure_types(struct go_stripped *st, struct infer *in)
+{
+	if (in->full || !in->nclosures)
+		return;
+	qsort(in->closures, in->nclosures, sizeof(*in->closures), closure_type_cmp);
+	size_t kept = 0;
+	for (size_t i = 0, j; i < in->nclosures; i = j) {
+		bool one = true;
+		for (j = i; j < in->nclosures && in->closures[j].entry == in->closures[i].entry; j++)
+			one &= in->closures[j].type == in->closures[i].type;
+		if (one)
+			in->closures[kept++] = in->closures[i];
+	}
+	st->closures = in->closures;
+	st->nclosures = kept;
+
+	in->closures = NULL;
+}
+
 int go_local_store_cmp(const void *a, const void *b)
 {
 	const struct go_local_store *x = a, *y = b;
@@ -1407,8 +1457,9 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 {
 	struct infer in = { .st = st, .s = s, .want_globals = !st->gstores_done };
 	/* Without s no frame is wanted: the walk need not report its writes. */
-	static const struct memdbg_x86_flow_ops frame_ops = { flow_call, flow_store, flow_ref, flow_stack, NULL },
-						 globals_ops = { flow_call, flow_store, flow_ref, NULL, NULL };
+	static const struct memdbg_x86_flow_ops frame_ops = { flow_call, flow_store, flow_ref, flow_stack, NULL,
+							      flow_store_into },
+						 globals_ops = { flow_call, flow_store, flow_ref, NULL, NULL, flow_store_into };
 	const struct memdbg_x86_flow_ops *ops = s ? &frame_ops : &globals_ops;
 	uint64_t text_len = st->etext - st->text;
 	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;
@@ -1442,8 +1493,10 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 		if (s)
 			frame_types(&in, st->text + lo);
 	}
-	if (in.want_globals)
+	if (in.want_globals) {
 		keep_global_types(st, &in);
+		keep_closure_types(st, &in);
+	}
 	if (s && in.nlocals) {
 		qsort(in.locals, in.nlocals, sizeof(*in.locals), go_local_store_cmp);
 		st->lstores = in.locals;
@@ -1457,6 +1510,7 @@ out:
 	free(in.frame);
 	free(in.words);
 	free(in.locals);
+	free(in.closures);
 	free(in.result);
 	free(in.sec[0].mask);
 	free(in.sec[1].mask);
@@ -1468,6 +1522,14 @@ size_t go_stripped_global_types(struct go_stripped *st, const struct go_global_s
 		infer_code_types(st, NULL);
 	*ret = st->gstores;
 	return st->ngstores;
+}
+
+size_t go_stripped_closure_types(struct go_stripped *st, const struct go_closure_type **ret)
+{
+	if (!st->gstores_done)
+		infer_code_types(st, NULL);
+	*ret = st->closures;
+	return st->nclosures;
 }
 
 size_t go_stripped_local_types(struct go_stripped *st, struct go_stack *s, const struct go_local_store **ret)
@@ -1604,6 +1666,7 @@ static void op_destroy(void *arg)
 {
 	struct go_stripped *st = arg;
 	free(st->gstores);
+	free(st->closures);
 	free(st->lstores);
 	for (size_t i = 0; i < st->receivers.cap; i++)
 		if (st->receivers.vals && st->receivers.vals[i] != &no_receiver)

@@ -91,6 +91,19 @@ size_t go_stripped_local_types(struct go_stripped *st, struct go_stack *s, const
 int go_local_store_cmp(const void *a, const void *b);
 
 /*
+ * The heap closures the program's code makes: a closure is new(struct { F
+ * uintptr; captured variables... }) with its function's entry stored in word
+ * 0 (LEAQ type(SB), AX; CALL runtime.newobject(SB); LEAQ pkg.f.func1(SB),
+ * CX; MOVQ CX, (AX)).  One row per function whose every such store the walk
+ * sees is into an allocation of the same type; sorted by entry; target
+ * addresses; computed with the globals' types.
+ */
+struct go_closure_type {
+	uint64_t entry, type;  /* the closure's function; its context's type descriptor */
+};
+size_t go_stripped_closure_types(struct go_stripped *st, const struct go_closure_type **ret);
+
+/*
  * The receiver of a method on a pointer, fn being "a/b.(*T).M": its word's
  * offset from the frame's argp (FUNCDATA_ArgInfo) and T's type descriptor
  * (a target address).  False for any other function, or when either is
