@@ -69,6 +69,7 @@ struct builder {
 	size_t ncode_locals;
 	struct go_global_store *code_slots;  /* the live locals in one of them, typed last */
 	size_t ncode_slots, code_slots_cap;
+	uint64_t sudog_type, sudog_g;  /* without DWARF: runtime.sudog's descriptor (0: none) and its g's offset */
 	enum go_type_src phase;  /* what a typed word outside the heap is: a global, a stack variable, ... */
 	struct root_word {
 		uint64_t addr;
@@ -2016,6 +2017,34 @@ static struct memdbg_error *note_code_receiver(struct frame_scan *fs, const stru
 }
 
 /*
+ * Without DWARF, the sudog a goroutine parked in sync.Cond.Wait or on a
+ * semaphore waits with: notifyListWait's and semacquire1's s := acquireSudog(),
+ * live across the park, its g set to the goroutine before it parks.  A live
+ * slot of such a frame pointing to an object that starts with that g's
+ * address in sudog.g is the sudog (the frame's other pointers, the notify
+ * list or the semaphore's address, point into a Cond, a Mutex or a
+ * WaitGroup); nothing else types it (the list and the semaphore treap link
+ * sudogs through words a stripped build has no type for).  Typed last, as
+ * new(sudog) is: its size class and GC bits must fit.
+ */
+static struct memdbg_error *note_waiter_sudog(struct frame_scan *fs, const struct go_frame *f, const struct go_slot *slot)
+{
+	struct builder *b = fs->b;
+	static const char *const parks[] = { "sync.runtime_notifyListWait", "runtime.semacquire1" };
+	bool parked = false;
+	for (size_t i = 0; i < sizeof(parks) / sizeof(*parks) && !parked; i++)
+		parked = f->func && strcmp(f->func, parks[i]) == 0;
+	uint64_t id;
+	if (!parked || !b->sudog_type || !base_object(b, slot->value, &id) ||
+	    word(b, slot->value + b->sudog_g) != fs->g->addr)
+		return NULL;
+	if (!go_grow((void **)&b->code_slots, &b->code_slots_cap, b->ncode_slots, sizeof(*b->code_slots)))
+		return memdbg_enomem;
+	b->code_slots[b->ncode_slots++] = (struct go_global_store){ slot->addr, b->sudog_type, GO_GSTORE_NEW };
+	return NULL;
+}
+
+/*
  * One root per stack word, as for globals: "goroutine 17 frame main.handle
  * var buf+8" where DWARF names the variable, else the word's place in the
  * frame, "... sp+0x48".
@@ -2059,6 +2088,8 @@ static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot 
 		fs->err = note_code_local(fs->b, f, slot->addr);
 	if (!fs->err && f && f->fn && slot->precise && slot->kind == GO_SLOT_ARG)
 		fs->err = note_code_receiver(fs, f, slot->addr);
+	if (!fs->err && f && f->fn && slot->precise)
+		fs->err = note_waiter_sudog(fs, f, slot);
 	return !fs->err;
 }
 
@@ -2132,6 +2163,10 @@ static struct memdbg_error *stack_roots(struct builder *b)
 	struct go_stripped *stripped = go_stripped_of(b->t);
 	if (stripped)
 		b->ncode_locals = go_stripped_local_types(stripped, s, &b->code_locals);
+	if (stripped && !memdbg_dwarf_member(b->t->dwarf, "runtime.sudog", "g", &b->sudog_g, NULL))
+		b->sudog_type = 0;
+	else if (stripped)
+		b->sudog_type = go_type_by_name(b->t, b->go, "runtime.sudog");
 	struct go_scan_stats st = { 0 };
 	b->o->conservative_stacks += skipped;
 	for (size_t i = 0; i < n && !err; i++) {
