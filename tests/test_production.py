@@ -628,6 +628,24 @@ def test_stripped_copy_types_receivers(go_config):
     assert [(a, full[a], got[a]) for a in buffers if got[a] != full[a]] == []
 
 
+def test_stripped_copy_types_waiting_sudogs(go_config):
+    """What a goroutine parked in sync.Cond.Wait or on a semaphore waits with (its sudog, which only
+    sync.runtime_notifyListWait's or runtime.semacquire1's local s holds with a type: the notify list and
+    the semaphore treap link sudogs through untyped words) is typed without DWARF from the live slot of
+    that frame whose object's sudog.g is the goroutine, as DWARF types it (var s, on the same core).
+    nats parks hundreds of goroutines in sync.Cond.Wait on go1.24 and go1.25 (none on go1.26)."""
+    sc = _core(SAMPLES["corpus-nats"], go_config)
+    stripped = samples.stripped_copy(sc.exe)
+    held = {r["target"] for r in run_json(sc.core, sc.exe, "roots")["roots"]
+            if re.fullmatch(r"goroutine \d+ frame (sync\.runtime_notifyListWait|runtime\.semacquire1) var s", r["name"])}
+    if not held:
+        pytest.skip("no goroutine of this core waits in sync.Cond.Wait or on a semaphore")
+    full = {o["addr"]: o["type"] for o in run_json(sc.core, sc.exe, "objects --all")["objects"]}
+    got = {o["addr"]: o["type"] for o in run_json(sc.core, stripped, "objects --all")["objects"]}
+    assert {full[a] for a in held} == {"runtime.sudog"}
+    assert [(a, got[a]) for a in held if got[a] != "runtime.sudog"] == []
+
+
 def test_stripped_copy_types_closures(go_config):
     """Heap closures without DWARF: the code makes each as new(struct { F uintptr; captured... }) and stores
     its function's entry in word 0, which gives the closure its name and its captured variables their types.

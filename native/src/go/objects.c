@@ -1042,6 +1042,52 @@ static bool maybe_trie_node(const struct go_type *ty)
  * nodes as *node[K,V], a struct of one bool, isEntry, that begins both
  * node kinds: the node is an entry[K,V] when it is set, else an indirect[K,V].
  */
+/* Does a value of the type at addr hold a *T (T at target) in its fields or elements (not behind a pointer)? */
+static bool holds_pointer_to(struct builder *b, uint64_t addr, uint64_t target, int depth)
+{
+	const struct go_type *ty = type_at(b, addr);
+	if (!ty || depth > 4)
+		return false;
+	if (ty->kind == GO_KIND_POINTER)
+		return ty->elem == target;
+	if (ty->kind == GO_KIND_ARRAY)
+		return holds_pointer_to(b, ty->elem, target, depth + 1);
+	for (size_t i = 0; ty->kind == GO_KIND_STRUCT && i < ty->nfields; i++)
+		if (holds_pointer_to(b, ty->fields[i].type, target, depth + 1))
+			return true;
+	return false;
+}
+
+/*
+ * Without DWARF the node's kinds by the names the runtime gives them
+ * ("sync.node[interface {},interface {}]": the package's name, not its path,
+ * so another instantiation may print alike): each taken only when its
+ * descriptor is the node's own kin, an entry[K,V] beginning with this
+ * node[K,V] and an indirect[K,V] whose children point to it.
+ */
+static void trie_kinds_by_name(struct builder *b, const struct go_type *node, const char *pkg, struct trie_node *tn)
+{
+	const char *slash = strrchr(pkg, '/'), *base = slash ? slash + 1 : pkg;
+	size_t n = strlen(base);
+	if (!node->name || strncmp(node->name, base, n) || strncmp(node->name + n, "node[", 5))
+		return;
+	const char *args = node->name + n + 4;
+	char name[1024];
+	snprintf(name, sizeof(name), "%sentry%s", pkg, args);
+	uint64_t entry = go_type_by_name(b->t, b->go, name);
+	snprintf(name, sizeof(name), "%sindirect%s", pkg, args);
+	uint64_t indirect = go_type_by_name(b->t, b->go, name);
+	const struct go_type *e = type_at(b, entry), *in = type_at(b, indirect);
+	if (!e || !in || !e->nfields || e->fields[0].offset || e->fields[0].type != node->addr)
+		return;
+	for (size_t i = 0; i < in->nfields; i++)
+		if (in->fields[i].name && strcmp(in->fields[i].name, "children") == 0 &&
+		    holds_pointer_to(b, in->fields[i].type, node->addr, 0)) {
+			tn->entry = entry;
+			tn->indirect = indirect;
+		}
+}
+
 static const struct go_type *trie_node_kind(struct builder *b, const struct go_type *node, uint64_t v)
 {
 	static const char *const pkgs[] = { "internal/sync.", "internal/concurrent." };
@@ -1057,8 +1103,11 @@ static const struct go_type *trie_node_kind(struct builder *b, const struct go_t
 			char prefix[64], name[1024];
 			snprintf(prefix, sizeof(prefix), "%snode[", pkgs[i]);
 			const char *dw = memdbg_dwarf_type_with_runtime_type(b->t->dwarf, prefix, node->addr - b->types_base);
-			if (!dw)
+			if (!dw) {
+				prefix[strlen(prefix) - 5] = '\0';  /* "internal/sync." */
+				trie_kinds_by_name(b, node, prefix, tn);
 				continue;
+			}
 			snprintf(name, sizeof(name), "%sentry%s", pkgs[i], dw + strlen(prefix) - 1);
 			tn->entry = go_type_by_name(b->t, b->go, name);
 			snprintf(name, sizeof(name), "%sindirect%s", pkgs[i], dw + strlen(prefix) - 1);
