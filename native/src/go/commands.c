@@ -449,14 +449,25 @@ static struct memdbg_error *run_mspan_walk(struct memdbg_target *t, struct memdb
 /* ---- mcentral ---- */
 
 struct span_set_stats {
-	uint64_t spans, free_slots;
+	uint64_t spans, free_slots, stale;
 	uint64_t *addrs;
 	size_t naddrs, cap;
 };
 
-/* Walk one spanSet: live entries are [head, tail) of its spine of blocks. */
+/* A span an unswept set of span class sc still lists after another sweeper took it: the reclaimer
+ * (mheap.reclaimChunk) sweeps spans in place, and the set keeps the entry until a pop skips it
+ * (mcentral.cacheSpan).  The span is swept by then, and may have been freed and reused. */
+static bool stale_unswept(const struct memdbg_go *go, const struct go_span *s, uint64_t sc)
+{
+	uint32_t h = go->heap_sweepgen;
+	return !s || s->spanclass != sc || s->state != go->l.span_in_use ||
+	       (s->sweepgen != h - 2 && s->sweepgen != h - 1);
+}
+
+/* Walk one spanSet of span class sc: live entries are [head, tail) of its spine of blocks; an unswept
+ * set's stale entries (stale_unswept) are counted apart. */
 static struct memdbg_error *walk_span_set(struct memdbg_target *t, const struct memdbg_go *go, uint64_t set,
-					  bool keep, struct span_set_stats *st)
+					  uint64_t sc, bool unswept, bool keep, struct span_set_stats *st)
 {
 	const struct go_layout *l = &go->l;
 	struct go_reader r = { t };
@@ -481,8 +492,12 @@ static struct memdbg_error *walk_span_set(struct memdbg_target *t, const struct 
 			return r.err;
 		if (!span)
 			continue;
-		st->spans++;
 		const struct go_span *s = go_span_by_mspan(go, span);
+		if (unswept && stale_unswept(go, s, sc)) {
+			st->stale++;
+			continue;
+		}
+		st->spans++;
 		if (s)
 			st->free_slots += s->nelems - s->alloc_count;
 		if (keep) {
@@ -524,7 +539,7 @@ static struct memdbg_error *run_mcentral(struct memdbg_target *t, struct memdbg_
 		{ "full_unswept", MEMDBG_COL_U64, 12 },
 		{ "free_slots", MEMDBG_COL_U64, 10 },
 	};
-	uint64_t totals[4] = { 0 }, total_free = 0;
+	uint64_t totals[4] = { 0 }, total_free = 0, total_stale = 0;
 	memdbg_table_begin(p, "classes", cols, MEMDBG_ARRAY_SIZE(cols));
 	/* Two passes: the counts table, then (with --spans) the members of each set. */
 	for (int pass = 0; pass < (list ? 2 : 1) && !err; pass++) {
@@ -540,8 +555,11 @@ static struct memdbg_error *run_mcentral(struct memdbg_target *t, struct memdbg_
 			for (unsigned k = 0; k < 4 && !err; k++) {
 				uint64_t base = k < 2 ? l->mc_partial : l->mc_full;
 				unsigned half = k % 2 == 0 ? swept : 1 - swept;
-				err = walk_span_set(t, go, central + base + half * l->spanset_size, pass == 1, &st[k]);
+				err = walk_span_set(t, go, central + base + half * l->spanset_size, sc, k % 2 == 1,
+						    pass == 1, &st[k]);
 			}
+			if (pass == 0)
+				total_stale += st[1].stale + st[3].stale;
 			uint64_t nspans = st[0].spans + st[1].spans + st[2].spans + st[3].spans;
 			if (!err && nspans && pass == 0) {
 				uint64_t free_slots = st[0].free_slots + st[1].free_slots;
@@ -577,6 +595,7 @@ static struct memdbg_error *run_mcentral(struct memdbg_target *t, struct memdbg_
 	for (unsigned k = 0; k < 4; k++)
 		memdbg_field_u64(p, set_names[k], totals[k]);
 	memdbg_field_u64(p, "free_slots", total_free);
+	memdbg_field_u64(p, "stale_unswept", total_stale);
 	memdbg_end_object(p);
 	return NULL;
 }

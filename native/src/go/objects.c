@@ -1881,6 +1881,24 @@ static struct memdbg_error *collect_pool_globals(struct builder *b)
 	return NULL;
 }
 
+/*
+ * The variable a global root is a word of.  A word of an array of pools ([N]sync.Pool, the compiler's
+ * ssa.poolFreeValueSlice) belongs to its element: a pool of its own, as findings and who-holds read
+ * a sync.Pool global (without DWARF the code types each element so).
+ */
+static void set_root_global(struct builder *b, struct go_root *r, const struct global_name *g)
+{
+	const char *elem = g->type_name && g->type_name[0] == '[' ? strchr(g->type_name, ']') : NULL;
+	uint64_t size;
+	r->global_type = g->type_name;
+	r->global_base = g->addr;
+	if (elem && strcmp(elem + 1, "sync.Pool") == 0 && memdbg_dwarf_type_size(b->t->dwarf, "sync.Pool", &size) &&
+	    size) {
+		r->global_type = "sync.Pool";
+		r->global_base = g->addr + (r->addr - g->addr) / size * size;
+	}
+}
+
 /* data and bss, word by word as the module's GC masks say. */
 static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
 {
@@ -1922,10 +1940,8 @@ static struct memdbg_error *global_roots(struct builder *b, uint64_t md)
 			else if (!static_name(b, a, name, sizeof(name)))  /* a static temporary's: as without DWARF */
 				snprintf(name, sizeof(name), "unnamed global");
 			err = add_root(b, GO_ROOT_GLOBAL, name, a, word(b, a), false);
-			if (!err && g && b->o->nroots && b->o->roots[b->o->nroots - 1].addr == a) {
-				b->o->roots[b->o->nroots - 1].global_type = g->type_name;
-				b->o->roots[b->o->nroots - 1].global_base = g->addr;
-			}
+			if (!err && g && b->o->nroots && b->o->roots[b->o->nroots - 1].addr == a)
+				set_root_global(b, &b->o->roots[b->o->nroots - 1], g);
 		}
 		free(mask);
 		if (err)
