@@ -117,3 +117,16 @@ def test_types_never_contradict_gc(compiler_core):
     assert doc["totals"]["types_agree"] > 100_000
     t = cli_json(compiler_core, "histogram --live")["totals"]
     assert t["typed_pct"] >= TYPED_SHARE[compiler_core.config.id], t
+
+
+def test_type_sources_name_real_referrers(compiler_core):
+    """Every type that came from a referrer names an allocated object as it (`objects --why`): a map header
+    whose B says more buckets than its array holds once made memdbg follow words past the array and name
+    (and crash on) a referrer that was no object."""
+    objs = cli_json(compiler_core, "objects --all --why")["objects"]
+    addrs = {int(o["addr"], 16) for o in objs}
+    refs = [(o["addr"], m.group(1)) for o in objs
+            if (m := re.search(r"referrer (0x[0-9a-f]+|\(unknown\))", o.get("type_source") or ""))]
+    assert len(refs) > 100_000
+    bad = [(a, r) for a, r in refs if r == "(unknown)" or int(r, 16) not in addrs]
+    assert not bad, bad[:5]

@@ -626,7 +626,7 @@ static enum go_type_src source_of(struct builder *b, uint64_t from, uint32_t *re
 	if (b->phase == GO_SRC_HEADER)
 		return GO_SRC_HEADER;
 	/* Words come in runs from one object, or one span: try the span of the last one first. */
-	if ((h && from >= h->start && from < h->end) || go_find_object(b->o, from, &h, &slot)) {
+	if ((h && from >= h->start && (from - h->start) / h->elemsize < h->nelems) || go_find_object(b->o, from, &h, &slot)) {
 		b->from_span = h;
 		*ref = (uint32_t)(h->first + (from - h->start) / h->elemsize);
 		return GO_SRC_REFERRER;
@@ -797,6 +797,8 @@ static uint64_t word(struct builder *b, uint64_t addr)
 		memcpy(&v, p, 8);  /* a byte field's word need not be aligned */
 		return v;
 	}
+	if (!memdbg_readable(b->t, addr, 8))
+		return 0;  /* without formatting an error no one reads: walks may try many such words */
 	struct memdbg_error *err = memdbg_read_u64(b->t, addr, &v);
 	memdbg_error_destroy(err);
 	return err ? 0 : v;
@@ -960,9 +962,12 @@ static uint64_t object_room(struct builder *b, uint64_t id)
 /* Buckets up to go1.23 chain overflow buckets through their last word. */
 static void type_overflow_buckets(struct builder *b, const struct go_type *bucket, uint64_t array, uint64_t n)
 {
-	if (bucket->size < 8)
+	uint64_t aid;
+	if (bucket->size < 8 || !base_object(b, array, &aid))
 		return;
-	for (uint64_t i = 0; i < n && i < MAX_ARRAY_WALK; i++) {
+	/* No more buckets than the array's object holds, whatever B says (a header in garbage may say anything). */
+	uint64_t room = object_room(b, aid) / bucket->size;
+	for (uint64_t i = 0; i < n && i < room; i++) {
 		uint64_t at = array + i * bucket->size + bucket->size - 8, ov = word(b, at), id;
 		for (int hops = 0; hops < 1024 && base_object(b, ov, &id); hops++) {
 			assign(b, id, bucket, 0, NULL, at);
@@ -2943,6 +2948,10 @@ static void describe_from(struct builder *b, uint64_t id, char *buf, size_t size
 			snprintf(buf, size, "%s (%s)", kind, root);
 		else
 			snprintf(buf, size, "%s", kind);
+		return;
+	}
+	if (ref >= o->nslots) {
+		snprintf(buf, size, "referrer (unknown)");
 		return;
 	}
 	const struct go_heap_span *hh = go_span_of_id(o, ref);
