@@ -479,6 +479,7 @@ static const struct go_type *type_at(struct builder *b, uint64_t addr);
 static uint64_t word(struct builder *b, uint64_t addr);
 static bool closure_fits(struct builder *b, uint64_t id);
 static bool type_fits(struct builder *b, uint64_t id, const struct go_type *ty);
+static uint64_t object_room(struct builder *b, uint64_t id);
 
 /* The span heap bits of small scan object id (at most 64 words: objects of 512 B or less). */
 static bool slot_heap_bits(struct builder *b, const struct go_heap_span *h, uint64_t id, uint64_t *bits)
@@ -839,6 +840,8 @@ static struct memdbg_error *type_captured(void *arg, const struct memdbg_frame_v
 struct closure_mask {
 	struct builder *b;
 	uint64_t types_base, mask;
+	uint64_t room;  /* the object's bytes; 0: unknown */
+	bool outside;   /* a variable ends past them: DWARF's are not this object's */
 };
 
 static struct memdbg_error *note_captured_mask(void *arg, const struct memdbg_frame_var *v)
@@ -847,6 +850,8 @@ static struct memdbg_error *note_captured_mask(void *arg, const struct memdbg_fr
 	const struct go_type *ty = v->has_runtime_type ? type_at(cm->b, cm->types_base + v->runtime_type) : NULL;
 	if (!ty || v->cfa_offset < 0 || v->cfa_offset % 8)
 		return NULL;
+	if (cm->room && (uint64_t)v->cfa_offset + (v->size ? v->size : 8) > cm->room)
+		cm->outside = true;
 	uint64_t w0 = (uint64_t)v->cfa_offset / 8;
 	if (v->shape == MEMDBG_GLOBAL_POINTER_TO || v->shape == MEMDBG_GLOBAL_SLICE_OF) {
 		if (w0 < 64)
@@ -956,17 +961,20 @@ static uint64_t field_words(const struct go_type *ty, size_t i)
  * value's -fm closure, variables captured into inlined code, on go1.22 those
  * declared after the closure) is typed by the code's context type, as
  * without DWARF, when the object fits it: each field none of whose words a
- * captured variable of DWARF's takes.  Only a closure whose heap bits mark a
+ * captured variable of DWARF's takes (every field when one of them ends past
+ * the object: go1.22 can describe another layout than the one it allocates).  Only a closure whose heap bits mark a
  * pointer word DWARF's variables do not take asks for the code's types.
  */
 static void type_uncaptured(struct builder *b, uint64_t id, uint64_t v, uint64_t pc, uint64_t types_base)
 {
 	const struct go_heap_span *h = go_span_of_id(b->o, id);
-	struct closure_mask cm = { .b = b, .types_base = types_base };
+	struct closure_mask cm = { .b = b, .types_base = types_base, .room = object_room(b, id) };
 	uint64_t bits = 0;
 	if (h->noscan || !h->heap_bits || !slot_heap_bits(b, h, id, &bits))
 		return;
 	memdbg_error_destroy(memdbg_dwarf_closure_vars(b->t->dwarf, pc - b->t->bias, note_captured_mask, &cm));
+	if (cm.outside)
+		cm.mask = 0;
 	if (!(bits & ~cm.mask & ~1ull))
 		return;
 	load_code_closure_types(b);
