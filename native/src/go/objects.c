@@ -878,8 +878,9 @@ static void load_closure_types(struct builder *b)
 
 /*
  * With DWARF: the closure context types the code makes, for what DWARF does
- * not describe (type_uncaptured).  Walking the code costs a tenth of a build
- * of the objects or more, so only the first closure that needs it does.
+ * not describe (type_uncaptured, type_code_closure_globals).  Walking the
+ * code can cost more than building a small heap's objects (it is the walk
+ * a build without DWARF makes), so only the first closure that needs it does.
  */
 static bool load_code_closure_types(struct builder *b)
 {
@@ -962,8 +963,9 @@ static uint64_t field_words(const struct go_type *ty, size_t i)
  * declared after the closure) is typed by the code's context type, as
  * without DWARF, when the object fits it: each field none of whose words a
  * captured variable of DWARF's takes (every field when one of them ends past
- * the object: go1.22 can describe another layout than the one it allocates).  Only a closure whose heap bits mark a
- * pointer word DWARF's variables do not take asks for the code's types.
+ * the object: go1.22 can describe another layout than the one allocated).
+ * Only a closure whose heap bits mark a pointer word DWARF's variables do
+ * not take asks for the code's types.
  */
 static void type_uncaptured(struct builder *b, uint64_t id, uint64_t v, uint64_t pc, uint64_t types_base)
 {
