@@ -170,8 +170,7 @@ def type_ok(full, stripped, temp=None):
     in a tiny block whose type only a global gave, the block's name ("tiny block (string data)":
     what else points into the block); a tiny block that DWARF-typed pointers into it name so may
     be named by the value at its start (its other values have no typed holder without DWARF); or,
-    one a compiler temporary holds (temporaries), the type its function's code allocates (temp), and one a
-    heap closure accounts for (closure_held: DWARF need not name what a closure captured) its type (temp)."""
+    one a compiler temporary holds (temporaries), the type its function's code allocates (temp)."""
     return (stripped is None or stripped == full or element(stripped) == element(full) != full or
             stripped.startswith("tiny block") or (full or "").startswith("tiny block") or
             (full is None and stripped == temp))
@@ -427,8 +426,10 @@ def temporaries(core, exe, stripped):
     compiler temporary holds (a stack slot DWARF names no variable in) and its function's code allocates
     as that type (allocates); or that a global holds whose DWARF type has no runtime type descriptor to type
     it by (the compiler's noder.basics, [26]**types.Type) or that is no DWARF variable (a composite
-    literal's static array: types2.allTermlist's), and a package initializer allocates as that type; or that
-    a heap closure holds (closure_held)."""
+    literal's static array: types2.allTermlist's), and a package initializer allocates as that type.  Heap
+    closures need no allowance: where DWARF does not name what one captured (a method value's, one captured
+    into inlined code, on go1.22 one declared after the closure) the default build types it from the code
+    as the stripped copy does."""
     full = run_json(core, exe, "objects --all")["objects"]
     got = run_json(core, stripped, "objects --all")["objects"]
     extra = [(x, y["type"]) for x, y in zip(full, got)
@@ -438,180 +439,7 @@ def temporaries(core, exe, stripped):
     found = {x["addr"]: (t, x["size"]) for x, t in extra
              if not label(t) and ((x["addr"] in temps and allocates(exe, temps[x["addr"]], t)) or
                                   (x["addr"] in held and allocates(exe, None, t, INITS)))}
-    rest = [(x, t) for x, t in extra if x["addr"] not in found]
-    return {**found, **(closure_held(core, exe, stripped, tuple((x["addr"], x["size"], t) for x, t in rest))
-                        if rest else {})}
-
-
-# ---------------------------------------------------------------- heap closures without DWARF
-
-KIND_ARRAY, KIND_CHAN, KIND_FUNC, KIND_IFACE, KIND_MAP, KIND_PTR, KIND_SLICE, KIND_STRING, KIND_STRUCT = \
-    17, 18, 19, 20, 21, 22, 23, 24, 25
-
-
-class Descriptors:
-    """The runtime type descriptors in exe's file, as internal/abi lays them out (go1.22+): Type (Size_ at 0,
-    TFlag at 20, Kind_ at 23, Str at 40, a name offset from runtime.types), StructType's Fields at 56
-    (StructField: Name, Typ, Offset), ArrayType's Elem at 48; a name is a flag byte, a varint length, bytes."""
-
-    def __init__(self, exe):
-        self.data = Path(exe).read_bytes()
-        self.secs = [(a, o, n) for k, a, o, n in samples.elf_sections(exe).values() if a and k != "NOBITS"]
-        syms = subprocess.run(["go", "tool", "nm", str(exe)], capture_output=True, text=True, check=True).stdout
-        self.base = int(re.search(r"^\s*([0-9a-f]+) \w runtime\.types$", syms, re.M).group(1), 16)
-
-    def read(self, addr, n):
-        for a, o, size in self.secs:
-            if a <= addr and addr + n <= a + size:
-                return self.data[o + addr - a:o + addr - a + n]
-        raise ValueError(f"0x{addr:x} is not in the file")
-
-    def word(self, addr):
-        return int.from_bytes(self.read(addr, 8), "little")
-
-    def name(self, addr):
-        n, shift, p = 0, 0, addr + 1
-        while True:
-            b = self.read(p, 1)[0]
-            n, shift, p = n | (b & 0x7f) << shift, shift + 7, p + 1
-            if b < 0x80:
-                return self.read(p, n).decode()
-
-    @functools.lru_cache(maxsize=None)
-    def type(self, addr):
-        head = self.read(addr, 48)
-        name = self.name(self.base + int.from_bytes(head[40:44], "little", signed=True))
-        t = {"size": int.from_bytes(head[:8], "little"), "kind": head[23] & 31,
-             "name": name[1:] if head[20] & 2 else name, "fields": []}  # TFlagExtraStar
-        if t["kind"] == KIND_STRUCT:
-            fields, n = self.word(addr + 56), self.word(addr + 64)
-            t["fields"] = [(self.word(fields + 24 * i + 16), self.word(fields + 24 * i + 8)) for i in range(min(n, 4096))]
-        elif t["kind"] == KIND_ARRAY:
-            t["fields"] = [(0, self.word(addr + 48))]  # the element, repeated
-        return t
-
-
-@functools.lru_cache(maxsize=None)
-def closure_contexts(exe):
-    """{function: its closures' context type descriptor} from Go's objdump: LEAQ off(IP), AX; CALL
-    runtime.newobject(SB); ... LEAQ f(SB), R; MOVQ R, 0(AX) (AX unchanged), every such site of f agreeing."""
-    out = subprocess.run(["go", "tool", "objdump", str(exe)], capture_output=True, text=True, check=True).stdout
-    insns = [(int(m.group(1), 16), len(m.group(2)) // 2, m.group(3))
-             for m in re.finditer(r"^\s+\S+\s+0x([0-9a-f]+)\s+([0-9a-f]+)\s+(.*?)\s*$", out, re.M)]
-    sites = {}
-    for k, (_, _, text) in enumerate(insns):
-        if text != "CALL runtime.newobject(SB)" or k == 0:
-            continue
-        j = k - 1
-        while j > 0 and insns[j][2].startswith("NOP"):
-            j -= 1
-        pc, length, lea = insns[j]
-        m = re.fullmatch(r"LEAQ (-?0x[0-9a-f]+)\(IP\), AX", lea)
-        if not m:
-            continue
-        desc, code = pc + length + int(m.group(1), 16), {}
-        for _, _, t in insns[k + 1:k + 12]:
-            if mm := re.fullmatch(r"LEAQ (\S+)\(SB\), (\w+)", t):
-                code[mm.group(2)] = mm.group(1)
-            elif (mm := re.fullmatch(r"MOVQ (\w+), 0\(AX\)", t)) and mm.group(1) in code:
-                sites.setdefault(code[mm.group(1)], set()).add(desc)
-                break
-            if t.startswith(("CALL", "JMP", "RET")) or t.endswith(", AX"):
-                break
-    return {f: next(iter(d)) for f, d in sites.items() if len(d) == 1}
-
-
-def short_name(t):
-    """The type's own name without package path, generic arguments or array length: "[3]a/b.T[x]" -> "T"."""
-    t = re.sub(r"^\[\d*\]", "", t or "").lstrip("*")
-    return re.split(r"[./]", t.split("[")[0])[-1]
-
-
-def captured_leaf(types, addr, off, depth=0):
-    """The type and offset of the value inside the struct or array at addr that off falls in, descending
-    into structs and arrays; None where there is none."""
-    t = types.type(addr)
-    if depth > 8:
-        return None
-    parts = t["fields"]
-    if t["kind"] == KIND_ARRAY:
-        esize = types.type(parts[0][1])["size"]
-        parts = [(off - off % esize, parts[0][1])] if esize else []
-    for foff, ftype in parts:
-        f = types.type(ftype)
-        if not foff <= off < foff + f["size"]:
-            continue
-        if f["kind"] in (KIND_STRUCT, KIND_ARRAY):
-            found = captured_leaf(types, ftype, off - foff, depth + 1)
-            return (found[0], found[1] + foff) if found else None
-        return f, foff
-    return None
-
-
-def captured_type_ok(leaf, off, got):
-    """Does the captured value (leaf: its type and offset) hold an object of type got at off?  A pointer or
-    slice names its element; a map or channel its runtime header; a string its bytes; an interface's data
-    word takes its type word's type."""
-    t, at = leaf
-    kind, name = t["kind"], t["name"]
-    if kind == KIND_IFACE:
-        return off == at + 8
-    if off != at:
-        return False
-    if kind == KIND_PTR:
-        return short_name(name[1:]) == short_name(got)
-    if kind == KIND_SLICE:
-        return short_name(name[2:]) == short_name(got)
-    if kind == KIND_MAP:
-        return got.startswith(("maps.Map", "runtime.hmap"))
-    if kind == KIND_CHAN:
-        return got.startswith("runtime.hchan")
-    if kind == KIND_STRING:
-        return got == "string data"
-    return kind == KIND_FUNC and got.startswith("closure ")
-
-
-@functools.lru_cache(maxsize=None)
-def closure_held(core, exe, stripped, extra):
-    """{addr: (type, size)} of the objects of extra ((addr, size, type) the stripped copy types and the default
-    build does not) that heap closures account for (DWARF need not name what a closure captured: nothing for
-    a method value's, nothing captured into inlined code, go1.22 only what is declared before the closure),
-    as the default build's symbols, Go's objdump and the type descriptors in the file read them: a closure
-    "closure f" whose first word is f's entry; an object a closure's captured variable points to
-    ("referrer C closure var +N", C "closure f"), of the type the field at N of the struct f's closures are
-    made with (closure_contexts, Descriptors) says; and what a typed pointer of one of those reaches."""
-    syms = subprocess.run(["go", "tool", "nm", str(exe)], capture_output=True, text=True, check=True).stdout
-    funcs = {m.group(2): int(m.group(1), 16) for m in re.finditer(r"^\s*([0-9a-f]+) T (.+)$", syms, re.M)}
-    full = {o["addr"]: o["type"] for o in run_json(core, exe, "objects --all")["objects"]}
-    why = {o["addr"]: o.get("type_source", "") for o in run_json(core, stripped, "objects --all --why")["objects"]}
-    ok = {}
-    for addr, size, t in extra:
-        if t.startswith("closure "):
-            words = run_json(core, exe, f"object {addr}").get("fields", [])
-            if words and t[8:] in funcs and int(words[0]["value"], 16) == funcs[t[8:]]:
-                ok[addr] = (t, size)
-    types = Descriptors(exe) if len(ok) < len(extra) else None
-    contexts = closure_contexts(exe) if len(ok) < len(extra) else {}
-    for _ in range(len(extra)):  # what a verified object reaches, in as many rounds as it takes
-        grew = False
-        for addr, size, t in extra:
-            m = re.search(r"referrer (0x[0-9a-f]+) (closure var \+(\d+)|field )", why.get(addr, ""))
-            if addr in ok or not m:
-                continue
-            c, off = m.group(1), m.group(3)
-            if off is None:
-                good = c in ok
-            else:
-                fn = (full.get(c) or "")[8:] if (full.get(c) or "").startswith("closure ") else \
-                     (ok[c][0][8:] if c in ok and ok[c][0].startswith("closure ") else None)
-                leaf = captured_leaf(types, contexts[fn], int(off)) if fn in contexts else None
-                good = bool(leaf) and captured_type_ok(leaf, int(off), t)
-            if good:
-                ok[addr] = (t, size)
-                grew = True
-        if not grew:
-            break
-    return ok
+    return found
 
 
 @pytest.mark.parametrize("sample", sorted(TYPED_SHARE))
@@ -712,8 +540,8 @@ def test_stripped_copy_types_closures(go_config):
     its function's entry in word 0, which gives the closure its name and its captured variables their types.
     Checked on nats (hundreds of heap closures) against the default build: most closures DWARF names are
     named alike (the rest are generic closures, or reached only through what DWARF alone types), none
-    otherwise; and what the captured variables hold has the default build's type, or, where DWARF names no
-    such variable, the one Go's objdump and the closure struct's descriptor give (closure_held)."""
+    otherwise; and what the captured variables hold has the default build's type (which types from the code
+    what DWARF does not describe a closure capturing, as test_dwarf_build_types_method_value_receivers checks)."""
     sc = _core(SAMPLES["corpus-nats"], go_config)
     stripped = samples.stripped_copy(sc.exe)
     full = {o["addr"]: o for o in run_json(sc.core, sc.exe, "objects --all --why")["objects"]}
@@ -727,6 +555,25 @@ def test_stripped_copy_types_closures(go_config):
     bad = [(o, full[o["addr"]]["type"]) for o in captured
            if not type_ok(full[o["addr"]]["type"], o["type"], temps.get(o["addr"], (None,))[0])]
     assert len(captured) >= 20 and not bad, (len(captured), bad[:10])
+
+
+def test_dwarf_build_types_method_value_receivers(go_config):
+    """A method value's closure (T.M-fm) captures its receiver, and DWARF describes no variable of it: the
+    default build types the receiver from the context type the code makes the closure with, as the stripped
+    copy does.  On tsdb (net.(*Dialer).DialContext-fm, http2serverInternalState's): each object such a closure
+    holds at +8 has the receiver type the method's own name gives (the oracle: the symbol), and the stripped
+    copy's type wherever that types it."""
+    sc = _core(SAMPLES["corpus-tsdb"], go_config)
+    full = run_json(sc.core, sc.exe, "objects --all --why")["objects"]
+    types = {o["addr"]: o["type"] for o in full}
+    got = {o["addr"]: o["type"] for o in run_json(sc.core, samples.stripped_copy(sc.exe), "objects --all")["objects"]}
+    held = []
+    for o in full:
+        m = re.search(r"referrer (0x[0-9a-f]+) closure var \+8$", o["type_source"])
+        fm = m and re.fullmatch(r"closure (?:.*/)?([^/]+)\.\(\*([^()]+)\)\.[^.]+-fm", types[m.group(1)] or "")
+        if fm:
+            held.append((o["addr"], o["type"], f"{fm.group(1)}.{fm.group(2)}", got[o["addr"]]))
+    assert len(held) >= 2 and [h for h in held if h[1] != h[2] or h[3] not in (None, h[1])] == [], held
 
 
 def no_section_headers(exe):

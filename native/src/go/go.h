@@ -86,6 +86,8 @@ struct memdbg_go {
 	struct go_types *types;      /* decoded type descriptors (types.c) */
 	struct go_objects *objects;  /* the object graph (objects.c), built on first use */
 	struct go_graph *graph;      /* reverse index and dominators (graph.c), built on first use */
+	struct go_stripped *code;    /* with DWARF: the code's stand-in (go_stripped_code_open), for closures */
+	bool code_opened;            /* tried once, on first use */
 };
 
 /* The Go runtime of the target, loaded on first use (layouts, symbols, version). */

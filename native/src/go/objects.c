@@ -81,6 +81,7 @@ struct builder {
 	bool stripped;              /* no DWARF: a closure's layout is its context type, from the code */
 	const struct go_closure_type *closure_types;  /* by entry */
 	size_t nclosure_types;
+	bool code_closures;  /* with DWARF: closure_types loaded, from the code (load_code_closure_types) */
 	struct trie_node {
 		uint64_t node, entry, indirect;  /* a HashTrieMap's node[K,V] and the two types that begin with one */
 	} trie_nodes[8];
@@ -478,6 +479,7 @@ static const struct go_type *type_at(struct builder *b, uint64_t addr);
 static uint64_t word(struct builder *b, uint64_t addr);
 static bool closure_fits(struct builder *b, uint64_t id);
 static bool type_fits(struct builder *b, uint64_t id, const struct go_type *ty);
+static uint64_t object_room(struct builder *b, uint64_t id);
 
 /* The span heap bits of small scan object id (at most 64 words: objects of 512 B or less). */
 static bool slot_heap_bits(struct builder *b, const struct go_heap_span *h, uint64_t id, uint64_t *bits)
@@ -840,6 +842,8 @@ static struct memdbg_error *type_captured(void *arg, const struct memdbg_frame_v
 struct closure_mask {
 	struct builder *b;
 	uint64_t types_base, mask;
+	uint64_t room;  /* the object's bytes; 0: unknown */
+	bool outside;   /* a variable ends past them: DWARF's are not this object's */
 };
 
 static struct memdbg_error *note_captured_mask(void *arg, const struct memdbg_frame_var *v)
@@ -848,6 +852,8 @@ static struct memdbg_error *note_captured_mask(void *arg, const struct memdbg_fr
 	const struct go_type *ty = v->has_runtime_type ? type_at(cm->b, cm->types_base + v->runtime_type) : NULL;
 	if (!ty || v->cfa_offset < 0 || v->cfa_offset % 8)
 		return NULL;
+	if (cm->room && (uint64_t)v->cfa_offset + (v->size ? v->size : 8) > cm->room)
+		cm->outside = true;
 	uint64_t w0 = (uint64_t)v->cfa_offset / 8;
 	if (v->shape == MEMDBG_GLOBAL_POINTER_TO || v->shape == MEMDBG_GLOBAL_SLICE_OF) {
 		if (w0 < 64)
@@ -870,6 +876,25 @@ static void load_closure_types(struct builder *b)
 	memdbg_target_symbol(b->t, "runtime.etext", &b->text_hi, NULL);
 	b->stripped = st != NULL;
 	b->nclosure_types = st ? go_stripped_closure_types(st, &b->closure_types) : 0;
+}
+
+/*
+ * With DWARF: the closure context types the code makes, for what DWARF does
+ * not describe (type_uncaptured, type_code_closure_globals).  Walking the
+ * code can cost more than building a small heap's objects (it is the walk
+ * a build without DWARF makes), so only the first closure that needs it does.
+ */
+static bool load_code_closure_types(struct builder *b)
+{
+	if (!b->code_closures) {
+		b->code_closures = true;
+		if (!b->go->code_opened) {
+			b->go->code_opened = true;
+			b->go->code = go_stripped_code_open(b->t);
+		}
+		b->nclosure_types = b->go->code ? go_stripped_closure_types(b->go->code, &b->closure_types) : 0;
+	}
+	return b->nclosure_types != 0;
 }
 
 static int closure_entry_cmp(const void *key, const void *elem)
@@ -924,6 +949,47 @@ static bool closure_fits(struct builder *b, uint64_t id)
 	return (cm.mask & ~bits) == 0;
 }
 
+/* The words of a struct's field i, as a mask of the struct's first 64 words. */
+static uint64_t field_words(const struct go_type *ty, size_t i)
+{
+	const struct go_field *f = &ty->fields[i];
+	uint64_t end = i + 1 < ty->nfields ? ty->fields[i + 1].offset : ty->size, mask = 0;
+	for (uint64_t w = f->offset / 8; w * 8 < end && w < 64; w++)
+		mask |= 1ull << w;
+	return mask;
+}
+
+/*
+ * With DWARF: what a closure captured that DWARF does not describe (a method
+ * value's -fm closure, variables captured into inlined code, on go1.22 those
+ * declared after the closure) is typed by the code's context type, as
+ * without DWARF, when the object fits it: each field none of whose words a
+ * captured variable of DWARF's takes (every field when one of them ends past
+ * the object: go1.22 can describe another layout than the one allocated).
+ * Only a closure whose heap bits mark a pointer word DWARF's variables do
+ * not take asks for the code's types.
+ */
+static void type_uncaptured(struct builder *b, uint64_t id, uint64_t v, uint64_t pc, uint64_t types_base)
+{
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	struct closure_mask cm = { .b = b, .types_base = types_base, .room = object_room(b, id) };
+	uint64_t bits = 0;
+	if (h->noscan || !h->heap_bits || !slot_heap_bits(b, h, id, &bits))
+		return;
+	memdbg_error_destroy(memdbg_dwarf_closure_vars(b->t->dwarf, pc - b->t->bias, note_captured_mask, &cm));
+	if (cm.outside)
+		cm.mask = 0;
+	if (!(bits & ~cm.mask & ~1ull))
+		return;
+	load_code_closure_types(b);
+	const struct go_type *ctx = closure_context(b, pc);
+	if (!ctx || !type_fits(b, id, ctx))
+		return;
+	for (size_t i = 1; i < ctx->nfields; i++)
+		if (!(field_words(ctx, i) & cm.mask))
+			walk_value(b, type_at(b, ctx->fields[i].type), v + ctx->fields[i].offset, 0);
+}
+
 /*
  * A closure object: its first word is the code pointer, which names it; the
  * function's DWARF (go1.23+) gives the offset and type of each captured variable.
@@ -946,8 +1012,10 @@ static void type_closure(struct builder *b, uint64_t id, uint64_t v, uint64_t fr
 	for (size_t i = 1; ctx && i < ctx->nfields; i++)  /* the captured variables: the fields after F */
 		walk_value(b, type_at(b, ctx->fields[i].type), v + ctx->fields[i].offset, 0);
 	struct closure_scan cs = { b, v, 0 };
-	if (!b->stripped && memdbg_target_symbol(b->t, "runtime.types", &cs.types_base, NULL))
+	if (!b->stripped && memdbg_target_symbol(b->t, "runtime.types", &cs.types_base, NULL)) {
 		memdbg_error_destroy(memdbg_dwarf_closure_vars(b->t->dwarf, pc, type_captured, &cs));
+		type_uncaptured(b, id, v, pc + b->t->bias, cs.types_base);
+	}
 }
 
 /* Bytes an object can hold: its slot, less its malloc header; large objects up to their limit. */
@@ -2502,12 +2570,46 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 	}
 }
 
+/*
+ * With DWARF: a global DWARF gives no type (a variable of a func type without
+ * a descriptor, a compiler's static) that the code only ever stores closures
+ * of one context type into holds such a closure, as without DWARF: its
+ * function's closures are made with that type.  The code is asked only when
+ * a global holds an untyped object that begins with an entry in the text.
+ */
+static void type_code_closure_globals(struct builder *b)
+{
+	uint64_t lo = 0, hi = 0, id;
+	size_t i;
+	for (i = 0; i < b->o->nroots; i++) {
+		const struct go_root *r = &b->o->roots[i];
+		if (r->kind == GO_ROOT_GLOBAL && base_object(b, r->target, &id) && !b->o->type[id] &&
+		    word(b, r->target) >= b->text_lo && word(b, r->target) < b->text_hi)
+			break;
+	}
+	if (i == b->o->nroots || !load_code_closure_types(b))
+		return;
+	const struct go_global_store *g = NULL;
+	size_t n = go_stripped_global_types(b->go->code, &g);
+	type_descriptors(b, &lo, &hi);
+	for (i = 0; i < n; i++) {
+		uint64_t v = word(b, g[i].addr);
+		const struct go_type *ctx = base_object(b, v, &id) && !b->o->type[id] ? closure_context(b, word(b, v)) : NULL;
+		if (g[i].shape == GO_GSTORE_NEW && ctx && ctx->addr == g[i].type &&
+		    !(g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
+			type_closure(b, id, v, g[i].addr);
+	}
+}
+
 static void type_code_globals(struct builder *b)
 {
 	struct go_stripped *st = go_stripped_of(b->t);
 	const struct go_global_store *g = NULL;
 	size_t n = st ? go_stripped_global_types(st, &g) : 0;  /* sets g: not inside the call, whose order is unspecified */
-	type_code_words(b, g, n);
+	if (st)
+		type_code_words(b, g, n);
+	else
+		type_code_closure_globals(b);
 }
 
 /* A swiss-table header's entry count is what its small group's control bytes, or its tables, say. */

@@ -294,6 +294,7 @@ void memdbg_go_destroy(struct memdbg_go *go)
 	go_types_destroy(go->types);
 	go_graph_destroy(go->graph);
 	go_objects_destroy(go->objects);
+	go_stripped_close(go->code);
 	free(go);
 }
 

@@ -1764,6 +1764,27 @@ struct memdbg_error *go_stripped_open(struct memdbg_target *t, char *version, si
 	return NULL;
 }
 
+struct go_stripped *go_stripped_code_open(struct memdbg_target *t)
+{
+	struct go_stripped *st = calloc(1, sizeof(*st));
+	struct memdbg_error *err = NULL;
+	if (!st)
+		return NULL;
+	st->t = t;
+	if (find_buildinfo(st) && choose_config(st) && find_pclntab(st) && find_moduledata(st) &&
+	    !(err = read_moduledata(st)))
+		return st;
+	memdbg_error_destroy(err);
+	op_destroy(st);
+	return NULL;
+}
+
+void go_stripped_close(struct go_stripped *st)
+{
+	if (st)
+		op_destroy(st);
+}
+
 struct go_stripped *go_stripped_of(const struct memdbg_target *t)
 {
 	return memdbg_dwarf_ops_arg(t->dwarf, &stripped_ops);

@@ -44,6 +44,15 @@ struct memdbg_error *go_stripped_open(struct memdbg_target *t, char *version, si
 /* The stand-in's state when t->dwarf is one, else NULL. */
 struct go_stripped *go_stripped_of(const struct memdbg_target *t);
 
+/*
+ * With DWARF: the stand-in read for the program's code alone (build info,
+ * pclntab, module data, the table's layouts), never installed as t->dwarf,
+ * for what only the code tells (go_stripped_closure_types); NULL when any
+ * of it is missing.  go_stripped_close frees it.
+ */
+struct go_stripped *go_stripped_code_open(struct memdbg_target *t);
+void go_stripped_close(struct go_stripped *st);
+
 /* Where a global, function or section was found, for go-info; NULL when the stand-in does not know it. */
 const char *go_stripped_found_by(const struct go_stripped *st, const char *name);
 /* How the pclntab, module data, build info and layouts were found ("section .gopclntab", ...). */
