@@ -339,10 +339,11 @@ def test_stripped_copy_same_paths(go_config, sample):
 # the nodes of typed HashTrieMaps were typed), raft 99.00-99.26% (89.76-90.24% before the receivers of method
 # frames were typed, 82.2-83.9% before the layout table had package time's timers), tsdb 99.17-99.27% (the
 # DWARF build: 99.58-99.84%).
-# The compiler (cmd/compile mid-compile of net/http): COMPILER_SHARES
+# The compiler (cmd/compile mid-compile of net/http): go1.26.8 98.2%, go1.22.12 98.0% (94.4%, 93.4% before
+# heap closures were typed from the code that makes them; the DWARF build: 98.27%, 98.07%).
 TYPED_SHARE = {"goheap": 99.9, "goobjects": 99.0, "goholds": 98.0, "gopool": 99.5,
                "corpus-nats": 99.0, "corpus-raft": 98.8, "corpus-tsdb": 99.0,
-               "compiler": 93.0}
+               "compiler": 97.8}
 TYPED_SAMPLES = {**SAMPLES, "goobjects": lambda cfg: objects_samples.make_core(cfg, "kernel")}
 
 
