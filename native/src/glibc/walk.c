@@ -325,21 +325,33 @@ struct mmap_scan {
 	struct walk *w;
 };
 
-static bool in_arena_heap(const struct gl_heap *h, uint64_t lo, uint64_t hi)
+/* The first arena heap overlapping [lo, hi), or NULL. */
+static const struct gl_region *arena_heap_in(const struct gl_heap *h, uint64_t lo, uint64_t hi)
 {
 	for (size_t i = 0; i < h->nregions; i++)
-		if (lo < h->regions[i].end && h->regions[i].start < hi)
-			return true;
-	return false;
+		if (h->regions[i].arena != GL_NO_ARENA && lo < h->regions[i].end && h->regions[i].start < hi)
+			return &h->regions[i];
+	return NULL;
 }
 
-/* Chunks from the start of an anonymous mapping: prev_size is the alignment gap, size has IS_MMAPPED. */
-static struct memdbg_error *scan_mmapped(void *arg, uint64_t lo, uint64_t hi, bool anon)
+/*
+ * Chunks from the start of [lo, hi) of an anonymous mapping: prev_size is
+ * the alignment gap, size has IS_MMAPPED.  The kernel merges neighbouring
+ * mappings, so an arena's heap may share one with mmapped chunks next to
+ * it: the chunks are then walked from either side of the heap.
+ */
+static struct memdbg_error *scan_mmapped_range(struct mmap_scan *s, uint64_t lo, uint64_t hi, unsigned depth)
 {
-	struct mmap_scan *s = arg;
 	struct gl_heap *h = s->w->h;
-	if (!anon || lo % 4096 || in_arena_heap(h, lo, hi))
+	lo = (lo + 4095) & ~(uint64_t)4095;
+	if (lo >= hi)
 		return NULL;
+	const struct gl_region *heap = arena_heap_in(h, lo, hi);
+	if (heap) {
+		uint64_t start = heap->start, end = heap->end;  /* push_region may move h->regions */
+		struct memdbg_error *err = depth < 64 ? scan_mmapped_range(s, lo, start, depth + 1) : NULL;
+		return err || depth >= 64 ? err : scan_mmapped_range(s, end, hi, depth + 1);
+	}
 	uint64_t p = lo, hdr[2];
 	while (p + 16 <= hi && read_words(s->t, p, hdr, 2)) {
 		uint64_t gap = hdr[0], size = hdr[1] & ~SIZE_BITS;
@@ -355,6 +367,11 @@ static struct memdbg_error *scan_mmapped(void *arg, uint64_t lo, uint64_t hi, bo
 		p += size + gap;
 	}
 	return NULL;
+}
+
+static struct memdbg_error *scan_mmapped(void *arg, uint64_t lo, uint64_t hi, bool anon)
+{
+	return anon ? scan_mmapped_range(arg, lo, hi, 0) : NULL;
 }
 
 /* ---- lists ---- */
@@ -612,7 +629,7 @@ struct memdbg_error *gl_walk(struct memdbg_target *t, struct gl_heap *h)
 		h->n_mmaps = h->max_n_mmaps = h->mmapped_found > INT32_MAX ? INT32_MAX : (int32_t)h->mmapped_found;
 		h->mmapped_mem = h->max_mmapped_mem = h->mmapped_found_bytes;
 	} else if (h->mmapped_found != (uint64_t)h->n_mmaps)
-		gl_problem(h, "mmapped chunks: %" PRIu64 " found at the start of anonymous mappings, mp_.n_mmaps says %d",
+		gl_problem(h, "mmapped chunks: %" PRIu64 " found in anonymous mappings, mp_.n_mmaps says %d",
 			   h->mmapped_found, h->n_mmaps);
 out:
 	free(w.arena_bytes);
