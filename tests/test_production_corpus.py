@@ -76,12 +76,13 @@ def test_is_the_production_build(corpus_core):
 
 def test_stripped_build_is_not_the_default_builds_bytes(corpus_core):
     """Why -s -w gets its own core: against the default build, the build info (which records the
-    -ldflags) differs, and what follows it moves; the code's layout stays."""
+    -ldflags) differs and the data after it moves (so the code that addresses it differs too; how
+    much else moves varies from machine to machine); the functions' layout stays."""
     if corpus_core.mode != "stripped":
         pytest.skip("-s -w builds only")
     default = corpus.build(corpus_core.name, corpus_core.sc.config)
     differ = samples.same_loaded_bytes(corpus_core.sc.exe, default)
-    assert ".go.buildinfo" in differ and ".gopclntab" in differ, differ
+    assert ".go.buildinfo" in differ, differ
     assert samples.same_functions(corpus_core.sc.exe, default) == []
 
 
