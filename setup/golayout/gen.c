@@ -47,7 +47,8 @@ static const char *const types[] = {
 /* Constants of these packages (prefixes of their names). */
 static const char *const const_prefixes[] = { "runtime.", "internal/abi.", "internal/runtime/gc.", "sync." };
 
-/* Each global memdbg needs, and runtime functions whose code references it (first found wins). */
+/* Each global memdbg needs, and runtime functions whose code references it (a row for each that does:
+ * the linker drops what a program does not call, readmemstats_m unless it reads MemStats). */
 static const struct {
 	const char *global;
 	const char *funcs[4];
@@ -58,12 +59,12 @@ static const struct {
 	{ "runtime.allp", { "runtime.procresize" } },
 	{ "runtime.gomaxprocs", { "runtime.procresize" } },
 	{ "runtime.gcphase", { "runtime.gcStart", "runtime.gcMarkTermination" } },
-	{ "runtime.memstats", { "runtime.readmemstats_m" } },
-	{ "runtime.gcController", { "runtime.readmemstats_m" } },
+	{ "runtime.memstats", { "runtime.readmemstats_m", "runtime.gcMarkTermination" } },
+	{ "runtime.gcController", { "runtime.readmemstats_m", "runtime.gcStart" } },
 	{ "runtime.sched", { "runtime.checkdead", "runtime.schedtrace" } },
 	{ "runtime.emptymspan", { "runtime.allocmcache", "runtime.(*mcache).releaseAll" } },
-	{ "runtime.class_to_size", { "runtime.readmemstats_m" } },
-	{ "internal/runtime/gc.SizeClassToSize", { "runtime.readmemstats_m" } },
+	{ "runtime.class_to_size", { "runtime.readmemstats_m", "runtime.mallocinit", "runtime.growslice" } },
+	{ "internal/runtime/gc.SizeClassToSize", { "runtime.readmemstats_m", "runtime.mallocinit", "runtime.growslice" } },
 	{ "runtime.waitReasonStrings", { "runtime.waitReason.String", "runtime.goroutineheader" } },
 	{ "runtime.allm", { "runtime.mcommoninit" } },
 	{ "runtime.persistentChunks", { "runtime.persistentalloc1" } },
@@ -157,7 +158,7 @@ static void walk_units(Dwarf *d, bool constants)
 	}
 }
 
-/* The first RIP-relative reference into [addr, addr+size) in the code of one of the functions. */
+/* The first RIP-relative reference into [addr, addr+size) in the code of each of the functions. */
 static int code_refs(struct memdbg_elf *elf, const char *global)
 {
 	static uint64_t refs[MAX_REFS];
@@ -170,6 +171,7 @@ static int code_refs(struct memdbg_elf *elf, const char *global)
 	if (!size)
 		size = 8;
 	printf("v\t%s\t\t0\t%" PRIu64 "\n", global, size);
+	bool found = false;
 	for (size_t f = 0; f < 4 && globals[gi].funcs[f]; f++) {
 		const char *fn = globals[gi].funcs[f];
 		uint64_t entry, len, avail;
@@ -190,9 +192,12 @@ static int code_refs(struct memdbg_elf *elf, const char *global)
 		for (size_t k = 0; k < n && k < MAX_REFS; k++)
 			if (refs[k] >= addr && refs[k] < addr + size) {
 				printf("r\t%s\t%s\t%zu\t%" PRIu64 "\n", global, fn, k, refs[k] - addr);
-				return 0;
+				found = true;
+				break;
 			}
 	}
+	if (found)
+		return 0;
 	fprintf(stderr, "gen: no listed function references %s\n", global);
 	return 1;
 }
