@@ -72,6 +72,8 @@ SAMPLES = {
     **{f"corpus-{name}": (lambda name: lambda cfg: corpus.make_core(name, cfg).sc)(name) for name in corpus.PROGRAMS},
     # The Go compiler stopped mid-compile (tests/compiler.py): go1.22.12 and go1.26.8 only.
     "compiler": compiler.make_core,
+    # A program that never reads MemStats, dead in a recursion (test_minimal_program).
+    "minimal": lambda cfg: samples.make_core_of(samples.other_sample("minimal"), cfg, "kernel"),
 }
 
 
@@ -184,7 +186,7 @@ def check_root_name(full, stripped, secs):
         at = secs["." + m.group(1)] + int(m.group(2), 16) + int(m.group(3) or 0)
         assert at == int(stripped["slot"], 16), (full, stripped)
     elif full["kind"] == "stack" and full["name"] != stripped["name"]:  # a defer record's, a ctxt's: the same
-        m = re.fullmatch(r"(goroutine \d+ frame \S+) sp\+0x[0-9a-f]+( \(conservative\))?", stripped["name"])
+        m = re.fullmatch(r"(goroutine \d+ frame (?:#\d+ )?\S+) sp\+0x[0-9a-f]+( \(conservative\))?", stripped["name"])
         assert m and full["name"].startswith(m.group(1) + " "), (full, stripped)
         if " sp+0x" in full["name"]:
             assert full["name"] == stripped["name"]
@@ -356,7 +358,7 @@ def unnamed_slot_objects(core, exe):
     """{object: function} of the objects a stack slot that no DWARF variable names holds (the default build)."""
     roots = run_json(core, exe, "roots")["roots"]
     return {r["target"]: m.group(1) for r in roots
-            if r["kind"] == "stack" and (m := re.fullmatch(r"goroutine \d+ frame (\S+) sp\+0x[0-9a-f]+", r["name"]))}
+            if r["kind"] == "stack" and (m := re.fullmatch(r"goroutine \d+ frame (?:#\d+ )?(\S+) sp\+0x[0-9a-f]+", r["name"]))}
 
 
 @functools.lru_cache(maxsize=None)
@@ -643,6 +645,31 @@ def test_other_build_is_refused(production_core, kernel_core):
         assert p.returncode > 0 and not p.stdout
         lines = p.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("memdbg: ") and re.search(r"build-id|match", lines[0]), lines
+
+
+def test_minimal_program(go_config):
+    """A program that never reads MemStats links no runtime.readmemstats_m (its symbol table says so), whose
+    code once was the only way to runtime.memstats without symbols: its stripped copy finds memstats and
+    gcController in other runtime code (test_stripped_copy_same_figures: the same figures).  Each frame of
+    its recursion holds its node (the oracle) in the same stack slot: a root of its own per frame, told
+    apart by the frame's depth, in both builds.  The backing arrays of two slices whose fronts it cut off
+    (s = s[k:]), which only an interior pointer reaches, have the types it made them with."""
+    sc = _core(SAMPLES["minimal"], go_config)
+    nm = subprocess.run(["nm", str(sc.exe)], capture_output=True, text=True, check=True).stdout
+    assert " T runtime.ReadMemStats" not in nm and "readmemstats_m" not in nm
+    stripped = samples.stripped_copy(sc.exe)
+    found = {g["name"]: g["found_by"] for g in run_json(sc.core, stripped, "go-info")["binary"]["globals"]}
+    assert found["runtime.memstats"].startswith("code of ") and "readmemstats" not in found["runtime.memstats"]
+    for exe in (sc.exe, stripped):
+        frames = {}
+        for r in run_json(sc.core, exe, "roots")["roots"]:
+            m = re.fullmatch(r"goroutine \d+ frame #(\d+) main\.walk (.*)", r["name"])
+            if m:
+                frames.setdefault(int(m[1]), set()).add(r["target"])
+        assert len(frames) == len(sc.oracle["Nodes"]), frames
+        held = [t for _, ts in sorted(frames.items()) for t in ts]
+        assert set(sc.oracle["Nodes"]) <= set(held), (sc.oracle["Nodes"], frames)
+        assert {a: run_json(sc.core, exe, f"object {a}")["type"] for a in sc.oracle["Trimmed"]} == sc.oracle["Trimmed"]
 
 
 # ---------------------------------------------------------------- cgo

@@ -817,6 +817,64 @@ static bool base_object(struct builder *b, uint64_t p, uint64_t *id)
 	return go_bit(b->o->alloc, *id);
 }
 
+static uint64_t class_slot(const struct memdbg_go *go, uint64_t size)
+{
+	for (uint64_t c = 1; c < go->l.num_size_classes; c++)
+		if (go->class_to_size[c] >= size)
+			return go->class_to_size[c];
+	return 0;
+}
+
+/* Bytes an object can hold: its slot, less its malloc header; large objects up to their limit. */
+static uint64_t object_room(struct builder *b, uint64_t id)
+{
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	if (h->large_type || (h->limit && h->nelems == 1))
+		return h->limit - h->start;
+	return h->elemsize - (h->header ? MALLOC_HEADER : 0);
+}
+
+/*
+ * Was object id's slot allocated for count elements of elem_size bytes, as
+ * make and append allocate arrays: the size class that holds them (and a
+ * malloc header), or a large object's size within an element and a page.
+ */
+static bool sized_for_array(struct builder *b, uint64_t id, uint64_t count, uint64_t elem_size)
+{
+	const struct go_heap_span *h = go_span_of_id(b->o, id);
+	uint64_t room = object_room(b, id);
+	if (!count || !elem_size || count > room / elem_size)
+		return false;
+	if (go_size_class(b->go->spans[h->span].spanclass) == 0)
+		return room - count * elem_size < elem_size + b->go->l.page_size;
+	return class_slot(b->go, count * elem_size + (h->header ? MALLOC_HEADER : 0)) == h->elemsize;
+}
+
+/*
+ * The backing array of a slice of cap elems from p: the object starting at
+ * p, or one that p points into at a whole element when the slot was sized for
+ * the array from its start (a slice with its front cut off, s = s[k:]);
+ * *count: its elements from the object's start.
+ */
+static bool slice_array(struct builder *b, const struct go_type *elem, uint64_t p, uint64_t cap, uint64_t *id,
+			uint64_t *count)
+{
+	const struct go_heap_span *h;
+	uint64_t slot;
+	*count = cap;
+	if (base_object(b, p, id))
+		return true;
+	if (!cap || !elem || !elem->size || cap > UINT64_MAX / elem->size || !go_find_object(b->o, p, &h, &slot) ||
+	    tiny_span(h))
+		return false;
+	uint64_t start = go_id_addr(h, h->first + slot) + (h->header ? MALLOC_HEADER : 0), off = p - start;
+	*id = h->first + slot;
+	if (p <= start || off % elem->size || !sized_for_array(b, *id, off / elem->size + cap, elem->size))
+		return false;
+	*count = off / elem->size + cap;
+	return go_bit(b->o->alloc, *id);
+}
+
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth);
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
 			    uint64_t size, uint64_t count_addr);
@@ -1016,15 +1074,6 @@ static void type_closure(struct builder *b, uint64_t id, uint64_t v, uint64_t fr
 		memdbg_error_destroy(memdbg_dwarf_closure_vars(b->t->dwarf, pc, type_captured, &cs));
 		type_uncaptured(b, id, v, pc + b->t->bias, cs.types_base);
 	}
-}
-
-/* Bytes an object can hold: its slot, less its malloc header; large objects up to their limit. */
-static uint64_t object_room(struct builder *b, uint64_t id)
-{
-	const struct go_heap_span *h = go_span_of_id(b->o, id);
-	if (h->large_type || (h->limit && h->nelems == 1))
-		return h->limit - h->start;
-	return h->elemsize - (h->header ? MALLOC_HEADER : 0);
 }
 
 /* Buckets up to go1.23 chain overflow buckets through their last word. */
@@ -1361,10 +1410,10 @@ static void walk_value(struct builder *b, const struct go_type *ty, uint64_t add
 		walk_pointer(b, ty, word(b, addr), addr);
 		return;
 	case GO_KIND_SLICE: {
-		uint64_t data = word(b, addr), cap = word(b, addr + 16), id;
+		uint64_t data = word(b, addr), cap = word(b, addr + 16), id, n;
 		const struct go_type *elem = type_at(b, ty->elem);
-		if (cap && elem && elem->size && base_object(b, data, &id))
-			assign(b, id, elem, cap, NULL, addr);
+		if (cap && elem && elem->size && slice_array(b, elem, data, cap, &id, &n))
+			assign(b, id, elem, n, NULL, addr);
 		else if (cap && elem)
 			type_tiny_piece(b, elem, cap, data, addr);
 		return;
@@ -2185,7 +2234,8 @@ static struct memdbg_error *note_waiter_sudog(struct frame_scan *fs, const struc
 /*
  * One root per stack word, as for globals: "goroutine 17 frame main.handle
  * var buf+8" where DWARF names the variable, else the word's place in the
- * frame, "... sp+0x48".
+ * frame, "... sp+0x48"; a recursive function's frames add their depth
+ * ("frame #12 main.walk"), or the same word of two of them would be one root.
  */
 static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot *slot)
 {
@@ -2202,11 +2252,18 @@ static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot 
 		fs->live[fs->nlive++] = slot->addr;
 		v = var_at(fs, f, slot->addr);
 	}
+	if (f && f->recursive) {
+		n = snprintf(name + len, sizeof(name) - len, " frame #%" PRIu32, f->depth);
+		len += n > 0 && (size_t)n < sizeof(name) - len ? (size_t)n : 0;
+	} else if (f) {
+		n = snprintf(name + len, sizeof(name) - len, " frame");
+		len += n > 0 && (size_t)n < sizeof(name) - len ? (size_t)n : 0;
+	}
 	if (f && v)
-		snprintf(name + len, sizeof(name) - len, slot->addr > v->addr ? " frame %s var %s+%" PRIu64 : " frame %s var %s",
+		snprintf(name + len, sizeof(name) - len, slot->addr > v->addr ? " %s var %s+%" PRIu64 : " %s var %s",
 			 f->func, v->name, slot->addr - v->addr);
 	else if (f)
-		snprintf(name + len, sizeof(name) - len, " frame %s sp+0x%" PRIx64 "%s", f->func, slot->addr - f->sp,
+		snprintf(name + len, sizeof(name) - len, " %s sp+0x%" PRIx64 "%s", f->func, slot->addr - f->sp,
 			 slot->precise ? "" : " (conservative)");
 	else if (slot->kind == GO_SLOT_CTXT)
 		snprintf(name + len, sizeof(name) - len, " sched.ctxt");
@@ -2368,14 +2425,15 @@ static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t add
 			    uint64_t size, uint64_t count_addr)
 {
 	const struct go_type *ty = type_at(b, types_base + rt);
-	uint64_t id, p = word(b, addr);
+	uint64_t id, n, p = word(b, addr);
 	if (shape == MEMDBG_GLOBAL_VALUE)
 		walk_value(b, ty, addr, 0);
 	else if (shape == MEMDBG_GLOBAL_ARRAY_OF && ty && ty->size)
 		for (uint64_t a = addr; a + ty->size <= addr + size; a += ty->size)
 			walk_value(b, ty, a, 0);
-	else if (ty && ty->size && base_object(b, p, &id))
-		assign(b, id, ty, shape == MEMDBG_GLOBAL_SLICE_OF ? word(b, count_addr) : 0, NULL, addr);
+	else if (shape == MEMDBG_GLOBAL_SLICE_OF ? ty && slice_array(b, ty, p, word(b, count_addr), &id, &n)
+						   : ty && ty->size && base_object(b, p, &id))
+		assign(b, id, ty, shape == MEMDBG_GLOBAL_SLICE_OF ? n : 0, NULL, addr);
 }
 
 /* Finalizer and cleanup functions are closures: their captured variables have types. */
@@ -2435,14 +2493,6 @@ static void type_runtime_lists(struct builder *b)
 }
 
 /* The span class's slot size for an object of size bytes. */
-static uint64_t class_slot(const struct memdbg_go *go, uint64_t size)
-{
-	for (uint64_t c = 1; c < go->l.num_size_classes; c++)
-		if (go->class_to_size[c] >= size)
-			return go->class_to_size[c];
-	return 0;
-}
-
 /*
  * Was object id allocated as one ty, as new(T) allocates it?  The size
  * class of ty's size (or a large object's exact size), and what the GC's
@@ -2540,27 +2590,27 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 	type_descriptors(b, &lo, &hi);
 	for (size_t i = 0; i < n; i++) {
 		const struct go_type *ty = type_at(b, g[i].type);
-		uint64_t id, cap = word(b, g[i].addr + 16);
-		if (!ty || !ty->size || !base_object(b, word(b, g[i].addr), &id) || b->o->type[id] ||
-		    (g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
+		uint64_t id, count, p = word(b, g[i].addr);
+		if (!ty || !ty->size || (g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
 			continue;
-		const struct go_heap_span *h = go_span_of_id(b->o, id);
-		uint64_t room = object_room(b, id);
+		if (g[i].shape == GO_GSTORE_SLICE) {
+			if (slice_array(b, ty, p, word(b, g[i].addr + 16), &id, &count) && !b->o->type[id] &&
+			    sized_for_array(b, id, count, ty->size))
+				assign(b, id, ty, count, NULL, g[i].addr);
+			continue;
+		}
+		if (!base_object(b, p, &id) || b->o->type[id])
+			continue;
 		switch (g[i].shape) {
 		case GO_GSTORE_NEW:
 			/* A closure's context is new(struct { F uintptr; X0 ... }): named for its function, as DWARF does. */
 			if (ty->kind == GO_KIND_STRUCT && ty->nfields && ty->fields[0].name && !strcmp(ty->fields[0].name, "F") &&
-			    word(b, word(b, g[i].addr)) >= b->text_lo && word(b, word(b, g[i].addr)) < b->text_hi)
-				type_closure(b, id, word(b, g[i].addr), g[i].addr);
+			    word(b, p) >= b->text_lo && word(b, p) < b->text_hi)
+				type_closure(b, id, p, g[i].addr);
 			else if (type_fits(b, id, ty))
 				assign(b, id, ty, 0, NULL, g[i].addr);
 			break;
 		case GO_GSTORE_SLICE:
-			if (cap && cap <= room / ty->size &&
-			    (go_size_class(b->go->spans[h->span].spanclass) == 0
-				     ? room - cap * ty->size < ty->size + 8192
-				     : class_slot(b->go, cap * ty->size + (h->header ? MALLOC_HEADER : 0)) == h->elemsize))
-				assign(b, id, ty, cap, NULL, g[i].addr);
 			break;
 		case GO_GSTORE_VALUE:
 			if (ty->kind == GO_KIND_MAP || ty->kind == GO_KIND_CHAN)

@@ -1105,6 +1105,25 @@ static void scan_rest(struct gscan *gs, enum go_unwind_end end)
 	emit_words(gs, NULL, GO_SLOT_REST, (from + 7) & ~7ull, g->stack_hi);
 }
 
+/* Frames whose function has another frame in the stack: their slots' roots need the frame's depth to be told apart. */
+static struct memdbg_error *mark_recursive(struct go_frame *frames, size_t n)
+{
+	struct go_map first = { 0 };  /* function entry -> index + 1 of its innermost frame */
+	for (size_t i = 0; i < n; i++) {
+		if (!frames[i].fn)
+			continue;
+		uintptr_t k = (uintptr_t)go_map_get(&first, frames[i].fn->entry);
+		if (k)
+			frames[i].recursive = frames[k - 1].recursive = true;
+		else if (!go_map_put(&first, frames[i].fn->entry, (void *)(i + 1))) {
+			go_map_free(&first);
+			return memdbg_enomem;
+		}
+	}
+	go_map_free(&first);
+	return NULL;
+}
+
 struct memdbg_error *go_goroutine_slots(struct go_stack *s, const struct go_goroutine *g, go_slot_fn fn, void *arg,
 					struct go_scan_stats *stats)
 {
@@ -1114,7 +1133,9 @@ struct memdbg_error *go_goroutine_slots(struct go_stack *s, const struct go_goro
 	struct gscan gs = { .s = s, .g = g, .bits = sp->map_bits, .fn = fn, .arg = arg };
 	enum go_unwind_end end;
 	struct memdbg_error *err = go_unwind(s, g, GO_MAX_FRAMES, collect_frame, &gs, &end);
-	if (!err && !(err = gs.err)) {
+	if (!err && !(err = gs.err))
+		err = mark_recursive(gs.frames, gs.nframes);
+	if (!err) {
 		for (size_t i = 0; i < gs.nframes && !err && !gs.stopped; i++)
 			err = scan_frame(&gs, i);
 		if (!err && !gs.stopped)

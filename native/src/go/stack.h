@@ -128,6 +128,7 @@ struct go_frame {
 	uint64_t continpc;    /* pc the stack maps are indexed at; 0: the frame is dead (no maps) */
 	uint32_t depth;       /* 0 for the innermost frame */
 	bool innermost;
+	bool recursive;       /* its function has another frame in this stack (go_goroutine_slots only) */
 	bool conservative;    /* async-preempted or interrupted frame: no precise maps apply */
 };
 

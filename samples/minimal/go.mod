@@ -1,0 +1,3 @@
+module memdbg.example/minimal
+
+go 1.22
