@@ -276,15 +276,21 @@ def stripped_no_pclntab(stripped_exe, work):
 
 @pytest.fixture(scope="module")
 def stripped_no_mheap(good, stripped_exe, work):
-    """The stripped executable with the code of the function the layout table finds runtime.mheap_ in
+    """The stripped executable with the code of every function the layout table finds runtime.mheap_ in
     overwritten by int3: kernel cores do not hold the text, so memdbg reads it from this file."""
     table = (samples.REPO / "native" / "src" / "go" / "layout_table.h").read_text()
-    fn = re.search(r"\{ 'r', \"runtime\.mheap_\", \"([^\"]+)\"", table).group(1)
+    fns = set(re.findall(r"\{ 'r', \"runtime\.mheap_\", \"([^\"]+)\"", table))
     nm = subprocess.run(["nm", "-S", str(good.exe)], capture_output=True, text=True, check=True).stdout
-    addr, size = next((int(a, 16), int(z, 16)) for a, z, _, n in (ln.split(None, 3) for ln in nm.splitlines()
-                                                                   if ln.count(" ") >= 3) if n == fn)
+    found = [(int(a, 16), int(z, 16)) for a, z, _, n in (ln.split(None, 3) for ln in nm.splitlines()
+                                                         if ln.count(" ") >= 3) if n in fns]
+    assert found, fns
     text_addr, text_off = section(stripped_exe, ".text")
-    return damaged_copy(stripped_exe, work / "goheap.nomheap", addr - text_addr + text_off, b"\xcc" * size)
+    out = shutil.copyfile(stripped_exe, work / "goheap.nomheap")
+    with open(out, "r+b") as f:
+        for addr, size in found:
+            f.seek(addr - text_addr + text_off)
+            f.write(b"\xcc" * size)
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -864,8 +864,8 @@ static bool slice_array(struct builder *b, const struct go_type *elem, uint64_t 
 	*count = cap;
 	if (base_object(b, p, id))
 		return true;
-	if (!cap || !elem || !elem->size || cap > UINT64_MAX / elem->size || !go_find_object(b->o, p, &h, &slot) ||
-	    tiny_span(h))
+	if (!cap || !elem || !elem->size || !go_find_object(b->o, p, &h, &slot) || tiny_span(h) ||
+	    cap > h->elemsize / elem->size)
 		return false;
 	uint64_t start = go_id_addr(h, h->first + slot) + (h->header ? MALLOC_HEADER : 0), off = p - start;
 	*id = h->first + slot;
