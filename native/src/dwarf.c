@@ -492,18 +492,39 @@ static void global_type(Dwarf_Die *type, struct memdbg_global *g)
 	g->type_name = dwarf_diename(type);
 }
 
+/* A sync/atomic.Pointer[T]'s T, from its `_ [0]*T` member: the type of what its word v points to. */
+static bool atomic_pointer_elem(Dwarf_Die *st, uint64_t *elem_rt)
+{
+	const char *name = dwarf_diename(st);
+	Dwarf_Die child, arr, ptr, elem;
+	Dwarf_Attribute at;
+	if (!name || strncmp(name, "sync/atomic.Pointer[", 20) != 0 || dwarf_child(st, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) == DW_TAG_member && dwarf_attr(&child, DW_AT_type, &at) &&
+		    dwarf_formref_die(&at, &arr) && peel(&arr) && dwarf_tag(&arr) == DW_TAG_array_type &&
+		    dwarf_attr(&arr, DW_AT_type, &at) && dwarf_formref_die(&at, &ptr) && peel(&ptr) &&
+		    dwarf_tag(&ptr) == DW_TAG_pointer_type && dwarf_attr(&ptr, DW_AT_type, &at) &&
+		    dwarf_formref_die(&at, &elem))
+			return die_runtime_type(&elem, elem_rt);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
 /*
  * The members of a struct-typed global whose type has no runtime type (an
  * anonymous struct, or one the program never needs at run time): each that
- * has one, or a shape of one, is a part of the global; members of nested
- * structs likewise, a few levels deep.
+ * has one, or a shape of one, is a part of the global (an atomic.Pointer[T]'s
+ * word a *T); members of nested structs likewise, a few levels deep.
  */
 static struct memdbg_error *global_parts(Dwarf_Die *type, const struct memdbg_global *whole, uint64_t addr, int depth,
 					 struct memdbg_error *(*fn)(void *arg, const struct memdbg_global *g), void *arg)
 {
 	Dwarf_Die t = *type, child;
+	uint64_t atomic_elem;
 	if (depth > 4 || !peel(&t) || dwarf_tag(&t) != DW_TAG_structure_type || dwarf_child(&t, &child) != 0)
 		return NULL;
+	bool atomic = atomic_pointer_elem(&t, &atomic_elem);
 	do {
 		Dwarf_Attribute at;
 		Dwarf_Word off;
@@ -513,6 +534,9 @@ static struct memdbg_error *global_parts(Dwarf_Die *type, const struct memdbg_gl
 			continue;
 		struct memdbg_global g = { .name = whole->name, .addr = addr + off, .part = true };
 		global_type(&mt, &g);
+		const char *member = dwarf_diename(&child);
+		if (atomic && member && strcmp(member, "v") == 0)  /* an unsafe.Pointer, by its own type */
+			g.has_runtime_type = true, g.runtime_type = atomic_elem, g.shape = MEMDBG_GLOBAL_POINTER_TO;
 		struct memdbg_error *err = g.has_runtime_type ? fn(arg, &g) : global_parts(&mt, whole, g.addr, depth + 1, fn, arg);
 		if (err)
 			return err;

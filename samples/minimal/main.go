@@ -5,10 +5,12 @@
 // stack slot (roots that only the frame's depth tells apart).
 //
 // It also holds two slices whose fronts it cut off (s = s[k:]): only an
-// interior pointer reaches their backing arrays.
+// interior pointer reaches their backing arrays; and a node only an
+// atomic.Pointer global holds.
 //
 // MEMDBG_ORACLE: where it writes {"Nodes": [address of each frame's node,
-// innermost first], "Trimmed": {address of a backing array: its type}}
+// innermost first], "Trimmed": {address of a backing array: its type},
+// "Atomic": {address of the node: "main.node"}}
 // before it sends itself SIGABRT (run with GOTRACEBACK=crash for a core).
 package main
 
@@ -16,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -28,6 +31,8 @@ type node struct {
 const depth = 5
 
 var sink *node
+
+var current atomic.Pointer[node]
 
 // Backing arrays of make([]T, n) that only their trimmed slices reach.
 var (
@@ -50,7 +55,8 @@ func walk(n int, parent *node) *node {
 		for p := parent; p != nil; p = p.next {
 			nodes = append(nodes, fmt.Sprintf("%#x", uintptr(unsafe.Pointer(p))))
 		}
-		b, err := json.Marshal(map[string]any{"Nodes": nodes, "Trimmed": trimmed})
+		atomicNode := map[string]string{fmt.Sprintf("%#x", uintptr(unsafe.Pointer(current.Load()))): "main.node"}
+		b, err := json.Marshal(map[string]any{"Nodes": nodes, "Trimmed": trimmed, "Atomic": atomicNode})
 		if err != nil || os.WriteFile(os.Getenv("MEMDBG_ORACLE"), b, 0o644) != nil {
 			os.Exit(1)
 		}
@@ -68,5 +74,6 @@ func main() {
 		trimmedNodes[i] = &node{}
 	}
 	trimmedNodes = trimmedNodes[3:]
+	current.Store(&node{buf: make([]byte, 8)})
 	walk(depth-1, nil)
 }
