@@ -918,8 +918,9 @@ static bool op_runtime_type(void *arg, const char *type, uint64_t *off)
  * type), makemap and makechan (the map's or channel's type) likewise.  A
  * pointer word of the data or bss (the module's GC masks) is given a type
  * when some store writes such a value into it and every other store into
- * it writes the same kind of value or nil: any store this walk cannot tell
- * (a register it lost, an atomic exchange, ...) leaves the word untyped.
+ * it writes the same kind of value or nil (sync/atomic's pointer stores,
+ * which atomic.Pointer[T] calls, count as stores): any store this walk
+ * cannot tell (a register it lost, ...) leaves the word untyped.
  * What the core holds there is then checked by the object graph against
  * the allocation's size class and the GC's own bits before it takes it.
  */
@@ -936,10 +937,11 @@ static enum go_gstore_shape store_shape(uint32_t kind)
 
 /* The runtime functions whose calls the walk models; the index is the effect. */
 enum { FN_NEWOBJECT, FN_MAKESLICE, FN_MAKESLICECOPY, FN_GROWSLICE, FN_MAKEMAP, FN_MAKEMAP64, FN_MAKECHAN,
-       FN_MAKECHAN64, FN_WB, FN_COUNT = FN_WB + 8 };
+       FN_MAKECHAN64, FN_ATOMIC_STORE, FN_ATOMIC_SWAP, FN_ATOMIC_CAS, FN_WB, FN_COUNT = FN_WB + 8 };
 static const char *const flow_funcs[FN_COUNT] = {
 	"runtime.newobject", "runtime.makeslice", "runtime.makeslicecopy", "runtime.growslice", "runtime.makemap",
-	"runtime.makemap64", "runtime.makechan", "runtime.makechan64", "runtime.gcWriteBarrier1",
+	"runtime.makemap64", "runtime.makechan", "runtime.makechan64", "sync/atomic.StorePointer",
+	"sync/atomic.SwapPointer", "sync/atomic.CompareAndSwapPointer", "runtime.gcWriteBarrier1",
 	"runtime.gcWriteBarrier2", "runtime.gcWriteBarrier3", "runtime.gcWriteBarrier4", "runtime.gcWriteBarrier5",
 	"runtime.gcWriteBarrier6", "runtime.gcWriteBarrier7", "runtime.gcWriteBarrier8",
 };
@@ -993,7 +995,7 @@ struct sword {
 	uint32_t kind;
 };
 
-enum { REG_AX = 0, REG_BX = 3, REG_SI = 6, REG_R11 = 11 };
+enum { REG_AX = 0, REG_CX = 1, REG_BX = 3, REG_SI = 6, REG_R11 = 11 };
 
 /*
  * The runtime's map operations: (maptype, map, ...) in AX and BX.  A map made
@@ -1057,6 +1059,12 @@ static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 			fn = i;
 	if (fn >= FN_WB) {  /* the write barrier's buffer: it saves every register but R11, its result */
 		regs[REG_R11] = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+		return;
+	}
+	if (fn >= FN_ATOMIC_STORE) {  /* (addr, new) or (addr, old, new): an atomic.Pointer[T]'s Store, Swap, CAS */
+		if (regs[REG_AX].kind == MEMDBG_X86_ADDR)
+			flow_store(in, regs[REG_AX].a, 8, regs[fn == FN_ATOMIC_CAS ? REG_CX : REG_BX], false);
+		memset(regs, 0, 16 * sizeof(*regs));
 		return;
 	}
 	/* The type argument: AX, but growslice's fifth (SI). */
