@@ -13,13 +13,10 @@ stack objects, runtime._defer) read corpus.meta_exe: the PIE build with DWARF
 An -s -w build is not `strip -s` of the default build: its build info records the
 -ldflags, which moves what follows it (test_stripped_build_is_not_the_default_builds_bytes),
 so tests/test_production.py's `strip -s` comparison (the same core, every figure equal)
-does not stand for it.  It links the default build's compiled packages (seconds), so
-it runs on every config; the PIE build compiles every package again (-trimpath,
--shared: about 80 s of CPU a config), so it runs on PIE_CONFIGS, or on every config
-with MEMDBG_CORPUS_PIE_CONFIGS=all.
+does not stand for it.  It links the default build's compiled packages (seconds); the
+PIE build compiles every package again (-trimpath, -shared: about 80 s of CPU a config).
+Both run on every config.
 """
-
-import os
 
 import pytest
 
@@ -28,7 +25,6 @@ import samples
 from test_corpus import *  # noqa: F401,F403  the same tests, with the corpus_core below
 from test_production import COMMANDS
 
-PIE_CONFIGS = ("go1.22.12", "go1.24.13", "go1.25.14-greenteagc", "go1.26.8")
 # The typed share of live bytes without DWARF (histogram --live) each program reaches; measured on these
 # cores (the -s -w and PIE builds): nats 98.37-99.07% before, raft 99.0-99.3% (89.77-90.39% before the receivers of
 # method frames were typed, 82.1-83.9% before the layout table had package time's timers; docs/support.md),
@@ -38,19 +34,10 @@ TYPED_SHARE_WITHOUT_DWARF = {"nats": 99.0, "raft": 98.8, "tsdb": 99.0}
 OTHER_COMMANDS = [c for c in COMMANDS if c not in ("go-info", "memstats", "mspan-walk", "objects --all", "findings")]
 
 
-def mode_configs(mode):
-    if mode == "pie" and os.environ.get("MEMDBG_CORPUS_PIE_CONFIGS") != "all":
-        return PIE_CONFIGS
-    return tuple(c.id for c in samples.CONFIGS)
-
-
 @pytest.fixture(scope="session", params=[(mode, name) for mode in samples.BUILD_MODES for name in corpus.PROGRAMS],
                 ids=lambda p: f"{p[1]}@{p[0]}")
 def corpus_core(request, go_config):
     mode, name = request.param
-    if go_config.id not in mode_configs(mode):
-        pytest.skip(f"the corpus' {mode} build runs on {', '.join(mode_configs(mode))} only "
-                    "(MEMDBG_CORPUS_PIE_CONFIGS=all: every config; docs/support.md)")
     try:
         return corpus.make_core(name, go_config, mode)
     except (corpus.TooOld, samples.ToolchainUnavailable) as e:
