@@ -817,6 +817,7 @@ static bool base_object(struct builder *b, uint64_t p, uint64_t *id)
 	return go_bit(b->o->alloc, *id);
 }
 
+/* The span class's slot size for an object of size bytes. */
 static uint64_t class_slot(const struct memdbg_go *go, uint64_t size)
 {
 	for (uint64_t c = 1; c < go->l.num_size_classes; c++)
@@ -2252,19 +2253,16 @@ static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot 
 		fs->live[fs->nlive++] = slot->addr;
 		v = var_at(fs, f, slot->addr);
 	}
-	if (f && f->recursive) {
-		n = snprintf(name + len, sizeof(name) - len, " frame #%" PRIu32, f->depth);
-		len += n > 0 && (size_t)n < sizeof(name) - len ? (size_t)n : 0;
-	} else if (f) {
-		n = snprintf(name + len, sizeof(name) - len, " frame");
-		len += n > 0 && (size_t)n < sizeof(name) - len ? (size_t)n : 0;
-	}
+	char depth[16] = "";
+	if (f && f->recursive)
+		snprintf(depth, sizeof(depth), "#%" PRIu32 " ", f->depth);
 	if (f && v)
-		snprintf(name + len, sizeof(name) - len, slot->addr > v->addr ? " %s var %s+%" PRIu64 : " %s var %s",
-			 f->func, v->name, slot->addr - v->addr);
+		snprintf(name + len, sizeof(name) - len,
+			 slot->addr > v->addr ? " frame %s%s var %s+%" PRIu64 : " frame %s%s var %s", depth, f->func,
+			 v->name, slot->addr - v->addr);
 	else if (f)
-		snprintf(name + len, sizeof(name) - len, " %s sp+0x%" PRIx64 "%s", f->func, slot->addr - f->sp,
-			 slot->precise ? "" : " (conservative)");
+		snprintf(name + len, sizeof(name) - len, " frame %s%s sp+0x%" PRIx64 "%s", depth, f->func,
+			 slot->addr - f->sp, slot->precise ? "" : " (conservative)");
 	else if (slot->kind == GO_SLOT_CTXT)
 		snprintf(name + len, sizeof(name) - len, " sched.ctxt");
 	else if (slot->kind == GO_SLOT_DEFER)
@@ -2492,7 +2490,6 @@ static void type_runtime_lists(struct builder *b)
 		walk_value(b, m, mp, 0);
 }
 
-/* The span class's slot size for an object of size bytes. */
 /*
  * Was object id allocated as one ty, as new(T) allocates it?  The size
  * class of ty's size (or a large object's exact size), and what the GC's
@@ -2610,7 +2607,7 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 			else if (type_fits(b, id, ty))
 				assign(b, id, ty, 0, NULL, g[i].addr);
 			break;
-		case GO_GSTORE_SLICE:
+		case GO_GSTORE_SLICE:  /* above */
 			break;
 		case GO_GSTORE_VALUE:
 			if (ty->kind == GO_KIND_MAP || ty->kind == GO_KIND_CHAN)
