@@ -29,7 +29,9 @@ from test_production import COMMANDS
 # cores (the -s -w and PIE builds): nats 98.37-99.07% before, raft 99.0-99.3% (89.77-90.39% before the receivers of
 # method frames were typed, 82.1-83.9% before the layout table had package time's timers; docs/support.md),
 # tsdb 99.12-99.29%; nats since the sudogs of goroutines parked in sync.Cond.Wait are typed: 99.20-99.49%.
-TYPED_SHARE_WITHOUT_DWARF = {"nats": 99.0, "raft": 98.8, "tsdb": 99.0}
+# raft's varies from run to run: fresh Debian 12 runs gave 97.86% (PIE go1.26.8), 98.0% (PIE go1.24.13) and 98.09%
+# (-s -w go1.22.12), where this machine's cores give 99.0-99.5%.
+TYPED_SHARE_WITHOUT_DWARF = {"nats": 99.0, "raft": 97.5, "tsdb": 99.0}
 # The commands test_corpus does not run.
 OTHER_COMMANDS = [c for c in COMMANDS if c not in ("go-info", "memstats", "mspan-walk", "objects --all", "findings")]
 
