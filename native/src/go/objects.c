@@ -30,8 +30,8 @@ struct obj_layout {
 	uint64_t weak_handle;
 	uint64_t md_data, md_edata, md_bss, md_ebss, md_gcdatamask, md_gcbssmask, bv_n, bv_bytedata;
 	uint64_t g_stack_hi, g_sched_sp;
-	uint64_t hchan_buf, hchan_qsize, hmap_buckets, hmap_oldbuckets, hmap_b, smap_dir, smap_dirlen, table_data,
-		table_mask;
+	uint64_t hchan_buf, hchan_qsize, hmap_buckets, hmap_oldbuckets, hmap_b, smap_dir, smap_dirlen, smap_used,
+		table_data, table_mask, table_used;
 	uint64_t hchan_type, hmap_type, smap_type, table_type, table_ptr_type;
 	uint64_t timer_period;
 	struct embedding {
@@ -279,6 +279,8 @@ static struct memdbg_error *load_layout(struct builder *b)
 	if (go_swiss_maps(b->t, b->go)) {
 		memdbg_dwarf_member(d, "internal/runtime/maps.Map", "dirPtr", &l->smap_dir, NULL);
 		memdbg_dwarf_member(d, "internal/runtime/maps.Map", "dirLen", &l->smap_dirlen, NULL);
+		memdbg_dwarf_member(d, "internal/runtime/maps.Map", "used", &l->smap_used, NULL);
+		memdbg_dwarf_member(d, "internal/runtime/maps.table", "used", &l->table_used, NULL);
 		memdbg_dwarf_member(d, "internal/runtime/maps.table", "groups.data", &l->table_data, NULL);
 		memdbg_dwarf_member(d, "internal/runtime/maps.table", "groups.lengthMask", &l->table_mask, NULL);
 		l->smap_type = go_type_by_name(b->t, b->go, "internal/runtime/maps.Map");
@@ -877,6 +879,8 @@ static bool slice_array(struct builder *b, const struct go_type *elem, uint64_t 
 }
 
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth);
+static bool swiss_map_holds(struct builder *b, uint64_t m, uint64_t used_off, uint64_t tused_off,
+			    const struct go_type *table);
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
 			    uint64_t size, uint64_t count_addr);
 
@@ -1290,6 +1294,10 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 		if (!group || !group->size)
 			break;
 		if (go_swiss_maps(b->t, b->go)) {
+			/* A map value is a pointer the GC's bits cannot tell from another: its header must add up. */
+			const struct go_type *table = type_at(b, l->table_type);
+			if (!table || !swiss_map_holds(b, v, l->smap_used, l->table_used, table))
+				break;
 			assign(b, id, type_at(b, l->smap_type), 0, NULL, from);
 			uint64_t dir = word(b, v + l->smap_dir), dirlen = word(b, v + l->smap_dirlen), did;
 			if (!base_object(b, dir, &did))
@@ -2692,10 +2700,8 @@ static void type_map_header(struct builder *b, uint64_t id, uint64_t m, const st
 {
 	const struct obj_layout *l = &b->l;
 	const struct go_type *table = type_at(b, l->table_type), *ptr = type_at(b, l->table_ptr_type);
-	uint64_t used_off, tused_off, did, tid;
-	if (!table || !ptr || !memdbg_dwarf_member(b->t->dwarf, "internal/runtime/maps.Map", "used", &used_off, NULL) ||
-	    !memdbg_dwarf_member(b->t->dwarf, "internal/runtime/maps.table", "used", &tused_off, NULL) ||
-	    !swiss_map_holds(b, m, used_off, tused_off, table))
+	uint64_t did, tid;
+	if (!table || !ptr || !swiss_map_holds(b, m, l->smap_used, l->table_used, table))
 		return;
 	assign(b, id, map, 0, NULL, m);
 	uint64_t dir = word(b, m + l->smap_dir), n = word(b, m + l->smap_dirlen);
