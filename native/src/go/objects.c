@@ -1294,13 +1294,16 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 		if (!group || !group->size)
 			break;
 		if (go_swiss_maps(b->t, b->go)) {
-			/* A map value is a pointer the GC's bits cannot tell from another: its header must add up. */
+			/* A map value is a pointer the GC's bits cannot tell from another: its header must add up
+			 * (an empty map without a group: nothing used). */
 			const struct go_type *table = type_at(b, l->table_type);
-			if (!table || !swiss_map_holds(b, v, l->smap_used, l->table_used, table))
+			uint64_t dir = word(b, v + l->smap_dir), dirlen = word(b, v + l->smap_dirlen), did;
+			bool has_dir = base_object(b, dir, &did);
+			if (!table || (has_dir ? !swiss_map_holds(b, v, l->smap_used, l->table_used, table)
+					       : word(b, v + l->smap_used) != 0))
 				break;
 			assign(b, id, type_at(b, l->smap_type), 0, NULL, from);
-			uint64_t dir = word(b, v + l->smap_dir), dirlen = word(b, v + l->smap_dirlen), did;
-			if (!base_object(b, dir, &did))
+			if (!has_dir)
 				break;
 			if (dirlen == 0) {  /* a small map: one group, no tables */
 				assign(b, did, group, 0, NULL, v + l->smap_dir);
