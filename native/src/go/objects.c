@@ -879,8 +879,7 @@ static bool slice_array(struct builder *b, const struct go_type *elem, uint64_t 
 }
 
 static void walk_value(struct builder *b, const struct go_type *ty, uint64_t addr, int depth);
-static bool swiss_map_holds(struct builder *b, uint64_t m, uint64_t used_off, uint64_t tused_off,
-			    const struct go_type *table);
+static bool swiss_map_holds(struct builder *b, uint64_t m, const struct go_type *table);
 static void type_typed_slot(struct builder *b, uint64_t types_base, uint64_t addr, uint64_t rt, int shape,
 			    uint64_t size, uint64_t count_addr);
 
@@ -1299,7 +1298,7 @@ static void walk_pointer(struct builder *b, const struct go_type *ty, uint64_t v
 			const struct go_type *table = type_at(b, l->table_type);
 			uint64_t dir = word(b, v + l->smap_dir), dirlen = word(b, v + l->smap_dirlen), did;
 			bool has_dir = base_object(b, dir, &did);
-			if (!table || (has_dir ? !swiss_map_holds(b, v, l->smap_used, l->table_used, table)
+			if (!table || (has_dir ? !swiss_map_holds(b, v, table)
 					       : word(b, v + l->smap_used) != 0))
 				break;
 			assign(b, id, type_at(b, l->smap_type), 0, NULL, from);
@@ -2671,11 +2670,10 @@ static void type_code_globals(struct builder *b)
 }
 
 /* A swiss-table header's entry count is what its small group's control bytes, or its tables, say. */
-static bool swiss_map_holds(struct builder *b, uint64_t m, uint64_t used_off, uint64_t tused_off,
-			    const struct go_type *table)
+static bool swiss_map_holds(struct builder *b, uint64_t m, const struct go_type *table)
 {
 	const struct obj_layout *l = &b->l;
-	uint64_t used = word(b, m + used_off), dir = word(b, m + l->smap_dir), n = word(b, m + l->smap_dirlen), id, sum = 0;
+	uint64_t used = word(b, m + l->smap_used), dir = word(b, m + l->smap_dir), n = word(b, m + l->smap_dirlen), id, sum = 0;
 	if (!base_object(b, dir, &id))
 		return false;
 	if (n == 0) {
@@ -2692,7 +2690,7 @@ static bool swiss_map_holds(struct builder *b, uint64_t m, uint64_t used_off, ui
 			continue;  /* a table with fewer hash bits has consecutive directory entries */
 		if (!base_object(b, tab, &tid) || !type_fits(b, tid, table) || !base_object(b, word(b, tab + l->table_data), &gid))
 			return false;
-		sum += word(b, tab + tused_off) & 0xffff;
+		sum += word(b, tab + l->table_used) & 0xffff;
 		prev = tab;
 	}
 	return sum == used;
@@ -2704,7 +2702,7 @@ static void type_map_header(struct builder *b, uint64_t id, uint64_t m, const st
 	const struct obj_layout *l = &b->l;
 	const struct go_type *table = type_at(b, l->table_type), *ptr = type_at(b, l->table_ptr_type);
 	uint64_t did, tid;
-	if (!table || !ptr || !swiss_map_holds(b, m, l->smap_used, l->table_used, table))
+	if (!table || !ptr || !swiss_map_holds(b, m, table))
 		return;
 	assign(b, id, map, 0, NULL, m);
 	uint64_t dir = word(b, m + l->smap_dir), n = word(b, m + l->smap_dirlen);
