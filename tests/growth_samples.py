@@ -27,16 +27,21 @@ class StepCores:
     oracles: tuple = field(repr=False)  # (dict, dict)
 
 
-def _wait_stopped(p, what):
+def _wait_stopped(p, what, written=None):
+    """Wait until the sample has stopped itself; with `written`, until it has stopped after writing
+    that file, continuing it while it is stopped before."""
     deadline = time.monotonic() + samples.STOP_TIMEOUT
-    while samples._proc_state(p.pid) != "T":
+    while True:
+        stopped = samples._proc_state(p.pid) == "T"
+        if stopped and not (written and not written.stat().st_size):
+            return
         if p.poll() is not None:
             raise samples.SampleError(f"growth exited ({p.returncode}) before {what}")
         if time.monotonic() > deadline:
             raise samples.SampleError(f"growth did not stop for {what}")
-        time.sleep(0.02)
-
-
+        if stopped:
+            os.kill(p.pid, signal.SIGCONT)
+        time.sleep(0.05)
 
 
 def _make(cfg, exe, outdir, flat):
@@ -52,9 +57,10 @@ def _make(cfg, exe, outdir, flat):
         _wait_stopped(p, "step 1")
         samples.take_gcore(p.pid, outdir / "core.1", "growth")
         (outdir / "next").touch()  # step 2 waits for it: gcore's own SIGCONT must not start it
-        os.kill(p.pid, signal.SIGCONT)
-        time.sleep(0.1)  # it re-stops itself after step 2 (and after any continue)
-        _wait_stopped(p, "step 2")
+        # gcore continues the process, which stops itself again: a SIGCONT sent before that stop
+        # is lost (CI once took step 1's stop for step 2's, oracle.2.json still empty).  So it is
+        # continued until it has stopped with step 2's oracle written.
+        _wait_stopped(p, "step 2", written=outdir / "oracle.2.json")
         samples.take_gcore(p.pid, outdir / "core.2", "growth")
     finally:
         samples._kill(p)
