@@ -356,37 +356,9 @@ def stack_objects(exe, entries, bias=0):
     return out
 
 
-NT_AUXV, AT_ENTRY = 6, 9
-
-
-@functools.lru_cache(maxsize=None)
-def _load_bias(core, exe):
-    with open(core, "rb") as f:
-        data = f.read(1 << 20)        # the notes come first in a kernel core
-    phoff, phentsize, phnum = (int.from_bytes(data[32:40], "little"), int.from_bytes(data[54:56], "little"),
-                               int.from_bytes(data[56:58], "little"))
-    with open(exe, "rb") as f:
-        e_entry = int.from_bytes(f.read(32)[24:32], "little")
-    for i in range(phnum):
-        p = data[phoff + i * phentsize:phoff + (i + 1) * phentsize]
-        if int.from_bytes(p[0:4], "little") != 4:            # PT_NOTE
-            continue
-        off, size = int.from_bytes(p[8:16], "little"), int.from_bytes(p[32:40], "little")
-        at = off
-        while at + 12 <= off + size:
-            namesz, descsz, kind = (int.from_bytes(data[at + k:at + k + 4], "little") for k in (0, 4, 8))
-            desc = at + 12 + (namesz + 3) // 4 * 4
-            if kind == NT_AUXV:
-                for k in range(desc, desc + descsz - 15, 16):
-                    if int.from_bytes(data[k:k + 8], "little") == AT_ENTRY:
-                        return int.from_bytes(data[k + 8:k + 16], "little") - e_entry
-            at = desc + (descsz + 3) // 4 * 4
-    raise AssertionError(f"{core}: no AT_ENTRY in its NT_AUXV note")
-
-
 def load_bias(cc):
     """How far above its executable's addresses the program was loaded (0 but for a PIE)."""
-    return _load_bias(str(cc.sc.core), str(cc.sc.exe))
+    return samples.load_bias(cc.sc.core, cc.sc.exe)
 
 
 # Names memdbg gives objects it did not type: they claim no layout.

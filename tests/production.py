@@ -6,8 +6,8 @@ and -trimpath -buildmode=pie -s -w): a module tests/test_production_<suite>.py
 imports the suite's tests and overrides `core_kind` with the production kinds,
 so every fixture made from core_kind builds, crashes and reads the production
 build, and its oracle checks apply unchanged.  Tests that check names only
-DWARF carries (a global's or a local's) are listed in NEEDS_DWARF and skipped
-there; test_production.py checks what replaces those names.
+DWARF carries (a global's or a local's) are left out there (del) or check the
+name by address; test_production.py checks what replaces those names.
 """
 
 import pytest
@@ -32,11 +32,3 @@ def production_fixtures():
         except samples.ToolchainUnavailable as e:
             pytest.skip(str(e))
     return core_kind, sample_core
-
-
-def skip_needs_dwarf(items, names):
-    """Skip the collected tests named in `names` ({test name: why}): they check DWARF-only names."""
-    for item in items:
-        why = names.get(item.originalname)
-        if why:
-            item.add_marker(pytest.mark.skip(reason=f"needs DWARF: {why}"))

@@ -25,6 +25,7 @@ into a skip.
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import glob
 import hashlib
 import json
@@ -335,6 +336,49 @@ def elf_sections(exe):
     out = subprocess.run(["readelf", "-SW", str(exe)], capture_output=True, text=True, check=True).stdout
     return {m.group(1): (m.group(2), int(m.group(3), 16), int(m.group(4), 16), int(m.group(5), 16))
             for m in re.finditer(r"\]\s+(\.\S+)\s+(\w+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", out)}
+
+
+NT_AUXV, AT_ENTRY = 6, 9
+
+
+@functools.lru_cache(maxsize=None)
+def _load_bias(core, exe):
+    with open(core, "rb") as f:
+        data = f.read(1 << 20)        # the notes come first in a kernel core
+    phoff, phentsize, phnum = (int.from_bytes(data[32:40], "little"), int.from_bytes(data[54:56], "little"),
+                               int.from_bytes(data[56:58], "little"))
+    with open(exe, "rb") as f:
+        e_entry = int.from_bytes(f.read(32)[24:32], "little")
+    for i in range(phnum):
+        p = data[phoff + i * phentsize:phoff + (i + 1) * phentsize]
+        if int.from_bytes(p[0:4], "little") != 4:            # PT_NOTE
+            continue
+        off, size = int.from_bytes(p[8:16], "little"), int.from_bytes(p[32:40], "little")
+        at = off
+        while at + 12 <= off + size:
+            namesz, descsz, kind = (int.from_bytes(data[at + k:at + k + 4], "little") for k in (0, 4, 8))
+            desc = at + 12 + (namesz + 3) // 4 * 4
+            if kind == NT_AUXV:
+                for k in range(desc, desc + descsz - 15, 16):
+                    if int.from_bytes(data[k:k + 8], "little") == AT_ENTRY:
+                        return int.from_bytes(data[k + 8:k + 16], "little") - e_entry
+            at = desc + (descsz + 3) // 4 * 4
+    raise AssertionError(f"{core}: no AT_ENTRY in its NT_AUXV note")
+
+
+def load_bias(core, exe):
+    """How far above its executable's addresses the process of a core was loaded (0 but for a PIE)."""
+    return _load_bias(str(core), str(exe))
+
+
+def global_root_at(name, exe, bias=0):
+    """The address a global root's name without symbols says ("bss+0x20", a pool's word "bss+0x20+16"):
+    its section's start in the section headers plus the offset, in a process loaded `bias` bytes up;
+    None for a name of another form."""
+    m = re.fullmatch(r"(data|bss)\+0x([0-9a-f]+)(?:\+(\d+))?", name)
+    if not m:
+        return None
+    return bias + elf_sections(exe)["." + m.group(1)][1] + int(m.group(2), 16) + int(m.group(3) or 0)
 
 
 # Loaded sections that differ between builds of the same code: the build ids (they hash the link flags).

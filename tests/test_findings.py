@@ -32,6 +32,26 @@ def core(cfg, scenario, kind="kernel"):
         pytest.skip(str(e))
 
 
+@pytest.fixture(scope="module")
+def misuse_kind():
+    """The build the scenario tests read: the default one (test_production_findings: -s -w and PIE)."""
+    return "kernel"
+
+
+def without_dwarf(sc):
+    return sc.kind in samples.PRODUCTION_KINDS
+
+
+def is_holder(sc, key, name):
+    """name is the global the oracle records under key: its name, or without symbols a word of it by
+    section and offset (samples.global_root_at)."""
+    o = sc.oracle
+    if not without_dwarf(sc):
+        return name == o[key]
+    at = samples.global_root_at(name, sc.exe, samples.load_bias(sc.core, sc.exe))
+    return at is not None and o[key + "At"] <= at < o[key + "At"] + o[key + "Size"]
+
+
 def findings(sc):
     k = str(sc.core)
     if k not in _cache:
@@ -69,9 +89,18 @@ TYPED_FLOOR = {"goleak": 99, "maps": 98.5, "pool": 97, "frag": 98, "large": 99, 
 
 
 @pytest.mark.parametrize("scenario", misuse_samples.SCENARIOS)
-def test_types_never_contradict_gc(go_config, scenario):
-    sc = core(go_config, scenario)
+def test_types_never_contradict_gc(go_config, scenario, misuse_kind):
+    sc = core(go_config, scenario, misuse_kind)
     typecheck.check_types(sc)
+    if without_dwarf(sc) and scenario == "goleak":
+        # Its buffers (1.2 MB of 1.4) are untyped without DWARF: only the leaked closures' frames hold
+        # them, in a slot loaded from the closure's context, and a frame slot is typed only by an
+        # allocation stored into it (the context's type is known, not followed into what is loaded
+        # from it).  Of the rest (150-200 KB), 96.7-99.3% are typed: ~6 KB of the runtime's and the
+        # standard library's small objects are reached only through globals that DWARF types.
+        t, o = typecheck.live_totals(sc), sc.oracle
+        assert 100 * t["typed_bytes"] / (t["bytes"] - o["Goroutines"] * o["BufSize"]) >= 96
+        return
     assert typecheck.typed_pct(sc) >= TYPED_FLOOR.get(scenario, 90)
 
 
@@ -135,20 +164,20 @@ def test_other_samples_have_no_findings(go_config, name):
                 assert i["holder"] == "main.alsoHeld", i
 
 
-def test_maps(go_config):
-    sc = core(go_config, "maps")
+def test_maps(go_config, misuse_kind):
+    sc = core(go_config, "maps", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "maps")
     item = [i for i in s["items"] if h(i["addr"]) == o["Map"]]
     assert item, s["items"]
     assert item[0]["entries"] == o["Entries"]
     assert item[0]["map_type"] == o["MapType"]
-    assert item[0]["holder"] == o["Holder"]
+    assert is_holder(sc, "Holder", item[0]["holder"]), item
     assert item[0]["retained_bytes"] > o["Entries"] * 48   # each *Session (48 B) and its *User
     assert s["count"] == 1
 
 
-def test_goroutine_leak(go_config):
-    sc = core(go_config, "goleak")
+def test_goroutine_leak(go_config, misuse_kind):
+    sc = core(go_config, "goleak", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "goroutine-leaks")
     assert s["count"] == 1, s["items"]
     item = s["items"][0]
@@ -174,43 +203,46 @@ def doc_total(sc):
     return findings(sc)["total_findings"]
 
 
-def test_pool_residue(go_config):
-    sc = core(go_config, "pool")
+def test_pool_residue(go_config, misuse_kind):
+    sc = core(go_config, "pool", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "pool-residue")
-    item = [i for i in s["items"] if i["pool"].startswith(o["Holder"])]
+    item = [i for i in s["items"] if is_holder(sc, "Holder", i["pool"])]
     assert item, s["items"]
     # every item but the one still referenced after its Put (main.afterPut) is only the pool's
     assert item[0]["retained_bytes"] >= (len(o["Items"]) - 1) * o["ItemSize"]
 
 
-def test_used_after_put(go_config):
+def test_used_after_put(go_config, misuse_kind):
     """The pooled buffer main.afterPut still points at after its Put; the other seven are only the pool's."""
-    sc = core(go_config, "pool")
+    sc = core(go_config, "pool", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "used-after-put")
     assert s["count"] == 1, s["items"]
     item = s["items"][0]
     assert h(item["addr"]) == o["AfterPut"] and item["type"] == "main.Buf" and item["size"] == o["ItemSize"]
-    assert item["pool"] == o["Holder"] and item["cache"] == "local"
-    assert item["holder"] == "main.afterPut"
+    assert is_holder(sc, "Holder", item["pool"]) and item["cache"] == "local"
+    assert is_holder(sc, "AfterPutHolder", item["holder"]), item
     assert s["bytes"] == o["ItemSize"]
 
 
-def test_deferred_put_while_used(go_config):
+def test_deferred_put_while_used(go_config, misuse_kind):
     """defer pool.Put(buf) while the returned reply's body still points into buf."""
-    sc = core(go_config, "deferput")
+    sc = core(go_config, "deferput", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "used-after-put")
     assert s["count"] == 1, s["items"]
     item = s["items"][0]
-    assert h(item["addr"]) == o["Buffer"] and item["type"] == "main.Buffer" and item["pool"] == o["Pool"]
+    assert h(item["addr"]) == o["Buffer"] and item["type"] == "main.Buffer" and is_holder(sc, "Pool", item["pool"])
     assert (item["cache"], item["slot"]) == ("local", "private")
     held = item["held_in"]
-    assert h(held["addr"]) == o["Reply"] and held["type"] == "main.Reply" and held["field"] == ".body"
-    assert item["holder"] == o["Holder"]
+    # Without DWARF the Reply is untyped: main.lastReply is stored what handle returns, and handle's
+    # return reloads it from its result slot after the deferred call (the code walk keeps no frame slots).
+    typed = [("main.Reply", ".body")] + ([("(unknown type)", "+8")] if without_dwarf(sc) else [])
+    assert h(held["addr"]) == o["Reply"] and (held["type"], held["field"]) in typed, held
+    assert is_holder(sc, "Holder", item["holder"]), item
 
 
-def test_racy_pointer_between_goroutines(go_config):
+def test_racy_pointer_between_goroutines(go_config, misuse_kind):
     """A uintptr handed to a waiting goroutine in a shared message; the object behind it was collected."""
-    sc = core(go_config, "racyptr")
+    sc = core(go_config, "racyptr", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "gc-invisible")
     assert s["count"] == 1, s["items"]
     item = s["items"][0]
@@ -221,50 +253,54 @@ def test_racy_pointer_between_goroutines(go_config):
     assert item["holder"].startswith("goroutine ") and "main.consume" in item["path"] + item["holder"], item
 
 
-def test_unsafe_slice_over_dead_header(go_config):
+def test_unsafe_slice_over_dead_header(go_config, misuse_kind):
     """A SliceHeader's Data outlives its buffer (gc-invisible); unsafe.Slice over it dangles."""
-    sc = core(go_config, "deadslice")
-    o, doc = sc.oracle, findings(core(go_config, "deadslice"))
+    sc = core(go_config, "deadslice", misuse_kind)
+    o, doc = sc.oracle, findings(sc)
     hidden = section(doc, "gc-invisible")
     assert hidden["count"] == 1, hidden["items"]
     item = hidden["items"][0]
     assert h(item["at"]) == o["DataField"] and h(item["value"]) == o["Buffer"]
     assert item["target_state"] in ("free slot", "freed span")
     assert item["held_in"]["type"] == "main.View" and item["held_in"]["field"] == ".hdr.Data"
-    assert item["holder"] == o["Holder"]
+    assert is_holder(sc, "Holder", item["holder"]), item
     dangling = section(doc, "dangling")
     assert dangling["count"] == 1, dangling["items"]
     d = dangling["items"][0]
     assert h(d["at"]) == o["SliceField"] and h(d["value"]) == o["Buffer"]
     assert d["held_in"]["type"] == "main.Holder" and d["held_in"]["field"] == ".data"
-    assert d["holder"] == "main.holder"
+    assert is_holder(sc, "SliceHolder", d["holder"]), d
 
 
-def test_gc_invisible(go_config):
-    sc = core(go_config, "uintptr")
+def test_gc_invisible(go_config, misuse_kind):
+    sc = core(go_config, "uintptr", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "gc-invisible")
     by_at = {h(i["at"]): i for i in s["items"]}
     live = by_at[o["LiveField"]]
     assert h(live["value"]) == o["LiveBlob"] and live["target_state"] == "live"
     assert live["target_type"] == "main.Blob"
-    assert live["holder"] == o["Holder"] and live["held_in"]["field"] == ".live.ptr"
+    assert is_holder(sc, "Holder", live["holder"]) and live["held_in"]["field"] == ".live.ptr"
     freed = by_at[o["FreeField"]]
     assert h(freed["value"]) == o["FreeBlob"] and freed["target_state"] in ("free slot", "freed span")
-    assert freed["holder"] == o["Holder"] and freed["held_in"]["field"] == ".freed.ptr"
-    glob = [i for i in s["items"] if i["holder"] == o["Global"]]
+    assert is_holder(sc, "Holder", freed["holder"]) and freed["held_in"]["field"] == ".freed.ptr"
+    glob = [i for i in s["items"] if is_holder(sc, "Global", i["holder"])]
+    if without_dwarf(sc):
+        # A uintptr global is a word the GC does not scan, like any integer's: only DWARF says it is one.
+        assert not glob and s["count"] == 2, s["items"]
+        return
     assert glob and h(glob[0]["value"]) == o["GlobalBlob"]
     assert s["count"] == 3
 
 
-def test_dangling(go_config):
-    sc = core(go_config, "uintptr")
+def test_dangling(go_config, misuse_kind):
+    sc = core(go_config, "uintptr", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "dangling")
     assert s["count"] == 1, s["items"]
     item = s["items"][0]
     assert h(item["at"]) == o["DanglingField"] and h(item["value"]) == o["DanglingValue"]
     assert item["target_state"] in ("free slot", "freed span")
     assert item["held_in"]["type"] == "main.Holder" and item["held_in"]["field"] == ".blob"
-    assert item["holder"] == "main.holder"
+    assert is_holder(sc, "DanglingHolder", item["holder"]), item
 
 
 def test_outside_heap_cgo(go_config):
@@ -304,19 +340,19 @@ def test_outside_heap_cgo_live(go_config, tmp_path):
     assert freed and h(freed["at"]) == o["Box"] + 8 and freed["target_state"] == "free slot"
 
 
-def test_large_objects(go_config):
-    sc = core(go_config, "large")
+def test_large_objects(go_config, misuse_kind):
+    sc = core(go_config, "large", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "large-objects")
     by_addr = {h(i["addr"]): i for i in s["items"]}
     for b in o["Buffers"]:
-        assert by_addr[b]["holder"] == o["BufHolder"] and by_addr[b]["size"] >= o["BufSize"]
+        assert is_holder(sc, "BufHolder", by_addr[b]["holder"]) and by_addr[b]["size"] >= o["BufSize"]
     t = by_addr[o["Table"]]
-    assert t["holder"] == o["TableHolder"] and t["type"] == "main.BigTable" and t["size"] >= o["TableSize"]
+    assert is_holder(sc, "TableHolder", t["holder"]) and t["type"] == "main.BigTable" and t["size"] >= o["TableSize"]
     assert s["count"] == 4
 
 
-def test_fragmentation(go_config):
-    sc = core(go_config, "frag")
+def test_fragmentation(go_config, misuse_kind):
+    sc = core(go_config, "frag", misuse_kind)
     o, s = sc.oracle, section(findings(sc), "fragmentation")
     item = [i for i in s["items"] if i["elemsize"] == o["ElemSize"]]
     assert item, s["items"]
@@ -325,10 +361,10 @@ def test_fragmentation(go_config):
     assert item[0]["free_bytes"] >= (1 << 20)
 
 
-def test_finalizers(go_config):
+def test_finalizers(go_config, misuse_kind):
     """A finalizer keeping its own object alive never runs (a finding); one retaining much is an observation."""
-    sc = core(go_config, "finalizer")
-    o, doc = sc.oracle, findings(core(go_config, "finalizer"))
+    sc = core(go_config, "finalizer", misuse_kind)
+    o, doc = sc.oracle, findings(sc)
     s = section(doc, "finalizers")
     assert s["count"] == 1, s["items"]
     self_ = s["items"][0]

@@ -54,7 +54,8 @@ func main() {
 	oracle.U64("View", uint64(uintptr(unsafe.Pointer(view))))
 	oracle.U64("DataField", uint64(uintptr(unsafe.Pointer(&view.hdr.Data))))
 	oracle.U64("Buffer", uint64(view.hdr.Data))
-	oracle.Str("Holder", "main.view")
+	harness.Global("Holder", "main.view", unsafe.Pointer(&view), unsafe.Sizeof(view))
+	harness.Global("SliceHolder", "main.holder", unsafe.Pointer(&holder), unsafe.Sizeof(holder))
 	oracle.U64("SliceField", uint64(uintptr(unsafe.Pointer(&holder.data))))
 	harness.Finish()
 }

@@ -44,7 +44,7 @@ func main() {
 	oracle.U64("Buffer", uint64(uintptr(unsafe.Pointer(unsafe.SliceData(lastReply.body)))))
 	oracle.U64("Reply", uint64(uintptr(unsafe.Pointer(lastReply))))
 	oracle.U64("BodyField", uint64(uintptr(unsafe.Pointer(&lastReply.body))))
-	oracle.Str("Pool", "main.bufPool")
-	oracle.Str("Holder", "main.lastReply")
+	harness.Global("Pool", "main.bufPool", unsafe.Pointer(&bufPool), unsafe.Sizeof(bufPool))
+	harness.Global("Holder", "main.lastReply", unsafe.Pointer(&lastReply), unsafe.Sizeof(lastReply))
 	harness.Finish()
 }

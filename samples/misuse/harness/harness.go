@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"unsafe"
 
 	"memdbg.example/kit/oracle"
 	"memdbg.example/kit/threads"
@@ -69,4 +70,12 @@ func Finish() {
 		return
 	}
 	oracle.End(ok && !moved, "oracle write failed or the heap moved after Settle")
+}
+
+// Global records a holder global: its name (key) and where it is (key+"At", key+"Size"), which a build
+// without symbols names by section and offset.
+func Global(key, name string, p unsafe.Pointer, size uintptr) {
+	oracle.Str(key, name)
+	oracle.U64(key+"At", uint64(uintptr(p)))
+	oracle.U64(key+"Size", uint64(size))
 }

@@ -39,7 +39,7 @@ func main() {
 	oracle.U64("BufSize", 1<<20)
 	oracle.U64("Table", uint64(uintptr(unsafe.Pointer(bigTable))))
 	oracle.U64("TableSize", uint64(unsafe.Sizeof(BigTable{})))
-	oracle.Str("BufHolder", "main.cache")
-	oracle.Str("TableHolder", "main.bigTable")
+	harness.Global("BufHolder", "main.cache", unsafe.Pointer(&cache), unsafe.Sizeof(cache))
+	harness.Global("TableHolder", "main.bigTable", unsafe.Pointer(&bigTable), unsafe.Sizeof(bigTable))
 	harness.Finish()
 }

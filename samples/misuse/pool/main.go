@@ -49,6 +49,7 @@ func main() {
 	oracle.U64("ItemSize", itemSize)
 	oracle.U64s("Items", items[:])
 	oracle.U64("AfterPut", uint64(uintptr(unsafe.Pointer(afterPut))))
-	oracle.Str("Holder", "main.thePool")
+	harness.Global("Holder", "main.thePool", unsafe.Pointer(&thePool), unsafe.Sizeof(thePool))
+	harness.Global("AfterPutHolder", "main.afterPut", unsafe.Pointer(&afterPut), unsafe.Sizeof(afterPut))
 	harness.Finish()
 }
