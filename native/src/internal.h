@@ -161,10 +161,11 @@ size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_
 /*
  * A forward walk of the first max_insns instructions of one function's code
  * (loaded at addr) that follows what each general-purpose register holds
- * across moves, direct branches (a join keeps what every way in agrees on; a
- * loop's head what its entries and the first pass's back edges agree on;
- * code reached some other way knows nothing) and calls
- * (ops->call decides what survives one), and tells ops->store of every
+ * across moves, spills to frame words below any frame address the code takes
+ * and their reloads, direct branches (a join keeps what every way in agrees
+ * on; a loop's head what its entries and the first pass's back edges agree
+ * on; code reached some other way knows nothing) and calls (ops->call
+ * decides what survives one), and tells ops->store of every
  * write to a RIP-relative address and ops->stack of every write into the
  * stack frame.  Returns how many instructions it walked.
  */
@@ -175,8 +176,12 @@ struct memdbg_x86_value {
 /* LOAD: the 8 bytes read from a RIP-relative word or one at an address the code took. */
 enum { MEMDBG_X86_UNKNOWN, MEMDBG_X86_ZERO, MEMDBG_X86_ADDR, MEMDBG_X86_LOAD, MEMDBG_X86_USER };
 struct memdbg_x86_flow_ops {
-	/* A direct call to target: regs[16] holds the registers before it, and is left as they are after it. */
-	void (*call)(void *arg, uint64_t target, struct memdbg_x86_value *regs);
+	/*
+	 * A direct call to target: regs[16] holds the registers before it, and is left as they are after
+	 * it.  Returns how many bytes of the frame from SP up the callee may write (its arguments' and
+	 * results'), UINT64_MAX when not known: the walk forgets what it knew those words held.
+	 */
+	uint64_t (*call)(void *arg, uint64_t target, struct memdbg_x86_value *regs);
 	/*
 	 * A write of width bytes at addr (a RIP-relative operand, or a register holding an address the
 	 * code took, plus its displacement): val is the 8 bytes a register or immediate store writes, else

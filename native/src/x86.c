@@ -281,9 +281,20 @@ size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_
 
 #define NREGS 16
 #define MAX_TARGETS 4096
+#define MAX_SLOTS 8
+
+enum { REG_SP = 4, REG_BP = 5 };
+
+/* A frame word at disp(SP) that a whole-register or immediate store wrote: what reloading it gives. */
+struct slot {
+	int64_t disp;
+	struct memdbg_x86_value v;
+};
 
 struct regs {
 	struct memdbg_x86_value r[NREGS];
+	struct slot slot[MAX_SLOTS];
+	unsigned nslots;
 };
 
 struct branch_target {
@@ -298,6 +309,8 @@ struct pending {
 };
 
 struct flow {
+	/* Slots are kept below the lowest frame address the code takes (what is above may be written unseen). */
+	int64_t slot_limit;
 	struct branch_target *targets;
 	size_t ntargets;
 	struct pending *pending;
@@ -314,6 +327,42 @@ static void clobber_all(struct regs *s)
 static void set_reg(struct regs *s, unsigned r, uint32_t kind, uint64_t a)
 {
 	s->r[r & 15] = (struct memdbg_x86_value){ kind, a };
+}
+
+/* Forget the slots that overlap [lo, hi). */
+static void forget_slots(struct regs *s, int64_t lo, int64_t hi)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < s->nslots; i++)
+		if (s->slot[i].disp + 8 <= lo || s->slot[i].disp >= hi)
+			s->slot[k++] = s->slot[i];
+	s->nslots = k;
+}
+
+/* A write of width bytes at disp(SP), val as ops->stack's. */
+static void write_slots(const struct flow *f, struct regs *s, int64_t disp, uint64_t width, struct memdbg_x86_value val)
+{
+	if (width > 64 || disp > INT64_MAX - 64) {
+		s->nslots = 0;
+		return;
+	}
+	forget_slots(s, disp, disp + (int64_t)width);
+	bool zeros = val.kind == MEMDBG_X86_ZERO && width % 8 == 0;
+	if ((width != 8 && !zeros) || val.kind == MEMDBG_X86_UNKNOWN)
+		return;
+	for (int64_t d = disp; d < disp + (int64_t)width && d + 8 <= f->slot_limit; d += 8) {
+		if (s->nslots == MAX_SLOTS)  /* the oldest goes */
+			memmove(s->slot, s->slot + 1, --s->nslots * sizeof(*s->slot));
+		s->slot[s->nslots++] = (struct slot){ d, val };
+	}
+}
+
+static struct memdbg_x86_value slot_at(const struct regs *s, int64_t disp)
+{
+	for (unsigned i = 0; i < s->nslots; i++)
+		if (s->slot[i].disp == disp)
+			return s->slot[i].v;
+	return (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
 }
 
 /* A direct branch: jcc rel8/rel32, jmp rel8/rel32 (not call). */
@@ -437,6 +486,85 @@ static void merge(struct regs *into, const struct regs *from)
 	for (int r = 0; r < NREGS; r++)
 		if (into->r[r].kind != from->r[r].kind || into->r[r].a != from->r[r].a)
 			into->r[r] = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+	unsigned k = 0;
+	for (unsigned i = 0; i < into->nslots; i++) {
+		struct memdbg_x86_value v = slot_at(from, into->slot[i].disp);
+		if (v.kind == into->slot[i].v.kind && v.a == into->slot[i].v.a && v.kind != MEMDBG_X86_UNKNOWN)
+			into->slot[k++] = into->slot[i];
+	}
+	into->nslots = k;
+}
+
+/* MOVUPS/MOVAPS X15 to memory: Go's ABIInternal keeps X15 zero, so this stores zeros (16 bytes). */
+static bool stores_x15(const struct insn *in)
+{
+	return (in->op == 0x0f11 || in->op == 0x0f29) && in->reg == 15 && !in->opsize && !in->rep;
+}
+
+/*
+ * What an instruction does to its function's frame: a write of *width bytes
+ * at *disp(SP), the 8 bytes it writes in *val as for ops->stack; or, *width
+ * MEMDBG_X86_ESCAPES, a way for writes to reach the frame that this walk does
+ * not follow.  Reading SP or BP to compare them, and the prologue's and
+ * epilogue's moves between the two, are not.  False when it does neither.
+ */
+static bool frame_effect(const struct insn *in, const struct regs *s, int64_t *disp, uint64_t *width,
+			 struct memdbg_x86_value *val)
+{
+	const struct memdbg_x86_value unknown = { MEMDBG_X86_UNKNOWN, 0 }, zero = { MEMDBG_X86_ZERO, 0 };
+	uint32_t op = in->op;
+	bool w = (in->rex & 8) != 0, mem = in->has_modrm && in->mod != 3 && !in->rip;
+	*disp = in->mdisp;
+	*val = unknown;
+	if (!in->has_modrm || (op & VEX_OP && !mem))
+		return false;
+	if (mem && in->base == REG_SP) {
+		if (op == 0x8d || in->index >= 0) {
+			bool writes = op == 0x8d || writes_rm(in, width);
+			*width = MEMDBG_X86_ESCAPES;
+			return writes;
+		}
+		if (op == 0x89 && w) {
+			*width = 8;
+			*val = s->r[in->reg];
+		} else if (op == 0xc7 && w) {
+			*width = 8;
+			*val = in->imm ? unknown : zero;
+		} else if (stores_x15(in)) {
+			*width = 16;
+			*val = zero;  /* X15 is zero in Go code */
+		} else if (op == 0x88 || op == 0xc6) {
+			*width = 1;  /* MOVB: the defer bits' byte */
+		} else if (op == 0x89 || op == 0xc7) {
+			*width = in->opsize ? 2 : 4;
+		} else {
+			return writes_rm(in, width);
+		}
+		return true;
+	}
+	bool frame_move = in->mod == 3 && ((op == 0x89 && ((in->reg == REG_SP && in->rm == REG_BP) ||
+							  (in->reg == REG_BP && in->rm == REG_SP))) ||
+					   (op == 0x8b && ((in->rm == REG_SP && in->reg == REG_BP) ||
+							  (in->rm == REG_BP && in->reg == REG_SP))));
+	/* MOV and the arithmetic that can make an address of SP or BP (ADD, OR, ..., its reg to r/m or r/m to reg). */
+	bool alu = op == 0x89 || op == 0x8b || (op < 0x40 && (op & 7) < 4 && (op & 0x38) != 0x38 && (op & 1));
+	bool copies = (alu && !(op & 2) && (in->reg == REG_SP || in->reg == REG_BP)) ||
+		      (alu && (op & 2) && in->mod == 3 && (in->rm == REG_SP || in->rm == REG_BP)) ||
+		      (mem && in->base == REG_BP && (op == 0x8d || writes_rm(in, width)));
+	*disp = MEMDBG_X86_WHOLE_FRAME;
+	*width = MEMDBG_X86_ESCAPES;
+	return copies && !frame_move;
+}
+
+/* Does the instruction move SP (push, pop, leave, or SP the register it writes)?  disp(SP) then means another word. */
+static bool moves_sp(const struct insn *in)
+{
+	uint32_t op = in->op;
+	if ((op >= 0x50 && op <= 0x5f) || op == 0x68 || op == 0x6a || op == 0x8f || op == 0x9c || op == 0x9d ||
+	    op == 0xc9 || (op == 0xff && (in->reg & 7) == 6))
+		return true;
+	return in->has_modrm && op < 0x100 &&
+	       ((in->mod == 3 && in->rm == REG_SP) || (in->reg == REG_SP && (op == 0x8b || op == 0x8d || (op < 0x40 && (op & 2)))));
 }
 
 /* Every direct branch target inside [0, n) of the first max_insns instructions; false when there are too many. */
@@ -446,7 +574,16 @@ static bool collect_targets(const uint8_t *code, size_t n, size_t max_insns, str
 	size_t off = 0, count = 0;
 	struct insn in;
 	bool unconditional;
+	const struct regs none = { 0 };
+	f->slot_limit = INT64_MAX;
 	for (; off < n && count < max_insns && decode(code + off, n - off, &in); off += in.len, count++) {
+		int64_t disp;
+		uint64_t width;
+		struct memdbg_x86_value val;
+		/* An address below SP is the prologue's stack-bound check (LEAQ -n(SP), R12), not frame memory. */
+		if (frame_effect(&in, &none, &disp, &width, &val) && width == MEMDBG_X86_ESCAPES &&
+		    (disp == MEMDBG_X86_WHOLE_FRAME || disp >= 0) && disp < f->slot_limit)
+			f->slot_limit = disp;
 		if (!branch_of(&in, &unconditional))
 			continue;
 		int64_t to = (int64_t)(off + in.len) + in.imm;
@@ -517,57 +654,6 @@ static uint64_t base_addr(const struct regs *s, const struct insn *in)
 	return s->r[in->base].a + (uint64_t)(int64_t)in->mdisp;
 }
 
-enum { REG_SP = 4, REG_BP = 5 };
-
-/* MOVUPS/MOVAPS X15 to memory: Go's ABIInternal keeps X15 zero, so this stores zeros (16 bytes). */
-static bool stores_x15(const struct insn *in)
-{
-	return (in->op == 0x0f11 || in->op == 0x0f29) && in->reg == 15 && !in->opsize && !in->rep;
-}
-
-/*
- * What an instruction does to its function's frame, for ops->stack: a write
- * at disp(SP), or a way for writes to reach the frame that this walk does not
- * follow.  Reading SP or BP to compare them, and the prologue's and
- * epilogue's moves between the two, are not.
- */
-static void stack_effect(const struct insn *in, const struct regs *s, uint64_t pc,
-			 const struct memdbg_x86_flow_ops *ops, void *arg)
-{
-	const struct memdbg_x86_value unknown = { MEMDBG_X86_UNKNOWN, 0 }, zero = { MEMDBG_X86_ZERO, 0 };
-	uint32_t op = in->op;
-	bool w = (in->rex & 8) != 0, mem = in->has_modrm && in->mod != 3 && !in->rip;
-	uint64_t width;
-	if (!in->has_modrm || (op & VEX_OP && !mem))
-		return;
-	if (mem && in->base == REG_SP) {
-		if (op == 0x8d || in->index >= 0) {
-			if (op == 0x8d || writes_rm(in, &width))
-				ops->stack(arg, pc, in->mdisp, MEMDBG_X86_ESCAPES, unknown);
-		} else if (op == 0x89 && w) {
-			ops->stack(arg, pc, in->mdisp, 8, s->r[in->reg]);
-		} else if (op == 0xc7 && w) {
-			ops->stack(arg, pc, in->mdisp, 8, in->imm ? unknown : zero);
-		} else if (stores_x15(in)) {
-			ops->stack(arg, pc, in->mdisp, 16, zero);  /* X15 is zero in Go code */
-		} else if (writes_rm(in, &width)) {
-			ops->stack(arg, pc, in->mdisp, width, unknown);
-		}
-		return;
-	}
-	bool frame_move = in->mod == 3 && ((op == 0x89 && ((in->reg == REG_SP && in->rm == REG_BP) ||
-							  (in->reg == REG_BP && in->rm == REG_SP))) ||
-					   (op == 0x8b && ((in->rm == REG_SP && in->reg == REG_BP) ||
-							  (in->rm == REG_BP && in->reg == REG_SP))));
-	/* MOV and the arithmetic that can make an address of SP or BP (ADD, OR, ..., its reg to r/m or r/m to reg). */
-	bool alu = op == 0x89 || op == 0x8b || (op < 0x40 && (op & 7) < 4 && (op & 0x38) != 0x38 && (op & 1));
-	bool copies = (alu && !(op & 2) && (in->reg == REG_SP || in->reg == REG_BP)) ||
-		      (alu && (op & 2) && in->mod == 3 && (in->rm == REG_SP || in->rm == REG_BP)) ||
-		      (mem && in->base == REG_BP && (op == 0x8d || writes_rm(in, &width)));
-	if (copies && !frame_move)
-		ops->stack(arg, pc, MEMDBG_X86_WHOLE_FRAME, MEMDBG_X86_ESCAPES, unknown);
-}
-
 static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t addr,
 		   const struct memdbg_x86_flow_ops *ops, void *arg, int pass)
 {
@@ -586,8 +672,17 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		uint64_t next = addr + off + in.len, target = next + (uint64_t)(int64_t)in.disp, width, at = base_addr(&s, &in);
 		if (in.rip && report && ops->ref)
 			ops->ref(arg, target);
-		if (report && ops->stack)
-			stack_effect(&in, &s, addr + off, ops, arg);
+		int64_t fdisp;
+		uint64_t fwidth;
+		struct memdbg_x86_value fval;
+		if (frame_effect(&in, &s, &fdisp, &fwidth, &fval)) {
+			if (report && ops->stack)
+				ops->stack(arg, addr + off, fdisp, fwidth, fval);
+			if (fwidth != MEMDBG_X86_ESCAPES)
+				write_slots(f, &s, fdisp, fwidth, fval);
+		}
+		if (moves_sp(&in))
+			s.nslots = 0;
 		if (!in.rip && at && report && writes_rm(&in, &width)) {
 			/* A write through an address the code took: [sym+disp], or sym's array [sym+disp+index*8]. */
 			bool indexed = in.index >= 0, whole = op == 0x89 && w && (!indexed || in.scale == 8),
@@ -627,14 +722,22 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 				ops->ret(arg, op == 0xff ? NULL : s.r);
 			reachable = false;  /* return, trap, indirect jump */
 		} else if (op == 0xe8) {
-			if (ops->call)
-				ops->call(arg, next + (uint64_t)in.imm, s.r);
-			else
+			/* The callee may write its arguments' and results' words at the bottom of the frame. */
+			if (!ops->call)
 				clobber_all(&s);
+			uint64_t callee_writes = ops->call ? ops->call(arg, next + (uint64_t)in.imm, s.r) : UINT64_MAX;
+			forget_slots(&s, INT64_MIN, callee_writes > INT64_MAX ? INT64_MAX : (int64_t)callee_writes);
 		} else if (op == 0xff && (in.reg & 7) == 2) {
-			clobber_all(&s);  /* an indirect call */
+			/*
+			 * An indirect call: a closure's or a method's, whose results come in registers, so
+			 * the code reads back no word of the frame it wrote (its argument spill words and the
+			 * stack arguments of more than nine are written first).  The slots stay.
+			 */
+			memset(s.r, 0, sizeof(s.r));
 		} else if (in.rip && op == 0x8d && w) {
 			set_reg(&s, in.reg, MEMDBG_X86_ADDR, target);
+		} else if (op == 0x8b && w && in.mod != 3 && !in.rip && in.base == REG_SP && in.index < 0) {
+			s.r[in.reg] = slot_at(&s, in.mdisp);  /* a reload of a spilled register */
 		} else if (op == 0x8b && w && in.mod != 3 && (in.rip || (at && in.index < 0))) {
 			set_reg(&s, in.reg, MEMDBG_X86_LOAD, in.rip ? target : at);
 		} else if (in.rip && op == 0x89 && w) {

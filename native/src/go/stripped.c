@@ -1050,22 +1050,36 @@ static bool shape_type(const struct infer *in, uint64_t addr)
 	return uvarint(&p, end, &len) && len <= (uint64_t)(end - p) && memmem(p, len, shape, sizeof(shape) - 1);
 }
 
-static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
+/* Bytes of function i's arguments and results (_func.args): what it may write of its caller's frame. */
+static uint64_t func_args(const struct go_stripped *st, uint64_t i)
+{
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	if (i >= st->nfunc)
+		return UINT64_MAX;
+	uint64_t funcoff = le32(ftab + 8 * i + 4);
+	if (st->pcln_off + funcoff + 12 > st->pcln_avail)
+		return UINT64_MAX;
+	int32_t args = (int32_t)le32(ftab + funcoff + 8);
+	return args < 0 ? UINT64_MAX : (uint64_t)args;
+}
+
+static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 {
 	struct infer *in = arg;
 	int fn = -1;
 	for (int i = 0; i < FN_COUNT && fn < 0; i++)
 		if (in->fn[i] && in->fn[i] == target)
 			fn = i;
+	uint64_t callee = func_index(in->st, target), writes = func_args(in->st, callee);
 	if (fn >= FN_WB) {  /* the write barrier's buffer: it saves every register but R11, its result */
 		regs[REG_R11] = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
-		return;
+		return 0;
 	}
 	if (fn >= FN_ATOMIC_STORE) {  /* (addr, new) or (addr, old, new): an atomic.Pointer[T]'s Store, Swap, CAS */
 		if (regs[REG_AX].kind == MEMDBG_X86_ADDR)
 			flow_store(in, regs[REG_AX].a, 8, regs[fn == FN_ATOMIC_CAS ? REG_CX : REG_BX], false);
 		memset(regs, 0, 16 * sizeof(*regs));
-		return;
+		return writes;
 	}
 	/* The type argument: AX, but growslice's fifth (SI). */
 	struct memdbg_x86_value t = regs[fn == FN_GROWSLICE ? REG_SI : REG_AX], out = { MEMDBG_X86_UNKNOWN, 0 };
@@ -1074,14 +1088,14 @@ static void flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
 	if (fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target) && !shape_type(in, t.a))
 		flow_store(in, regs[REG_BX].a, 8, (struct memdbg_x86_value){ VAL_MAP, t.a }, false);  /* the map it loaded */
 	memset(regs, 0, 16 * sizeof(*regs));
-	uint64_t callee = fn < 0 && in->result ? func_index(in->st, target) : UINT64_MAX;
-	if (callee != UINT64_MAX)
+	if (fn < 0 && in->result && callee != UINT64_MAX)
 		regs[REG_AX] = in->result[callee];  /* a function that returns what it allocated: new(T) in a constructor */
 	if (!typed || fn < 0 || shape_type(in, t.a))
-		return;
+		return writes;
 	static const uint32_t kinds[] = { VAL_NEW, VAL_SLICE, VAL_SLICE, VAL_SLICE, VAL_MAP, VAL_MAP, VAL_CHAN, VAL_CHAN };
 	out = (struct memdbg_x86_value){ kinds[fn], t.a };
 	regs[REG_AX] = out;
+	return writes;
 }
 
 /* A pointer word of the data or bss, as the module's GC masks say. */
@@ -1432,7 +1446,10 @@ int go_local_store_cmp(const void *a, const void *b)
  * What each function returns in AX when every return of it agrees (flow_ret):
  * one walk of every function of at most MAX_SUMMARY_BYTES (a constructor is
  * small; the walk costs half as much again as the main one), each function
- * knowing what was found for those before it.
+ * knowing what was found for those before it.  Not the runtime's: what Go
+ * code calls there are the compiler's calls to make a map or a channel, whose
+ * header the allocation inside types less well than the map's own type does
+ * (makemap_small's new(hmap) is a map[K]V's).
  */
 #define MAX_SUMMARY_BYTES 1024
 static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *text, uint64_t text_len)
@@ -1446,7 +1463,10 @@ static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *t
 	in->want_globals = false;
 	for (uint64_t i = 0; i < st->nfunc; i++) {
 		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
-		if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES)
+		uint32_t entryoff, endoff;
+		const char *name = func_name(st, i, &entryoff, &endoff);
+		if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES || !name || strncmp(name, "runtime.", 8) == 0 ||
+		    strncmp(name, "internal/runtime/", 17) == 0)
 			continue;
 		in->any_return = false;
 		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
