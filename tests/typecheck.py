@@ -38,13 +38,8 @@ def check_types(sc, dump=None, timeout=600):
     return doc
 
 
-def live_totals(sc):
-    """histogram --live's totals: objects, bytes, typed_objects, typed_bytes, typed_pct."""
-    p = samples.run_core_cli(sc, "histogram --live", json_out=True, timeout=600)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)["totals"]
-
-
 def typed_pct(sc):
     """histogram --live's typed share of live bytes."""
-    return live_totals(sc)["typed_pct"]
+    p = samples.run_core_cli(sc, "histogram --live", json_out=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["totals"]["typed_pct"]

@@ -192,9 +192,10 @@ struct memdbg_x86_flow_ops {
 	void (*ref)(void *arg, uint64_t addr);
 	/*
 	 * (May be NULL.)  A write of width bytes at disp(SP) by the instruction at pc, val as for store; or,
-	 * width MEMDBG_X86_ESCAPES, the frame's address taken at disp(SP) (LEAQ, an indexed write): anything
-	 * from there up may be written unseen; disp MEMDBG_X86_WHOLE_FRAME: the whole frame may be (SP or BP
-	 * copied, a write through BP, code the walk did not reach).
+	 * width MEMDBG_X86_ESCAPES, an indexed write from disp(SP) on: anything from there up may be written
+	 * unseen; width MEMDBG_X86_ADDRESS, the address disp(SP) taken (LEAQ): whatever variable begins there
+	 * may be; disp MEMDBG_X86_WHOLE_FRAME (and width ESCAPES): the whole frame may be (SP or BP copied, a
+	 * write through BP, code the walk did not reach).
 	 */
 	void (*stack)(void *arg, uint64_t pc, int64_t disp, uint64_t width, struct memdbg_x86_value val);
 	/*
@@ -209,8 +210,13 @@ struct memdbg_x86_flow_ops {
 	 */
 	void (*store_into)(void *arg, struct memdbg_x86_value base, int64_t disp, uint64_t width,
 			   struct memdbg_x86_value val);
+	/* (May be NULL.)  What the function at addr is entered with: regs[16], all unknown, to fill. */
+	void (*entry)(void *arg, uint64_t addr, struct memdbg_x86_value *regs);
+	/* (May be NULL.)  The 8 bytes a load reads at disp from a register holding a value of a user kind. */
+	struct memdbg_x86_value (*load)(void *arg, struct memdbg_x86_value base, int64_t disp);
 };
 #define MEMDBG_X86_ESCAPES UINT64_MAX
+#define MEMDBG_X86_ADDRESS (UINT64_MAX - 1)
 #define MEMDBG_X86_WHOLE_FRAME INT64_MIN
 size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_insns,
 		       const struct memdbg_x86_flow_ops *ops, void *arg);

@@ -504,9 +504,10 @@ static bool stores_x15(const struct insn *in)
 /*
  * What an instruction does to its function's frame: a write of *width bytes
  * at *disp(SP), the 8 bytes it writes in *val as for ops->stack; or, *width
- * MEMDBG_X86_ESCAPES, a way for writes to reach the frame that this walk does
- * not follow.  Reading SP or BP to compare them, and the prologue's and
- * epilogue's moves between the two, are not.  False when it does neither.
+ * MEMDBG_X86_ESCAPES or MEMDBG_X86_ADDRESS, a way for writes to reach the
+ * frame that this walk does not follow.  Reading SP or BP to compare them,
+ * and the prologue's and epilogue's moves between the two, are not.  False
+ * when it does neither.
  */
 static bool frame_effect(const struct insn *in, const struct regs *s, int64_t *disp, uint64_t *width,
 			 struct memdbg_x86_value *val)
@@ -519,8 +520,12 @@ static bool frame_effect(const struct insn *in, const struct regs *s, int64_t *d
 	if (!in->has_modrm || (op & VEX_OP && !mem))
 		return false;
 	if (mem && in->base == REG_SP) {
-		if (op == 0x8d || in->index >= 0) {
-			bool writes = op == 0x8d || writes_rm(in, width);
+		if (op == 0x8d) {
+			*width = MEMDBG_X86_ADDRESS;
+			return true;
+		}
+		if (in->index >= 0) {
+			bool writes = writes_rm(in, width);
 			*width = MEMDBG_X86_ESCAPES;
 			return writes;
 		}
@@ -581,14 +586,14 @@ static bool collect_targets(const uint8_t *code, size_t n, size_t max_insns, str
 		uint64_t width;
 		struct memdbg_x86_value val;
 		/* An address below SP is the prologue's stack-bound check (LEAQ -n(SP), R12), not frame memory. */
-		if (frame_effect(&in, &none, &disp, &width, &val) && width == MEMDBG_X86_ESCAPES &&
+		if (frame_effect(&in, &none, &disp, &width, &val) && width >= MEMDBG_X86_ADDRESS &&
 		    (disp == MEMDBG_X86_WHOLE_FRAME || disp >= 0) && disp < f->slot_limit)
 			f->slot_limit = disp;
 		if (!branch_of(&in, &unconditional))
 			continue;
 		int64_t to = (int64_t)(off + in.len) + in.imm;
-		if (to < 0 || (uint64_t)to >= n)
-			continue;
+		if (to <= 0 || (uint64_t)to >= n)
+			continue;  /* outside, or the entry: the morestack path's restart, not a loop */
 		if (f->ntargets == MAX_TARGETS)
 			return false;
 		f->targets[f->ntargets++] = (struct branch_target){ (uint64_t)to, (uint64_t)to <= off, false };
@@ -663,6 +668,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 	size_t count = 0;
 	const struct memdbg_x86_value unknown = { MEMDBG_X86_UNKNOWN, 0 }, zero = { MEMDBG_X86_ZERO, 0 };
 	clobber_all(&s);
+	if (ops->entry)
+		ops->entry(arg, addr, s.r);
 	f->npending = 0;
 	for (size_t off = 0; off < end && decode(code + off, end - off, &in); off += in.len, count++) {
 		join(f, &s, off, reachable, pass);
@@ -678,7 +685,7 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		if (frame_effect(&in, &s, &fdisp, &fwidth, &fval)) {
 			if (report && ops->stack)
 				ops->stack(arg, addr + off, fdisp, fwidth, fval);
-			if (fwidth != MEMDBG_X86_ESCAPES)
+			if (fwidth < MEMDBG_X86_ADDRESS)
 				write_slots(f, &s, fdisp, fwidth, fval);
 		}
 		if (moves_sp(&in))
@@ -700,7 +707,7 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 		if (branch_of(&in, &unconditional)) {
 			int64_t to = (int64_t)(off + in.len) + in.imm;
 			struct branch_target *t = to >= 0 && (uint64_t)to < end ? target_at(f, (uint64_t)to) : NULL;
-			if (!t && report && ops->ret)
+			if (!t && to != 0 && report && ops->ret)
 				ops->ret(arg, NULL);  /* a jump out of the function: a tail call */
 			if (t && to > (int64_t)off) {
 				if (f->npending < f->max_pending)
@@ -738,6 +745,9 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 			set_reg(&s, in.reg, MEMDBG_X86_ADDR, target);
 		} else if (op == 0x8b && w && in.mod != 3 && !in.rip && in.base == REG_SP && in.index < 0) {
 			s.r[in.reg] = slot_at(&s, in.mdisp);  /* a reload of a spilled register */
+		} else if (op == 0x8b && w && in.mod != 3 && !in.rip && in.base >= 0 && in.index < 0 &&
+			   s.r[in.base].kind >= MEMDBG_X86_USER && ops->load) {
+			s.r[in.reg] = ops->load(arg, s.r[in.base], in.mdisp);  /* a field of what an allocation returned */
 		} else if (op == 0x8b && w && in.mod != 3 && (in.rip || (at && in.index < 0))) {
 			set_reg(&s, in.reg, MEMDBG_X86_LOAD, in.rip ? target : at);
 		} else if (in.rip && op == 0x89 && w) {

@@ -2190,7 +2190,7 @@ static struct memdbg_error *note_code_local(struct builder *b, const struct go_f
 		return NULL;
 	if (!go_grow((void **)&b->code_slots, &b->code_slots_cap, b->ncode_slots, sizeof(*b->code_slots)))
 		return memdbg_enomem;
-	b->code_slots[b->ncode_slots++] = (struct go_global_store){ addr, l->type, l->shape };
+	b->code_slots[b->ncode_slots++] = (struct go_global_store){ addr, l->type, l->shape, l->field };
 	return NULL;
 }
 
@@ -2591,6 +2591,75 @@ static void type_root_interfaces(struct builder *b)
  * (it is typed by its type word, type_root_interfaces).  A slot's every
  * write agrees, so a local interface's data word needs no such care.
  */
+/*
+ * The pointer, slice, map or channel that begins at off in a value of type
+ * ty, through its structs and arrays; NULL when no such value begins there.
+ */
+static const struct go_type *value_at(struct builder *b, const struct go_type *ty, uint64_t off)
+{
+	for (int depth = 0; ty && depth < MAX_WALK_DEPTH; depth++) {
+		switch (ty->kind) {
+		case GO_KIND_POINTER:
+		case GO_KIND_SLICE:
+		case GO_KIND_MAP:
+		case GO_KIND_CHAN:
+			return off == 0 ? ty : NULL;
+		case GO_KIND_ARRAY: {
+			const struct go_type *elem = type_at(b, ty->elem);
+			if (!elem || !elem->size || off >= ty->size)
+				return NULL;
+			off %= elem->size;
+			ty = elem;
+			break;
+		}
+		case GO_KIND_STRUCT: {
+			const struct go_type *in = NULL;
+			for (size_t i = 0; i < ty->nfields && !in; i++) {
+				const struct go_type *f = type_at(b, ty->fields[i].type);
+				if (f && off >= ty->fields[i].offset && off - ty->fields[i].offset < f->size) {
+					in = f;
+					off -= ty->fields[i].offset;
+				}
+			}
+			ty = in;
+			break;
+		}
+		default:
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A word the code types with what it read at field of a new(T) (a closure's
+ * captured variable): as the code types a word it stores an allocation of
+ * that value's type into.  A slice's array pointer alone (its length and
+ * capacity need not follow in a frame): the array the object has room for.
+ */
+static const struct go_type *field_store(struct builder *b, const struct go_global_store *g, uint64_t p,
+					 enum go_gstore_shape *shape)
+{
+	const struct go_type *v = value_at(b, type_at(b, g->type), g->field), *elem;
+	uint64_t id;
+	if (!v)
+		return NULL;
+	switch (v->kind) {
+	case GO_KIND_POINTER:
+		*shape = GO_GSTORE_NEW;
+		return type_at(b, v->elem);
+	case GO_KIND_SLICE:
+		elem = type_at(b, v->elem);
+		if (elem && elem->size && base_object(b, p, &id) && !b->o->type[id] &&
+		    sized_for_array(b, id, object_room(b, id) / elem->size, elem->size))
+			assign(b, id, elem, object_room(b, id) / elem->size, NULL, g->addr);
+		return NULL;
+	default:
+		*shape = GO_GSTORE_VALUE;
+		return v;
+	}
+}
+
 static void type_code_words(struct builder *b, const struct go_global_store *g, size_t n)
 {
 	uint64_t lo = 0, hi = 0;
@@ -2598,9 +2667,12 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 	for (size_t i = 0; i < n; i++) {
 		const struct go_type *ty = type_at(b, g[i].type);
 		uint64_t id, count, p = word(b, g[i].addr);
+		enum go_gstore_shape shape = g[i].shape;
+		if (shape == GO_GSTORE_FIELD && ty)
+			ty = field_store(b, &g[i], p, &shape);
 		if (!ty || !ty->size || (g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
 			continue;
-		if (g[i].shape == GO_GSTORE_SLICE) {
+		if (shape == GO_GSTORE_SLICE) {
 			if (slice_array(b, ty, p, word(b, g[i].addr + 16), &id, &count) && !b->o->type[id] &&
 			    sized_for_array(b, id, count, ty->size))
 				assign(b, id, ty, count, NULL, g[i].addr);
@@ -2608,7 +2680,7 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 		}
 		if (!base_object(b, p, &id) || b->o->type[id])
 			continue;
-		switch (g[i].shape) {
+		switch (shape) {
 		case GO_GSTORE_NEW:
 			/* A closure's context is new(struct { F uintptr; X0 ... }): named for its function, as DWARF does. */
 			if (ty->kind == GO_KIND_STRUCT && ty->nfields && ty->fields[0].name && !strcmp(ty->fields[0].name, "F") &&
@@ -2618,6 +2690,7 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 				assign(b, id, ty, 0, NULL, g[i].addr);
 			break;
 		case GO_GSTORE_SLICE:  /* above */
+		case GO_GSTORE_FIELD:  /* resolved above */
 			break;
 		case GO_GSTORE_VALUE:
 			if (ty->kind == GO_KIND_MAP || ty->kind == GO_KIND_CHAN)

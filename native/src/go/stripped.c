@@ -820,9 +820,10 @@ static bool type_of_package(struct go_stripped *st, uint64_t off, const char *pk
 	bool ok = true;
 	if (!*pkg)
 		return true;
-	struct memdbg_error *err;
+	struct memdbg_error *err = NULL;
 	if (depth > 4 || !op_member(st, "internal/abi.Type", "Kind_", &kind, NULL) ||
 	    (err = memdbg_read(st->t, addr + kind, &k, 1))) {
+		memdbg_error_destroy(err);
 		return false;
 	}
 	if ((k & 31) == 22 && op_member(st, "internal/abi.PtrType", "Elem", &elem, NULL)) {  /* Pointer */
@@ -928,11 +929,19 @@ static bool op_runtime_type(void *arg, const char *type, uint64_t *off)
 #define MAX_GSTORES (1u << 20)
 #define MAX_MAP_FUNCS 64
 
-enum { VAL_NEW = MEMDBG_X86_USER, VAL_SLICE, VAL_MAP, VAL_CHAN };
+/* VAL_FIELD + k: the word k of a new(T) (what a closure reads of its context), for k < MAX_FIELD_WORDS. */
+enum { VAL_NEW = MEMDBG_X86_USER, VAL_SLICE, VAL_MAP, VAL_CHAN, VAL_FIELD };
+#define MAX_FIELD_WORDS 4096
 
 static enum go_gstore_shape store_shape(uint32_t kind)
 {
-	return kind == VAL_NEW ? GO_GSTORE_NEW : kind == VAL_SLICE ? GO_GSTORE_SLICE : GO_GSTORE_VALUE;
+	return kind >= VAL_FIELD ? GO_GSTORE_FIELD : kind == VAL_NEW ? GO_GSTORE_NEW : kind == VAL_SLICE ? GO_GSTORE_SLICE
+													  : GO_GSTORE_VALUE;
+}
+
+static uint32_t store_field(uint32_t kind)
+{
+	return kind >= VAL_FIELD ? 8 * (kind - VAL_FIELD) : 0;
 }
 
 /* The runtime functions whose calls the walk models; the index is the effect. */
@@ -995,7 +1004,7 @@ struct sword {
 	uint32_t kind;
 };
 
-enum { REG_AX = 0, REG_CX = 1, REG_BX = 3, REG_SI = 6, REG_R11 = 11 };
+enum { REG_AX = 0, REG_CX = 1, REG_DX = 2, REG_BX = 3, REG_SI = 6, REG_R11 = 11 };
 
 /*
  * The runtime's map operations: (maptype, map, ...) in AX and BX.  A map made
@@ -1224,16 +1233,60 @@ static void flow_store_into(void *arg, struct memdbg_x86_value base, int64_t dis
 	in->closures[in->nclosures++] = (struct go_closure_type){ val.a, base.a };
 }
 
+static int closure_entry_cmp(const void *key, const void *elem)
+{
+	uint64_t entry = *(const uint64_t *)key, e = ((const struct go_closure_type *)elem)->entry;
+	return entry < e ? -1 : entry > e;
+}
+
+/* A closure's function is entered with its context, a new(T) of the type its closures are made with, in DX. */
+static void flow_entry(void *arg, uint64_t addr, struct memdbg_x86_value *regs)
+{
+	struct infer *in = arg;
+	const struct go_closure_type *c = in->st->nclosures ? bsearch(&addr, in->st->closures, in->st->nclosures,
+								       sizeof(*c), closure_entry_cmp) : NULL;
+	if (c)
+		regs[REG_DX] = (struct memdbg_x86_value){ VAL_NEW, c->type };
+}
+
+/* A load from a new(T) reads T's word there: which, the object graph resolves from T. */
+static struct memdbg_x86_value flow_load(void *arg, struct memdbg_x86_value base, int64_t disp)
+{
+	(void)arg;
+	if (base.kind != VAL_NEW || disp < 0 || disp % 8 || disp / 8 >= MAX_FIELD_WORDS)
+		return (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+	return (struct memdbg_x86_value){ VAL_FIELD + (uint32_t)(disp / 8), base.a };
+}
+
 static int sword_cmp(const void *a, const void *b)
 {
 	const struct sword *x = a, *y = b;
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/*
+ * Where fn's local variables with pointers begin, from its fp: the compiler
+ * lays them out at the top of the locals (varp, fp - 16, down), as long as
+ * its locals stack map; INT64_MIN when not known.
+ */
+static int64_t pointer_locals(struct infer *in, const struct go_func *fn)
+{
+	uint64_t map = go_func_funcdata(in->s, fn, GO_FUNCDATA_LOCALS_POINTER_MAPS);
+	int32_t hdr[2];  /* runtime.stackmap{n, nbit int32; ...} */
+	struct memdbg_error *err = map ? memdbg_read(in->st->t, map, hdr, sizeof(hdr)) : NULL;
+	if (!map || err || hdr[1] < 0 || hdr[1] > (1 << 20)) {
+		memdbg_error_destroy(err);
+		return INT64_MIN;
+	}
+	return -16 - 8 * (int64_t)hdr[1];
+}
+
 /* The words of frame writes, from the frame's fp; false when a write's place cannot be known. */
 static bool frame_words(struct infer *in, const struct go_func *fn, int64_t *escape)
 {
 	int32_t d, dmax = 0;
+	int64_t pointers = INT64_MIN;
+	bool pointers_read = false;
 	in->nwords = 0;
 	for (size_t i = 0; i < in->nframe; i++) {
 		struct sstore *w = &in->frame[i];
@@ -1245,15 +1298,22 @@ static bool frame_words(struct infer *in, const struct go_func *fn, int64_t *esc
 	*escape = INT64_MAX;
 	for (size_t i = 0; i < in->nframe; i++) {
 		const struct sstore *w = &in->frame[i];
-		if (w->width == MEMDBG_X86_ESCAPES) {
+		if (w->width >= MEMDBG_X86_ADDRESS) {
 			/*
 			 * What is written through an address the code takes is the variable that begins
 			 * there (a copy into it, or a callee's write), and a variable with pointers is
 			 * 8-aligned: an odd address holds none, and whatever shares a slot with one
 			 * while it is dead is written again before it is live.  An address below the
 			 * frame is the prologue's stack-bound check (LEAQ -n(SP), R12; CMPQ R12, 16(R14)).
+			 * One below the variables with pointers is of a variable without (a channel
+			 * receive's int): it reaches none of theirs.
 			 */
-			if (w->disp >= -8 - (int64_t)dmax && (w->disp & 7) == 0 && w->disp < *escape)
+			if (w->width == MEMDBG_X86_ADDRESS && !pointers_read) {
+				pointers = pointer_locals(in, fn);
+				pointers_read = true;
+			}
+			if (w->disp >= -8 - (int64_t)dmax && (w->disp & 7) == 0 && w->disp < *escape &&
+			    !(w->width == MEMDBG_X86_ADDRESS && w->disp < pointers))
 				*escape = w->disp;
 			continue;
 		}
@@ -1301,7 +1361,8 @@ static void frame_types(struct infer *in, uint64_t entry)
 			continue;
 		if (!grow((void **)&in->locals, &in->locals_cap, in->nlocals, sizeof(*in->locals)))
 			return;
-		in->locals[in->nlocals++] = (struct go_local_store){ entry, typed->off, typed->type, store_shape(typed->kind) };
+		in->locals[in->nlocals++] = (struct go_local_store){ entry, typed->off, typed->type, store_shape(typed->kind),
+								     store_field(typed->kind) };
 	}
 }
 
@@ -1405,6 +1466,7 @@ static void keep_global_types(struct go_stripped *st, struct infer *in)
 	for (size_t i = 0; st->gstores && i < kept; i++) {
 		const struct gstore *s = &in->stores[i];
 		st->gstores[i] = (struct go_global_store){ .addr = s->addr, .type = s->type, .shape = store_shape(s->kind),
+							   .field = store_field(s->kind),
 							   .after_pointer = pointer_word(in, s->addr - 8) };
 	}
 	st->ngstores = st->gstores ? kept : 0;
@@ -1446,10 +1508,10 @@ int go_local_store_cmp(const void *a, const void *b)
  * What each function returns in AX when every return of it agrees (flow_ret):
  * one walk of every function of at most MAX_SUMMARY_BYTES (a constructor is
  * small; the walk costs half as much again as the main one), each function
- * knowing what was found for those before it.  Not the runtime's: what Go
- * code calls there are the compiler's calls to make a map or a channel, whose
- * header the allocation inside types less well than the map's own type does
- * (makemap_small's new(hmap) is a map[K]V's).
+ * knowing what was found for those before it.  Not an allocation of one of
+ * the runtime's own types: the caller holds it as another's (makemap_small's
+ * new(hmap) is a map[K]V's header, time.newTimer's runtime.timeTimer a
+ * *time.Timer), which DWARF and the code elsewhere type it by.
  */
 #define MAX_SUMMARY_BYTES 1024
 static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *text, uint64_t text_len)
@@ -1463,14 +1525,16 @@ static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *t
 	in->want_globals = false;
 	for (uint64_t i = 0; i < st->nfunc; i++) {
 		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
-		uint32_t entryoff, endoff;
-		const char *name = func_name(st, i, &entryoff, &endoff);
-		if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES || !name || strncmp(name, "runtime.", 8) == 0 ||
-		    strncmp(name, "internal/runtime/", 17) == 0)
+		if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES)
 			continue;
 		in->any_return = false;
 		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
-		in->result[i] = in->any_return ? in->returns : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+		struct memdbg_x86_value r = in->any_return ? in->returns : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+		if (r.kind >= MEMDBG_X86_USER && r.a >= st->types && r.a < st->etypes &&
+		    (type_of_package(st, r.a - st->types, "runtime", 0) ||
+		     type_of_package(st, r.a - st->types, "internal/runtime/maps", 0)))
+			r = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+		in->result[i] = r;
 	}
 	in->summarizing = false;
 	in->want_globals = want_globals;
@@ -1483,11 +1547,14 @@ static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *t
  */
 static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 {
+	if (s && !st->gstores_done)
+		infer_code_types(st, NULL);  /* the closures' context types first (flow_entry) */
 	struct infer in = { .st = st, .s = s, .want_globals = !st->gstores_done };
 	/* Without s no frame is wanted: the walk need not report its writes. */
 	static const struct memdbg_x86_flow_ops frame_ops = { flow_call, flow_store, flow_ref, flow_stack, NULL,
-							      flow_store_into },
-						 globals_ops = { flow_call, flow_store, flow_ref, NULL, NULL, flow_store_into };
+							      flow_store_into, flow_entry, flow_load },
+						 globals_ops = { flow_call, flow_store, flow_ref, NULL, NULL, flow_store_into,
+								 NULL, flow_load };
 	const struct memdbg_x86_flow_ops *ops = s ? &frame_ops : &globals_ops;
 	uint64_t text_len = st->etext - st->text;
 	const uint8_t *text = st->etext > st->text ? file_bytes(st, st->text - st->t->bias, text_len) : NULL;

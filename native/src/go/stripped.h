@@ -68,13 +68,15 @@ void go_stripped_types(const struct go_stripped *st, uint64_t *lo, uint64_t *hi)
  * The pointer words of the data and bss that the program's code types: every
  * store into one writes nil or what one kind of allocation returned
  * (new(T): NEW of T; make or append of []T: SLICE of T, the capacity two
- * words on; make of a map or channel: VALUE of its type).  Target
+ * words on; make of a map or channel: VALUE of its type; the word at field
+ * of a new(T), a closure's context among them: FIELD of T).  Target
  * addresses; computed once.
  */
-enum go_gstore_shape { GO_GSTORE_NEW, GO_GSTORE_SLICE, GO_GSTORE_VALUE };
+enum go_gstore_shape { GO_GSTORE_NEW, GO_GSTORE_SLICE, GO_GSTORE_VALUE, GO_GSTORE_FIELD };
 struct go_global_store {
 	uint64_t addr, type;  /* the word; the type descriptor */
 	enum go_gstore_shape shape;
+	uint32_t field;       /* FIELD: the value read at this offset of a new(T) (a closure's captured variable) */
 	bool after_pointer;   /* the word before is a pointer word too: it may be an interface's type word */
 };
 size_t go_stripped_global_types(struct go_stripped *st, const struct go_global_store **ret);
@@ -94,6 +96,7 @@ struct go_local_store {
 	int64_t off;
 	uint64_t type;
 	enum go_gstore_shape shape;
+	uint32_t field;
 };
 size_t go_stripped_local_types(struct go_stripped *st, struct go_stack *s, const struct go_local_store **ret);
 /* Their order: by entry, then off. */
