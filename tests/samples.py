@@ -371,14 +371,19 @@ def load_bias(core, exe):
     return _load_bias(str(core), str(exe))
 
 
-def global_root_at(name, exe, bias=0):
+def section_starts(exe):
+    """{".data": address, ".bss": address, ...} from the section headers (strip keeps them)."""
+    return {name: sec[1] for name, sec in elf_sections(exe).items()}
+
+
+def global_root_at(name, starts, bias=0):
     """The address a global root's name without symbols says ("bss+0x20", a pool's word "bss+0x20+16"):
-    its section's start in the section headers plus the offset, in a process loaded `bias` bytes up;
-    None for a name of another form."""
+    its section's start (section_starts) plus the offset, in a process loaded `bias` bytes up; None for
+    a name of another form."""
     m = re.fullmatch(r"(data|bss)\+0x([0-9a-f]+)(?:\+(\d+))?", name)
     if not m:
         return None
-    return bias + elf_sections(exe)["." + m.group(1)][1] + int(m.group(2), 16) + int(m.group(3) or 0)
+    return bias + starts["." + m.group(1)] + int(m.group(2), 16) + int(m.group(3) or 0)
 
 
 # Loaded sections that differ between builds of the same code: the build ids (they hash the link flags).

@@ -48,7 +48,7 @@ def is_holder(sc, key, name):
     o = sc.oracle
     if not without_dwarf(sc):
         return name == o[key]
-    at = samples.global_root_at(name, sc.exe, samples.load_bias(sc.core, sc.exe))
+    at = samples.global_root_at(name, samples.section_starts(sc.exe), samples.load_bias(sc.core, sc.exe))
     return at is not None and o[key + "At"] <= at < o[key + "At"] + o[key + "Size"]
 
 

@@ -156,11 +156,6 @@ def test_layout_table_answers_as_dwarf(go_config, sample, tmp_path):
 
 # ---------------------------------------------------------------- same core: exe and strip -s of it
 
-def sections(exe):
-    """{".data": start, ".bss": start, ...} from the section headers (strip keeps them)."""
-    return {name: s[1] for name, s in samples.elf_sections(exe).items()}
-
-
 def element(t):
     """"[128]map.group[int]*main.node" (or histogram's "[]map.group[int]*main.node") -> "map.group[int]*main.node"."""
     m = re.match(r"^\[\d*\](.+)$", t or "")
@@ -181,9 +176,7 @@ def type_ok(full, stripped, temp=None):
 def check_root_name(full, stripped, secs):
     if full["kind"] == "global":
         # A section and offset; a sync.Pool global's words are named after it ("bss+0x20+16", as "main.pool+16").
-        m = re.fullmatch(r"(data|bss)\+0x([0-9a-f]+)(?:\+(\d+))?", stripped["name"])
-        assert m, (full, stripped)
-        at = secs["." + m.group(1)] + int(m.group(2), 16) + int(m.group(3) or 0)
+        at = samples.global_root_at(stripped["name"], secs)
         assert at == int(stripped["slot"], 16), (full, stripped)
     elif full["kind"] == "stack" and full["name"] != stripped["name"]:  # a defer record's, a ctxt's: the same
         m = re.fullmatch(r"(goroutine \d+ frame (?:#\d+ )?\S+) sp\+0x[0-9a-f]+( \(conservative\))?", stripped["name"])
@@ -311,7 +304,7 @@ def compare(cmd, a, b, secs, temps):
 def test_stripped_copy_same_figures(go_config, sample, cmd):
     sc = _core(SAMPLES[sample], go_config)
     stripped = samples.stripped_copy(sc.exe)
-    compare(cmd, run_json(sc.core, sc.exe, cmd), run_json(sc.core, stripped, cmd), sections(stripped),
+    compare(cmd, run_json(sc.core, sc.exe, cmd), run_json(sc.core, stripped, cmd), samples.section_starts(stripped),
             temporaries(sc.core, sc.exe, stripped))
 
 
