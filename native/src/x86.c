@@ -729,16 +729,19 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 				ops->ret(arg, op == 0xff ? NULL : s.r);
 			reachable = false;  /* return, trap, indirect jump */
 		} else if (op == 0xe8) {
-			/* The callee may write its arguments' and results' words at the bottom of the frame. */
-			if (!ops->call)
+			if (ops->call) {
+				/* The callee may write its arguments' and results' words at the bottom of the frame. */
+				uint64_t writes = ops->call(arg, next + (uint64_t)in.imm, s.r);
+				forget_slots(&s, INT64_MIN, writes > INT64_MAX ? INT64_MAX : (int64_t)writes);
+			} else {
 				clobber_all(&s);
-			uint64_t callee_writes = ops->call ? ops->call(arg, next + (uint64_t)in.imm, s.r) : UINT64_MAX;
-			forget_slots(&s, INT64_MIN, callee_writes > INT64_MAX ? INT64_MAX : (int64_t)callee_writes);
+			}
 		} else if (op == 0xff && (in.reg & 7) == 2) {
 			/*
-			 * An indirect call: a closure's or a method's, whose results come in registers, so
-			 * the code reads back no word of the frame it wrote (its argument spill words and the
-			 * stack arguments of more than nine are written first).  The slots stay.
+			 * An indirect call: a closure's or a method's (ABIInternal), whose results come in
+			 * registers, so the code reads back no word of the frame the callee writes (its
+			 * arguments' spill words) but the results of one with more than nine, which the
+			 * walk does not tell apart.  The slots stay.
 			 */
 			memset(s.r, 0, sizeof(s.r));
 		} else if (in.rip && op == 0x8d && w) {

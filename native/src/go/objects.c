@@ -959,12 +959,6 @@ static bool load_code_closure_types(struct builder *b)
 	return b->nclosure_types != 0;
 }
 
-static int closure_entry_cmp(const void *key, const void *elem)
-{
-	uint64_t pc = *(const uint64_t *)key, entry = ((const struct go_closure_type *)elem)->entry;
-	return pc < entry ? -1 : pc > entry;
-}
-
 /*
  * Without DWARF: the context type of the closures of the function at entry
  * pc, if the code makes them with one (go_stripped_closure_types) and it is
@@ -972,8 +966,7 @@ static int closure_entry_cmp(const void *key, const void *elem)
  */
 static const struct go_type *closure_context(struct builder *b, uint64_t pc)
 {
-	const struct go_closure_type *c = b->nclosure_types ? bsearch(&pc, b->closure_types, b->nclosure_types,
-								       sizeof(*c), closure_entry_cmp) : NULL;
+	const struct go_closure_type *c = go_closure_type_of(b->closure_types, b->nclosure_types, pc);
 	const struct go_type *ty = c ? type_at(b, c->type) : NULL;
 	if (!ty || ty->kind != GO_KIND_STRUCT || !ty->nfields || !ty->fields[0].name ||
 	    strcmp(ty->fields[0].name, "F") != 0 || ty->fields[0].offset != 0)
@@ -2582,16 +2575,6 @@ static void type_root_interfaces(struct builder *b)
 }
 
 /*
- * Without DWARF, what the program's code stores into a pointer global
- * (go_stripped_global_types) or a frame's slot (go_stripped_local_types):
- * the object it holds now, if it is still the start of an allocation of that
- * kind (new(T): the size class of T; a slice: the class of its capacity's
- * elements) that the GC's bits accept.  Not a global interface's data word:
- * what one holds changes type with what the code stores into the interface
- * (it is typed by its type word, type_root_interfaces).  A slot's every
- * write agrees, so a local interface's data word needs no such care.
- */
-/*
  * The pointer, slice, map or channel that begins at off in a value of type
  * ty, through its structs and arrays; NULL when no such value begins there.
  */
@@ -2637,11 +2620,11 @@ static const struct go_type *value_at(struct builder *b, const struct go_type *t
  * that value's type into.  A slice's array pointer alone (its length and
  * capacity need not follow in a frame): the array the object has room for.
  */
-static const struct go_type *field_store(struct builder *b, const struct go_global_store *g, uint64_t p,
-					 enum go_gstore_shape *shape)
+static const struct go_type *field_store(struct builder *b, const struct go_type *ty, const struct go_global_store *g,
+					 uint64_t p, enum go_gstore_shape *shape)
 {
-	const struct go_type *v = value_at(b, type_at(b, g->type), g->field), *elem;
-	uint64_t id;
+	const struct go_type *v = value_at(b, ty, g->field), *elem;
+	uint64_t id, count;
 	if (!v)
 		return NULL;
 	switch (v->kind) {
@@ -2651,8 +2634,8 @@ static const struct go_type *field_store(struct builder *b, const struct go_glob
 	case GO_KIND_SLICE:
 		elem = type_at(b, v->elem);
 		if (elem && elem->size && base_object(b, p, &id) && !b->o->type[id] &&
-		    sized_for_array(b, id, object_room(b, id) / elem->size, elem->size))
-			assign(b, id, elem, object_room(b, id) / elem->size, NULL, g->addr);
+		    sized_for_array(b, id, count = object_room(b, id) / elem->size, elem->size))
+			assign(b, id, elem, count, NULL, g->addr);
 		return NULL;
 	default:
 		*shape = GO_GSTORE_VALUE;
@@ -2660,6 +2643,16 @@ static const struct go_type *field_store(struct builder *b, const struct go_glob
 	}
 }
 
+/*
+ * Without DWARF, what the program's code stores into a pointer global
+ * (go_stripped_global_types) or a frame's slot (go_stripped_local_types):
+ * the object it holds now, if it is still the start of an allocation of that
+ * kind (new(T): the size class of T; a slice: the class of its capacity's
+ * elements) that the GC's bits accept.  Not a global interface's data word:
+ * what one holds changes type with what the code stores into the interface
+ * (it is typed by its type word, type_root_interfaces).  A slot's every
+ * write agrees, so a local interface's data word needs no such care.
+ */
 static void type_code_words(struct builder *b, const struct go_global_store *g, size_t n)
 {
 	uint64_t lo = 0, hi = 0;
@@ -2669,7 +2662,7 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 		uint64_t id, count, p = word(b, g[i].addr);
 		enum go_gstore_shape shape = g[i].shape;
 		if (shape == GO_GSTORE_FIELD && ty)
-			ty = field_store(b, &g[i], p, &shape);
+			ty = field_store(b, ty, &g[i], p, &shape);
 		if (!ty || !ty->size || (g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
 			continue;
 		if (shape == GO_GSTORE_SLICE) {

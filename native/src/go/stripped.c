@@ -1239,12 +1239,16 @@ static int closure_entry_cmp(const void *key, const void *elem)
 	return entry < e ? -1 : entry > e;
 }
 
+const struct go_closure_type *go_closure_type_of(const struct go_closure_type *closures, size_t n, uint64_t entry)
+{
+	return n ? bsearch(&entry, closures, n, sizeof(*closures), closure_entry_cmp) : NULL;
+}
+
 /* A closure's function is entered with its context, a new(T) of the type its closures are made with, in DX. */
 static void flow_entry(void *arg, uint64_t addr, struct memdbg_x86_value *regs)
 {
 	struct infer *in = arg;
-	const struct go_closure_type *c = in->st->nclosures ? bsearch(&addr, in->st->closures, in->st->nclosures,
-								       sizeof(*c), closure_entry_cmp) : NULL;
+	const struct go_closure_type *c = go_closure_type_of(in->st->closures, in->st->nclosures, addr);
 	if (c)
 		regs[REG_DX] = (struct memdbg_x86_value){ VAL_NEW, c->type };
 }

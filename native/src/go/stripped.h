@@ -114,6 +114,8 @@ struct go_closure_type {
 	uint64_t entry, type;  /* the closure's function; its context's type descriptor */
 };
 size_t go_stripped_closure_types(struct go_stripped *st, const struct go_closure_type **ret);
+/* The one of closures[n] (sorted by entry) for the function at entry, or NULL. */
+const struct go_closure_type *go_closure_type_of(const struct go_closure_type *closures, size_t n, uint64_t entry);
 
 /*
  * The receiver of a method on a pointer, fn being "a/b.(*T).M": its word's
