@@ -33,7 +33,7 @@ def _wait_stopped(p, what, written=None):
     deadline = time.monotonic() + samples.STOP_TIMEOUT
     while True:
         stopped = samples._proc_state(p.pid) == "T"
-        if stopped and not (written and not written.stat().st_size):
+        if stopped and (written is None or written.stat().st_size > 0):
             return
         if p.poll() is not None:
             raise samples.SampleError(f"growth exited ({p.returncode}) before {what}")
