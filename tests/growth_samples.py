@@ -25,6 +25,7 @@ class StepCores:
     exe: Path
     cores: tuple             # (core.1, core.2)
     oracles: tuple = field(repr=False)  # (dict, dict)
+    mode: str = ""           # the samples.BUILD_MODES key it was built with, "" for a plain build
 
 
 def _wait_stopped(p, what, written=None):
@@ -66,12 +67,14 @@ def _make(cfg, exe, outdir, flat):
         samples._kill(p)
 
 
-def step_cores(cfg, flat=False):
-    """The two cores of the growth sample (flat: nothing retained between them)."""
+def step_cores(cfg, flat=False, mode=""):
+    """The two cores of the growth sample (flat: nothing retained between them), built the
+    production way `mode` (a samples.BUILD_MODES key) if given."""
     cfg = samples.get_config(cfg)
-    with samples._locked(cfg, SAMPLE):
-        exe = samples._build_locked(cfg, SAMPLE)
-        outdir = samples.config_dir_of(SAMPLE, cfg) / ("flat" if flat else "grow")
+    sample = samples.with_mode(SAMPLE, mode) if mode else SAMPLE
+    with samples._locked(cfg, sample):
+        exe = samples._build_locked(cfg, sample)
+        outdir = samples.config_dir_of(sample, cfg) / ("flat" if flat else "grow")
         done = outdir / "done"
         if not done.exists():
             if outdir.exists():
@@ -81,7 +84,7 @@ def step_cores(cfg, flat=False):
             done.write_text("ok\n")
         cores = (outdir / "core.1", outdir / "core.2")
         oracles = tuple(samples.read_oracle(outdir / f"oracle.{i}.json") for i in (1, 2))
-        return StepCores(cfg, exe, cores, oracles)
+        return StepCores(cfg, exe, cores, oracles, mode)
 
 
 def build(cfg):

@@ -343,19 +343,23 @@ NT_AUXV, AT_ENTRY = 6, 9
 
 @functools.lru_cache(maxsize=None)
 def _load_bias(core, exe):
-    with open(core, "rb") as f:
-        data = f.read(1 << 20)        # the notes come first in a kernel core
-    phoff, phentsize, phnum = (int.from_bytes(data[32:40], "little"), int.from_bytes(data[54:56], "little"),
-                               int.from_bytes(data[56:58], "little"))
     with open(exe, "rb") as f:
         e_entry = int.from_bytes(f.read(32)[24:32], "little")
-    for i in range(phnum):
-        p = data[phoff + i * phentsize:phoff + (i + 1) * phentsize]
-        if int.from_bytes(p[0:4], "little") != 4:            # PT_NOTE
-            continue
-        off, size = int.from_bytes(p[8:16], "little"), int.from_bytes(p[32:40], "little")
-        at = off
-        while at + 12 <= off + size:
+    with open(core, "rb") as f:
+        head = f.read(64)
+        phoff, phentsize, phnum = (int.from_bytes(head[32:40], "little"), int.from_bytes(head[54:56], "little"),
+                                   int.from_bytes(head[56:58], "little"))
+        f.seek(phoff)
+        phdrs = f.read(phentsize * phnum)
+        notes = []                    # a kernel core has its notes first, gdb's gcore last
+        for i in range(phnum):
+            p = phdrs[i * phentsize:(i + 1) * phentsize]
+            if int.from_bytes(p[0:4], "little") == 4:            # PT_NOTE
+                f.seek(int.from_bytes(p[8:16], "little"))
+                notes.append(f.read(int.from_bytes(p[32:40], "little")))
+    for data in notes:
+        at = 0
+        while at + 12 <= len(data):
             namesz, descsz, kind = (int.from_bytes(data[at + k:at + k + 4], "little") for k in (0, 4, 8))
             desc = at + 12 + (namesz + 3) // 4 * 4
             if kind == NT_AUXV:
@@ -384,6 +388,15 @@ def global_root_at(name, starts, bias=0):
     if not m:
         return None
     return bias + starts["." + m.group(1)] + int(m.group(2), 16) + int(m.group(3) or 0)
+
+
+def is_global(name, oracle, key, exe, core, stripped):
+    """name is the global the oracle records under key (its name, and where it is: key+"At",
+    key+"Size"); in a build without symbols (stripped), a word of it by section and offset."""
+    if not stripped:
+        return name == oracle[key]
+    at = global_root_at(name, section_starts(exe), load_bias(core, exe))
+    return at is not None and oracle[key + "At"] <= at < oracle[key + "At"] + oracle[key + "Size"]
 
 
 # Loaded sections that differ between builds of the same code: the build ids (they hash the link flags).

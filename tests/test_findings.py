@@ -45,11 +45,7 @@ def without_dwarf(sc):
 def is_holder(sc, key, name):
     """name is the global the oracle records under key: its name, or without symbols a word of it by
     section and offset (samples.global_root_at)."""
-    o = sc.oracle
-    if not without_dwarf(sc):
-        return name == o[key]
-    at = samples.global_root_at(name, samples.section_starts(sc.exe), samples.load_bias(sc.core, sc.exe))
-    return at is not None and o[key + "At"] <= at < o[key + "At"] + o[key + "Size"]
+    return samples.is_global(name, sc.oracle, key, sc.exe, sc.core, without_dwarf(sc))
 
 
 def findings(sc):

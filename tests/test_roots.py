@@ -23,6 +23,7 @@ Contract:  roots --kind stack --json
 
 import bisect
 import json
+import re
 
 import pytest
 
@@ -111,10 +112,15 @@ def test_dead_slots_are_not_roots(roots_core, name):
     mine = [r for r in stack_roots(roots_core) if hexaddr(r["target"]) == s["Addr"]]
     doc = cli(roots_core, f"who-holds {s['Addr']:#x}")
     if s["Live"]:
-        assert [r["name"] for r in mine] == [f"goroutine {s['Goroutine']} frame {s['Func']} var b"], mine
+        # Without DWARF the variable is a word of the frame, and its type (the address-taken liveBox
+        # b, which fillLive may change) is not known: the object may stay untyped.
+        stripped = bool(samples.split_kind(roots_core.kind)[1])
+        var = r"sp\+0x[0-9a-f]+" if stripped else "var b"
+        assert len(mine) == 1 and re.fullmatch(f"goroutine {s['Goroutine']} frame {s['Func']} {var}",
+                                               mine[0]["name"]), mine
         assert mine[0]["where"] == "local"
         assert doc["status"] == "reachable"
-        assert doc["target"]["type"] == "main.LiveObj"
+        assert doc["target"]["type"] in (("main.LiveObj", None) if stripped else ("main.LiveObj",)), doc["target"]
     else:
         assert mine == [], mine
         assert doc["status"] == "garbage", doc
@@ -131,12 +137,18 @@ def test_stack_objects_counted(roots_core):
 
 # ---------------------------------------------------------------- every sample: the heap dump's stack maps
 
-def dump_cores(cfg):
+@pytest.fixture(scope="module")
+def dump_kind():
+    """The core kind of the heap-dump comparison (test_production_roots: the production builds)."""
+    return "kernel"
+
+
+def dump_cores(cfg, kind):
     """(name, SampleCore) of every sample that writes a heap dump, misuse scenarios included."""
-    out = [(n, make(samples.other_sample(n), cfg)) for n in DUMP_SAMPLES]
+    out = [(n, make(samples.other_sample(n), cfg, kind)) for n in DUMP_SAMPLES]
     for sc in misuse_samples.SCENARIOS:
         try:
-            out.append((f"misuse-{sc}", misuse_samples.make_core(cfg, sc)))
+            out.append((f"misuse-{sc}", misuse_samples.make_core(cfg, sc, kind)))
         except samples.ToolchainUnavailable as e:
             pytest.skip(str(e))
     return out
@@ -164,10 +176,10 @@ def dump_stack_slots(dump):
     return out
 
 
-def test_stack_roots_equal_heapdump(go_config):
+def test_stack_roots_equal_heapdump(go_config, dump_kind):
     """Per goroutine, memdbg's precise frame roots are the dump's live pointer slots, every sample."""
     checked = 0
-    for name, sc in dump_cores(go_config):
+    for name, sc in dump_cores(go_config, dump_kind):
         dump = heapdump.parse(sc.oracle_path.parent / "heapdump")
         theirs = dump_stack_slots(dump)
         mine = {}

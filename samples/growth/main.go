@@ -125,6 +125,14 @@ func fillPool() {
 	}
 }
 
+// global records a global that holds growth: its name (key) and where it is (key+"At", key+"Size"),
+// which a build without symbols names by section and offset.
+func global(key, name string, p unsafe.Pointer, size uintptr) {
+	oracle.Str(key, name)
+	oracle.U64(key+"At", uint64(uintptr(p)))
+	oracle.U64(key+"Size", uint64(size))
+}
+
 func dumpStep(step int, fd int, flat bool, m *runtime.MemStats) {
 	oracle.Buf = oracle.Buf[:0]
 	oracle.Open('{')
@@ -140,6 +148,9 @@ func dumpStep(step int, fd int, flat bool, m *runtime.MemStats) {
 	oracle.U64("SessionSize", uint64(unsafe.Sizeof(Session{})))
 	oracle.U64("ChunkSize", uint64(unsafe.Sizeof(Chunk{})))
 	oracle.U64("PayloadLen", payloadLen)
+	global("Registry", "main.registry", unsafe.Pointer(&registry), unsafe.Sizeof(registry))
+	global("PayloadSlice", "main.payloads", unsafe.Pointer(&payloads), unsafe.Sizeof(payloads))
+	global("BufPool", "main.bufPool", unsafe.Pointer(&bufPool), unsafe.Sizeof(bufPool))
 	oracle.MemStats("MemStats", m)
 	oracle.Close('}')
 	if !oracle.Write(fd) {
@@ -155,8 +166,13 @@ func sameFigures(a, b *runtime.MemStats) bool {
 		a.NumGC == b.NumGC
 }
 
-// MEMDBG_GROWTH_NEXT as a C string: a global, so the same root holds it in both cores.
-var nextPath *byte
+// MEMDBG_GROWTH_NEXT as a C string: a global, so the same root holds it in both cores; and its
+// address, which access(2) is called with: converting the pointer in the call would keep it in a
+// temporary of dump's frame, live at the first stop and not at the second.
+var (
+	nextPath     *byte
+	nextPathAddr uintptr
+)
 
 func dump() {
 	fd1, _ := oracle.Begin("growth", 1<<16, false)
@@ -176,6 +192,7 @@ func dump() {
 	if err != nil {
 		oracle.Fail("MEMDBG_GROWTH_NEXT: %v", err)
 	}
+	nextPathAddr = uintptr(unsafe.Pointer(nextPath))
 	runtime.LockOSThread() // every Put from one P
 	threads.Spare()
 	var m, again runtime.MemStats
@@ -213,7 +230,7 @@ func dump() {
 		}
 		for step < steps { // a core is taken; continued with MEMDBG_GROWTH_NEXT made, on to the next step
 			syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
-			if _, _, e := syscall.RawSyscall(syscall.SYS_ACCESS, uintptr(unsafe.Pointer(nextPath)), 0, 0); e == 0 {
+			if _, _, e := syscall.RawSyscall(syscall.SYS_ACCESS, nextPathAddr, 0, 0); e == 0 {
 				break
 			}
 		}
