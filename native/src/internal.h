@@ -214,6 +214,8 @@ struct memdbg_x86_flow_ops {
 	void (*entry)(void *arg, uint64_t addr, struct memdbg_x86_value *regs);
 	/* (May be NULL.)  The 8 bytes a load reads at disp from a register holding a value of a user kind. */
 	struct memdbg_x86_value (*load)(void *arg, struct memdbg_x86_value base, int64_t disp);
+	/* (May be NULL.)  A direct call to target, once per call instruction: regs[16] before it. */
+	void (*call_site)(void *arg, uint64_t target, const struct memdbg_x86_value *regs);
 };
 #define MEMDBG_X86_ESCAPES UINT64_MAX
 #define MEMDBG_X86_ADDRESS (UINT64_MAX - 1)

@@ -729,6 +729,8 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 				ops->ret(arg, op == 0xff ? NULL : s.r);
 			reachable = false;  /* return, trap, indirect jump */
 		} else if (op == 0xe8) {
+			if (report && ops->call_site)
+				ops->call_site(arg, next + (uint64_t)in.imm, s.r);
 			if (ops->call) {
 				/* The callee may write its arguments' and results' words at the bottom of the frame. */
 				uint64_t writes = ops->call(arg, next + (uint64_t)in.imm, s.r);

@@ -2280,7 +2280,7 @@ static bool scan_slot(void *arg, const struct go_frame *f, const struct go_slot 
 	fs->err = add_root(fs->b, GO_ROOT_STACK, name, slot->addr, slot->value, false);
 	if (o->nroots > before)
 		o->roots[before].where = slot->precise ? where[slot->kind] : "conservative";
-	if (!fs->err && f && f->fn && slot->precise && slot->kind == GO_SLOT_LOCAL)
+	if (!fs->err && f && f->fn && slot->precise && (slot->kind == GO_SLOT_LOCAL || slot->kind == GO_SLOT_ARG))
 		fs->err = note_code_local(fs->b, f, slot->addr);
 	if (!fs->err && f && f->fn && slot->precise && slot->kind == GO_SLOT_ARG)
 		fs->err = note_code_receiver(fs, f, slot->addr);

@@ -74,6 +74,9 @@ struct go_stripped {
 	size_t nclosures;
 	/* the receivers of method frames (go_stripped_receiver), by entry */
 	struct go_map receivers;
+	/* the functions every call of which passes a typed value in an argument register, by entry */
+	struct arg_site *args;
+	size_t nargs;
 };
 
 /* ---- the layout table ---- */
@@ -960,6 +963,13 @@ struct gstore {
 	uint32_t kind;
 };
 
+/* A direct call's typed value in an argument register (arg_regs[reg]); and, kept, what a function is entered with. */
+struct arg_site {
+	uint64_t callee;  /* a function's index, then its entry */
+	uint32_t reg;
+	struct memdbg_x86_value v;
+};
+
 struct infer {
 	struct go_stripped *st;
 	const uint8_t *types;    /* the module's type descriptors and names, in the file */
@@ -988,6 +998,10 @@ struct infer {
 	size_t nlocals, locals_cap;
 	struct go_closure_type *closures;  /* each function entry stored into word 0 of a new(T) */
 	size_t nclosures, closures_cap;
+	uint32_t *calls;         /* per function: the direct calls of it the walk saw; NULL: not counted */
+	struct arg_site *sites;  /* their typed argument registers */
+	size_t nsites, sites_cap;
+	bool sites_lost;
 };
 
 /* A write into the frame: disp from SP at pc (from the frame's fp once the pclntab's pcsp says). */
@@ -1244,13 +1258,56 @@ const struct go_closure_type *go_closure_type_of(const struct go_closure_type *c
 	return n ? bsearch(&entry, closures, n, sizeof(*closures), closure_entry_cmp) : NULL;
 }
 
-/* A closure's function is entered with its context, a new(T) of the type its closures are made with, in DX. */
+/* The integer argument registers of ABIInternal, in order: AX, BX, CX, DI, SI, R8-R11. */
+static const uint8_t arg_regs[] = { 0, 3, 1, 7, 6, 8, 9, 10, 11 };
+
+/* The first kept argument type of the function at entry, or NULL. */
+static const struct arg_site *args_of(const struct go_stripped *st, uint64_t entry)
+{
+	size_t lo = 0, hi = st->nargs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->args[mid].callee < entry)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < st->nargs && st->args[lo].callee == entry ? &st->args[lo] : NULL;
+}
+
+/*
+ * A closure's function is entered with its context, a new(T) of the type its
+ * closures are made with, in DX; a function every call of which passes the
+ * same typed value in an argument register (keep_arg_types), with that.
+ */
 static void flow_entry(void *arg, uint64_t addr, struct memdbg_x86_value *regs)
 {
 	struct infer *in = arg;
 	const struct go_closure_type *c = go_closure_type_of(in->st->closures, in->st->nclosures, addr);
 	if (c)
 		regs[REG_DX] = (struct memdbg_x86_value){ VAL_NEW, c->type };
+	for (const struct arg_site *a = args_of(in->st, addr); a && a < in->st->args + in->st->nargs && a->callee == addr;
+	     a++)
+		regs[arg_regs[a->reg]] = a->v;
+}
+
+/* A direct call the walk saw, and the typed values in its argument registers. */
+static void flow_call_site(void *arg, uint64_t target, const struct memdbg_x86_value *regs)
+{
+	struct infer *in = arg;
+	uint64_t callee = in->calls ? func_index(in->st, target) : UINT64_MAX;
+	if (callee == UINT64_MAX)
+		return;
+	in->calls[callee] += in->calls[callee] < UINT32_MAX;
+	for (uint32_t k = 0; k < MEMDBG_ARRAY_SIZE(arg_regs); k++) {
+		if (regs[arg_regs[k]].kind < MEMDBG_X86_USER)
+			continue;
+		if (!grow((void **)&in->sites, &in->sites_cap, in->nsites, sizeof(*in->sites))) {
+			in->sites_lost = true;
+			return;
+		}
+		in->sites[in->nsites++] = (struct arg_site){ callee, k, regs[arg_regs[k]] };
+	}
 }
 
 /* A load from a new(T) reads T's word there: which, the object graph resolves from T. */
@@ -1502,6 +1559,151 @@ static void keep_closure_types(struct go_stripped *st, struct infer *in)
 	in->closures = NULL;
 }
 
+static int arg_site_cmp(const void *a, const void *b)
+{
+	const struct arg_site *x = a, *y = b;
+	if (x->callee != y->callee || x->reg != y->reg)
+		return x->callee != y->callee ? (x->callee < y->callee ? -1 : 1) : (x->reg < y->reg ? -1 : 1);
+	if (x->v.kind != y->v.kind)
+		return x->v.kind < y->v.kind ? -1 : 1;
+	return x->v.a < y->v.a ? -1 : x->v.a > y->v.a;
+}
+
+/* "a/b.F": a function of package scope; not a method, which an interface may call, nor a closure or an instantiation. */
+static bool plain_function(const char *name)
+{
+	const char *base = strrchr(name, '/'), *dot;
+	dot = strchr(base ? base + 1 : name, '.');
+	return dot && dot[1] && !strpbrk(dot + 1, ".([");
+}
+
+/*
+ * How often the program names each of the functions [entries[i], ends[i])
+ * (sorted): in refs, the rel32 operands of the text that lead to its entry
+ * (calls, jumps, RIP-relative operands such as LEAQ F(SB)) but its own jump
+ * back there after morestack, counting every byte that could begin one, so
+ * never fewer than there are; in data, whether an 8-byte word of the data
+ * holds the entry (a func value, an itab's method).  false when part of the
+ * data cannot be read.
+ */
+static bool count_refs(struct go_stripped *st, const uint8_t *text, uint64_t text_len, const uint64_t *entries,
+		       const uint64_t *ends, size_t n, uint32_t *refs, bool *data)
+{
+	for (uint64_t q = 1; q + 4 <= text_len; q++) {
+		uint8_t b = text[q - 1];
+		if (b != 0xe8 && b != 0xe9 && !(b >= 0x80 && b <= 0x8f && q >= 2 && text[q - 2] == 0x0f) && (b & 0xc7) != 0x05)
+			continue;  /* CALL, JMP, Jcc rel32; a ModRM of a RIP-relative operand */
+		uint64_t to = st->text + q + 4 + (uint64_t)(int64_t)(int32_t)le32(text + q);
+		const uint64_t *e = to >= entries[0] && to <= entries[n - 1] ? bsearch(&to, entries, n, 8, u64_cmp) : NULL;
+		uint64_t from = st->text + q - 1;
+		if (e && !(b == 0xe9 && from >= *e && from < ends[e - entries]))
+			refs[e - entries] += refs[e - entries] < UINT32_MAX;
+	}
+	static const struct { const char *name; bool needed; } sections[] = {
+		{ ".rodata", true }, { ".noptrdata", true }, { ".data", true }, { ".data.rel.ro", false }, { ".got", false },
+	};
+	uint64_t words[SCAN_CHUNK / 8];
+	for (size_t k = 0; k < MEMDBG_ARRAY_SIZE(sections); k++) {
+		uint64_t addr, size;
+		if (!memdbg_elf_section(st->t->exe, sections[k].name, &addr, &size)) {
+			if (sections[k].needed)
+				return false;
+			continue;
+		}
+		for (uint64_t off = 0; off + 8 <= size; off += sizeof(words)) {
+			size_t len = size - off < sizeof(words) ? (size_t)(size - off) / 8 * 8 : sizeof(words);
+			struct memdbg_error *err = memdbg_read(st->t, addr + st->t->bias + off, words, len);
+			if (err) {
+				memdbg_error_destroy(err);
+				return false;
+			}
+			for (size_t w = 0; w < len / 8; w++) {
+				const uint64_t *e = words[w] >= entries[0] && words[w] <= entries[n - 1] ?
+					bsearch(&words[w], entries, n, 8, u64_cmp) : NULL;
+				if (e)
+					data[e - entries] = true;
+			}
+		}
+	}
+	return true;
+}
+
+/*
+ * Keep in st->args, by entry, each argument register of a function in which
+ * every call of it passes the same typed value: a new(T), a slice's array, a
+ * word of a closure's context.  Its frames then type what it keeps of that
+ * argument as its own writes of it (flow_entry).  Only a function whose every
+ * reference in the program is a direct call the walk saw: nothing may call it
+ * with anything else (through a func value, an interface, a jump).
+ */
+static void keep_arg_types(struct infer *in, const uint8_t *text, uint64_t text_len)
+{
+	struct go_stripped *st = in->st;
+	if (in->sites_lost || !in->nsites)
+		return;
+	qsort(in->sites, in->nsites, sizeof(*in->sites), arg_site_cmp);
+	size_t kept = 0, n = 0;
+	for (size_t i = 0, j; i < in->nsites; i = j) {
+		const struct arg_site *a = &in->sites[i];
+		for (j = i; j < in->nsites && in->sites[j].callee == a->callee && in->sites[j].reg == a->reg; j++)
+			;
+		uint32_t lo, hi;
+		const char *name = func_name(st, a->callee, &lo, &hi);
+		if (j - i == in->calls[a->callee] && !arg_site_cmp(a, &in->sites[j - 1]) && name && plain_function(name))
+			in->sites[kept++] = *a;
+	}
+	uint64_t *entries = malloc((kept ? kept : 1) * sizeof(*entries)), *ends = malloc((kept ? kept : 1) * sizeof(*ends));
+	uint32_t *refs = calloc(kept ? kept : 1, sizeof(*refs));
+	bool *data = calloc(kept ? kept : 1, sizeof(*data));
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	for (size_t i = 0; entries && ends && i < kept; i++)
+		if (!n || in->sites[i].callee != in->sites[i - 1].callee) {
+			entries[n] = st->text + le32(ftab + 8 * in->sites[i].callee);
+			ends[n++] = st->text + le32(ftab + 8 * (in->sites[i].callee + 1));
+		}
+	if (n && refs && data && count_refs(st, text, text_len, entries, ends, n, refs, data)) {
+		size_t out = 0;
+		for (size_t i = 0, e = 0; i < kept; i++) {
+			struct arg_site a = in->sites[i];  /* read before out overwrites it */
+			e += i && entries[e] != st->text + le32(ftab + 8 * a.callee);
+			if (refs[e] == in->calls[a.callee] && !data[e])
+				in->sites[out++] = (struct arg_site){ entries[e], a.reg, a.v };
+		}
+		st->args = out ? in->sites : NULL;
+		st->nargs = out;
+		in->sites = out ? NULL : in->sites;
+	}
+	free(entries);
+	free(ends);
+	free(refs);
+	free(data);
+}
+
+/* The frames of the functions keep_arg_types gave argument types, walked again with them. */
+static void retype_arg_frames(struct infer *in, const uint8_t *text, uint64_t text_len,
+			      const struct memdbg_x86_flow_ops *ops)
+{
+	struct go_stripped *st = in->st;
+	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
+	size_t kept = 0;
+	for (size_t i = 0; i < in->nlocals; i++)
+		if (!args_of(st, in->locals[i].entry))
+			in->locals[kept++] = in->locals[i];
+	in->nlocals = kept;
+	for (size_t k = 0; k < st->nargs; k++) {
+		uint64_t i = func_index(st, st->args[k].callee);
+		if ((k && st->args[k - 1].callee == st->args[k].callee) || i == UINT64_MAX)
+			continue;
+		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
+		if (hi <= lo || hi > text_len || hi - lo > MAX_FUNC_BYTES)
+			continue;
+		in->nframe = 0;
+		in->frame_lost = false;
+		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, ops, in);
+		frame_types(in, st->text + lo);
+	}
+}
+
 int go_local_store_cmp(const void *a, const void *b)
 {
 	const struct go_local_store *x = a, *y = b;
@@ -1556,7 +1758,7 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 	struct infer in = { .st = st, .s = s, .want_globals = !st->gstores_done };
 	/* Without s no frame is wanted: the walk need not report its writes. */
 	static const struct memdbg_x86_flow_ops frame_ops = { flow_call, flow_store, flow_ref, flow_stack, NULL,
-							      flow_store_into, flow_entry, flow_load },
+							      flow_store_into, flow_entry, flow_load, flow_call_site },
 						 globals_ops = { flow_call, flow_store, flow_ref, NULL, NULL, flow_store_into,
 								 NULL, flow_load };
 	const struct memdbg_x86_flow_ops *ops = s ? &frame_ops : &globals_ops;
@@ -1581,6 +1783,8 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 	}
 	if (!in.fn[FN_NEWOBJECT] || !summarize(st, &in, text, text_len))
 		goto out;
+	if (s)
+		in.calls = calloc(st->nfunc ? st->nfunc : 1, sizeof(*in.calls));
 	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
 	for (uint64_t i = 0; i < st->nfunc && !in.full; i++) {
 		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
@@ -1596,6 +1800,12 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 		keep_global_types(st, &in);
 		keep_closure_types(st, &in);
 	}
+	if (in.calls && !in.full) {
+		keep_arg_types(&in, text, text_len);
+		free(in.calls);
+		in.calls = NULL;  /* the walks again count no calls */
+		retype_arg_frames(&in, text, text_len, ops);
+	}
 	if (s && in.nlocals) {
 		qsort(in.locals, in.nlocals, sizeof(*in.locals), go_local_store_cmp);
 		st->lstores = in.locals;
@@ -1610,6 +1820,8 @@ out:
 	free(in.words);
 	free(in.locals);
 	free(in.closures);
+	free(in.calls);
+	free(in.sites);
 	free(in.result);
 	free(in.sec[0].mask);
 	free(in.sec[1].mask);
@@ -1767,6 +1979,7 @@ static void op_destroy(void *arg)
 	free(st->gstores);
 	free(st->closures);
 	free(st->lstores);
+	free(st->args);
 	for (size_t i = 0; i < st->receivers.cap; i++)
 		if (st->receivers.vals && st->receivers.vals[i] != &no_receiver)
 			free(st->receivers.vals[i]);
