@@ -163,8 +163,9 @@ size_t memdbg_x86_rip_refs(const uint8_t *code, size_t n, uint64_t addr, uint64_
  * (loaded at addr) that follows what each general-purpose register holds
  * across moves, spills to frame words below any frame address the code takes
  * and their reloads, direct branches (a join keeps what every way in agrees
- * on; a loop's head what its entries and the first pass's back edges agree
- * on; code reached some other way knows nothing) and calls (ops->call
+ * on; a loop's head what its entries and its back edges agree on, found by
+ * passes that report nothing, repeated until the back edges bring what the
+ * heads assumed; code reached some other way knows nothing) and calls (ops->call
  * decides what survives one), and tells ops->store of every
  * write to a RIP-relative address and ops->stack of every write into the
  * stack frame.  Returns how many instructions it walked.
@@ -179,9 +180,11 @@ struct memdbg_x86_flow_ops {
 	/*
 	 * A direct call to target: regs[16] holds the registers before it, and is left as they are after
 	 * it.  Returns how many bytes of the frame from SP up the callee may write (its arguments' and
-	 * results'), UINT64_MAX when not known: the walk forgets what it knew those words held.
+	 * results'), UINT64_MAX when not known: the walk forgets what it knew those words held.  The walk
+	 * makes passes over a function with loops before the one that reports (report): regs may then hold
+	 * what a loop's head was assumed to have, so nothing may be concluded from them but regs' after.
 	 */
-	uint64_t (*call)(void *arg, uint64_t target, struct memdbg_x86_value *regs);
+	uint64_t (*call)(void *arg, uint64_t target, struct memdbg_x86_value *regs, bool report);
 	/*
 	 * A write of width bytes at addr (a RIP-relative operand, or a register holding an address the
 	 * code took, plus its displacement): val is the 8 bytes a register or immediate store writes, else

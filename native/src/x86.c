@@ -315,8 +315,17 @@ struct flow {
 	size_t ntargets;
 	struct pending *pending;
 	size_t npending, max_pending;
-	struct regs *back;  /* per target: what the backward branches to it agreed on in the first pass */
+	struct regs *back;  /* per target: what its backward branches agreed on in the last pass */
 	bool *has_back;
+	struct regs *next_back;  /* and in this one */
+	bool *has_next_back;
+};
+
+/* How a walk comes to an instruction from the one before it. */
+enum arrival {
+	FALL_THROUGH,  /* with that one's state */
+	NOT_AFTER,     /* not (it branched away, returned or trapped) */
+	NOT_YET,       /* not in this pass: that one is in a loop whose back edges are not known yet */
 };
 
 static void clobber_all(struct regs *s)
@@ -469,8 +478,14 @@ static void clobber_insn(struct regs *s, const struct insn *in)
 		   (op >= 0x0fc8 && op <= 0x0fcf)) {
 		set_reg(s, (op & 7) | (in->rex & 1 ? 8 : 0), MEMDBG_X86_UNKNOWN, 0);
 	}
-	/* Implicit operands: accumulator and data (mul, div, cwd, cmpxchg, cpuid, rdtsc, string ops, syscall). */
-	bool implicit = op == 0x98 || op == 0x99 || ((op == 0xf6 || op == 0xf7) && (in->reg & 7) >= 4) ||
+	/* mul, imul, div, idiv of one operand: the accumulator and data registers, no other. */
+	if ((op == 0xf6 || op == 0xf7) && (in->reg & 7) >= 4) {
+		set_reg(s, 0, MEMDBG_X86_UNKNOWN, 0);
+		set_reg(s, 2, MEMDBG_X86_UNKNOWN, 0);
+		return;
+	}
+	/* Other implicit operands (cwd, cmpxchg, cpuid, rdtsc, string ops, syscall): some of these. */
+	bool implicit = op == 0x98 || op == 0x99 ||
 			(op >= 0xa4 && op <= 0xaf) || op == 0x0fa2 || op == 0x0f31 || op == 0x0fb0 || op == 0x0fb1 ||
 			op == 0x0f05 || op == 0x0fc7 || op == 0xc8 || op == 0xc9 || (op >= 0x3c && op <= 0x3d) ||
 			op == 0x0fb8 || op == 0xd7 || in->rep;
@@ -611,20 +626,23 @@ static bool collect_targets(const uint8_t *code, size_t n, size_t max_insns, str
 }
 
 /*
- * The state at a branch target: what every branch to it (and the fall-through,
- * if any) agrees on.  A loop's head also takes what its backward branches had
- * in the first pass, which began the head knowing nothing: each of those
- * claims holds on every path, so the merge does too.
+ * The state at an instruction: at a branch target, what every branch to it
+ * (and the fall-through, if any) agrees on; a loop's head also takes what its
+ * backward branches agreed on in the last pass (none in the first: what the
+ * ways in agree on is assumed to hold there, and the passes go on until the
+ * back edges agree with what their heads assumed, so each claim holds on
+ * every path).  Returns the arrival of the code that follows: NOT_YET where
+ * nothing has come yet (a loop's body entered only through its back edges).
  */
-static void join(struct flow *f, struct regs *s, uint64_t off, bool reachable, int pass)
+static enum arrival join(struct flow *f, struct regs *s, struct branch_target *t, uint64_t off, enum arrival arrival,
+			 bool last)
 {
-	struct branch_target *t = target_at(f, off);
 	if (!t) {
-		if (!reachable)
+		if (arrival == NOT_AFTER)
 			clobber_all(s);  /* reached only in ways this walk does not see (a jump table) */
-		return;
+		return arrival == NOT_YET ? NOT_YET : FALL_THROUGH;
 	}
-	bool any = reachable;
+	bool any = arrival == FALL_THROUGH;
 	for (size_t i = 0; i < f->npending;) {
 		if (f->pending[i].off != off) {
 			i++;
@@ -638,17 +656,18 @@ static void join(struct flow *f, struct regs *s, uint64_t off, bool reachable, i
 		f->pending[i] = f->pending[--f->npending];
 	}
 	size_t k = (size_t)(t - f->targets);
-	if (t->backward && pass == 1 && f->has_back[k]) {
+	if (t->backward && f->has_back[k]) {
 		if (any)
 			merge(s, &f->back[k]);
 		else
 			*s = f->back[k];
 		any = true;
-	} else if (t->backward) {
-		any = false;
 	}
+	if (!any && !t->lost && !last)
+		return NOT_YET;
 	if (!any || t->lost)
-		clobber_all(s);
+		clobber_all(s);  /* in the last pass, code nothing known reaches is walked knowing nothing */
+	return FALL_THROUGH;
 }
 
 /* What a memory operand's base register holds: an address the code took (LEAQ sym(SB), reg), or 0. */
@@ -660,22 +679,27 @@ static uint64_t base_addr(const struct regs *s, const struct insn *in)
 }
 
 static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t addr,
-		   const struct memdbg_x86_flow_ops *ops, void *arg, int pass)
+		   const struct memdbg_x86_flow_ops *ops, void *arg, bool report)
 {
 	struct regs s;
 	struct insn in;
-	bool reachable = true, unconditional;
+	enum arrival arrival = FALL_THROUGH;
+	bool unconditional;
 	size_t count = 0;
 	const struct memdbg_x86_value unknown = { MEMDBG_X86_UNKNOWN, 0 }, zero = { MEMDBG_X86_ZERO, 0 };
 	clobber_all(&s);
 	if (ops->entry)
 		ops->entry(arg, addr, s.r);
 	f->npending = 0;
+	size_t next = 0;  /* the first target at or after off: the walk goes forward */
 	for (size_t off = 0; off < end && decode(code + off, end - off, &in); off += in.len, count++) {
-		join(f, &s, off, reachable, pass);
-		reachable = true;
+		while (next < f->ntargets && f->targets[next].off < off)
+			next++;
+		struct branch_target *here = next < f->ntargets && f->targets[next].off == off ? &f->targets[next] : NULL;
+		if ((arrival = join(f, &s, here, off, arrival, report)) == NOT_YET)
+			continue;  /* not reached yet: decoded for its length only */
 		uint32_t op = in.op;
-		bool w = (in.rex & 8) != 0, report = pass == 1;
+		bool w = (in.rex & 8) != 0;
 		uint64_t next = addr + off + in.len, target = next + (uint64_t)(int64_t)in.disp, width, at = base_addr(&s, &in);
 		if (in.rip && report && ops->ref)
 			ops->ref(arg, target);
@@ -714,26 +738,26 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 					f->pending[f->npending++] = (struct pending){ (uint64_t)to, s };
 				else
 					t->lost = true;
-			} else if (t && pass == 0) {
+			} else if (t) {
 				size_t k = (size_t)(t - f->targets);
-				if (f->has_back[k])
-					merge(&f->back[k], &s);
+				if (f->has_next_back[k])
+					merge(&f->next_back[k], &s);
 				else
-					f->back[k] = s;
-				f->has_back[k] = true;
+					f->next_back[k] = s;
+				f->has_next_back[k] = true;
 			}
-			reachable = !unconditional;
+			arrival = unconditional ? NOT_AFTER : FALL_THROUGH;
 		} else if (op == 0xc3 || op == 0xc2 || op == 0xcc || op == 0x0f0b ||
 			   (op == 0xff && ((in.reg & 7) == 4 || (in.reg & 7) == 5))) {
 			if (report && ops->ret && op != 0xcc && op != 0x0f0b)
 				ops->ret(arg, op == 0xff ? NULL : s.r);
-			reachable = false;  /* return, trap, indirect jump */
+			arrival = NOT_AFTER;  /* return, trap, indirect jump */
 		} else if (op == 0xe8) {
 			if (report && ops->call_site)
 				ops->call_site(arg, next + (uint64_t)in.imm, s.r);
 			if (ops->call) {
 				/* The callee may write its arguments' and results' words at the bottom of the frame. */
-				uint64_t writes = ops->call(arg, next + (uint64_t)in.imm, s.r);
+				uint64_t writes = ops->call(arg, next + (uint64_t)in.imm, s.r, report);
 				forget_slots(&s, INT64_MIN, writes > INT64_MAX ? INT64_MAX : (int64_t)writes);
 			} else {
 				clobber_all(&s);
@@ -781,18 +805,61 @@ static size_t walk(struct flow *f, const uint8_t *code, size_t end, uint64_t add
 	return count;
 }
 
+static bool same_state(const struct regs *a, const struct regs *b)
+{
+	for (int r = 0; r < NREGS; r++)
+		if (a->r[r].kind != b->r[r].kind || a->r[r].a != b->r[r].a)
+			return false;
+	for (unsigned i = 0; i < a->nslots; i++) {
+		struct memdbg_x86_value v = slot_at(b, a->slot[i].disp);
+		if (v.kind != a->slot[i].v.kind || v.a != a->slot[i].v.a)
+			return false;
+	}
+	return a->nslots == b->nslots;
+}
+
+/*
+ * The states at the loops' heads: walks without reporting until what each
+ * head's back edges bring agrees with what the walk assumed there (at most
+ * MAX_LOOP_PASSES; failing that, the heads know nothing).  What a loop leaves
+ * alone keeps what it had before the loop.
+ */
+#define MAX_LOOP_PASSES 6
+static void agree_on_loops(struct flow *f, const uint8_t *code, size_t end, uint64_t addr,
+			   const struct memdbg_x86_flow_ops *ops, void *arg)
+{
+	bool loops = false, agreed = false;
+	for (size_t k = 0; k < f->ntargets; k++)
+		loops |= f->targets[k].backward;
+	for (int pass = 0; loops && pass < MAX_LOOP_PASSES && !agreed; pass++) {
+		memset(f->has_next_back, 0, f->ntargets * sizeof(*f->has_next_back));
+		walk(f, code, end, addr, ops, arg, false);
+		agreed = true;
+		for (size_t k = 0; k < f->ntargets; k++) {
+			agreed &= f->has_back[k] == f->has_next_back[k] &&
+				  (!f->has_back[k] || same_state(&f->back[k], &f->next_back[k]));
+			f->has_back[k] = f->has_next_back[k];
+			if (f->has_back[k])
+				f->back[k] = f->next_back[k];
+		}
+	}
+	for (size_t k = 0; loops && !agreed && k < f->ntargets; k++)
+		f->targets[k].lost |= f->targets[k].backward;
+}
+
 size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_insns,
 		       const struct memdbg_x86_flow_ops *ops, void *arg)
 {
 	struct flow f = { .targets = malloc(MAX_TARGETS * sizeof(*f.targets)) };
 	size_t end = 0, count = 0;
 	/* One pending state per branch at most: as many as there were targets before they were merged. */
-	if (f.targets && collect_targets(code, n, max_insns, &f, &end, &f.max_pending) &&
-	    (f.pending = malloc((f.max_pending ? f.max_pending : 1) * sizeof(*f.pending))) &&
-	    (f.back = malloc((f.ntargets ? f.ntargets : 1) * sizeof(*f.back))) &&
-	    (f.has_back = calloc(f.ntargets ? f.ntargets : 1, sizeof(*f.has_back)))) {
-		walk(&f, code, end, addr, ops, arg, 0);
-		count = walk(&f, code, end, addr, ops, arg, 1);
+	bool ok = f.targets && collect_targets(code, n, max_insns, &f, &end, &f.max_pending);
+	size_t nt = f.ntargets ? f.ntargets : 1;
+	if (ok && (f.pending = malloc((f.max_pending ? f.max_pending : 1) * sizeof(*f.pending))) &&
+	    (f.back = malloc(nt * sizeof(*f.back))) && (f.has_back = calloc(nt, sizeof(*f.has_back))) &&
+	    (f.next_back = malloc(nt * sizeof(*f.next_back))) && (f.has_next_back = calloc(nt, sizeof(*f.has_next_back)))) {
+		agree_on_loops(&f, code, end, addr, ops, arg);
+		count = walk(&f, code, end, addr, ops, arg, true);
 	}
 	if (count == 0 || end < n) {  /* code not walked may write anywhere in the frame, and return anything */
 		if (ops->stack)
@@ -804,5 +871,7 @@ size_t memdbg_x86_flow(const uint8_t *code, size_t n, uint64_t addr, size_t max_
 	free(f.pending);
 	free(f.back);
 	free(f.has_back);
+	free(f.next_back);
+	free(f.has_next_back);
 	return count;
 }

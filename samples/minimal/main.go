@@ -5,12 +5,14 @@
 // stack slot (roots that only the frame's depth tells apart).
 //
 // It also holds two slices whose fronts it cut off (s = s[k:]): only an
-// interior pointer reaches their backing arrays; and a node only an
-// atomic.Pointer global holds.
+// interior pointer reaches their backing arrays; a node only an
+// atomic.Pointer global holds; and a table a constructor returns after
+// filling it in a loop (kept in a frame word across the loop's calls).
 //
 // MEMDBG_ORACLE: where it writes {"Nodes": [address of each frame's node,
 // innermost first], "Trimmed": {address of a backing array: its type},
-// "Atomic": {address of the node: "main.node"}}
+// "Atomic": {address of the node: "main.node"}, "Looped": {address of the
+// table: "main.table"}}
 // before it sends itself SIGABRT (run with GOTRACEBACK=crash for a core).
 package main
 
@@ -47,6 +49,21 @@ var (
 // nodes: each frame's node, innermost first (written before the last call returns).
 var nodes []string
 
+type table struct {
+	rows [16]*node
+}
+
+//go:noinline
+func newTable() *table {
+	t := &table{}
+	for i := range t.rows {
+		t.rows[i] = &node{buf: make([]byte, i+1)}
+	}
+	return t
+}
+
+var tbl = newTable()
+
 //go:noinline
 func walk(n int, parent *node) *node {
 	me := &node{buf: make([]byte, 64+n), next: parent}
@@ -56,7 +73,9 @@ func walk(n int, parent *node) *node {
 			nodes = append(nodes, fmt.Sprintf("%#x", uintptr(unsafe.Pointer(p))))
 		}
 		atomicNode := map[string]string{fmt.Sprintf("%#x", uintptr(unsafe.Pointer(current.Load()))): "main.node"}
-		b, err := json.Marshal(map[string]any{"Nodes": nodes, "Trimmed": trimmed, "Atomic": atomicNode})
+		looped := map[string]string{fmt.Sprintf("%#x", uintptr(unsafe.Pointer(tbl))): "main.table"}
+		b, err := json.Marshal(map[string]any{"Nodes": nodes, "Trimmed": trimmed, "Atomic": atomicNode,
+			"Looped": looped})
 		if err != nil || os.WriteFile(os.Getenv("MEMDBG_ORACLE"), b, 0o644) != nil {
 			os.Exit(1)
 		}

@@ -1086,7 +1086,7 @@ static uint64_t func_args(const struct go_stripped *st, uint64_t i)
 	return args < 0 ? UINT64_MAX : (uint64_t)args;
 }
 
-static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs)
+static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs, bool report)
 {
 	struct infer *in = arg;
 	int fn = -1;
@@ -1099,7 +1099,7 @@ static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *r
 		return 0;
 	}
 	if (fn >= FN_ATOMIC_STORE) {  /* (addr, new) or (addr, old, new): an atomic.Pointer[T]'s Store, Swap, CAS */
-		if (regs[REG_AX].kind == MEMDBG_X86_ADDR)
+		if (report && regs[REG_AX].kind == MEMDBG_X86_ADDR)
 			flow_store(in, regs[REG_AX].a, 8, regs[fn == FN_ATOMIC_CAS ? REG_CX : REG_BX], false);
 		memset(regs, 0, 16 * sizeof(*regs));
 		return writes;
@@ -1108,7 +1108,8 @@ static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *r
 	struct memdbg_x86_value t = regs[fn == FN_GROWSLICE ? REG_SI : REG_AX], out = { MEMDBG_X86_UNKNOWN, 0 };
 	/* shape_type (a name search) last: most calls with a type in AX are neither modelled nor map uses */
 	bool typed = t.kind == MEMDBG_X86_ADDR && t.a >= in->st->types && t.a < in->st->etypes;
-	if (fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target) && !shape_type(in, t.a))
+	if (report && fn < 0 && typed && regs[REG_BX].kind == MEMDBG_X86_LOAD && is_map_use(in, target) &&
+	    !shape_type(in, t.a))
 		flow_store(in, regs[REG_BX].a, 8, (struct memdbg_x86_value){ VAL_MAP, t.a }, false);  /* the map it loaded */
 	memset(regs, 0, 16 * sizeof(*regs));
 	if (fn < 0 && in->result && callee != UINT64_MAX)
