@@ -988,6 +988,8 @@ struct infer {
 	struct memdbg_x86_value *result;  /* per function: what every return of it returns in AX, or UNKNOWN */
 	struct memdbg_x86_value returns;  /* of the function being summarized; UNKNOWN once two disagree */
 	bool summarizing, any_return;
+	uint64_t summarized;     /* the index of the function being summarized */
+	bool *again;             /* per function: it calls one summarized after it */
 	struct go_stack *s;      /* NULL: no stack slots wanted */
 	struct sstore *frame;    /* the writes to the frame of the function being walked */
 	size_t nframe, frame_cap;
@@ -1114,6 +1116,8 @@ static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *r
 	memset(regs, 0, 16 * sizeof(*regs));
 	if (fn < 0 && in->result && callee != UINT64_MAX)
 		regs[REG_AX] = in->result[callee];  /* a function that returns what it allocated: new(T) in a constructor */
+	if (report && fn < 0 && in->summarizing && callee != UINT64_MAX && callee > in->summarized)
+		in->again[in->summarized] = true;
 	if (!typed || fn < 0 || shape_type(in, t.a))
 		return writes;
 	static const uint32_t kinds[] = { VAL_NEW, VAL_SLICE, VAL_SLICE, VAL_SLICE, VAL_MAP, VAL_MAP, VAL_CHAN, VAL_CHAN };
@@ -1713,36 +1717,53 @@ int go_local_store_cmp(const void *a, const void *b)
 
 /*
  * What each function returns in AX when every return of it agrees (flow_ret):
- * one walk of every function of at most MAX_SUMMARY_BYTES (a constructor is
+ * a walk of every function of at most MAX_SUMMARY_BYTES (a constructor is
  * small; the walk costs half as much again as the main one), each function
- * knowing what was found for those before it.  Not an allocation of one of
- * the runtime's own types: the caller holds it as another's (makemap_small's
- * new(hmap) is a map[K]V's header, time.newTimer's runtime.timeTimer a
- * *time.Timer), which DWARF and the code elsewhere type it by.
+ * knowing what was found for those before it; then, up to MAX_SUMMARY_PASSES
+ * in all, again of those that call one after it and were not known
+ * (regexp.MustCompile returns what Compile does, which returns what compile
+ * allocates, in that order).  Not an allocation of one of the runtime's own
+ * types: the caller holds it as another's (makemap_small's new(hmap) is a
+ * map[K]V's header, time.newTimer's runtime.timeTimer a *time.Timer), which
+ * DWARF and the code elsewhere type it by.
  */
 #define MAX_SUMMARY_BYTES 1024
+#define MAX_SUMMARY_PASSES 4
 static bool summarize(struct go_stripped *st, struct infer *in, const uint8_t *text, uint64_t text_len)
 {
 	static const struct memdbg_x86_flow_ops ops = { flow_call, flow_store, flow_ref, NULL, flow_ret };
 	const uint8_t *ftab = st->pcln_bytes + st->pcln_off;
-	bool want_globals = in->want_globals;
-	if (!(in->result = calloc(st->nfunc ? st->nfunc : 1, sizeof(*in->result))))
+	bool want_globals = in->want_globals, learned = true;
+	in->result = calloc(st->nfunc ? st->nfunc : 1, sizeof(*in->result));
+	in->again = calloc(st->nfunc ? st->nfunc : 1, sizeof(*in->again));
+	if (!in->result || !in->again) {
+		free(in->again);
+		in->again = NULL;
 		return false;
+	}
 	in->summarizing = true;
 	in->want_globals = false;
-	for (uint64_t i = 0; i < st->nfunc; i++) {
-		uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
-		if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES)
-			continue;
-		in->any_return = false;
-		memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
-		struct memdbg_x86_value r = in->any_return ? in->returns : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
-		if (r.kind >= MEMDBG_X86_USER && r.a >= st->types && r.a < st->etypes &&
-		    (type_of_package(st, r.a - st->types, "runtime", 0) ||
-		     type_of_package(st, r.a - st->types, "internal/runtime/maps", 0)))
-			r = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
-		in->result[i] = r;
+	for (int pass = 0; pass < MAX_SUMMARY_PASSES && learned; pass++) {
+		learned = false;
+		for (uint64_t i = 0; i < st->nfunc; i++) {
+			uint64_t lo = le32(ftab + 8 * i), hi = le32(ftab + 8 * (i + 1));
+			if (hi <= lo || hi > text_len || hi - lo > MAX_SUMMARY_BYTES ||
+			    (pass && (!in->again[i] || in->result[i].kind != MEMDBG_X86_UNKNOWN)))
+				continue;
+			in->any_return = false;
+			in->summarized = i;
+			memdbg_x86_flow(text + lo, hi - lo, st->text + lo, MAX_FLOW_INSNS, &ops, in);
+			struct memdbg_x86_value r = in->any_return ? in->returns : (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+			if (r.kind >= MEMDBG_X86_USER && r.a >= st->types && r.a < st->etypes &&
+			    (type_of_package(st, r.a - st->types, "runtime", 0) ||
+			     type_of_package(st, r.a - st->types, "internal/runtime/maps", 0)))
+				r = (struct memdbg_x86_value){ MEMDBG_X86_UNKNOWN, 0 };
+			learned |= r.kind != MEMDBG_X86_UNKNOWN;
+			in->result[i] = r;
+		}
 	}
+	free(in->again);
+	in->again = NULL;
 	in->summarizing = false;
 	in->want_globals = want_globals;
 	return true;
