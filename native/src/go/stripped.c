@@ -1266,18 +1266,19 @@ const struct go_closure_type *go_closure_type_of(const struct go_closure_type *c
 /* The integer argument registers of ABIInternal, in order: AX, BX, CX, DI, SI, R8-R11. */
 static const uint8_t arg_regs[] = { 0, 3, 1, 7, 6, 8, 9, 10, 11 };
 
+static int arg_entry_cmp(const void *key, const void *elem)
+{
+	uint64_t entry = *(const uint64_t *)key, e = ((const struct arg_site *)elem)->callee;
+	return entry < e ? -1 : entry > e;
+}
+
 /* The first kept argument type of the function at entry, or NULL. */
 static const struct arg_site *args_of(const struct go_stripped *st, uint64_t entry)
 {
-	size_t lo = 0, hi = st->nargs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (st->args[mid].callee < entry)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < st->nargs && st->args[lo].callee == entry ? &st->args[lo] : NULL;
+	const struct arg_site *a = st->nargs ? bsearch(&entry, st->args, st->nargs, sizeof(*st->args), arg_entry_cmp) : NULL;
+	while (a && a > st->args && a[-1].callee == entry)
+		a--;
+	return a;
 }
 
 /*
