@@ -2665,6 +2665,10 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
 			ty = field_store(b, ty, &g[i], p, &shape);
 		if (!ty || !ty->size || (g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
 			continue;
+		if (shape == GO_GSTORE_VALUE && ty->kind == GO_KIND_STRUCT) {
+			walk_value(b, ty, g[i].addr, 0);  /* the global is a T: its methods were called with its address */
+			continue;
+		}
 		if (shape == GO_GSTORE_SLICE) {
 			if (slice_array(b, ty, p, word(b, g[i].addr + 16), &id, &count) && !b->o->type[id] &&
 			    sized_for_array(b, id, count, ty->size))

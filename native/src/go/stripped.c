@@ -932,8 +932,11 @@ static bool op_runtime_type(void *arg, const char *type, uint64_t *off)
 #define MAX_GSTORES (1u << 20)
 #define MAX_MAP_FUNCS 64
 
-/* VAL_FIELD + k: the word k of a new(T) (what a closure reads of its context), for k < MAX_FIELD_WORDS. */
-enum { VAL_NEW = MEMDBG_X86_USER, VAL_SLICE, VAL_MAP, VAL_CHAN, VAL_FIELD };
+/*
+ * VAL_VALUE: the global is a T (not a word of it holding one); VAL_FIELD + k: the word k of a new(T) (what a
+ * closure reads of its context), for k < MAX_FIELD_WORDS.
+ */
+enum { VAL_NEW = MEMDBG_X86_USER, VAL_SLICE, VAL_MAP, VAL_CHAN, VAL_VALUE, VAL_FIELD };
 #define MAX_FIELD_WORDS 4096
 
 static enum go_gstore_shape store_shape(uint32_t kind)
@@ -963,6 +966,20 @@ struct gstore {
 	uint32_t kind;
 };
 
+/*
+ * Methods whose receiver is the whole of a sync.Map (before go1.24) or of the
+ * HashTrieMap[any, any] that a sync.Map is since (its methods inline into
+ * their callers): called with a global's address (LEAQ g(SB), AX), the global
+ * is one, and its type reaches what it holds (the trie's root or the read
+ * map, which only the type's atomic.Pointer names).
+ */
+static const struct { const char *prefix, *type; } receiver_types[] = {
+	{ "sync.(*Map).", "sync.Map" },
+	{ "internal/sync.(*HashTrieMap[go.shape.interface {},go.shape.interface {}]).",
+	  "internal/sync.HashTrieMap[interface {},interface {}]" },
+};
+#define MAX_RECEIVER_FUNCS 64
+
 /* A direct call's typed value in an argument register (arg_regs[reg]); and, kept, what a function is entered with. */
 struct arg_site {
 	uint64_t callee;  /* a function's index, then its entry */
@@ -985,6 +1002,11 @@ struct infer {
 	bool full, want_globals;
 	uint64_t map_fn[MAX_MAP_FUNCS];  /* entries of the map operations */
 	size_t nmap_fn;
+	struct { uint64_t entry; size_t kind; } receiver_fn[MAX_RECEIVER_FUNCS];  /* receiver_types' methods */
+	size_t nreceiver_fn;
+	uint64_t receiver_type[MEMDBG_ARRAY_SIZE(receiver_types)];  /* their descriptors; 0 none, 1 not searched */
+	struct gstore *values;   /* the globals that are one of those */
+	size_t nvalues, values_cap;
 	struct memdbg_x86_value *result;  /* per function: what every return of it returns in AX, or UNKNOWN */
 	struct memdbg_x86_value returns;  /* of the function being summarized; UNKNOWN once two disagree */
 	bool summarizing, any_return;
@@ -1088,6 +1110,30 @@ static uint64_t func_args(const struct go_stripped *st, uint64_t i)
 	return args < 0 ? UINT64_MAX : (uint64_t)args;
 }
 
+static bool grow(void **p, size_t *cap, size_t n, size_t size);
+static bool in_data(const struct infer *in, uint64_t addr);
+
+/* A call of one of receiver_types' methods with a global's address: the global is one (in->values). */
+static void note_receiver_global(struct infer *in, uint64_t target, uint64_t addr)
+{
+	size_t i = 0;
+	while (i < in->nreceiver_fn && in->receiver_fn[i].entry != target)
+		i++;
+	if (!in->want_globals || i == in->nreceiver_fn || !in_data(in, addr))
+		return;
+	size_t k = in->receiver_fn[i].kind;
+	uint64_t off;
+	if (in->receiver_type[k] == 1)
+		in->receiver_type[k] = search_type(in->st, receiver_types[k].type, &off) ? in->st->types + off : 0;
+	if (!in->receiver_type[k])
+		return;
+	if (!grow((void **)&in->values, &in->values_cap, in->nvalues, sizeof(*in->values))) {
+		in->full = true;
+		return;
+	}
+	in->values[in->nvalues++] = (struct gstore){ addr, in->receiver_type[k], VAL_VALUE };
+}
+
 static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs, bool report)
 {
 	struct infer *in = arg;
@@ -1106,6 +1152,8 @@ static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *r
 		memset(regs, 0, 16 * sizeof(*regs));
 		return writes;
 	}
+	if (report && fn < 0 && regs[REG_AX].kind == MEMDBG_X86_ADDR)
+		note_receiver_global(in, target, regs[REG_AX].a);
 	/* The type argument: AX, but growslice's fifth (SI). */
 	struct memdbg_x86_value t = regs[fn == FN_GROWSLICE ? REG_SI : REG_AX], out = { MEMDBG_X86_UNKNOWN, 0 };
 	/* shape_type (a name search) last: most calls with a type in AX are neither modelled nor map uses */
@@ -1529,14 +1577,21 @@ static void keep_global_types(struct go_stripped *st, struct infer *in)
 		if (agree && typed && typed->kind >= MEMDBG_X86_USER)
 			in->stores[kept++] = *typed;
 	}
-	st->gstores = kept ? malloc(kept * sizeof(*st->gstores)) : NULL;
-	for (size_t i = 0; st->gstores && i < kept; i++) {
-		const struct gstore *s = &in->stores[i];
+	/* Then the globals that are a T, once each. */
+	qsort(in->values, in->nvalues, sizeof(*in->values), gstore_cmp);
+	size_t nvalues = 0;
+	for (size_t i = 0; i < in->nvalues; i++)
+		if (!nvalues || in->values[i].addr != in->values[nvalues - 1].addr ||
+		    in->values[i].type != in->values[nvalues - 1].type)
+			in->values[nvalues++] = in->values[i];
+	st->gstores = kept + nvalues ? malloc((kept + nvalues) * sizeof(*st->gstores)) : NULL;
+	for (size_t i = 0; st->gstores && i < kept + nvalues; i++) {
+		const struct gstore *s = i < kept ? &in->stores[i] : &in->values[i - kept];
 		st->gstores[i] = (struct go_global_store){ .addr = s->addr, .type = s->type, .shape = store_shape(s->kind),
 							   .field = store_field(s->kind),
-							   .after_pointer = pointer_word(in, s->addr - 8) };
+							   .after_pointer = i < kept && pointer_word(in, s->addr - 8) };
 	}
-	st->ngstores = st->gstores ? kept : 0;
+	st->ngstores = st->gstores ? kept + nvalues : 0;
 }
 
 static int closure_type_cmp(const void *a, const void *b)
@@ -1779,6 +1834,8 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 	if (s && !st->gstores_done)
 		infer_code_types(st, NULL);  /* the closures' context types first (flow_entry) */
 	struct infer in = { .st = st, .s = s, .want_globals = !st->gstores_done };
+	for (size_t k = 0; k < MEMDBG_ARRAY_SIZE(receiver_types); k++)
+		in.receiver_type[k] = 1;
 	/* Without s no frame is wanted: the walk need not report its writes. */
 	static const struct memdbg_x86_flow_ops frame_ops = { flow_call, flow_store, flow_ref, flow_stack, NULL,
 							      flow_store_into, flow_entry, flow_load, flow_call_site },
@@ -1803,6 +1860,9 @@ static void infer_code_types(struct go_stripped *st, struct go_stack *s)
 		for (size_t k = 0; name && k < MEMDBG_ARRAY_SIZE(map_use_prefixes) && in.nmap_fn < MAX_MAP_FUNCS; k++)
 			if (strncmp(name, map_use_prefixes[k], strlen(map_use_prefixes[k])) == 0)
 				in.map_fn[in.nmap_fn++] = st->text + lo;
+		for (size_t k = 0; name && k < MEMDBG_ARRAY_SIZE(receiver_types) && in.nreceiver_fn < MAX_RECEIVER_FUNCS; k++)
+			if (strncmp(name, receiver_types[k].prefix, strlen(receiver_types[k].prefix)) == 0)
+				in.receiver_fn[in.nreceiver_fn].entry = st->text + lo, in.receiver_fn[in.nreceiver_fn++].kind = k;
 	}
 	if (!in.fn[FN_NEWOBJECT] || !summarize(st, &in, text, text_len))
 		goto out;
@@ -1843,6 +1903,7 @@ out:
 	free(in.words);
 	free(in.locals);
 	free(in.closures);
+	free(in.values);
 	free(in.calls);
 	free(in.sites);
 	free(in.result);
