@@ -6,13 +6,14 @@
 //
 // It also holds two slices whose fronts it cut off (s = s[k:]): only an
 // interior pointer reaches their backing arrays; a node only an
-// atomic.Pointer global holds; and a table a constructor returns after
-// filling it in a loop (kept in a frame word across the loop's calls).
+// atomic.Pointer global holds; a table a constructor returns after
+// filling it in a loop (kept in a frame word across the loop's calls); and
+// a node only a sync.Map global holds.
 //
 // MEMDBG_ORACLE: where it writes {"Nodes": [address of each frame's node,
 // innermost first], "Trimmed": {address of a backing array: its type},
 // "Atomic": {address of the node: "main.node"}, "Looped": {address of the
-// table: "main.table"}}
+// table: "main.table"}, "SyncMap": {address of the node: "main.node"}}
 // before it sends itself SIGABRT (run with GOTRACEBACK=crash for a core).
 package main
 
@@ -20,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -64,6 +66,8 @@ func newTable() *table {
 
 var tbl = newTable()
 
+var registry sync.Map
+
 //go:noinline
 func walk(n int, parent *node) *node {
 	me := &node{buf: make([]byte, 64+n), next: parent}
@@ -74,8 +78,10 @@ func walk(n int, parent *node) *node {
 		}
 		atomicNode := map[string]string{fmt.Sprintf("%#x", uintptr(unsafe.Pointer(current.Load()))): "main.node"}
 		looped := map[string]string{fmt.Sprintf("%#x", uintptr(unsafe.Pointer(tbl))): "main.table"}
+		registered, _ := registry.Load("node")
+		syncMap := map[string]string{fmt.Sprintf("%#x", uintptr(unsafe.Pointer(registered.(*node)))): "main.node"}
 		b, err := json.Marshal(map[string]any{"Nodes": nodes, "Trimmed": trimmed, "Atomic": atomicNode,
-			"Looped": looped})
+			"Looped": looped, "SyncMap": syncMap})
 		if err != nil || os.WriteFile(os.Getenv("MEMDBG_ORACLE"), b, 0o644) != nil {
 			os.Exit(1)
 		}
@@ -94,5 +100,6 @@ func main() {
 	}
 	trimmedNodes = trimmedNodes[3:]
 	current.Store(&node{buf: make([]byte, 8)})
+	registry.Store("node", &node{buf: make([]byte, 24)})
 	walk(depth-1, nil)
 }
