@@ -942,7 +942,7 @@ static void load_closure_types(struct builder *b)
 
 /*
  * With DWARF: the closure context types the code makes, for what DWARF does
- * not describe (type_uncaptured, type_code_closure_globals).  Walking the
+ * not describe (type_uncaptured, type_code_dwarfless_globals).  Walking the
  * code can cost more than building a small heap's objects (it is the walk
  * a build without DWARF makes), so only the first closure that needs it does.
  */
@@ -2701,31 +2701,56 @@ static void type_code_words(struct builder *b, const struct go_global_store *g, 
  * With DWARF: a global DWARF gives no type (a variable of a func type without
  * a descriptor, a compiler's static) that the code only ever stores closures
  * of one context type into holds such a closure, as without DWARF: its
- * function's closures are made with that type.  The code is asked only when
- * a global holds an untyped object that begins with an entry in the text.
+ * function's closures are made with that type.  And a word no DWARF variable
+ * covers (a composite literal's static: hpack's staticTable, whose maps its
+ * package's init makes) is typed from the code that stores into it, as
+ * without DWARF.  The code is asked only when a global holds an untyped
+ * object that begins with an entry in the text, or that such a word holds.
  */
-static void type_code_closure_globals(struct builder *b)
+static void type_code_dwarfless_globals(struct builder *b)
 {
-	uint64_t lo = 0, hi = 0, id;
-	size_t i;
+	uint64_t lo = 0, hi = 0, id, *unnamed = NULL;  /* the global roots' words no DWARF variable covers */
+	size_t i, unnamed_cap = 0, nunnamed = 0;
+	bool closure = false, asked = false;
 	for (i = 0; i < b->o->nroots; i++) {
 		const struct go_root *r = &b->o->roots[i];
-		if (r->kind == GO_ROOT_GLOBAL && base_object(b, r->target, &id) && !b->o->type[id] &&
-		    word(b, r->target) >= b->text_lo && word(b, r->target) < b->text_hi)
-			break;
+		if (r->kind != GO_ROOT_GLOBAL || !base_object(b, r->target, &id) || b->o->type[id])
+			continue;
+		closure |= word(b, r->target) >= b->text_lo && word(b, r->target) < b->text_hi;
+		asked |= !r->global_type;
 	}
-	if (i == b->o->nroots || !load_code_closure_types(b))
+	if (closure)
+		load_code_closure_types(b);
+	if (!closure && asked && !b->go->code_opened) {
+		b->go->code_opened = true;
+		b->go->code = go_stripped_code_open(b->t);
+	}
+	if (!(closure || asked) || !b->go->code)
 		return;
 	const struct go_global_store *g = NULL;
 	size_t n = go_stripped_global_types(b->go->code, &g);
+	struct go_global_store *words = asked && n ? malloc(n * sizeof(*words)) : NULL;
+	for (i = 0; words && i < b->o->nroots; i++)
+		if (b->o->roots[i].kind == GO_ROOT_GLOBAL && !b->o->roots[i].global_type &&
+		    go_grow((void **)&unnamed, &unnamed_cap, nunnamed, sizeof(*unnamed)))
+			unnamed[nunnamed++] = b->o->roots[i].addr;
+	if (unnamed)
+		qsort(unnamed, nunnamed, sizeof(*unnamed), u64_cmp);
 	type_descriptors(b, &lo, &hi);
+	size_t nw = 0;
 	for (i = 0; i < n; i++) {
 		uint64_t v = word(b, g[i].addr);
 		const struct go_type *ctx = base_object(b, v, &id) && !b->o->type[id] ? closure_context(b, word(b, v)) : NULL;
 		if (g[i].shape == GO_GSTORE_NEW && ctx && ctx->addr == g[i].type &&
 		    !(g[i].after_pointer && interface_type(b, g[i].addr, lo, hi)))
 			type_closure(b, id, v, g[i].addr);
+		else if (unnamed && bsearch(&g[i].addr, unnamed, nunnamed, sizeof(*unnamed), u64_cmp))
+			words[nw++] = g[i];
 	}
+	if (nw)
+		type_code_words(b, words, nw);
+	free(words);
+	free(unnamed);
 }
 
 static void type_code_globals(struct builder *b)
@@ -2736,7 +2761,7 @@ static void type_code_globals(struct builder *b)
 	if (st)
 		type_code_words(b, g, n);
 	else
-		type_code_closure_globals(b);
+		type_code_dwarfless_globals(b);
 }
 
 /* A swiss-table header's entry count is what its small group's control bytes, or its tables, say. */
