@@ -1502,7 +1502,8 @@ static int u64_cmp(const void *a, const void *b)
 #define MAX_ARRAY_WORDS 65536
 static bool spread_indexed(struct infer *in)
 {
-	qsort(in->refs, in->nrefs, sizeof(*in->refs), u64_cmp);
+	if (in->nrefs)
+		qsort(in->refs, in->nrefs, sizeof(*in->refs), u64_cmp);
 	for (size_t i = 0; i < in->nindexed; i++) {
 		struct gstore g = in->indexed[i];
 		size_t lo = 0, hi = in->nrefs;
@@ -1559,7 +1560,8 @@ static void keep_global_types(struct go_stripped *st, struct infer *in)
 {
 	if (in->full || !spread_indexed(in))
 		return;
-	qsort(in->stores, in->n, sizeof(*in->stores), gstore_cmp);
+	if (in->n)
+		qsort(in->stores, in->n, sizeof(*in->stores), gstore_cmp);
 	size_t kept = 0;
 	for (size_t i = 0, j; i < in->n; i = j) {
 		const struct gstore *typed = NULL;
@@ -1578,7 +1580,8 @@ static void keep_global_types(struct go_stripped *st, struct infer *in)
 			in->stores[kept++] = *typed;
 	}
 	/* Then the globals that are a T, once each. */
-	qsort(in->values, in->nvalues, sizeof(*in->values), gstore_cmp);
+	if (in->nvalues)
+		qsort(in->values, in->nvalues, sizeof(*in->values), gstore_cmp);
 	size_t nvalues = 0;
 	for (size_t i = 0; i < in->nvalues; i++)
 		if (!nvalues || in->values[i].addr != in->values[nvalues - 1].addr ||
