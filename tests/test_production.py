@@ -231,16 +231,18 @@ def compare_roots(a, b, secs, temps):
 
 
 def compare_retainers(a, b, temps):
-    """The same rows but for names (rows that tie in bytes are in name order: compared as a set)."""
+    """The same rows but for names (rows that tie in bytes are in name order: compared as a set; those that
+    tie with the last row are cut from a longer tie in name order, so which of them are in may differ)."""
     assert a["index"] == b["index"]
     assert [r["retained_bytes"] for r in a["retainers"]] == [r["retained_bytes"] for r in b["retainers"]]
+    cut = a["retainers"][-1]["retained_bytes"] if a["retainers"] else None
     plain = lambda doc: sorted(json.dumps({**{k: v for k, v in r.items() if k not in ("type", "root", "name")},  # noqa: E731
                                            "kind": r.get("root", {}).get("kind")}, sort_keys=True)
-                               for r in doc["retainers"])
+                               for r in doc["retainers"] if r["retained_bytes"] != cut)
     assert plain(a) == plain(b)
     by_addr = {r["addr"]: r for r in a["retainers"] if "addr" in r}
     for y in b["retainers"]:
-        if "addr" in y:
+        if "addr" in y and (y["retained_bytes"] != cut or y["addr"] in by_addr):
             assert type_ok(by_addr[y["addr"]].get("type"), y.get("type"), temps.get(y["addr"], (None,))[0]), \
                 (by_addr[y["addr"]], y)
 
