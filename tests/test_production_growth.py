@@ -19,11 +19,11 @@ def _step_cores(cfg, mode, flat=False):
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="session", params=list(samples.BUILD_MODES))
+@pytest.fixture(scope="module", params=list(samples.BUILD_MODES))
 def grow(go_config, request):
     return _step_cores(go_config, request.param)
 
 
-@pytest.fixture(scope="session", params=list(samples.BUILD_MODES))
+@pytest.fixture(scope="module", params=list(samples.BUILD_MODES))
 def flat(go_config, request):
     return _step_cores(go_config, request.param, flat=True)
