@@ -946,15 +946,20 @@ static void load_closure_types(struct builder *b)
  * code can cost more than building a small heap's objects (it is the walk
  * a build without DWARF makes), so only the first closure that needs it does.
  */
+static struct go_stripped *code_of(struct builder *b)
+{
+	if (!b->go->code_opened) {
+		b->go->code_opened = true;
+		b->go->code = go_stripped_code_open(b->t);
+	}
+	return b->go->code;
+}
+
 static bool load_code_closure_types(struct builder *b)
 {
 	if (!b->code_closures) {
 		b->code_closures = true;
-		if (!b->go->code_opened) {
-			b->go->code_opened = true;
-			b->go->code = go_stripped_code_open(b->t);
-		}
-		b->nclosure_types = b->go->code ? go_stripped_closure_types(b->go->code, &b->closure_types) : 0;
+		b->nclosure_types = code_of(b) ? go_stripped_closure_types(b->go->code, &b->closure_types) : 0;
 	}
 	return b->nclosure_types != 0;
 }
@@ -2721,11 +2726,7 @@ static void type_code_dwarfless_globals(struct builder *b)
 	}
 	if (closure)
 		load_code_closure_types(b);
-	if (!closure && asked && !b->go->code_opened) {
-		b->go->code_opened = true;
-		b->go->code = go_stripped_code_open(b->t);
-	}
-	if (!(closure || asked) || !b->go->code)
+	if (!(closure || asked) || !code_of(b))
 		return;
 	const struct go_global_store *g = NULL;
 	size_t n = go_stripped_global_types(b->go->code, &g);

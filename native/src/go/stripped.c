@@ -1110,29 +1110,7 @@ static uint64_t func_args(const struct go_stripped *st, uint64_t i)
 	return args < 0 ? UINT64_MAX : (uint64_t)args;
 }
 
-static bool grow(void **p, size_t *cap, size_t n, size_t size);
-static bool in_data(const struct infer *in, uint64_t addr);
-
-/* A call of one of receiver_types' methods with a global's address: the global is one (in->values). */
-static void note_receiver_global(struct infer *in, uint64_t target, uint64_t addr)
-{
-	size_t i = 0;
-	while (i < in->nreceiver_fn && in->receiver_fn[i].entry != target)
-		i++;
-	if (!in->want_globals || i == in->nreceiver_fn || !in_data(in, addr))
-		return;
-	size_t k = in->receiver_fn[i].kind;
-	uint64_t off;
-	if (in->receiver_type[k] == 1)
-		in->receiver_type[k] = search_type(in->st, receiver_types[k].type, &off) ? in->st->types + off : 0;
-	if (!in->receiver_type[k])
-		return;
-	if (!grow((void **)&in->values, &in->values_cap, in->nvalues, sizeof(*in->values))) {
-		in->full = true;
-		return;
-	}
-	in->values[in->nvalues++] = (struct gstore){ addr, in->receiver_type[k], VAL_VALUE };
-}
+static void note_receiver_global(struct infer *in, uint64_t target, uint64_t addr);
 
 static uint64_t flow_call(void *arg, uint64_t target, struct memdbg_x86_value *regs, bool report)
 {
@@ -1206,6 +1184,27 @@ static bool in_data(const struct infer *in, uint64_t addr)
 		if (addr >= in->sec[k].lo && (addr - in->sec[k].lo) / 8 < in->sec[k].nbits)
 			return true;
 	return false;
+}
+
+/* A call of one of receiver_types' methods with a global's address: the global is one (in->values). */
+static void note_receiver_global(struct infer *in, uint64_t target, uint64_t addr)
+{
+	size_t i = 0;
+	while (i < in->nreceiver_fn && in->receiver_fn[i].entry != target)
+		i++;
+	if (!in->want_globals || i == in->nreceiver_fn || !in_data(in, addr))
+		return;
+	size_t k = in->receiver_fn[i].kind;
+	uint64_t off;
+	if (in->receiver_type[k] == 1)
+		in->receiver_type[k] = search_type(in->st, receiver_types[k].type, &off) ? in->st->types + off : 0;
+	if (!in->receiver_type[k])
+		return;
+	if (!grow((void **)&in->values, &in->values_cap, in->nvalues, sizeof(*in->values))) {
+		in->full = true;
+		return;
+	}
+	in->values[in->nvalues++] = (struct gstore){ addr, in->receiver_type[k], VAL_VALUE };
 }
 
 /* Every address of the data or bss the code names: where one variable may begin. */
